@@ -1,0 +1,42 @@
+# spatial-deploy: two commands on a fresh Debian 12 machine.
+#   make run    installs what is missing, builds, runs the main job
+#   make test   installs what is missing, builds, runs every test
+PRESET ?= release
+BUILD_DIR := build/$(PRESET)
+JOBS ?= $(shell nproc)
+SPATIAL := $(BUILD_DIR)/cli/spatial
+
+.PHONY: all deps build test run bench asan tsan format tidy clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	@cmake --preset $(PRESET) >/dev/null
+	@cmake --build $(BUILD_DIR) -j$(JOBS)
+
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600
+
+run: build
+	@bash scripts/demo.sh $(SPATIAL)
+
+bench: build
+	@bash bench/run_all.sh $(BUILD_DIR)
+
+asan:
+	@$(MAKE) test PRESET=asan
+
+tsan:
+	@$(MAKE) test PRESET=tsan
+
+format:
+	@git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+tidy: build
+	@git ls-files 'src/*.cc' 'cli/*.cc' | grep -v _test.cc | xargs clang-tidy -p $(BUILD_DIR) --quiet
+
+clean:
+	@rm -rf build

@@ -1,0 +1,47 @@
+// `spatial`: the one binary of spatial-deploy. Wires subcommands; each lives
+// in its own file.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "cli/exit_codes.h"
+#include "cli/legacy_aliases.h"
+#include "cli/model_cmd.h"
+
+int main(int argc, char** argv) {
+  using namespace spatial::cli;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  // The seed's `model --register PATH ...` forms become subcommands.
+  if (!args.empty() && args[0] == "model") {
+    auto rewritten = RewriteModelAliases({args.begin() + 1, args.end()});
+    if (!rewritten.ok()) {
+      std::cerr << "error: " << rewritten.status().message() << "\n";
+      return kExitUsage;
+    }
+    args.resize(1);
+    args.insert(args.end(), rewritten->begin(), rewritten->end());
+  }
+
+  CLI::App app{"spatial: version, validate, serve, load-test and deploy the pizza classifier",
+               "spatial"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("spatial 0.1.0"));
+  std::function<int()> action;
+  AddModelCommand(app, &action);
+
+  try {
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  return action ? action() : kExitUsage;
+}

@@ -1,0 +1,90 @@
+#include "cli/registry_context.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "cli/environments_default.h"
+#include "src/base/files.h"
+#include "src/base/status_macros.h"
+#include "src/registry/legacy_json.h"
+#include "src/registry/sqlite/sqlite_registry.h"
+
+namespace spatial::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+std::string OsUser() {
+  if (struct passwd* pw = ::getpwuid(::getuid()); pw != nullptr && pw->pw_name) {
+    return pw->pw_name;
+  }
+  return absl::StrCat("uid:", ::getuid());
+}
+
+}  // namespace
+
+registry::HostFacts ProbeHost() {
+  registry::HostFacts host;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc/driver/nvidia/gpus", ec)) {
+    (void)e;
+    ++host.gpu_count;
+  }
+  host.cuda_available = host.gpu_count > 0 && fs::exists("/dev/nvidiactl", ec);
+  return host;
+}
+
+absl::StatusOr<std::vector<registry::Environment>> LoadEnvironments(
+    const std::string& config_flag) {
+  std::string path = !config_flag.empty() ? config_flag : Env("SPATIAL_CONFIG");
+  if (path.empty() && fs::exists("config/environments.json")) {
+    path = "config/environments.json";
+  }
+  std::string text;
+  std::string where = path.empty() ? "built-in environments" : path;
+  if (path.empty()) {
+    text = kDefaultEnvironmentsJson;
+  } else {
+    ASSIGN_OR_RETURN(text, base::ReadFile(path, 16 << 20));
+  }
+  ASSIGN_OR_RETURN(registry::Json j, registry::ParseJson(text, where));
+  return registry::EnvironmentsFromJson(j, where);
+}
+
+absl::StatusOr<RegistryContext> OpenRegistryContext(const RegistryFlags& flags) {
+  std::string location = !flags.registry.empty() ? flags.registry : Env("SPATIAL_REGISTRY");
+  if (location.empty()) location = "var/registry.db";
+  if (absl::StartsWith(location, "postgresql://") || absl::StartsWith(location, "postgres://")) {
+    return absl::UnimplementedError(
+        "PostgreSQL registries are not built into this binary yet; use a SQLite path");
+  }
+  if (absl::StartsWith(location, "sqlite:")) location = location.substr(7);
+  std::string dir = base::DirName(location);
+  RETURN_IF_ERROR(base::MakeDirs(dir));
+  RegistryContext ctx;
+  ASSIGN_OR_RETURN(auto reg, registry::SqliteRegistry::Open({.path = location}));
+  ctx.location = reg->Describe();
+  ctx.registry = std::move(reg);
+  ctx.actor = !flags.actor.empty() ? flags.actor : Env("SPATIAL_ACTOR");
+  if (ctx.actor.empty()) ctx.actor = OsUser();
+  registry::RegistryService::Options opts;
+  opts.registry = ctx.registry.get();
+  opts.store_root = !flags.store.empty() ? flags.store : (fs::path(dir) / "store").string();
+  opts.host = ProbeHost();
+  ctx.service = std::make_unique<registry::RegistryService>(std::move(opts));
+  ASSIGN_OR_RETURN(auto envs, LoadEnvironments(flags.config));
+  RETURN_IF_ERROR(ctx.service->EnsureEnvironments(envs));
+  return ctx;
+}
+
+}  // namespace spatial::cli

@@ -1,0 +1,43 @@
+// Wires the concrete registry for a CLI command: resolves where the registry
+// and the store live (flag, environment variable, default), opens the adapter,
+// loads the environments on first use and fills in the actor and host facts.
+#ifndef SPATIAL_CLI_REGISTRY_CONTEXT_H_
+#define SPATIAL_CLI_REGISTRY_CONTEXT_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "src/registry/registry.h"
+#include "src/registry/registry_service.h"
+
+namespace spatial::cli {
+
+// Flags shared by every command that touches the registry.
+struct RegistryFlags {
+  std::string registry;  // --registry; "" = $SPATIAL_REGISTRY, else var/registry.db
+  std::string store;     // --store; "" = "store" beside a SQLite registry
+  std::string config;    // --config; "" = $SPATIAL_CONFIG, config/environments.json, built-in
+  std::string actor;     // --actor; "" = $SPATIAL_ACTOR, else the OS user
+};
+
+struct RegistryContext {
+  std::unique_ptr<registry::Registry> registry;
+  std::unique_ptr<registry::RegistryService> service;
+  std::string actor;
+  std::string location;  // for messages, no secrets
+};
+
+absl::StatusOr<RegistryContext> OpenRegistryContext(const RegistryFlags& flags);
+
+// The environments file: --config, $SPATIAL_CONFIG, ./config/environments.json,
+// else the copy built into the binary.
+absl::StatusOr<std::vector<registry::Environment>> LoadEnvironments(
+    const std::string& config_flag);
+
+// What this host offers for the GPU rule (NVIDIA driver's /proc entries).
+registry::HostFacts ProbeHost();
+
+}  // namespace spatial::cli
+
+#endif  // SPATIAL_CLI_REGISTRY_CONTEXT_H_

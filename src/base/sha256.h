@@ -1,0 +1,42 @@
+// Streaming SHA-256 (libsodium) and helpers that hash files in fixed-size
+// chunks without loading them whole. Sha256 objects are not thread-safe; the
+// free functions are.
+#ifndef SPATIAL_BASE_SHA256_H_
+#define SPATIAL_BASE_SHA256_H_
+
+#include <sodium.h>
+
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+
+namespace spatial::base {
+
+// Incremental SHA-256: Update() any number of times, then HexDigest() once.
+class Sha256 {
+ public:
+  Sha256();
+  void Update(const void* data, size_t size);
+  void Update(absl::string_view data) { Update(data.data(), data.size()); }
+  // Finishes the hash; the object must not be updated afterwards.
+  std::string HexDigest();
+
+ private:
+  crypto_hash_sha256_state state_;
+};
+
+// Hex digest of `data`.
+std::string Sha256Hex(absl::string_view data);
+
+// Hex digest of the file at `path`, read in chunks. NotFound or
+// PermissionDenied/Internal with the path in the message.
+absl::StatusOr<std::string> Sha256File(const std::string& path);
+
+// True if `s` is 64 lowercase hex characters.
+bool IsSha256Hex(absl::string_view s);
+
+}  // namespace spatial::base
+
+#endif  // SPATIAL_BASE_SHA256_H_

@@ -1,0 +1,192 @@
+#include "src/registry/artifact_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <random>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "src/base/files.h"
+#include "src/base/sha256.h"
+#include "src/base/status_macros.h"
+
+namespace spatial::registry {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Closes a file descriptor on scope exit.
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+absl::Status WriteAll(int fd, const char* data, size_t n, const std::string& what) {
+  size_t off = 0;
+  while (off < n) {
+    ssize_t w = ::write(fd, data + off, n - off);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return base::ErrnoStatus(errno, absl::StrCat("cannot write ", what));
+    }
+    off += static_cast<size_t>(w);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string ArtifactStore::BlobPath(const std::string& sha256) const {
+  return absl::StrCat(root_, "/sha256/", sha256.substr(0, 2), "/", sha256);
+}
+
+std::string ArtifactStore::CombinedChecksum(const std::vector<ArtifactFile>& files) {
+  base::Sha256 h;
+  for (const auto& f : files) h.Update(f.sha256);
+  return h.HexDigest();
+}
+
+absl::StatusOr<ArtifactFile> ArtifactStore::IngestFile(const std::string& src,
+                                                       std::string relative) const {
+  Fd in{::open(src.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)};
+  if (in.fd < 0) {
+    if (errno == ELOOP) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(src, " is a symbolic link; register the file it points to"));
+    }
+    return base::ErrnoStatus(errno, absl::StrCat("cannot open ", src));
+  }
+  std::string tmp_dir = absl::StrCat(root_, "/tmp");
+  RETURN_IF_ERROR(base::MakeDirs(tmp_dir));
+  std::random_device rd;
+  std::string tmp = absl::StrCat(tmp_dir, "/ingest.", ::getpid(), ".", rd(), rd());
+  Fd out{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
+  if (out.fd < 0) return base::ErrnoStatus(errno, absl::StrCat("cannot create ", tmp));
+  auto fail = [&](absl::Status s) {
+    ::unlink(tmp.c_str());
+    return s;
+  };
+  (void)::posix_fadvise(in.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  base::Sha256 h;
+  std::vector<char> buf(1 << 20);
+  uint64_t size = 0;
+  for (;;) {
+    ssize_t n = ::read(in.fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail(base::ErrnoStatus(errno, absl::StrCat("cannot read ", src)));
+    }
+    if (n == 0) break;
+    h.Update(buf.data(), static_cast<size_t>(n));
+    absl::Status w = WriteAll(out.fd, buf.data(), static_cast<size_t>(n), tmp);
+    if (!w.ok()) return fail(w);
+    size += static_cast<uint64_t>(n);
+  }
+  if (::fsync(out.fd) != 0) {
+    return fail(base::ErrnoStatus(errno, absl::StrCat("cannot fsync ", tmp)));
+  }
+  ::fchmod(out.fd, 0444);
+  std::string digest = h.HexDigest();
+  std::string final_path = BlobPath(digest);
+  std::string final_dir = base::DirName(final_path);
+  absl::Status s = base::MakeDirs(final_dir);
+  if (!s.ok()) return fail(s);
+  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
+    return fail(base::ErrnoStatus(errno, absl::StrCat("cannot store ", final_path)));
+  }
+  RETURN_IF_ERROR(base::FsyncDir(final_dir));
+  return ArtifactFile{std::move(relative), std::move(digest), size};
+}
+
+absl::StatusOr<IngestResult> ArtifactStore::Ingest(const std::string& path) const {
+  std::error_code ec;
+  fs::file_status st = fs::symlink_status(path, ec);
+  if (ec || !fs::exists(st)) {
+    return absl::NotFoundError(absl::StrCat("no such file or directory: ", path));
+  }
+  if (fs::is_symlink(st)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " is a symbolic link; register the file it points to"));
+  }
+  IngestResult result;
+  if (fs::is_regular_file(st)) {
+    ASSIGN_OR_RETURN(ArtifactFile f,
+                     IngestFile(path, fs::path(path).filename().string()));
+    result.total_size = f.size;
+    result.checksum = f.sha256;
+    result.files.push_back(std::move(f));
+    return result;
+  }
+  if (!fs::is_directory(st)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " is neither a regular file nor a directory"));
+  }
+  result.is_directory = true;
+  std::vector<fs::path> entries;
+  for (auto it = fs::recursive_directory_iterator(path, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    fs::file_status est = it->symlink_status();
+    if (fs::is_symlink(est)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          it->path().string(), " is a symbolic link; artifacts hold regular files only"));
+    }
+    if (fs::is_directory(est)) continue;
+    if (!fs::is_regular_file(est)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(it->path().string(), " is not a regular file"));
+    }
+    entries.push_back(it->path());
+  }
+  if (ec) return base::ErrnoStatus(ec.value(), absl::StrCat("cannot list ", path));
+  if (entries.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is an empty directory"));
+  }
+  std::sort(entries.begin(), entries.end());
+  for (const auto& e : entries) {
+    ASSIGN_OR_RETURN(ArtifactFile f,
+                     IngestFile(e.string(), fs::relative(e, path).string()));
+    result.total_size += f.size;
+    result.files.push_back(std::move(f));
+  }
+  result.checksum = CombinedChecksum(result.files);
+  return result;
+}
+
+absl::Status ArtifactStore::Verify(const ArtifactFile& file) const {
+  std::string blob = BlobPath(file.sha256);
+  auto digest = base::Sha256File(blob);
+  if (!digest.ok()) {
+    return absl::NotFoundError(
+        absl::StrCat("artifact file '", file.path, "' is missing from the store (", blob, ")"));
+  }
+  if (*digest != file.sha256) {
+    return absl::DataLossError(absl::StrCat(
+        "artifact file '", file.path, "' is corrupted: sha256 ", *digest,
+        ", expected ", file.sha256));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ArtifactStore::VerifyVersion(const ModelVersion& v) const {
+  if (v.files.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("version ", v.version_id, " has no artifact files in the store"));
+  }
+  for (const auto& f : v.files) RETURN_IF_ERROR(Verify(f));
+  std::string expected = v.is_directory ? CombinedChecksum(v.files) : v.files[0].sha256;
+  if (expected != v.checksum) {
+    return absl::DataLossError(absl::StrCat(
+        "version ", v.version_id, ": checksum ", v.checksum,
+        " does not match its files (", expected, ")"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace spatial::registry

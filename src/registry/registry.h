@@ -1,0 +1,74 @@
+// Registry: the storage interface of model versions, environments,
+// validations and deployments. Adapters (SQLite, PostgreSQL) implement it;
+// callers never see which. Every mutation is one transaction. Implementations
+// are thread-safe and safe to use from several processes at once.
+#ifndef SPATIAL_REGISTRY_REGISTRY_H_
+#define SPATIAL_REGISTRY_REGISTRY_H_
+
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "src/registry/model_version.h"
+
+namespace spatial::registry {
+
+// Everything import brings in at once.
+struct RegistrySnapshot {
+  std::vector<Environment> environments;
+  std::vector<ModelVersion> versions;
+  std::vector<ValidationRecord> validations;
+};
+
+class Registry {
+ public:
+  virtual ~Registry() = default;
+
+  // Adds a version. AlreadyExists if the id is taken (the message says
+  // whether the checksum differs).
+  virtual absl::Status AddVersion(const ModelVersion& v) = 0;
+  // NotFound (with close matches named) for an unknown id.
+  virtual absl::StatusOr<ModelVersion> GetVersion(absl::string_view id) = 0;
+  // All versions, oldest first.
+  virtual absl::StatusOr<std::vector<ModelVersion>> ListVersions() = 0;
+  virtual absl::StatusOr<std::vector<std::string>> ListVersionIds() = 0;
+
+  // Inserts or replaces an environment by name.
+  virtual absl::Status PutEnvironment(const Environment& e) = 0;
+  // NotFound (naming the known ones) for an unknown name.
+  virtual absl::StatusOr<Environment> GetEnvironment(absl::string_view name) = 0;
+  virtual absl::StatusOr<std::vector<Environment>> ListEnvironments() = 0;
+
+  // Stores the validation of (version, environment), replacing an earlier
+  // one, and updates the version's validation_status.
+  virtual absl::Status RecordValidation(const ValidationRecord& r) = 0;
+  // Validations of one version, or of all when `version_id` is empty.
+  virtual absl::StatusOr<std::vector<ValidationRecord>> ListValidations(
+      absl::string_view version_id) = 0;
+
+  // Makes `event.version_id` active in `event.environment`, atomically:
+  // FailedPrecondition when the version is not validated for it or is active
+  // already. Fills seq, previous_version_id and created_at.
+  virtual absl::StatusOr<DeploymentEvent> Activate(DeploymentEvent event) = 0;
+  // The active version id, nullopt when nothing was ever promoted.
+  virtual absl::StatusOr<std::optional<std::string>> ActiveVersion(
+      absl::string_view environment) = 0;
+  // Deployments of one environment (all when empty), oldest first.
+  virtual absl::StatusOr<std::vector<DeploymentEvent>> History(
+      absl::string_view environment) = 0;
+
+  // Adds everything in one transaction: environments are upserted; a version
+  // whose id exists with the same checksum is left alone, with another
+  // checksum the whole import fails with AlreadyExists and nothing changes.
+  virtual absl::Status Import(const RegistrySnapshot& snapshot) = 0;
+
+  // A human description of where the registry lives (no secrets).
+  virtual std::string Describe() const = 0;
+};
+
+}  // namespace spatial::registry
+
+#endif  // SPATIAL_REGISTRY_REGISTRY_H_

@@ -1,0 +1,359 @@
+#include "src/registry/registry_service.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "src/base/files.h"
+#include "src/base/sha256.h"
+#include "src/base/status_macros.h"
+#include "src/base/text.h"
+#include "src/registry/legacy_json.h"
+
+namespace spatial::registry {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kModelTypes[] = {"spatial-mllm", "standard-cnn"};
+constexpr const char* kArchitectures[] = {"dual-encoder", "visual-encoder",
+                                          "spatial-encoder"};
+constexpr const char* kVersionsFile = "model_versions.json";
+constexpr const char* kEnvironmentsFile = "deployment_environments.json";
+
+template <size_t N>
+absl::Status CheckOneOf(const std::string& value, const char* const (&allowed)[N],
+                        absl::string_view what) {
+  for (const char* a : allowed) {
+    if (value == a) return absl::OkStatus();
+  }
+  std::vector<std::string> names(std::begin(allowed), std::end(allowed));
+  return absl::InvalidArgumentError(absl::StrCat("unknown ", what, " '", value,
+                                                  "' (expected one of: ",
+                                                  absl::StrJoin(names, ", "), ")"));
+}
+
+absl::Status CheckMetrics(const std::map<std::string, double>& metrics) {
+  for (const auto& [name, value] : metrics) {
+    RETURN_IF_ERROR(base::CheckIdentifier(name, "metric name"));
+    if (!std::isfinite(value)) {
+      return absl::InvalidArgumentError(absl::StrCat("metric ", name, " must be a finite number"));
+    }
+    if (name == "accuracy" && (value < 0 || value > 1)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("metric accuracy must lie in [0, 1], got ", value));
+    }
+    if (name == "inference_time_ms" && value < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("metric inference_time_ms must not be negative, got ", value));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The graph to inspect: the file itself, or model.onnx (or the one .onnx)
+// inside a directory.
+std::optional<std::string> OnnxPathOf(const std::string& path, bool is_directory) {
+  if (!is_directory) {
+    return fs::path(path).extension() == ".onnx" ? std::optional(path) : std::nullopt;
+  }
+  if (fs::is_regular_file(fs::path(path) / "model.onnx")) {
+    return (fs::path(path) / "model.onnx").string();
+  }
+  std::optional<std::string> found;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(path, ec)) {
+    if (e.path().extension() == ".onnx") {
+      if (found) return std::nullopt;  // ambiguous
+      found = e.path().string();
+    }
+  }
+  return found;
+}
+
+}  // namespace
+
+Json RegistryService::InspectCompatibility(const std::string& path,
+                                           bool is_directory) const {
+  auto onnx = OnnxPathOf(path, is_directory);
+  if (!onnx) {
+    return {{"status", "unknown"},
+            {"reason", "no ONNX graph found (a .onnx file, or model.onnx in a directory)"}};
+  }
+  if (!options_.inspector) {
+    return {{"status", "unknown"}, {"reason", "no ONNX reader configured"}};
+  }
+  auto info = options_.inspector(*onnx);
+  if (!info.ok()) {
+    return {{"status", "unknown"}, {"reason", std::string(info.status().message())}};
+  }
+  Json j = *info;
+  j["status"] = "known";
+  return j;
+}
+
+absl::StatusOr<ModelVersion> RegistryService::Register(const RegisterRequest& req) {
+  RETURN_IF_ERROR(base::CheckIdentifier(req.version_id, "version id"));
+  if (!req.model_type.empty()) RETURN_IF_ERROR(CheckOneOf(req.model_type, kModelTypes, "model type"));
+  if (!req.architecture.empty()) {
+    RETURN_IF_ERROR(CheckOneOf(req.architecture, kArchitectures, "architecture"));
+  }
+  RETURN_IF_ERROR(CheckMetrics(req.metrics));
+  for (const auto& t : req.tags) RETURN_IF_ERROR(base::CheckIdentifier(t, "tag"));
+  if (!req.training_config.is_object()) {
+    return absl::InvalidArgumentError("training config must be a JSON object");
+  }
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(req.path, ec))) {
+    return absl::NotFoundError(absl::StrCat("no such file or directory: ", req.path));
+  }
+  // A taken id is refused before anything is written to the store.
+  auto existing = options_.registry->GetVersion(req.version_id);
+  if (existing.ok()) {
+    std::string note;
+    if (!existing->is_directory && fs::is_regular_file(req.path)) {
+      auto digest = base::Sha256File(req.path);
+      if (digest.ok()) {
+        note = *digest == existing->checksum
+                   ? " with the same checksum"
+                   : absl::StrCat(" with another checksum (", existing->checksum,
+                                  ", this file is ", *digest, "); choose a new version id");
+      }
+    }
+    return absl::AlreadyExistsError(
+        absl::StrCat("version '", req.version_id, "' is already registered", note));
+  }
+  if (existing.status().code() != absl::StatusCode::kNotFound) return existing.status();
+
+  ModelVersion v;
+  v.version_id = req.version_id;
+  v.compatibility_info = InspectCompatibility(req.path, fs::is_directory(req.path));
+  v.architecture = req.architecture;
+  if (v.architecture.empty()) {
+    const Json& c = v.compatibility_info;
+    if (c.value("status", "") != "known") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot tell the architecture of ", req.path, " (",
+          c.value("reason", "unknown"), "); pass --architecture"));
+    }
+    v.architecture = c.value("dual_encoder", false) ? "dual-encoder" : "visual-encoder";
+  }
+  v.model_type = req.model_type.empty()
+                     ? (v.architecture == "dual-encoder" ? "spatial-mllm" : "standard-cnn")
+                     : req.model_type;
+  ASSIGN_OR_RETURN(IngestResult ingest, store_.Ingest(req.path));
+  v.file_path = fs::absolute(req.path).lexically_normal().string();
+  v.creation_date = base::FormatIso8601(absl::Now());
+  v.checksum = ingest.checksum;
+  v.size_bytes = ingest.total_size;
+  v.performance_metrics = req.metrics;
+  v.training_config = req.training_config;
+  v.tags = req.tags;
+  v.actor = req.actor;
+  v.is_directory = ingest.is_directory;
+  v.files = std::move(ingest.files);
+  RETURN_IF_ERROR(options_.registry->AddVersion(v));
+  return v;
+}
+
+absl::StatusOr<ValidationRecord> RegistryService::Validate(const ValidateRequest& req) {
+  RETURN_IF_ERROR(base::CheckIdentifier(req.version_id, "version id"));
+  ASSIGN_OR_RETURN(ModelVersion v, options_.registry->GetVersion(req.version_id));
+  ASSIGN_OR_RETURN(Environment env, options_.registry->GetEnvironment(req.environment));
+  ValidationInput in;
+  in.version = &v;
+  in.environment = &env;
+  in.host = options_.host;
+  in.cpu_override_reason = req.cpu_override_reason;
+  if (absl::Status s = store_.VerifyVersion(v); !s.ok()) {
+    in.artifact_error = std::string(s.message());
+  }
+  ValidationOutcome outcome = ApplyRules(in);
+  ValidationRecord r;
+  r.version_id = v.version_id;
+  r.environment = env.name;
+  r.valid = outcome.valid;
+  r.result = outcome.ToJson();
+  r.result["version_id"] = v.version_id;
+  r.result["environment"] = env.name;
+  r.result["host"] = {{"gpu_count", in.host.gpu_count},
+                      {"gpu_memory_gb", in.host.gpu_memory_gb},
+                      {"cuda_available", in.host.cuda_available}};
+  if (!req.cpu_override_reason.empty()) r.result["cpu_override_reason"] = req.cpu_override_reason;
+  r.override_reason = req.cpu_override_reason;
+  r.actor = req.actor;
+  r.validated_at = base::FormatIso8601(absl::Now());
+  r.result["validated_at"] = r.validated_at;
+  RETURN_IF_ERROR(options_.registry->RecordValidation(r));
+  return r;
+}
+
+absl::StatusOr<DeploymentEvent> RegistryService::Promote(const std::string& version_id,
+                                                         const std::string& environment,
+                                                         const std::string& actor,
+                                                         const std::string& reason) {
+  RETURN_IF_ERROR(base::CheckIdentifier(version_id, "version id"));
+  ASSIGN_OR_RETURN(ModelVersion v, options_.registry->GetVersion(version_id));
+  // A promotion never points an environment at files that are gone or altered.
+  if (absl::Status s = store_.VerifyVersion(v); !s.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("refusing to promote '", version_id, "': ", s.message()));
+  }
+  DeploymentEvent e;
+  e.environment = environment;
+  e.version_id = version_id;
+  e.kind = DeploymentKind::kPromote;
+  e.actor = actor;
+  e.reason = reason;
+  return options_.registry->Activate(std::move(e));
+}
+
+absl::StatusOr<RollbackPlan> RegistryService::PlanRollback(const std::string& environment) {
+  ASSIGN_OR_RETURN(Environment env, options_.registry->GetEnvironment(environment));
+  ASSIGN_OR_RETURN(auto history, options_.registry->History(env.name));
+  ASSIGN_OR_RETURN(auto validations, options_.registry->ListValidations(""));
+  std::set<std::string> valid;
+  for (const auto& r : validations) {
+    if (r.environment == env.name && r.valid) valid.insert(r.version_id);
+  }
+  RollbackPlan plan;
+  plan.environment = env.name;
+  if (!history.empty()) plan.active_version = history.back().version_id;
+  std::set<std::string> seen = {plan.active_version};
+  for (auto it = history.rbegin(); it != history.rend(); ++it) {
+    if (seen.insert(it->version_id).second && valid.count(it->version_id)) {
+      plan.candidates.push_back({it->version_id, it->created_at});
+    }
+  }
+  return plan;
+}
+
+absl::StatusOr<DeploymentEvent> RegistryService::Rollback(const std::string& environment,
+                                                          const std::string& to,
+                                                          const std::string& actor,
+                                                          const std::string& reason) {
+  ASSIGN_OR_RETURN(RollbackPlan plan, PlanRollback(environment));
+  std::string target = to;
+  if (target.empty()) {
+    if (plan.candidates.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "nothing to roll back to in ", environment,
+          ": no previously active version is still validated for it"));
+    }
+    target = plan.candidates.front().version_id;
+  } else {
+    RETURN_IF_ERROR(base::CheckIdentifier(target, "version id"));
+  }
+  ASSIGN_OR_RETURN(ModelVersion v, options_.registry->GetVersion(target));
+  if (absl::Status s = store_.VerifyVersion(v); !s.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("refusing to roll back to '", target, "': ", s.message()));
+  }
+  DeploymentEvent e;
+  e.environment = environment;
+  e.version_id = target;
+  e.kind = DeploymentKind::kRollback;
+  e.actor = actor;
+  e.reason = reason;
+  return options_.registry->Activate(std::move(e));
+}
+
+absl::StatusOr<ModelVersion> RegistryService::Latest(const std::string& environment) {
+  ASSIGN_OR_RETURN(Environment env, options_.registry->GetEnvironment(environment));
+  ASSIGN_OR_RETURN(auto versions, options_.registry->ListVersions());
+  for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+    const auto& envs = it->deployment_environments;
+    if (std::find(envs.begin(), envs.end(), env.name) != envs.end()) return *it;
+  }
+  return absl::NotFoundError(absl::StrCat("no version is validated for ", env.name));
+}
+
+absl::StatusOr<std::vector<VersionCheck>> RegistryService::Test() {
+  ASSIGN_OR_RETURN(auto versions, options_.registry->ListVersions());
+  std::vector<VersionCheck> out;
+  for (const auto& v : versions) out.push_back({v.version_id, store_.VerifyVersion(v)});
+  return out;
+}
+
+absl::Status RegistryService::EnsureEnvironments(const std::vector<Environment>& environments) {
+  ASSIGN_OR_RETURN(auto existing, options_.registry->ListEnvironments());
+  if (!existing.empty()) return absl::OkStatus();
+  RegistrySnapshot snapshot;
+  snapshot.environments = environments;
+  return options_.registry->Import(snapshot);
+}
+
+absl::Status RegistryService::Export(const std::string& dir) {
+  ASSIGN_OR_RETURN(auto versions, options_.registry->ListVersions());
+  ASSIGN_OR_RETURN(auto envs, options_.registry->ListEnvironments());
+  RETURN_IF_ERROR(base::MakeDirs(dir));
+  RETURN_IF_ERROR(base::WriteFileAtomic(absl::StrCat(dir, "/", kVersionsFile),
+                                        VersionsToJson(versions).dump(2) + "\n"));
+  return base::WriteFileAtomic(absl::StrCat(dir, "/", kEnvironmentsFile),
+                               EnvironmentsToJson(envs).dump(2) + "\n");
+}
+
+absl::StatusOr<ImportSummary> RegistryService::Import(const std::string& dir) {
+  std::string versions_path = absl::StrCat(dir, "/", kVersionsFile);
+  std::string envs_path = absl::StrCat(dir, "/", kEnvironmentsFile);
+  RegistrySnapshot snapshot;
+  ImportSummary summary;
+  // Parse everything before touching the registry: a bad file changes nothing.
+  if (fs::exists(envs_path)) {
+    ASSIGN_OR_RETURN(std::string text, base::ReadFile(envs_path));
+    ASSIGN_OR_RETURN(Json j, ParseJson(text, envs_path));
+    ASSIGN_OR_RETURN(snapshot.environments, EnvironmentsFromJson(j, envs_path));
+  }
+  auto versions_text = base::ReadFile(versions_path);
+  if (!versions_text.ok()) {
+    return absl::NotFoundError(absl::StrCat("cannot import from ", dir, ": ",
+                                            versions_text.status().message()));
+  }
+  ASSIGN_OR_RETURN(Json vj, ParseJson(*versions_text, versions_path));
+  ASSIGN_OR_RETURN(snapshot.versions, VersionsFromJson(vj, versions_path));
+  summary.environments = static_cast<int>(snapshot.environments.size());
+  for (auto& v : snapshot.versions) {
+    auto existing = options_.registry->GetVersion(v.version_id);
+    if (existing.ok()) {
+      if (existing->checksum != v.checksum) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "import refused: version '", v.version_id, "' exists with checksum ",
+            existing->checksum, ", the import has ", v.checksum, "; nothing was imported"));
+      }
+      ++summary.versions_unchanged;
+      continue;
+    }
+    ++summary.versions_added;
+    // Bring the artifact into this store when its files are not here yet.
+    bool present = !v.files.empty() && store_.VerifyVersion(v).ok();
+    if (!present) {
+      fs::path src = v.file_path;
+      if (src.is_relative()) src = fs::path(dir) / src;
+      auto ingest = store_.Ingest(src.string());
+      if (ingest.ok() && ingest->checksum == v.checksum) {
+        v.files = ingest->files;
+        v.is_directory = ingest->is_directory;
+        v.size_bytes = ingest->total_size;
+      } else {
+        summary.missing_artifacts.push_back(v.version_id);
+      }
+    }
+    for (const auto& env : v.deployment_environments) {
+      ValidationRecord r;
+      r.version_id = v.version_id;
+      r.environment = env;
+      r.valid = true;
+      r.result = {{"valid", true}, {"imported_from", versions_path}};
+      r.actor = v.actor;
+      r.validated_at = v.creation_date;
+      snapshot.validations.push_back(std::move(r));
+    }
+  }
+  RETURN_IF_ERROR(options_.registry->Import(snapshot));
+  return summary;
+}
+
+}  // namespace spatial::registry

@@ -1,0 +1,114 @@
+// RegistryService: the operations of `spatial model` (register, validate,
+// promote, rollback, latest, test, import, export) on a Registry and an
+// ArtifactStore. Holds no state of its own beyond its options, so it is as
+// thread-safe as the Registry it is given. Does not own the Registry.
+#ifndef SPATIAL_REGISTRY_REGISTRY_SERVICE_H_
+#define SPATIAL_REGISTRY_REGISTRY_SERVICE_H_
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "src/registry/artifact_store.h"
+#include "src/registry/registry.h"
+#include "src/registry/rules.h"
+
+namespace spatial::registry {
+
+struct RegisterRequest {
+  std::string path;          // a file, or a directory (model.onnx + manifest.json)
+  std::string version_id;
+  std::string model_type;    // "" = from the graph (dual-encoder -> spatial-mllm)
+  std::string architecture;  // "" = from the graph
+  std::map<std::string, double> metrics;
+  std::vector<std::string> tags;
+  Json training_config = Json::object();
+  std::string actor;
+};
+
+struct ValidateRequest {
+  std::string version_id;
+  std::string environment;
+  std::string cpu_override_reason;
+  std::string actor;
+};
+
+struct RollbackCandidate {
+  std::string version_id;
+  std::string last_active_at;  // when it last became active
+};
+
+struct RollbackPlan {
+  std::string environment;
+  std::string active_version;  // "" when nothing is active
+  std::vector<RollbackCandidate> candidates;  // recommended first
+};
+
+struct VersionCheck {
+  std::string version_id;
+  absl::Status status;
+};
+
+struct ImportSummary {
+  int environments = 0;
+  int versions_added = 0;
+  int versions_unchanged = 0;
+  std::vector<std::string> missing_artifacts;  // imported without their files
+};
+
+class RegistryService {
+ public:
+  // Reads an ONNX graph and returns compatibility info ({inputs, outputs,
+  // parameter_count, memory_estimate_gb, dual_encoder, ...}).
+  using Inspector = std::function<absl::StatusOr<Json>(const std::string& onnx_path)>;
+
+  struct Options {
+    Registry* registry = nullptr;  // required, not owned
+    std::string store_root;        // required
+    Inspector inspector;           // empty: compatibility is recorded as unknown
+    HostFacts host;                // what validation knows of this machine
+  };
+
+  explicit RegistryService(Options options)
+      : options_(std::move(options)), store_(options_.store_root) {}
+
+  absl::StatusOr<ModelVersion> Register(const RegisterRequest& request);
+  // Stores and returns the validation; the record says valid or not.
+  absl::StatusOr<ValidationRecord> Validate(const ValidateRequest& request);
+  absl::StatusOr<DeploymentEvent> Promote(const std::string& version_id,
+                                          const std::string& environment,
+                                          const std::string& actor,
+                                          const std::string& reason);
+  absl::StatusOr<RollbackPlan> PlanRollback(const std::string& environment);
+  // Rolls back to `to`, or to the plan's first candidate when `to` is empty.
+  absl::StatusOr<DeploymentEvent> Rollback(const std::string& environment,
+                                           const std::string& to,
+                                           const std::string& actor,
+                                           const std::string& reason);
+  // The newest version validated for `environment`; NotFound when none.
+  absl::StatusOr<ModelVersion> Latest(const std::string& environment);
+  // Verifies every version's files against the store.
+  absl::StatusOr<std::vector<VersionCheck>> Test();
+
+  absl::Status Export(const std::string& dir);
+  absl::StatusOr<ImportSummary> Import(const std::string& dir);
+
+  // Loads `environments` when the registry has none yet.
+  absl::Status EnsureEnvironments(const std::vector<Environment>& environments);
+
+  const ArtifactStore& store() const { return store_; }
+  Registry& registry() const { return *options_.registry; }
+
+ private:
+  Json InspectCompatibility(const std::string& path, bool is_directory) const;
+
+  Options options_;
+  ArtifactStore store_;
+};
+
+}  // namespace spatial::registry
+
+#endif  // SPATIAL_REGISTRY_REGISTRY_SERVICE_H_

@@ -1,0 +1,523 @@
+#include "src/registry/sqlite/sqlite_registry.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "src/base/status_macros.h"
+#include "src/base/text.h"
+#include "src/registry/legacy_json.h"
+#include "src/registry/sqlite/sqlite_db.h"
+
+namespace spatial::registry {
+
+using sqlite::Exec;
+using sqlite::SqliteStatus;
+using sqlite::Stmt;
+using sqlite::Transaction;
+
+namespace {
+
+// "SPDR": marks the file as a spatial-deploy registry (PRAGMA application_id).
+constexpr int32_t kApplicationId = 0x53504452;
+
+// Migrations: index i brings the schema from version i to i + 1.
+constexpr const char* kMigrations[] = {
+    R"sql(
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version (version) VALUES (0);
+CREATE TABLE environments (
+  name TEXT PRIMARY KEY,
+  spec TEXT NOT NULL
+);
+CREATE TABLE versions (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  model_type TEXT NOT NULL,
+  architecture TEXT NOT NULL,
+  file_path TEXT NOT NULL,
+  creation_date TEXT NOT NULL,
+  checksum TEXT NOT NULL,
+  size_bytes INTEGER NOT NULL,
+  metrics TEXT NOT NULL,
+  compatibility TEXT NOT NULL,
+  training_config TEXT NOT NULL,
+  tags TEXT NOT NULL,
+  validation_status TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  is_directory INTEGER NOT NULL
+);
+CREATE TABLE artifact_files (
+  version_id TEXT NOT NULL REFERENCES versions(id),
+  path TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  PRIMARY KEY (version_id, path)
+);
+CREATE TABLE validations (
+  version_id TEXT NOT NULL REFERENCES versions(id),
+  environment TEXT NOT NULL REFERENCES environments(name),
+  valid INTEGER NOT NULL,
+  result TEXT NOT NULL,
+  override_reason TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  validated_at TEXT NOT NULL,
+  PRIMARY KEY (version_id, environment)
+);
+CREATE TABLE deployments (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  environment TEXT NOT NULL REFERENCES environments(name),
+  version_id TEXT NOT NULL REFERENCES versions(id),
+  previous_version_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX deployments_by_env ON deployments (environment, seq);
+)sql",
+};
+static_assert(std::size(kMigrations) == SqliteRegistry::kSchemaVersion);
+
+std::string Now() { return base::FormatIso8601(absl::Now()); }
+
+Json ParseStored(const std::string& text) {
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return j.is_discarded() ? Json(nullptr) : j;
+}
+
+constexpr const char* kVersionColumns =
+    "id, model_type, architecture, file_path, creation_date, checksum, "
+    "size_bytes, metrics, compatibility, training_config, tags, "
+    "validation_status, actor, is_directory";
+
+ModelVersion ReadVersionRow(const Stmt& s) {
+  ModelVersion v;
+  v.version_id = s.Text(0);
+  v.model_type = s.Text(1);
+  v.architecture = s.Text(2);
+  v.file_path = s.Text(3);
+  v.creation_date = s.Text(4);
+  v.checksum = s.Text(5);
+  v.size_bytes = static_cast<uint64_t>(s.Int(6));
+  Json metrics = ParseStored(s.Text(7));
+  if (metrics.is_object()) {
+    for (const auto& [k, val] : metrics.items()) {
+      if (val.is_number()) v.performance_metrics[k] = val.get<double>();
+    }
+  }
+  v.compatibility_info = ParseStored(s.Text(8));
+  v.training_config = ParseStored(s.Text(9));
+  Json tags = ParseStored(s.Text(10));
+  if (tags.is_array()) {
+    for (const auto& t : tags) {
+      if (t.is_string()) v.tags.push_back(t.get<std::string>());
+    }
+  }
+  v.validation_status =
+      ParseValidationStatus(s.Text(11)).value_or(ValidationStatus::kPending);
+  v.actor = s.Text(12);
+  v.is_directory = s.Int(13) != 0;
+  return v;
+}
+
+absl::Status InsertVersion(sqlite3* db, const ModelVersion& v) {
+  Json metrics = Json::object();
+  for (const auto& [k, val] : v.performance_metrics) metrics[k] = val;
+  Stmt s(db, absl::StrCat("INSERT INTO versions (", kVersionColumns,
+                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+  s.Bind(1, v.version_id).Bind(2, v.model_type).Bind(3, v.architecture)
+      .Bind(4, v.file_path).Bind(5, v.creation_date).Bind(6, v.checksum)
+      .Bind(7, static_cast<int64_t>(v.size_bytes)).Bind(8, metrics.dump())
+      .Bind(9, v.compatibility_info.dump()).Bind(10, v.training_config.dump())
+      .Bind(11, Json(v.tags).dump()).Bind(12, ToString(v.validation_status))
+      .Bind(13, v.actor).Bind(14, static_cast<int64_t>(v.is_directory ? 1 : 0));
+  RETURN_IF_ERROR(s.Run());
+  for (const auto& f : v.files) {
+    Stmt fs(db, "INSERT INTO artifact_files (version_id, path, sha256, size) VALUES (?,?,?,?)");
+    fs.Bind(1, v.version_id).Bind(2, f.path).Bind(3, f.sha256)
+        .Bind(4, static_cast<int64_t>(f.size));
+    RETURN_IF_ERROR(fs.Run());
+  }
+  return absl::OkStatus();
+}
+
+// Checksum of an existing version, nullopt when the id is free.
+absl::StatusOr<std::optional<std::string>> ExistingChecksum(sqlite3* db,
+                                                            absl::string_view id) {
+  Stmt s(db, "SELECT checksum FROM versions WHERE id = ?");
+  s.Bind(1, id);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(s.Text(0));
+}
+
+absl::StatusOr<std::vector<std::string>> Column(sqlite3* db, const char* sql) {
+  Stmt s(db, sql);
+  std::vector<std::string> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(s.Text(0));
+  }
+  return out;
+}
+
+absl::Status UpsertEnvironment(sqlite3* db, const Environment& e) {
+  Stmt s(db, "INSERT INTO environments (name, spec) VALUES (?, ?) "
+             "ON CONFLICT(name) DO UPDATE SET spec = excluded.spec");
+  s.Bind(1, e.name).Bind(2, EnvironmentToJson(e).dump());
+  return s.Run();
+}
+
+absl::Status UpsertValidation(sqlite3* db, const ValidationRecord& r) {
+  Stmt s(db, "INSERT OR REPLACE INTO validations (version_id, environment, valid, "
+             "result, override_reason, actor, validated_at) VALUES (?,?,?,?,?,?,?)");
+  s.Bind(1, r.version_id).Bind(2, r.environment).Bind(3, int64_t{r.valid ? 1 : 0})
+      .Bind(4, r.result.dump()).Bind(5, r.override_reason).Bind(6, r.actor)
+      .Bind(7, r.validated_at);
+  RETURN_IF_ERROR(s.Run());
+  Stmt u(db, "UPDATE versions SET validation_status = CASE WHEN EXISTS ("
+             "SELECT 1 FROM validations WHERE version_id = ?1 AND valid = 1) "
+             "THEN 'validated' ELSE 'failed' END WHERE id = ?1");
+  u.Bind(1, r.version_id);
+  return u.Run();
+}
+
+absl::Status NoSuchVersion(sqlite3* db, absl::string_view id) {
+  auto ids = Column(db, "SELECT id FROM versions ORDER BY seq");
+  return absl::NotFoundError(absl::StrCat(
+      "unknown version id '", id, "'",
+      ids.ok() ? base::DidYouMean(id, *ids) : std::string()));
+}
+
+absl::Status NoSuchEnvironment(sqlite3* db, absl::string_view name) {
+  auto names = Column(db, "SELECT name FROM environments ORDER BY name");
+  std::string known = names.ok() ? absl::StrJoin(*names, ", ") : "";
+  return absl::NotFoundError(absl::StrCat("unknown environment '", name,
+                                          "' (known: ", known, ")"));
+}
+
+}  // namespace
+
+SqliteRegistry::SqliteRegistry(sqlite3* db, std::string path)
+    : db_(db), path_(std::move(path)) {}
+
+SqliteRegistry::~SqliteRegistry() {
+  absl::MutexLock lock(&mu_);
+  sqlite3_close_v2(db_);
+}
+
+absl::StatusOr<std::unique_ptr<SqliteRegistry>> SqliteRegistry::Open(
+    const Options& options) {
+  sqlite3* db = nullptr;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+              (options.create ? SQLITE_OPEN_CREATE : 0);
+  int rc = sqlite3_open_v2(options.path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    absl::Status s = SqliteStatus(db, rc, absl::StrCat("cannot open registry ", options.path));
+    sqlite3_close_v2(db);
+    return s;
+  }
+  std::unique_ptr<SqliteRegistry> reg(new SqliteRegistry(db, options.path));
+  sqlite3_busy_timeout(db, options.busy_timeout_ms);
+  sqlite3_extended_result_codes(db, 1);
+  absl::MutexLock lock(&reg->mu_);
+  // Reading the header first tells a foreign file from ours before we write.
+  int32_t app_id = 0;
+  {
+    Stmt app(db, "PRAGMA application_id");
+    auto row = app.Step();
+    if (!row.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          options.path, " is not a spatial-deploy registry (", row.status().message(),
+          "); point --registry at another path"));
+    }
+    app_id = static_cast<int32_t>(app.Int(0));
+  }
+  if (app_id != 0 && app_id != kApplicationId) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        options.path, " is a SQLite database of another application (application_id ",
+        app_id, "), not a spatial-deploy registry"));
+  }
+  RETURN_IF_ERROR(Exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL"));
+  if (options.path != ":memory:") {
+    RETURN_IF_ERROR(Exec(db, "PRAGMA journal_mode = WAL"));
+  }
+  RETURN_IF_ERROR(reg->Migrate());
+  return reg;
+}
+
+absl::Status SqliteRegistry::Migrate() {
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, /*write=*/true));
+  int32_t app_id = 0;
+  {
+    Stmt app(db_, "PRAGMA application_id");
+    ASSIGN_OR_RETURN(bool got, app.Step());
+    if (got) app_id = static_cast<int32_t>(app.Int(0));
+  }
+  int version = 0;
+  if (app_id == 0) {
+    ASSIGN_OR_RETURN(auto tables, Column(db_, "SELECT name FROM sqlite_master"));
+    if (!tables.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path_, " is a SQLite database of another application (tables: ",
+          absl::StrJoin(tables, ", "), "), not a spatial-deploy registry"));
+    }
+    RETURN_IF_ERROR(Exec(db_, absl::StrCat("PRAGMA application_id = ", kApplicationId)));
+  } else {
+    Stmt v(db_, "SELECT version FROM schema_version");
+    ASSIGN_OR_RETURN(bool has, v.Step());
+    if (!has) return absl::DataLossError(absl::StrCat(path_, ": schema_version is empty"));
+    version = static_cast<int>(v.Int(0));
+  }
+  if (version > kSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path_, " has schema version ", version, ", newer than this binary's ",
+        kSchemaVersion, "; upgrade spatial"));
+  }
+  for (int i = version; i < kSchemaVersion; ++i) {
+    RETURN_IF_ERROR(Exec(db_, kMigrations[i]));
+    RETURN_IF_ERROR(Exec(db_, absl::StrCat("UPDATE schema_version SET version = ", i + 1)));
+  }
+  return tx.Commit();
+}
+
+std::string SqliteRegistry::Describe() const { return absl::StrCat("sqlite:", path_); }
+
+absl::Status SqliteRegistry::AddVersion(const ModelVersion& v) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
+  ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, v.version_id));
+  if (existing) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "version '", v.version_id, "' is already registered",
+        *existing == v.checksum ? " with the same checksum"
+                                : absl::StrCat(" with another checksum (", *existing,
+                                               "); choose a new version id")));
+  }
+  RETURN_IF_ERROR(InsertVersion(db_, v));
+  return tx.Commit();
+}
+
+absl::StatusOr<ModelVersion> SqliteRegistry::GetVersion(absl::string_view id) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, false));
+  Stmt s(db_, absl::StrCat("SELECT ", kVersionColumns, " FROM versions WHERE id = ?"));
+  s.Bind(1, id);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return NoSuchVersion(db_, id);
+  ModelVersion v = ReadVersionRow(s);
+  Stmt f(db_, "SELECT path, sha256, size FROM artifact_files WHERE version_id = ? ORDER BY path");
+  f.Bind(1, id);
+  for (;;) {
+    ASSIGN_OR_RETURN(bool more, f.Step());
+    if (!more) break;
+    v.files.push_back({f.Text(0), f.Text(1), static_cast<uint64_t>(f.Int(2))});
+  }
+  Stmt e(db_, "SELECT environment FROM validations WHERE version_id = ? AND valid = 1 "
+              "ORDER BY environment");
+  e.Bind(1, id);
+  for (;;) {
+    ASSIGN_OR_RETURN(bool more, e.Step());
+    if (!more) break;
+    v.deployment_environments.push_back(e.Text(0));
+  }
+  return v;
+}
+
+absl::StatusOr<std::vector<ModelVersion>> SqliteRegistry::ListVersions() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, false));
+  std::vector<ModelVersion> out;
+  std::map<std::string, size_t, std::less<>> index;
+  Stmt s(db_, absl::StrCat("SELECT ", kVersionColumns, " FROM versions ORDER BY seq"));
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    index.emplace(s.Text(0), out.size());
+    out.push_back(ReadVersionRow(s));
+  }
+  Stmt f(db_, "SELECT version_id, path, sha256, size FROM artifact_files ORDER BY version_id, path");
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, f.Step());
+    if (!row) break;
+    auto it = index.find(f.Text(0));
+    if (it != index.end()) {
+      out[it->second].files.push_back({f.Text(1), f.Text(2), static_cast<uint64_t>(f.Int(3))});
+    }
+  }
+  Stmt e(db_, "SELECT version_id, environment FROM validations WHERE valid = 1 "
+              "ORDER BY version_id, environment");
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, e.Step());
+    if (!row) break;
+    auto it = index.find(e.Text(0));
+    if (it != index.end()) out[it->second].deployment_environments.push_back(e.Text(1));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> SqliteRegistry::ListVersionIds() {
+  absl::MutexLock lock(&mu_);
+  return Column(db_, "SELECT id FROM versions ORDER BY seq");
+}
+
+absl::Status SqliteRegistry::PutEnvironment(const Environment& e) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
+  RETURN_IF_ERROR(UpsertEnvironment(db_, e));
+  return tx.Commit();
+}
+
+absl::StatusOr<Environment> SqliteRegistry::GetEnvironment(absl::string_view name) {
+  absl::MutexLock lock(&mu_);
+  Stmt s(db_, "SELECT spec FROM environments WHERE name = ?");
+  s.Bind(1, name);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return NoSuchEnvironment(db_, name);
+  return EnvironmentFromJson(ParseStored(s.Text(0)), absl::StrCat("environment ", name));
+}
+
+absl::StatusOr<std::vector<Environment>> SqliteRegistry::ListEnvironments() {
+  absl::MutexLock lock(&mu_);
+  Stmt s(db_, "SELECT name, spec FROM environments ORDER BY name");
+  std::vector<Environment> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    ASSIGN_OR_RETURN(Environment e, EnvironmentFromJson(ParseStored(s.Text(1)),
+                                                        absl::StrCat("environment ", s.Text(0))));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+absl::Status SqliteRegistry::RecordValidation(const ValidationRecord& r) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
+  ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, r.version_id));
+  if (!existing) return NoSuchVersion(db_, r.version_id);
+  RETURN_IF_ERROR(UpsertValidation(db_, r));
+  return tx.Commit();
+}
+
+absl::StatusOr<std::vector<ValidationRecord>> SqliteRegistry::ListValidations(
+    absl::string_view version_id) {
+  absl::MutexLock lock(&mu_);
+  Stmt s(db_, "SELECT version_id, environment, valid, result, override_reason, actor, "
+              "validated_at FROM validations WHERE ?1 = '' OR version_id = ?1 "
+              "ORDER BY version_id, environment");
+  s.Bind(1, version_id);
+  std::vector<ValidationRecord> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back({s.Text(0), s.Text(1), s.Int(2) != 0, ParseStored(s.Text(3)),
+                   s.Text(4), s.Text(5), s.Text(6)});
+  }
+  return out;
+}
+
+absl::StatusOr<DeploymentEvent> SqliteRegistry::Activate(DeploymentEvent event) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
+  ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, event.version_id));
+  if (!existing) return NoSuchVersion(db_, event.version_id);
+  {
+    Stmt e(db_, "SELECT 1 FROM environments WHERE name = ?");
+    e.Bind(1, event.environment);
+    ASSIGN_OR_RETURN(bool found, e.Step());
+    if (!found) return NoSuchEnvironment(db_, event.environment);
+  }
+  {
+    Stmt v(db_, "SELECT valid FROM validations WHERE version_id = ? AND environment = ?");
+    v.Bind(1, event.version_id).Bind(2, event.environment);
+    ASSIGN_OR_RETURN(bool found, v.Step());
+    if (!found || v.Int(0) == 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "version '", event.version_id, "' is not validated for ", event.environment,
+          found ? " (its last validation failed)" : "",
+          "; run: spatial model validate ", event.version_id, " --environment ",
+          event.environment));
+    }
+  }
+  Stmt cur(db_, "SELECT version_id FROM deployments WHERE environment = ? "
+                "ORDER BY seq DESC LIMIT 1");
+  cur.Bind(1, event.environment);
+  ASSIGN_OR_RETURN(bool has_current, cur.Step());
+  event.previous_version_id = has_current ? cur.Text(0) : "";
+  if (event.previous_version_id == event.version_id) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "version '", event.version_id, "' is already active in ", event.environment));
+  }
+  event.created_at = Now();
+  Stmt ins(db_, "INSERT INTO deployments (environment, version_id, previous_version_id, "
+                "kind, actor, reason, created_at) VALUES (?,?,?,?,?,?,?)");
+  ins.Bind(1, event.environment).Bind(2, event.version_id).Bind(3, event.previous_version_id)
+      .Bind(4, ToString(event.kind)).Bind(5, event.actor).Bind(6, event.reason)
+      .Bind(7, event.created_at);
+  RETURN_IF_ERROR(ins.Run());
+  event.seq = sqlite3_last_insert_rowid(db_);
+  RETURN_IF_ERROR(tx.Commit());
+  return event;
+}
+
+absl::StatusOr<std::optional<std::string>> SqliteRegistry::ActiveVersion(
+    absl::string_view environment) {
+  absl::MutexLock lock(&mu_);
+  Stmt s(db_, "SELECT version_id FROM deployments WHERE environment = ? "
+              "ORDER BY seq DESC LIMIT 1");
+  s.Bind(1, environment);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(s.Text(0));
+}
+
+absl::StatusOr<std::vector<DeploymentEvent>> SqliteRegistry::History(
+    absl::string_view environment) {
+  absl::MutexLock lock(&mu_);
+  Stmt s(db_, "SELECT seq, environment, version_id, previous_version_id, kind, actor, "
+              "reason, created_at FROM deployments WHERE ?1 = '' OR environment = ?1 "
+              "ORDER BY seq");
+  s.Bind(1, environment);
+  std::vector<DeploymentEvent> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Text(3),
+                   s.Text(4) == "rollback" ? DeploymentKind::kRollback : DeploymentKind::kPromote,
+                   s.Text(5), s.Text(6), s.Text(7)});
+  }
+  return out;
+}
+
+absl::Status SqliteRegistry::Import(const RegistrySnapshot& snapshot) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
+  for (const auto& e : snapshot.environments) RETURN_IF_ERROR(UpsertEnvironment(db_, e));
+  for (const auto& v : snapshot.versions) {
+    ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, v.version_id));
+    if (existing && *existing != v.checksum) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "import refused: version '", v.version_id, "' exists with checksum ", *existing,
+          ", the import has ", v.checksum, "; nothing was imported"));
+    }
+    if (!existing) RETURN_IF_ERROR(InsertVersion(db_, v));
+  }
+  for (const auto& r : snapshot.validations) {
+    absl::Status s = UpsertValidation(db_, r);
+    if (!s.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "import refused: validation of '", r.version_id, "' for '", r.environment,
+          "': ", s.message(), "; nothing was imported"));
+    }
+  }
+  return tx.Commit();
+}
+
+}  // namespace spatial::registry
