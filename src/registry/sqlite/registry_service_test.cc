@@ -1,1 +1,263 @@
+#include "src/registry/registry_service.h"
 
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "gtest/gtest.h"
+#include "src/base/files.h"
+#include "src/registry/legacy_json.h"
+#include "src/registry/sqlite/sqlite_registry.h"
+
+namespace spatial::registry {
+namespace {
+namespace fs = std::filesystem;
+
+Environment Env(const std::string& name, bool gpu_required, double min_acc) {
+  Environment e;
+  e.name = name;
+  e.supported_architectures = {"dual-encoder", "visual-encoder"};
+  e.memory_requirements_gb = 8;
+  e.min_gpu_memory_gb = 4;
+  e.min_accuracy = min_acc;
+  e.max_inference_time_ms = 2000;
+  e.allow_cpu_only = !gpu_required;
+  e.skip_heavy_tests = !gpu_required;
+  return e;
+}
+
+class RegistryServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = ::testing::TempDir() + "/registry_service_" + info->name();
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    reg_ = Open(dir_ + "/r.db");
+    service_ = MakeService(reg_.get(), dir_ + "/store");
+    ASSERT_TRUE(service_->EnsureEnvironments({Env("development", false, 0.7),
+                                              Env("production", true, 0.85)})
+                    .ok());
+  }
+
+  static std::unique_ptr<Registry> Open(const std::string& path) {
+    auto r = SqliteRegistry::Open({.path = path});
+    EXPECT_TRUE(r.ok()) << r.status();
+    return std::move(*r);
+  }
+
+  std::unique_ptr<RegistryService> MakeService(Registry* reg, const std::string& store) {
+    RegistryService::Options o;
+    o.registry = reg;
+    o.store_root = store;
+    o.inspector = [this](const std::string& path) -> absl::StatusOr<Json> {
+      inspected_.push_back(path);
+      return Json{{"dual_encoder", true}, {"memory_estimate_gb", 0.02}, {"parameter_count", 580}};
+    };
+    return std::make_unique<RegistryService>(std::move(o));
+  }
+
+  std::string WriteFile(const std::string& name, const std::string& contents) {
+    std::string p = dir_ + "/" + name;
+    fs::create_directories(fs::path(p).parent_path());
+    EXPECT_TRUE(base::WriteFileAtomic(p, contents).ok());
+    return p;
+  }
+
+  ModelVersion Register(const std::string& id, const std::string& contents, double acc = 0.9) {
+    RegisterRequest req{.path = WriteFile(id + ".onnx", contents), .version_id = id,
+                        .metrics = {{"accuracy", acc}, {"inference_time_ms", 3}}, .actor = "me"};
+    auto v = service_->Register(req);
+    EXPECT_TRUE(v.ok()) << v.status();
+    return *v;
+  }
+
+  void ValidateAndPromote(const std::string& id, const std::string& env) {
+    auto r = service_->Validate({id, env, "test host has no GPU", "me"});
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_TRUE(r->valid) << r->result.dump();
+    ASSERT_TRUE(service_->Promote(id, env, "me", "test").ok());
+  }
+
+  std::string dir_;
+  std::unique_ptr<Registry> reg_;
+  std::unique_ptr<RegistryService> service_;
+  std::vector<std::string> inspected_;
+};
+
+// Register reads the graph for compatibility and infers the architecture.
+TEST_F(RegistryServiceTest, RegisterFillsCompatibilityFromTheGraph) {
+  ModelVersion v = Register("v1", "graph");
+  EXPECT_EQ(v.architecture, "dual-encoder");
+  EXPECT_EQ(v.model_type, "spatial-mllm");
+  EXPECT_EQ(v.compatibility_info["status"], "known");
+  EXPECT_EQ(v.compatibility_info["parameter_count"], 580);
+  ASSERT_EQ(inspected_.size(), 1u);
+  EXPECT_TRUE(fs::exists(service_->store().BlobPath(v.checksum)));
+}
+
+// A file the inspector cannot read needs --architecture and stays "unknown".
+TEST_F(RegistryServiceTest, NonOnnxFileNeedsArchitecture) {
+  RegisterRequest req{.path = WriteFile("weights.pth", "torch"), .version_id = "p1"};
+  EXPECT_EQ(service_->Register(req).status().code(), absl::StatusCode::kInvalidArgument);
+  req.architecture = "visual-encoder";
+  auto v = service_->Register(req);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->compatibility_info["status"], "unknown");
+  EXPECT_EQ(v->model_type, "standard-cnn");
+}
+
+// Re-registering a taken id writes nothing to the store.
+TEST_F(RegistryServiceTest, DuplicateIdLeavesStoreUntouched) {
+  Register("v1", "one");
+  RegisterRequest req{.path = WriteFile("two.onnx", "two"), .version_id = "v1"};
+  auto before = std::distance(fs::recursive_directory_iterator(dir_ + "/store"), {});
+  absl::Status s = service_->Register(req).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_NE(std::string(s.message()).find("another checksum"), std::string::npos);
+  EXPECT_EQ(std::distance(fs::recursive_directory_iterator(dir_ + "/store"), {}), before);
+}
+
+// Bad requests are InvalidArgument before anything is read or written.
+TEST_F(RegistryServiceTest, RejectsBadRequests) {
+  std::string f = WriteFile("m.onnx", "x");
+  struct Case {
+    RegisterRequest req;
+    absl::StatusCode code;
+  };
+  const Case cases[] = {
+      {{.path = f, .version_id = "../up"}, absl::StatusCode::kInvalidArgument},
+      {{.path = f, .version_id = "ok", .model_type = "gpt"}, absl::StatusCode::kInvalidArgument},
+      {{.path = f, .version_id = "ok", .architecture = "tri-encoder"},
+       absl::StatusCode::kInvalidArgument},
+      {{.path = f, .version_id = "ok", .metrics = {{"accuracy", 1.5}}},
+       absl::StatusCode::kInvalidArgument},
+      {{.path = f, .version_id = "ok", .metrics = {{"inference_time_ms", -1}}},
+       absl::StatusCode::kInvalidArgument},
+      {{.path = f, .version_id = "ok", .tags = {"bad tag"}}, absl::StatusCode::kInvalidArgument},
+      {{.path = dir_ + "/missing.onnx", .version_id = "ok"}, absl::StatusCode::kNotFound},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(service_->Register(c.req).status().code(), c.code) << c.req.version_id;
+  }
+  EXPECT_TRUE(reg_->ListVersions()->empty());
+}
+
+// A tampered artifact fails validation and cannot be promoted.
+TEST_F(RegistryServiceTest, TamperedArtifactFailsValidationAndPromotion) {
+  ModelVersion v = Register("v1", "good bytes");
+  std::string blob = service_->store().BlobPath(v.checksum);
+  ::chmod(blob.c_str(), 0644);
+  ASSERT_TRUE(base::WriteFileAtomic(blob, "evil bytes").ok());
+  auto r = service_->Validate({"v1", "development", "", "me"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->valid);
+  EXPECT_EQ(r->result["rules"][0]["outcome"], "fail");
+  EXPECT_EQ(service_->Promote("v1", "development", "me", "").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  auto checks = service_->Test();
+  ASSERT_TRUE(checks.ok());
+  EXPECT_EQ((*checks)[0].status.code(), absl::StatusCode::kDataLoss);
+}
+
+// Validation for a GPU environment records the CPU override reason.
+TEST_F(RegistryServiceTest, CpuOverrideIsStored) {
+  Register("v1", "bytes");
+  auto without = service_->Validate({"v1", "production", "", "me"});
+  ASSERT_TRUE(without.ok());
+  EXPECT_FALSE(without->valid);
+  auto with = service_->Validate({"v1", "production", "CI runner, no GPU", "me"});
+  ASSERT_TRUE(with.ok());
+  EXPECT_TRUE(with->valid);
+  auto stored = reg_->ListValidations("v1");
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->size(), 1u);
+  EXPECT_EQ((*stored)[0].override_reason, "CI runner, no GPU");
+}
+
+// Rollback plans the newest previously active validated version and executes it.
+TEST_F(RegistryServiceTest, RollbackPlansAndExecutes) {
+  for (const char* id : {"v1", "v2", "v3"}) {
+    Register(id, id);
+    ValidateAndPromote(id, "development");
+  }
+  auto plan = service_->PlanRollback("development");
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->active_version, "v3");
+  ASSERT_EQ(plan->candidates.size(), 2u);
+  EXPECT_EQ(plan->candidates[0].version_id, "v2");
+  EXPECT_EQ(plan->candidates[1].version_id, "v1");
+  EXPECT_EQ(reg_->History("development")->size(), 3u);  // --plan changed nothing
+  auto e = service_->Rollback("development", "", "me", "bad canary");
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->version_id, "v2");
+  EXPECT_EQ(e->kind, DeploymentKind::kRollback);
+  auto to = service_->Rollback("development", "v1", "me", "");
+  ASSERT_TRUE(to.ok());
+  EXPECT_EQ(**reg_->ActiveVersion("development"), "v1");
+  EXPECT_EQ(service_->Rollback("production", "", "me", "").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+// Latest is the newest version validated for the environment.
+TEST_F(RegistryServiceTest, LatestIsNewestValidated) {
+  Register("v1", "1");
+  Register("v2", "2", /*acc=*/0.5);
+  Register("v3", "3");
+  for (const char* id : {"v1", "v2"}) ASSERT_TRUE(service_->Validate({id, "development", "", ""}).ok());
+  auto latest = service_->Latest("development");
+  ASSERT_TRUE(latest.ok());
+  EXPECT_EQ(latest->version_id, "v1");  // v2 failed (accuracy), v3 never validated
+  EXPECT_EQ(service_->Latest("production").status().code(), absl::StatusCode::kNotFound);
+}
+
+// Export then import into an empty registry and store reproduces everything.
+TEST_F(RegistryServiceTest, ExportImportRoundTrips) {
+  Register("v1", "1");
+  Register("v2", "2");
+  ASSERT_TRUE(service_->Validate({"v1", "development", "", ""}).ok());
+  ASSERT_TRUE(service_->Validate({"v2", "production", "", ""}).ok());  // fails: no GPU
+  ASSERT_TRUE(service_->Export(dir_ + "/export").ok());
+
+  auto reg2 = Open(dir_ + "/r2.db");
+  auto service2 = MakeService(reg2.get(), dir_ + "/store2");
+  auto summary = service2->Import(dir_ + "/export");
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->versions_added, 2);
+  EXPECT_TRUE(summary->missing_artifacts.empty());
+  auto a = reg_->ListVersions();
+  auto b = reg2->ListVersions();
+  ASSERT_EQ(a->size(), b->size());
+  for (size_t i = 0; i < a->size(); ++i) {
+    EXPECT_EQ(VersionToJson((*a)[i]), VersionToJson((*b)[i]));
+  }
+  auto checks = service2->Test();
+  ASSERT_TRUE(checks.ok());
+  for (const auto& c : *checks) EXPECT_TRUE(c.status.ok()) << c.status;
+  // Importing the same files again changes nothing.
+  auto again = service2->Import(dir_ + "/export");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->versions_unchanged, 2);
+}
+
+// A malformed file anywhere in the import leaves the registry as it was.
+TEST_F(RegistryServiceTest, MalformedImportChangesNothing) {
+  Register("v1", "1");
+  ASSERT_TRUE(service_->Export(dir_ + "/export").ok());
+  auto text = base::ReadFile(dir_ + "/export/model_versions.json");
+  ASSERT_TRUE(text.ok());
+  auto reg2 = Open(dir_ + "/r2.db");
+  auto service2 = MakeService(reg2.get(), dir_ + "/store2");
+  WriteFile("export/model_versions.json", text->substr(0, text->size() / 2));
+  EXPECT_EQ(service2->Import(dir_ + "/export").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  WriteFile("export/model_versions.json", *text);
+  WriteFile("export/deployment_environments.json", "[\"not environments\"]");
+  EXPECT_EQ(service2->Import(dir_ + "/export").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(reg2->ListVersions()->empty());
+  EXPECT_TRUE(reg2->ListEnvironments()->empty());
+}
+
+}  // namespace
+}  // namespace spatial::registry
