@@ -11,6 +11,7 @@
 #include "cli/environments_default.h"
 #include "src/base/files.h"
 #include "src/base/status_macros.h"
+#include "src/inference/onnx_info.h"
 #include "src/registry/legacy_json.h"
 #include "src/registry/sqlite/sqlite_registry.h"
 
@@ -81,6 +82,7 @@ absl::StatusOr<RegistryContext> OpenRegistryContext(const RegistryFlags& flags) 
   opts.registry = ctx.registry.get();
   opts.store_root = !flags.store.empty() ? flags.store : (fs::path(dir) / "store").string();
   opts.host = ProbeHost();
+  opts.inspector = inference::InspectOnnx;
   ctx.service = std::make_unique<registry::RegistryService>(std::move(opts));
   ASSIGN_OR_RETURN(auto envs, LoadEnvironments(flags.config));
   RETURN_IF_ERROR(ctx.service->EnsureEnvironments(envs));
