@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "cli/data_cmd.h"
 #include "cli/exit_codes.h"
 #include "cli/legacy_aliases.h"
 #include "cli/model_cmd.h"
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("spatial 0.1.0"));
   std::function<int()> action;
   AddModelCommand(app, &action);
+  AddDataCommand(app, &action);
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());

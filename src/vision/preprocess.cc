@@ -1,0 +1,152 @@
+#include "src/vision/preprocess.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "opencv2/imgproc.hpp"
+
+namespace spatial::vision {
+namespace {
+
+std::vector<float> Values(const cv::Mat& m) {
+  std::vector<float> v;
+  v.reserve(m.total());
+  for (int y = 0; y < m.rows; ++y) {
+    const float* row = m.ptr<float>(y);
+    v.insert(v.end(), row, row + m.cols);
+  }
+  return v;
+}
+
+}  // namespace
+
+float Percentile(std::vector<float>& values, float q) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  double pos = (q / 100.0) * static_cast<double>(values.size() - 1);
+  size_t lo = static_cast<size_t>(std::floor(pos));
+  size_t hi = std::min(lo + 1, values.size() - 1);
+  double frac = pos - static_cast<double>(lo);
+  return static_cast<float>(values[lo] + (values[hi] - values[lo]) * frac);
+}
+
+cv::Mat ResizeSquare(const cv::Mat& bgr, int size) {
+  if (bgr.cols == size && bgr.rows == size) return bgr;
+  cv::Mat out;
+  int interp = (bgr.cols > size || bgr.rows > size) ? cv::INTER_AREA : cv::INTER_LINEAR;
+  cv::resize(bgr, out, cv::Size(size, size), 0, 0, interp);
+  return out;
+}
+
+void VisualTensor(const cv::Mat& bgr, int size, const Normalization& norm, float* out) {
+  cv::Mat img = ResizeSquare(bgr, size);
+  const size_t plane = static_cast<size_t>(size) * size;
+  for (int y = 0; y < size; ++y) {
+    const cv::Vec3b* row = img.ptr<cv::Vec3b>(y);
+    for (int x = 0; x < size; ++x) {
+      size_t i = static_cast<size_t>(y) * size + x;
+      for (int c = 0; c < 3; ++c) {
+        // Channel c of RGB is channel 2 - c of BGR.
+        float v = row[x][2 - c] / 255.0f;
+        out[c * plane + i] = (v - norm.mean[c]) / norm.std[c];
+      }
+    }
+  }
+}
+
+SpatialMaps ComputeSpatialMaps(const cv::Mat& bgr) {
+  cv::Mat grey8, grey;
+  cv::cvtColor(bgr, grey8, cv::COLOR_BGR2GRAY);
+  grey8.convertTo(grey, CV_32F, 1.0 / 255.0);
+  cv::Mat lap;
+  cv::Laplacian(grey, lap, CV_32F);
+  lap = cv::abs(lap);
+
+  std::vector<float> g = Values(grey);
+  const float p25 = Percentile(g, 25), p30 = Percentile(g, 30), p75 = Percentile(g, 75);
+  std::vector<float> l = Values(lap);
+  const float l80 = Percentile(l, 80);
+
+  const int h = grey.rows, w = grey.cols;
+  const int band = std::min(h, w) / 8;
+  cv::Mat depth(h, w, CV_32F, cv::Scalar(0.5f));
+  for (int y = 0; y < h; ++y) {
+    const float* gr = grey.ptr<float>(y);
+    const float* lr = lap.ptr<float>(y);
+    float* d = depth.ptr<float>(y);
+    for (int x = 0; x < w; ++x) {
+      bool in_band = y < band || y >= h - band || x < band || x >= w - band;
+      if (in_band && gr[x] > p75) d[x] += 0.3f;
+      if (lr[x] > l80 && gr[x] > p30 && gr[x] < p75) d[x] += 0.15f;
+      if (gr[x] < p25) d[x] -= 0.2f;
+    }
+  }
+  cv::GaussianBlur(depth, depth, cv::Size(7, 7), 2.0);
+  cv::min(cv::max(depth, 0.0), 1.0, depth);
+
+  cv::Mat dx, dy;
+  cv::Sobel(depth, dx, CV_32F, 1, 0, 3);
+  cv::Sobel(depth, dy, CV_32F, 0, 1, 3);
+  cv::Mat normals(h, w, CV_32FC3);
+  for (int y = 0; y < h; ++y) {
+    const float* ax = dx.ptr<float>(y);
+    const float* ay = dy.ptr<float>(y);
+    cv::Vec3f* n = normals.ptr<cv::Vec3f>(y);
+    for (int x = 0; x < w; ++x) {
+      float inv = 1.0f / std::sqrt(ax[x] * ax[x] + ay[x] * ay[x] + 1.0f);
+      n[x] = cv::Vec3f(-ax[x] * inv, -ay[x] * inv, inv);
+    }
+  }
+  return {depth, normals};
+}
+
+SpatialMaps SpatialTensor(const cv::Mat& bgr, int size, float* out) {
+  SpatialMaps maps = ComputeSpatialMaps(ResizeSquare(bgr, size));
+  const size_t plane = static_cast<size_t>(size) * size;
+  for (int y = 0; y < size; ++y) {
+    const float* d = maps.depth.ptr<float>(y);
+    const cv::Vec3f* n = maps.normals.ptr<cv::Vec3f>(y);
+    for (int x = 0; x < size; ++x) {
+      size_t i = static_cast<size_t>(y) * size + x;
+      out[i] = d[x];
+      out[plane + i] = n[x][0];
+      out[2 * plane + i] = n[x][1];
+      out[3 * plane + i] = n[x][2];
+    }
+  }
+  return maps;
+}
+
+SpatialFeatures ComputeSpatialFeatures(const SpatialMaps& maps) {
+  SpatialFeatures f;
+  std::vector<float> d = Values(maps.depth);
+  if (d.empty()) return f;
+  cv::Scalar mean, stddev;
+  cv::meanStdDev(maps.depth, mean, stddev);
+  f.depth_mean = static_cast<float>(mean[0]);
+  f.depth_std = static_cast<float>(stddev[0]);
+  f.depth_p10 = Percentile(d, 10);
+  f.depth_p50 = Percentile(d, 50);
+  f.depth_p90 = Percentile(d, 90);
+  size_t raised = 0, recessed = 0;
+  for (float v : d) {
+    raised += v > 0.6f;
+    recessed += v < 0.4f;
+  }
+  f.raised_fraction = static_cast<float>(raised) / static_cast<float>(d.size());
+  f.recessed_fraction = static_cast<float>(recessed) / static_cast<float>(d.size());
+  std::vector<cv::Mat> ch;
+  cv::split(maps.normals, ch);
+  cv::meanStdDev(ch[2], mean, stddev);
+  f.normal_z_mean = static_cast<float>(mean[0]);
+  f.surface_roughness = static_cast<float>(stddev[0]);
+  double tilt = 0;
+  for (int y = 0; y < ch[2].rows; ++y) {
+    const float* nz = ch[2].ptr<float>(y);
+    for (int x = 0; x < ch[2].cols; ++x) tilt += std::acos(std::clamp(nz[x], -1.0f, 1.0f));
+  }
+  f.mean_tilt_degrees = static_cast<float>(tilt / static_cast<double>(d.size()) * 180.0 / M_PI);
+  return f;
+}
+
+}  // namespace spatial::vision
