@@ -6,7 +6,7 @@ BUILD_DIR := build/$(PRESET)
 JOBS ?= $(shell nproc)
 SPATIAL := $(BUILD_DIR)/cli/spatial
 
-.PHONY: all deps build test run bench asan tsan format tidy clean
+.PHONY: all deps build test run bench train asan tsan format tidy clean
 
 all: build
 
@@ -22,6 +22,9 @@ test: build
 
 run: build
 	@bash scripts/demo.sh $(SPATIAL)
+
+train: build
+	@SPATIAL=$(SPATIAL) bash training/reproduce.sh
 
 bench: build
 	@bash bench/run_all.sh $(BUILD_DIR)

@@ -6,6 +6,7 @@
 
 #include "CLI/CLI.hpp"
 #include "cli/data_cmd.h"
+#include "cli/eval_cmd.h"
 #include "cli/exit_codes.h"
 #include "cli/legacy_aliases.h"
 #include "cli/model_cmd.h"
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
   std::function<int()> action;
   AddModelCommand(app, &action);
   AddDataCommand(app, &action);
+  AddEvalCommand(app, &action);
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
