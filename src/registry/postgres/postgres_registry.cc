@@ -1,0 +1,596 @@
+#include "src/registry/postgres/postgres_registry.h"
+
+#include <map>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "src/base/status_macros.h"
+#include "src/base/text.h"
+#include "src/registry/legacy_json.h"
+#include "src/registry/postgres/pg_session.h"
+#include "src/registry/postgres/postgres_url.h"
+
+namespace spatial::registry {
+
+using pg::PgSession;
+using pg::Text;
+using pg::TxKind;
+using Tx = pqxx::transaction_base;
+
+namespace {
+
+// The table whose presence (with this row) marks a database as ours, as
+// PRAGMA application_id does for SQLite.
+constexpr const char* kMarkerTable = "spatial_deploy_registry";
+constexpr const char* kApplication = "spatial-deploy";
+// Serialises schema creation and migration between concurrent openers
+// ("SPDR", the SQLite application_id).
+constexpr int64_t kMigrationLockKey = 0x53504452;
+
+// Migrations: index i brings the schema from version i to i + 1. The tables
+// mirror SqliteRegistry's; JSON stays TEXT so that it reads back byte-exact.
+constexpr const char* kMigrations[] = {
+    R"sql(
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version (version) VALUES (0);
+CREATE TABLE environments (
+  name TEXT PRIMARY KEY,
+  spec TEXT NOT NULL
+);
+CREATE TABLE versions (
+  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  model_type TEXT NOT NULL,
+  architecture TEXT NOT NULL,
+  file_path TEXT NOT NULL,
+  creation_date TEXT NOT NULL,
+  checksum TEXT NOT NULL,
+  size_bytes BIGINT NOT NULL,
+  metrics TEXT NOT NULL,
+  compatibility TEXT NOT NULL,
+  training_config TEXT NOT NULL,
+  tags TEXT NOT NULL,
+  validation_status TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  is_directory BOOLEAN NOT NULL
+);
+CREATE TABLE artifact_files (
+  version_id TEXT NOT NULL REFERENCES versions(id),
+  path TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  PRIMARY KEY (version_id, path)
+);
+CREATE TABLE validations (
+  version_id TEXT NOT NULL REFERENCES versions(id),
+  environment TEXT NOT NULL REFERENCES environments(name),
+  valid BOOLEAN NOT NULL,
+  result TEXT NOT NULL,
+  override_reason TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  validated_at TEXT NOT NULL,
+  PRIMARY KEY (version_id, environment)
+);
+CREATE TABLE deployments (
+  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  environment TEXT NOT NULL REFERENCES environments(name),
+  version_id TEXT NOT NULL REFERENCES versions(id),
+  previous_version_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX deployments_by_env ON deployments (environment, seq);
+)sql",
+};
+static_assert(std::size(kMigrations) == PostgresRegistry::kSchemaVersion);
+
+std::string Now() { return base::FormatIso8601(absl::Now()); }
+
+Json ParseStored(const std::string& text) {
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return j.is_discarded() ? Json(nullptr) : j;
+}
+
+constexpr const char* kVersionColumns =
+    "id, model_type, architecture, file_path, creation_date, checksum, "
+    "size_bytes, metrics, compatibility, training_config, tags, "
+    "validation_status, actor, is_directory";
+
+ModelVersion ReadVersionRow(const pqxx::row& r) {
+  ModelVersion v;
+  v.version_id = Text(r[0]);
+  v.model_type = Text(r[1]);
+  v.architecture = Text(r[2]);
+  v.file_path = Text(r[3]);
+  v.creation_date = Text(r[4]);
+  v.checksum = Text(r[5]);
+  v.size_bytes = static_cast<uint64_t>(r[6].as<int64_t>());
+  Json metrics = ParseStored(Text(r[7]));
+  if (metrics.is_object()) {
+    for (const auto& [k, val] : metrics.items()) {
+      if (val.is_number()) v.performance_metrics[k] = val.get<double>();
+    }
+  }
+  v.compatibility_info = ParseStored(Text(r[8]));
+  v.training_config = ParseStored(Text(r[9]));
+  Json tags = ParseStored(Text(r[10]));
+  if (tags.is_array()) {
+    for (const auto& t : tags) {
+      if (t.is_string()) v.tags.push_back(t.get<std::string>());
+    }
+  }
+  v.validation_status =
+      ParseValidationStatus(Text(r[11])).value_or(ValidationStatus::kPending);
+  v.actor = Text(r[12]);
+  v.is_directory = r[13].as<bool>();
+  return v;
+}
+
+// Inserts `v` and its files. Returns the checksum of the version already
+// holding the id (and inserts nothing), nullopt when it was inserted. A
+// concurrent insert of the same id waits for the other transaction, so the
+// answer is never a half-seen row.
+std::optional<std::string> InsertVersion(Tx& tx, const ModelVersion& v) {
+  Json metrics = Json::object();
+  for (const auto& [k, val] : v.performance_metrics) metrics[k] = val;
+  pqxx::result r = tx.exec_params(
+      absl::StrCat("INSERT INTO versions (", kVersionColumns,
+                   ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) "
+                   "ON CONFLICT (id) DO NOTHING RETURNING seq"),
+      v.version_id, v.model_type, v.architecture, v.file_path, v.creation_date,
+      v.checksum, static_cast<int64_t>(v.size_bytes), metrics.dump(),
+      v.compatibility_info.dump(), v.training_config.dump(),
+      Json(v.tags).dump(), std::string(ToString(v.validation_status)), v.actor,
+      v.is_directory);
+  if (r.empty()) {
+    pqxx::result e = tx.exec_params(
+        "SELECT checksum FROM versions WHERE id = $1", v.version_id);
+    return e.empty() ? std::string() : Text(e[0][0]);
+  }
+  for (const auto& f : v.files) {
+    tx.exec_params(
+        "INSERT INTO artifact_files (version_id, path, sha256, size) VALUES "
+        "($1,$2,$3,$4)",
+        v.version_id, f.path, f.sha256, static_cast<int64_t>(f.size));
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> Column(Tx& tx, const std::string& sql) {
+  std::vector<std::string> out;
+  for (const auto& row : tx.exec(sql)) out.push_back(Text(row[0]));
+  return out;
+}
+
+void UpsertEnvironment(Tx& tx, const Environment& e) {
+  tx.exec_params(
+      "INSERT INTO environments (name, spec) VALUES ($1, $2) "
+      "ON CONFLICT (name) DO UPDATE SET spec = excluded.spec",
+      e.name, EnvironmentToJson(e).dump());
+}
+
+// Takes the version's row lock first: two validations of one version then
+// update its status one after the other, each seeing the other's record.
+bool LockVersion(Tx& tx, const std::string& id) {
+  return !tx.exec_params("SELECT 1 FROM versions WHERE id = $1 FOR UPDATE", id)
+              .empty();
+}
+
+void UpsertValidation(Tx& tx, const ValidationRecord& r) {
+  tx.exec_params(
+      "INSERT INTO validations (version_id, environment, valid, result, "
+      "override_reason, actor, validated_at) VALUES ($1,$2,$3,$4,$5,$6,$7) "
+      "ON CONFLICT (version_id, environment) DO UPDATE SET valid = "
+      "excluded.valid, "
+      "result = excluded.result, override_reason = excluded.override_reason, "
+      "actor = excluded.actor, validated_at = excluded.validated_at",
+      r.version_id, r.environment, r.valid, r.result.dump(), r.override_reason,
+      r.actor, r.validated_at);
+  tx.exec_params(
+      "UPDATE versions SET validation_status = CASE WHEN EXISTS ("
+      "SELECT 1 FROM validations WHERE version_id = $1 AND valid) "
+      "THEN 'validated' ELSE 'failed' END WHERE id = $1",
+      r.version_id);
+}
+
+absl::Status NoSuchVersion(Tx& tx, absl::string_view id) {
+  auto ids = Column(tx, "SELECT id FROM versions ORDER BY seq");
+  return absl::NotFoundError(
+      absl::StrCat("unknown version id '", id, "'", base::DidYouMean(id, ids)));
+}
+
+absl::Status NoSuchEnvironment(Tx& tx, absl::string_view name) {
+  auto names =
+      Column(tx, "SELECT name FROM environments ORDER BY name COLLATE \"C\"");
+  return absl::NotFoundError(
+      absl::StrCat("unknown environment '", name,
+                   "' (known: ", absl::StrJoin(names, ", "), ")"));
+}
+
+std::optional<std::string> LastActive(Tx& tx, const std::string& environment) {
+  pqxx::result r = tx.exec_params(
+      "SELECT version_id FROM deployments WHERE environment = $1 "
+      "ORDER BY seq DESC LIMIT 1",
+      environment);
+  if (r.empty()) return std::nullopt;
+  return Text(r[0][0]);
+}
+
+}  // namespace
+
+PostgresRegistry::PostgresRegistry(std::unique_ptr<pg::PgSession> session)
+    : session_(std::move(session)), described_(session_->described()) {}
+
+PostgresRegistry::~PostgresRegistry() = default;
+
+absl::StatusOr<std::unique_ptr<PostgresRegistry>> PostgresRegistry::Open(
+    const Options& options) {
+  if (options.url.empty()) {
+    return absl::InvalidArgumentError("a PostgreSQL registry needs a URL");
+  }
+  ASSIGN_OR_RETURN(
+      auto session,
+      PgSession::Connect(options.url, MaskPostgresPassword(options.url)));
+  std::unique_ptr<PostgresRegistry> reg(
+      new PostgresRegistry(std::move(session)));
+  absl::MutexLock lock(&reg->mu_);
+  RETURN_IF_ERROR(reg->Migrate());
+  return reg;
+}
+
+absl::Status PostgresRegistry::Migrate() {
+  return session_->Run(
+      "cannot open registry", TxKind::kWrite, [&](Tx& tx) -> absl::Status {
+        tx.exec_params("SELECT pg_advisory_xact_lock($1)", kMigrationLockKey);
+        bool ours = tx.exec_params("SELECT to_regclass($1) IS NOT NULL",
+                                   kMarkerTable)[0][0]
+                        .as<bool>();
+        int version = 0;
+        if (!ours) {
+          auto tables = Column(
+              tx,
+              "SELECT c.relname FROM pg_class c JOIN pg_namespace n "
+              "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+              "AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
+              "ORDER BY c.relname COLLATE \"C\"");
+          if (!tables.empty()) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                described_,
+                " is a PostgreSQL database of another application (tables: ",
+                absl::StrJoin(tables, ", "),
+                "), not a spatial-deploy registry"));
+          }
+          tx.exec(absl::StrCat("CREATE TABLE ", kMarkerTable,
+                               " (key TEXT PRIMARY KEY, value TEXT NOT NULL)"));
+          tx.exec(absl::StrCat("COMMENT ON TABLE ", kMarkerTable,
+                               " IS 'marks a spatial-deploy model registry'"));
+          tx.exec_params(absl::StrCat("INSERT INTO ", kMarkerTable,
+                                      " VALUES ('application', $1)"),
+                         kApplication);
+        } else {
+          pqxx::result app =
+              tx.exec(absl::StrCat("SELECT value FROM ", kMarkerTable,
+                                   " WHERE key = 'application'"));
+          if (app.empty() || Text(app[0][0]) != kApplication) {
+            return absl::FailedPreconditionError(
+                absl::StrCat(described_, " has a ", kMarkerTable,
+                             " table that does not name ", kApplication,
+                             "; not a spatial-deploy registry"));
+          }
+          pqxx::result v = tx.exec("SELECT version FROM schema_version");
+          if (v.empty()) {
+            return absl::DataLossError(
+                absl::StrCat(described_, ": schema_version is empty"));
+          }
+          version = v[0][0].as<int>();
+        }
+        if (version > kSchemaVersion) {
+          return absl::FailedPreconditionError(
+              absl::StrCat(described_, " has schema version ", version,
+                           ", newer than this binary's ", kSchemaVersion,
+                           "; upgrade spatial"));
+        }
+        for (int i = version; i < kSchemaVersion; ++i) {
+          tx.exec(kMigrations[i]);
+          tx.exec_params("UPDATE schema_version SET version = $1", i + 1);
+        }
+        return absl::OkStatus();
+      });
+}
+
+std::string PostgresRegistry::Describe() const { return described_; }
+
+absl::Status PostgresRegistry::AddVersion(const ModelVersion& v) {
+  absl::MutexLock lock(&mu_);
+  return session_->Run(
+      "cannot add version", TxKind::kWrite, [&](Tx& tx) -> absl::Status {
+        std::optional<std::string> existing = InsertVersion(tx, v);
+        if (!existing) return absl::OkStatus();
+        return absl::AlreadyExistsError(absl::StrCat(
+            "version '", v.version_id, "' is already registered",
+            *existing == v.checksum
+                ? " with the same checksum"
+                : absl::StrCat(" with another checksum (", *existing,
+                               "); choose a new version id")));
+      });
+}
+
+absl::StatusOr<ModelVersion> PostgresRegistry::GetVersion(
+    absl::string_view id_view) {
+  absl::MutexLock lock(&mu_);
+  const std::string id(id_view);
+  return session_->Run(
+      "cannot read version", TxKind::kRead,
+      [&](Tx& tx) -> absl::StatusOr<ModelVersion> {
+        pqxx::result r =
+            tx.exec_params(absl::StrCat("SELECT ", kVersionColumns,
+                                        " FROM versions WHERE id = $1"),
+                           id);
+        if (r.empty()) return NoSuchVersion(tx, id);
+        ModelVersion v = ReadVersionRow(r[0]);
+        for (const auto& f :
+             tx.exec_params("SELECT path, sha256, size FROM artifact_files "
+                            "WHERE version_id = $1 "
+                            "ORDER BY path COLLATE \"C\"",
+                            id)) {
+          v.files.push_back({Text(f[0]), Text(f[1]),
+                             static_cast<uint64_t>(f[2].as<int64_t>())});
+        }
+        for (const auto& e :
+             tx.exec_params("SELECT environment FROM validations WHERE "
+                            "version_id = $1 AND valid "
+                            "ORDER BY environment COLLATE \"C\"",
+                            id)) {
+          v.deployment_environments.push_back(Text(e[0]));
+        }
+        return v;
+      });
+}
+
+absl::StatusOr<std::vector<ModelVersion>> PostgresRegistry::ListVersions() {
+  absl::MutexLock lock(&mu_);
+  using Out = std::vector<ModelVersion>;
+  return session_->Run(
+      "cannot list versions", TxKind::kRead,
+      [&](Tx& tx) -> absl::StatusOr<Out> {
+        Out out;
+        std::map<std::string, size_t, std::less<>> index;
+        for (const auto& row : tx.exec(absl::StrCat(
+                 "SELECT ", kVersionColumns, " FROM versions ORDER BY seq"))) {
+          index.emplace(Text(row[0]), out.size());
+          out.push_back(ReadVersionRow(row));
+        }
+        for (const auto& f : tx.exec(
+                 "SELECT version_id, path, sha256, size FROM artifact_files "
+                 "ORDER BY version_id, path COLLATE \"C\"")) {
+          auto it = index.find(f[0].c_str());
+          if (it != index.end()) {
+            out[it->second].files.push_back(
+                {Text(f[1]), Text(f[2]),
+                 static_cast<uint64_t>(f[3].as<int64_t>())});
+          }
+        }
+        for (const auto& e : tx.exec(
+                 "SELECT version_id, environment FROM validations WHERE valid "
+                 "ORDER BY version_id, environment COLLATE \"C\"")) {
+          auto it = index.find(e[0].c_str());
+          if (it != index.end())
+            out[it->second].deployment_environments.push_back(Text(e[1]));
+        }
+        return out;
+      });
+}
+
+absl::StatusOr<std::vector<std::string>> PostgresRegistry::ListVersionIds() {
+  absl::MutexLock lock(&mu_);
+  using Out = std::vector<std::string>;
+  return session_->Run("cannot list versions", TxKind::kRead,
+                       [&](Tx& tx) -> absl::StatusOr<Out> {
+                         return Column(tx,
+                                       "SELECT id FROM versions ORDER BY seq");
+                       });
+}
+
+absl::Status PostgresRegistry::PutEnvironment(const Environment& e) {
+  absl::MutexLock lock(&mu_);
+  return session_->Run("cannot store environment", TxKind::kWrite,
+                       [&](Tx& tx) -> absl::Status {
+                         UpsertEnvironment(tx, e);
+                         return absl::OkStatus();
+                       });
+}
+
+absl::StatusOr<Environment> PostgresRegistry::GetEnvironment(
+    absl::string_view name_view) {
+  absl::MutexLock lock(&mu_);
+  const std::string name(name_view);
+  return session_->Run(
+      "cannot read environment", TxKind::kRead,
+      [&](Tx& tx) -> absl::StatusOr<Environment> {
+        pqxx::result r = tx.exec_params(
+            "SELECT spec FROM environments WHERE name = $1", name);
+        if (r.empty()) return NoSuchEnvironment(tx, name);
+        return EnvironmentFromJson(ParseStored(Text(r[0][0])),
+                                   absl::StrCat("environment ", name));
+      });
+}
+
+absl::StatusOr<std::vector<Environment>> PostgresRegistry::ListEnvironments() {
+  absl::MutexLock lock(&mu_);
+  using Out = std::vector<Environment>;
+  return session_->Run(
+      "cannot list environments", TxKind::kRead,
+      [&](Tx& tx) -> absl::StatusOr<Out> {
+        Out out;
+        for (const auto& row : tx.exec("SELECT name, spec FROM environments "
+                                       "ORDER BY name COLLATE \"C\"")) {
+          ASSIGN_OR_RETURN(
+              Environment e,
+              EnvironmentFromJson(ParseStored(Text(row[1])),
+                                  absl::StrCat("environment ", Text(row[0]))));
+          out.push_back(std::move(e));
+        }
+        return out;
+      });
+}
+
+absl::Status PostgresRegistry::RecordValidation(const ValidationRecord& r) {
+  absl::MutexLock lock(&mu_);
+  return session_->Run("cannot record validation", TxKind::kWrite,
+                       [&](Tx& tx) -> absl::Status {
+                         if (!LockVersion(tx, r.version_id))
+                           return NoSuchVersion(tx, r.version_id);
+                         UpsertValidation(tx, r);
+                         return absl::OkStatus();
+                       });
+}
+
+absl::StatusOr<std::vector<ValidationRecord>> PostgresRegistry::ListValidations(
+    absl::string_view version_id_view) {
+  absl::MutexLock lock(&mu_);
+  const std::string version_id(version_id_view);
+  using Out = std::vector<ValidationRecord>;
+  return session_->Run(
+      "cannot list validations", TxKind::kRead,
+      [&](Tx& tx) -> absl::StatusOr<Out> {
+        Out out;
+        for (const auto& row : tx.exec_params(
+                 "SELECT version_id, environment, valid, result, "
+                 "override_reason, actor, "
+                 "validated_at FROM validations WHERE $1 = '' OR version_id = "
+                 "$1 "
+                 "ORDER BY version_id COLLATE \"C\", environment COLLATE \"C\"",
+                 version_id)) {
+          out.push_back({Text(row[0]), Text(row[1]), row[2].as<bool>(),
+                         ParseStored(Text(row[3])), Text(row[4]), Text(row[5]),
+                         Text(row[6])});
+        }
+        return out;
+      });
+}
+
+absl::StatusOr<DeploymentEvent> PostgresRegistry::Activate(
+    DeploymentEvent event) {
+  absl::MutexLock lock(&mu_);
+  return session_->Run(
+      "cannot activate version", TxKind::kWrite,
+      [&](Tx& tx) -> absl::StatusOr<DeploymentEvent> {
+        // One activation at a time, registry-wide: the seq each one draws
+        // while holding the lock is then its commit order, and the active
+        // version it reads below cannot change before it commits. Readers
+        // are not blocked.
+        tx.exec("LOCK TABLE deployments IN EXCLUSIVE MODE");
+        DeploymentEvent e = event;
+        if (tx.exec_params("SELECT 1 FROM versions WHERE id = $1", e.version_id)
+                .empty()) {
+          return NoSuchVersion(tx, e.version_id);
+        }
+        if (tx.exec_params("SELECT 1 FROM environments WHERE name = $1",
+                           e.environment)
+                .empty()) {
+          return NoSuchEnvironment(tx, e.environment);
+        }
+        // FOR SHARE: a concurrent re-validation waits until this commits.
+        pqxx::result v = tx.exec_params(
+            "SELECT valid FROM validations WHERE version_id = $1 AND "
+            "environment = $2 "
+            "FOR SHARE",
+            e.version_id, e.environment);
+        bool found = !v.empty();
+        if (!found || !v[0][0].as<bool>()) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "version '", e.version_id, "' is not validated for ",
+              e.environment, found ? " (its last validation failed)" : "",
+              "; run: spatial model validate ", e.version_id, " --environment ",
+              e.environment));
+        }
+        e.previous_version_id = LastActive(tx, e.environment).value_or("");
+        if (e.previous_version_id == e.version_id) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("version '", e.version_id, "' is already active in ",
+                           e.environment));
+        }
+        e.created_at = Now();
+        pqxx::result ins = tx.exec_params(
+            "INSERT INTO deployments (environment, version_id, "
+            "previous_version_id, "
+            "kind, actor, reason, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7) "
+            "RETURNING seq",
+            e.environment, e.version_id, e.previous_version_id,
+            std::string(ToString(e.kind)), e.actor, e.reason, e.created_at);
+        e.seq = ins[0][0].as<int64_t>();
+        return e;
+      });
+}
+
+absl::StatusOr<std::optional<std::string>> PostgresRegistry::ActiveVersion(
+    absl::string_view environment_view) {
+  absl::MutexLock lock(&mu_);
+  const std::string environment(environment_view);
+  using Out = std::optional<std::string>;
+  return session_->Run("cannot read active version", TxKind::kRead,
+                       [&](Tx& tx) -> absl::StatusOr<Out> {
+                         return LastActive(tx, environment);
+                       });
+}
+
+absl::StatusOr<std::vector<DeploymentEvent>> PostgresRegistry::History(
+    absl::string_view environment_view) {
+  absl::MutexLock lock(&mu_);
+  const std::string environment(environment_view);
+  using Out = std::vector<DeploymentEvent>;
+  return session_->Run(
+      "cannot read history", TxKind::kRead, [&](Tx& tx) -> absl::StatusOr<Out> {
+        Out out;
+        for (const auto& row :
+             tx.exec_params("SELECT seq, environment, version_id, "
+                            "previous_version_id, kind, actor, "
+                            "reason, created_at FROM deployments WHERE $1 = '' "
+                            "OR environment = $1 "
+                            "ORDER BY seq",
+                            environment)) {
+          out.push_back({row[0].as<int64_t>(), Text(row[1]), Text(row[2]),
+                         Text(row[3]),
+                         Text(row[4]) == "rollback" ? DeploymentKind::kRollback
+                                                    : DeploymentKind::kPromote,
+                         Text(row[5]), Text(row[6]), Text(row[7])});
+        }
+        return out;
+      });
+}
+
+absl::Status PostgresRegistry::Import(const RegistrySnapshot& snapshot) {
+  absl::MutexLock lock(&mu_);
+  return session_->Run(
+      "cannot import", TxKind::kWrite, [&](Tx& tx) -> absl::Status {
+        for (const auto& e : snapshot.environments) UpsertEnvironment(tx, e);
+        for (const auto& v : snapshot.versions) {
+          std::optional<std::string> existing = InsertVersion(tx, v);
+          if (existing && *existing != v.checksum) {
+            return absl::AlreadyExistsError(absl::StrCat(
+                "import refused: version '", v.version_id,
+                "' exists with checksum ", *existing, ", the import has ",
+                v.checksum, "; nothing was imported"));
+          }
+        }
+        for (const auto& r : snapshot.validations) {
+          try {
+            LockVersion(tx, r.version_id);
+            UpsertValidation(tx, r);
+          } catch (const pqxx::integrity_constraint_violation& e) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                "import refused: validation of '", r.version_id, "' for '",
+                r.environment, "': ",
+                pg::CurrentExceptionToStatus("registry", described_).message(),
+                "; nothing was imported"));
+          }
+        }
+        return absl::OkStatus();
+      });
+}
+
+}  // namespace spatial::registry
