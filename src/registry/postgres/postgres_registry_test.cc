@@ -1,0 +1,183 @@
+#include "src/registry/postgres/postgres_registry.h"
+
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "src/registry/postgres/test_server.h"
+#include "src/registry/registry_conformance.h"
+
+namespace spatial::registry {
+namespace {
+
+using pgtest::SharedTestPostgres;
+
+// Starts one PostgreSQL server for the whole binary.
+[[maybe_unused]] ::testing::Environment* const kPostgres =
+    ::testing::AddGlobalTestEnvironment(new pgtest::PostgresEnvironment);
+
+std::string FreshDatabase() {
+  auto url = SharedTestPostgres()->CreateDatabase();
+  EXPECT_TRUE(url.ok()) << url.status();
+  return url.value_or("");
+}
+
+// Runs SQL on a database directly, as another tool would.
+void Sql(const std::string& url, const std::string& sql) {
+  pqxx::connection c(url);
+  pqxx::nontransaction tx(c);
+  tx.exec(sql);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Postgres, RegistryConformanceTest,
+    ::testing::Values(RegistryFactory{"postgres",
+                                      []() -> std::unique_ptr<Registry> {
+                                        auto r = PostgresRegistry::Open(
+                                            {.url = FreshDatabase()});
+                                        EXPECT_TRUE(r.ok()) << r.status();
+                                        if (!r.ok()) return nullptr;
+                                        return std::move(*r);
+                                      }}),
+    [](const auto& param_info) { return param_info.param.name; });
+
+// Data committed through one connection is seen by a new one.
+TEST(PostgresRegistryTest, ReopenSeesCommittedData) {
+  std::string url = FreshDatabase();
+  {
+    auto r = PostgresRegistry::Open({.url = url});
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_TRUE((*r)->AddVersion(TestVersion("v1")).ok());
+  }
+  auto r = PostgresRegistry::Open({.url = url});
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto v = (*r)->GetVersion("v1");
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->checksum, TestVersion("v1").checksum);
+}
+
+// A database holding another application's tables is refused and left as it
+// was.
+TEST(PostgresRegistryTest, RefusesDatabaseOfAnotherApplication) {
+  std::string url = FreshDatabase();
+  Sql(url,
+      "CREATE TABLE orders (id INT PRIMARY KEY); INSERT INTO orders VALUES "
+      "(7)");
+  auto r = PostgresRegistry::Open({.url = url});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(
+      std::string(r.status().message()).find("not a spatial-deploy registry"),
+      std::string::npos);
+  EXPECT_NE(std::string(r.status().message()).find("orders"),
+            std::string::npos);
+  pqxx::connection c(url);
+  pqxx::read_transaction tx(c);
+  EXPECT_EQ(
+      tx.exec(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")[0][0]
+          .as<int>(),
+      1);
+  EXPECT_EQ(tx.exec("SELECT id FROM orders")[0][0].as<int>(), 7);
+}
+
+// A marker table naming another application is refused too.
+TEST(PostgresRegistryTest, RefusesMarkerOfAnotherApplication) {
+  std::string url = FreshDatabase();
+  Sql(url,
+      "CREATE TABLE spatial_deploy_registry (key TEXT PRIMARY KEY, value "
+      "TEXT); "
+      "INSERT INTO spatial_deploy_registry VALUES ('application', "
+      "'someone-else')");
+  auto r = PostgresRegistry::Open({.url = url});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// A schema written by a newer binary is refused rather than misread.
+TEST(PostgresRegistryTest, RefusesNewerSchema) {
+  std::string url = FreshDatabase();
+  ASSERT_TRUE(PostgresRegistry::Open({.url = url}).ok());
+  Sql(url, "UPDATE schema_version SET version = 99");
+  auto r = PostgresRegistry::Open({.url = url});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(std::string(r.status().message()).find("newer"), std::string::npos);
+}
+
+// Several processes opening a new database at once create the schema once.
+TEST(PostgresRegistryTest, ConcurrentOpenersCreateSchemaOnce) {
+  std::string url = FreshDatabase();
+  std::vector<std::thread> threads;
+  std::vector<absl::StatusCode> codes(4, absl::StatusCode::kUnknown);
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      codes[i] = PostgresRegistry::Open({.url = url}).status().code();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (auto code : codes) EXPECT_EQ(code, absl::StatusCode::kOk);
+}
+
+// The password never shows: not in Describe(), not in a connection error.
+TEST(PostgresRegistryTest, PasswordIsNeverShown) {
+  const std::string dir = SharedTestPostgres()->socket_dir();
+  std::string name = pgtest::TestPostgres::DatabaseName(FreshDatabase());
+  // The test server trusts local users, so the password is accepted unasked.
+  auto r = PostgresRegistry::Open(
+      {.url = "postgresql://spatial:s3cret-pw@/" + name + "?host=" + dir});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)->Describe(),
+            "postgresql://spatial:***@/" + name + "?host=" + dir);
+  auto bad = PostgresRegistry::Open(
+      {.url = "postgresql://spatial:s3cret-pw@/no_such_db?host=" + dir});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(std::string(bad.status().message()).find("s3cret"),
+            std::string::npos)
+      << bad.status();
+  EXPECT_NE(std::string(bad.status().message()).find("***"), std::string::npos);
+}
+
+// A server that is not there is Unavailable, not a crash or a hang.
+TEST(PostgresRegistryTest, UnreachableServerIsUnavailable) {
+  auto r = PostgresRegistry::Open(
+      {.url = "postgresql://spatial@/x?host=/nonexistent-dir"});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(PostgresRegistry::Open({.url = ""}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// A connection the server dropped is reopened and the call still succeeds.
+TEST(PostgresRegistryTest, ReconnectsAfterTheServerDropsTheConnection) {
+  std::string url = FreshDatabase();
+  auto r = PostgresRegistry::Open({.url = url});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE((*r)->AddVersion(TestVersion("v1")).ok());
+  std::string name = pgtest::TestPostgres::DatabaseName(url);
+  Sql(SharedTestPostgres()->Url("postgres"),
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+      "'" +
+          name + "'");
+  EXPECT_TRUE((*r)->AddVersion(TestVersion("v2")).ok());
+  auto ids = (*r)->ListVersionIds();
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  EXPECT_EQ(*ids, (std::vector<std::string>{"v1", "v2"}));
+}
+
+// Names sort as in SQLite (bytewise), even in a database whose collation
+// (ICU English here) would put "a" before "B".
+TEST(PostgresRegistryTest, EnvironmentsSortBytewise) {
+  auto url = SharedTestPostgres()->CreateDatabase(
+      "LOCALE_PROVIDER icu ICU_LOCALE 'en-US'");
+  ASSERT_TRUE(url.ok()) << url.status();
+  auto r = PostgresRegistry::Open({.url = *url});
+  ASSERT_TRUE(r.ok()) << r.status();
+  for (const char* name : {"b", "B", "a", "9x"}) {
+    ASSERT_TRUE((*r)->PutEnvironment(TestEnvironment(name)).ok());
+  }
+  auto envs = (*r)->ListEnvironments();
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  std::vector<std::string> names;
+  for (const auto& e : *envs) names.push_back(e.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"9x", "B", "a", "b"}));
+}
+
+}  // namespace
+}  // namespace spatial::registry
