@@ -13,6 +13,8 @@
 #include "src/base/status_macros.h"
 #include "src/inference/onnx_info.h"
 #include "src/registry/legacy_json.h"
+#include "src/registry/postgres/postgres_registry.h"
+#include "src/registry/postgres/postgres_url.h"
 #include "src/registry/sqlite/sqlite_registry.h"
 
 namespace spatial::cli {
@@ -65,22 +67,30 @@ absl::StatusOr<std::vector<registry::Environment>> LoadEnvironments(
 absl::StatusOr<RegistryContext> OpenRegistryContext(const RegistryFlags& flags) {
   std::string location = !flags.registry.empty() ? flags.registry : Env("SPATIAL_REGISTRY");
   if (location.empty()) location = "var/registry.db";
-  if (absl::StartsWith(location, "postgresql://") || absl::StartsWith(location, "postgres://")) {
-    return absl::UnimplementedError(
-        "PostgreSQL registries are not built into this binary yet; use a SQLite path");
-  }
-  if (absl::StartsWith(location, "sqlite:")) location = location.substr(7);
-  std::string dir = base::DirName(location);
-  RETURN_IF_ERROR(base::MakeDirs(dir));
   RegistryContext ctx;
-  ASSIGN_OR_RETURN(auto reg, registry::SqliteRegistry::Open({.path = location}));
-  ctx.location = reg->Describe();
-  ctx.registry = std::move(reg);
+  std::string store = flags.store;
+  if (registry::IsPostgresUrl(location)) {
+    // A database has no "beside" for the store: it is a path the team shares.
+    if (store.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a PostgreSQL registry (", registry::MaskPostgresPassword(location),
+          ") needs --store PATH: the artifact store directory every user of the "
+          "registry shares"));
+    }
+    ASSIGN_OR_RETURN(ctx.registry, registry::PostgresRegistry::Open({.url = location}));
+  } else {
+    if (absl::StartsWith(location, "sqlite:")) location = location.substr(7);
+    std::string dir = base::DirName(location);
+    RETURN_IF_ERROR(base::MakeDirs(dir));
+    ASSIGN_OR_RETURN(ctx.registry, registry::SqliteRegistry::Open({.path = location}));
+    if (store.empty()) store = (fs::path(dir) / "store").string();
+  }
+  ctx.location = ctx.registry->Describe();
   ctx.actor = !flags.actor.empty() ? flags.actor : Env("SPATIAL_ACTOR");
   if (ctx.actor.empty()) ctx.actor = OsUser();
   registry::RegistryService::Options opts;
   opts.registry = ctx.registry.get();
-  opts.store_root = !flags.store.empty() ? flags.store : (fs::path(dir) / "store").string();
+  opts.store_root = store;
   opts.host = ProbeHost();
   opts.inspector = inference::InspectOnnx;
   ctx.service = std::make_unique<registry::RegistryService>(std::move(opts));
