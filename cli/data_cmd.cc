@@ -9,12 +9,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/exit_codes.h"
-#include "opencv2/imgcodecs.hpp"
 #include "cli/labelled_dataset.h"
 #include "src/base/files.h"
 #include "src/base/npy.h"
 #include "src/base/sha256.h"
 #include "src/base/status_macros.h"
+#include "src/vision/codec.h"
 #include "src/vision/decode.h"
 #include "src/vision/preprocess.h"
 #include "src/vision/renderer.h"
@@ -96,9 +96,8 @@ absl::Status Render(const DataFlags& f) {
   }
   RETURN_IF_ERROR(base::WriteFileAtomic(f.out + "/render_params.jsonl", jsonl));
   RETURN_IF_ERROR(base::WriteFileAtomic(f.out + "/labels.csv", csv));
-  if (!cv::imwrite(f.out + "/contact_sheet.png", sheet)) {
-    return absl::InternalError(absl::StrCat("cannot write ", f.out, "/contact_sheet.png"));
-  }
+  ASSIGN_OR_RETURN(std::string png, vision::EncodePng(sheet));
+  RETURN_IF_ERROR(base::WriteFileAtomic(f.out + "/contact_sheet.png", png));
   std::cout << "rendered " << n << " images (" << f.per_class << " per class, seed " << f.seed
             << ", " << f.size << "px, shift " << dist.Name() << ") to " << f.out
             << " (preview: " << f.out << "/contact_sheet.png)\n";

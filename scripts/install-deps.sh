@@ -5,7 +5,8 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
-  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-dnn-dev
+  libopencv-core-dev libopencv-imgproc-dev libopencv-dnn-dev
+  libturbojpeg0-dev libpng-dev libwebp-dev libssl-dev
   libonnx-dev libprotobuf-dev
   libboost-dev
   libsqlite3-dev sqlite3

@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "opencv2/imgcodecs.hpp"
+#include "src/vision/codec.h"
 
 namespace spatial::vision {
 namespace {
@@ -118,28 +118,20 @@ absl::StatusOr<cv::Mat> DecodeImage(absl::string_view bytes, const DecodeLimits&
         "the image is ", header->width, "x", header->height, " pixels; the limit is ",
         limits.max_side, "x", limits.max_side));
   }
-  // libjpeg fills a truncated JPEG with grey and only warns: demand its end marker.
-  if (header->format == ImageFormat::kJpeg) {
-    absl::string_view tail = bytes.substr(bytes.size() > 64 ? bytes.size() - 64 : 0);
-    if (tail.find("\xFF\xD9") == absl::string_view::npos) {
-      return absl::InvalidArgumentError("the jpeg image is truncated (no end-of-image marker)");
-    }
+  absl::StatusOr<cv::Mat> img;
+  switch (header->format) {
+    case ImageFormat::kJpeg:
+      img = DecodeJpeg(bytes);
+      break;
+    case ImageFormat::kPng:
+      img = DecodePng(bytes);
+      break;
+    default:
+      img = DecodeWebp(bytes);
+      break;
   }
-  cv::Mat img;
-  try {
-    // imdecode takes a Mat header over our bytes; it does not write to them.
-    cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8UC1,
-                const_cast<char*>(bytes.data()));
-    img = cv::imdecode(buf, cv::IMREAD_COLOR);
-  } catch (const cv::Exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the ", ToString(header->format), " image could not be decoded: ", e.what()));
-  }
-  if (img.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the ", ToString(header->format), " image could not be decoded (truncated or corrupt)"));
-  }
-  if (img.cols != header->width || img.rows != header->height) {
+  if (!img.ok()) return img.status();
+  if (img->cols != header->width || img->rows != header->height) {
     return absl::InvalidArgumentError("the image's header and its data disagree about its size");
   }
   return img;

@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "opencv2/imgcodecs.hpp"
+#include "src/vision/codec.h"
 #include "opencv2/imgproc.hpp"
 
 namespace spatial::vision {
@@ -12,9 +12,10 @@ namespace {
 std::string Encode(const char* ext, int w, int h) {
   cv::Mat img(h, w, CV_8UC3, cv::Scalar(10, 120, 240));
   cv::circle(img, {w / 2, h / 2}, std::min(w, h) / 3, cv::Scalar(200, 30, 30), -1);
-  std::vector<uchar> buf;
-  EXPECT_TRUE(cv::imencode(ext, img, buf));
-  return std::string(buf.begin(), buf.end());
+  std::string ext_s = ext;
+  auto out = ext_s == ".jpg" ? EncodeJpeg(img, 90) : ext_s == ".png" ? EncodePng(img) : EncodeWebp(img, 90);
+  EXPECT_TRUE(out.ok());
+  return out.value_or("");
 }
 
 // Every supported format decodes to BGR at its own size.

@@ -7,8 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "opencv2/imgcodecs.hpp"
 #include "opencv2/imgproc.hpp"
+#include "src/vision/codec.h"
 
 namespace spatial::vision {
 namespace {
@@ -310,11 +310,11 @@ RenderedPizza RenderPizza(int label, uint64_t seed, int index, int size, RenderD
   cv::Mat rgb8, bgr;
   img.convertTo(rgb8, CV_8UC3);
   cv::cvtColor(rgb8, bgr, cv::COLOR_RGB2BGR);
-  std::vector<uchar> jpeg;
-  cv::imencode(".jpg", bgr, jpeg, {cv::IMWRITE_JPEG_QUALITY, quality});
-  // The decoded JPEG is what a camera delivers; keep both consistent.
-  cv::Mat decoded = cv::imdecode(jpeg, cv::IMREAD_COLOR);
-  return {decoded, std::string(jpeg.begin(), jpeg.end()), p};
+  // Encoding our own 8-bit image cannot fail; the decoded JPEG is what a camera
+  // delivers, so `bgr` and `jpeg` agree.
+  std::string jpeg = EncodeJpeg(bgr, quality).value();
+  cv::Mat decoded = DecodeJpeg(jpeg).value();
+  return {decoded, std::move(jpeg), p};
 }
 
 }  // namespace spatial::vision
