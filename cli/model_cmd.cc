@@ -109,7 +109,8 @@ absl::StatusOr<int> RunValidate(const ModelFlags& f, RegistryContext& ctx) {
 }
 
 absl::StatusOr<int> RunList(const ModelFlags& f, RegistryContext& ctx) {
-  ASSIGN_OR_RETURN(auto versions, ctx.registry->ListVersions());
+  ASSIGN_OR_RETURN(auto versions, f.json ? ctx.registry->ListVersions()
+                                         : ctx.registry->ListVersionSummaries());
   if (!f.environment.empty()) {
     ASSIGN_OR_RETURN(auto env, ctx.registry->GetEnvironment(f.environment));
     std::erase_if(versions, [&](const registry::ModelVersion& v) {

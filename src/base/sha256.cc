@@ -1,9 +1,11 @@
 #include "src/base/sha256.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -25,24 +27,20 @@ std::string ToHex(const unsigned char* bytes, size_t n) {
 
 }  // namespace
 
-Sha256::Sha256() {
-  // sodium_init is idempotent and thread-safe; a failure leaves the portable
-  // implementation in place, which is still correct.
-  if (sodium_init() < 0) {
-    // Only fails when no entropy source exists; hashing does not need one.
-  }
-  crypto_hash_sha256_init(&state_);
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
+  // Only fails on allocation failure, which we treat like any bad_alloc.
+  if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) std::abort();
 }
 
-void Sha256::Update(const void* data, size_t size) {
-  crypto_hash_sha256_update(&state_, static_cast<const unsigned char*>(data),
-                            size);
-}
+Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
+
+void Sha256::Update(const void* data, size_t size) { EVP_DigestUpdate(ctx_, data, size); }
 
 std::string Sha256::HexDigest() {
-  unsigned char out[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_final(&state_, out);
-  return ToHex(out, sizeof(out));
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_DigestFinal_ex(ctx_, out, &n);
+  return ToHex(out, n);
 }
 
 std::string Sha256Hex(absl::string_view data) {

@@ -35,6 +35,12 @@ class Registry {
   // All versions, oldest first.
   virtual absl::StatusOr<std::vector<ModelVersion>> ListVersions() = 0;
   virtual absl::StatusOr<std::vector<std::string>> ListVersionIds() = 0;
+  // Like ListVersions, but an adapter may leave out what a table of versions
+  // does not show (metrics, compatibility_info, training_config, tags, files)
+  // to list many versions fast. deployment_environments is always filled.
+  virtual absl::StatusOr<std::vector<ModelVersion>> ListVersionSummaries() {
+    return ListVersions();
+  }
 
   // Inserts or replaces an environment by name.
   virtual absl::Status PutEnvironment(const Environment& e) = 0;

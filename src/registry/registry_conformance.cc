@@ -176,3 +176,23 @@ TEST_P(RegistryConformanceTest, ImportIsAllOrNothing) {
 
 }  // namespace
 }  // namespace spatial::registry
+
+namespace spatial::registry {
+namespace {
+
+// Summaries carry what a table shows, including validated environments.
+TEST_P(RegistryConformanceTest, SummariesCarryTableFields) {
+  ASSERT_TRUE(reg_->AddVersion(TestVersion("v1")).ok());
+  ASSERT_TRUE(reg_->RecordValidation(TestValidation("v1", "development", true)).ok());
+  auto s = reg_->ListVersionSummaries();
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_EQ(s->size(), 1u);
+  EXPECT_EQ((*s)[0].version_id, "v1");
+  EXPECT_EQ((*s)[0].checksum, TestVersion("v1").checksum);
+  EXPECT_EQ((*s)[0].size_bytes, 1234u);
+  EXPECT_EQ((*s)[0].validation_status, ValidationStatus::kValidated);
+  EXPECT_EQ((*s)[0].deployment_environments, std::vector<std::string>{"development"});
+}
+
+}  // namespace
+}  // namespace spatial::registry

@@ -362,6 +362,42 @@ absl::StatusOr<std::vector<ModelVersion>> SqliteRegistry::ListVersions() {
   return out;
 }
 
+absl::StatusOr<std::vector<ModelVersion>> SqliteRegistry::ListVersionSummaries() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, false));
+  std::vector<ModelVersion> out;
+  std::map<std::string, size_t, std::less<>> index;
+  // No JSON columns: parsing them is most of the cost of a full listing.
+  Stmt s(db_, "SELECT id, model_type, architecture, file_path, creation_date, checksum, "
+              "size_bytes, validation_status, actor, is_directory FROM versions ORDER BY seq");
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    ModelVersion v;
+    v.version_id = s.Text(0);
+    v.model_type = s.Text(1);
+    v.architecture = s.Text(2);
+    v.file_path = s.Text(3);
+    v.creation_date = s.Text(4);
+    v.checksum = s.Text(5);
+    v.size_bytes = static_cast<uint64_t>(s.Int(6));
+    v.validation_status = ParseValidationStatus(s.Text(7)).value_or(ValidationStatus::kPending);
+    v.actor = s.Text(8);
+    v.is_directory = s.Int(9) != 0;
+    index.emplace(v.version_id, out.size());
+    out.push_back(std::move(v));
+  }
+  Stmt e(db_, "SELECT version_id, environment FROM validations WHERE valid = 1 "
+              "ORDER BY version_id, environment");
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, e.Step());
+    if (!row) break;
+    auto it = index.find(e.Text(0));
+    if (it != index.end()) out[it->second].deployment_environments.push_back(e.Text(1));
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<std::string>> SqliteRegistry::ListVersionIds() {
   absl::MutexLock lock(&mu_);
   return Column(db_, "SELECT id FROM versions ORDER BY seq");

@@ -34,6 +34,7 @@ class SqliteRegistry final : public Registry {
   absl::StatusOr<ModelVersion> GetVersion(absl::string_view id) override;
   absl::StatusOr<std::vector<ModelVersion>> ListVersions() override;
   absl::StatusOr<std::vector<std::string>> ListVersionIds() override;
+  absl::StatusOr<std::vector<ModelVersion>> ListVersionSummaries() override;
   absl::Status PutEnvironment(const Environment& e) override;
   absl::StatusOr<Environment> GetEnvironment(absl::string_view name) override;
   absl::StatusOr<std::vector<Environment>> ListEnvironments() override;
