@@ -20,8 +20,9 @@ absl::Status FromSqlState(const pqxx::sql_error& e, const std::string& msg) {
     return absl::UnavailableError(
         absl::StrCat(msg, " (another client holds the registry; try again)"));
   }
-  if (state == "57014")
-    return absl::DeadlineExceededError(msg);  // query_canceled
+  if (state == "57014") {  // query_canceled
+    return absl::DeadlineExceededError(msg);
+  }
   if (state == "25006") {  // read_only_sql_transaction: a standby
     return absl::FailedPreconditionError(absl::StrCat(
         msg, " (the server is read-only; point --registry at the primary)"));

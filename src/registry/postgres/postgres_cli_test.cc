@@ -20,8 +20,9 @@ class PostgresCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const char* bin = std::getenv("SPATIAL_BINARY");
-    if (bin == nullptr || *bin == '\0')
+    if (bin == nullptr || *bin == '\0') {
       GTEST_SKIP() << "SPATIAL_BINARY is not set";
+    }
     binary_ = bin;
     auto url = pgtest::SharedTestPostgres()->CreateDatabase();
     ASSERT_TRUE(url.ok()) << url.status();

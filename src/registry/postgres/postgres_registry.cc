@@ -11,12 +11,15 @@
 #include "src/registry/legacy_json.h"
 #include "src/registry/postgres/pg_session.h"
 #include "src/registry/postgres/postgres_url.h"
+#include "src/registry/sql_rows.h"
 
 namespace spatial::registry {
 
 using pg::PgSession;
 using pg::Text;
 using pg::TxKind;
+using sql::kVersionColumns;
+using sql::ParseStored;
 using Tx = pqxx::transaction_base;
 
 namespace {
@@ -90,44 +93,11 @@ static_assert(std::size(kMigrations) == PostgresRegistry::kSchemaVersion);
 
 std::string Now() { return base::FormatIso8601(absl::Now()); }
 
-Json ParseStored(const std::string& text) {
-  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  return j.is_discarded() ? Json(nullptr) : j;
-}
-
-constexpr const char* kVersionColumns =
-    "id, model_type, architecture, file_path, creation_date, checksum, "
-    "size_bytes, metrics, compatibility, training_config, tags, "
-    "validation_status, actor, is_directory";
-
 ModelVersion ReadVersionRow(const pqxx::row& r) {
-  ModelVersion v;
-  v.version_id = Text(r[0]);
-  v.model_type = Text(r[1]);
-  v.architecture = Text(r[2]);
-  v.file_path = Text(r[3]);
-  v.creation_date = Text(r[4]);
-  v.checksum = Text(r[5]);
-  v.size_bytes = static_cast<uint64_t>(r[6].as<int64_t>());
-  Json metrics = ParseStored(Text(r[7]));
-  if (metrics.is_object()) {
-    for (const auto& [k, val] : metrics.items()) {
-      if (val.is_number()) v.performance_metrics[k] = val.get<double>();
-    }
-  }
-  v.compatibility_info = ParseStored(Text(r[8]));
-  v.training_config = ParseStored(Text(r[9]));
-  Json tags = ParseStored(Text(r[10]));
-  if (tags.is_array()) {
-    for (const auto& t : tags) {
-      if (t.is_string()) v.tags.push_back(t.get<std::string>());
-    }
-  }
-  v.validation_status =
-      ParseValidationStatus(Text(r[11])).value_or(ValidationStatus::kPending);
-  v.actor = Text(r[12]);
-  v.is_directory = r[13].as<bool>();
-  return v;
+  return sql::FromColumns({Text(r[0]), Text(r[1]), Text(r[2]), Text(r[3]),
+                           Text(r[4]), Text(r[5]), r[6].as<int64_t>(),
+                           Text(r[7]), Text(r[8]), Text(r[9]), Text(r[10]),
+                           Text(r[11]), Text(r[12]), r[13].as<bool>()});
 }
 
 // Inserts `v` and its files. Returns the checksum of the version already
@@ -135,17 +105,14 @@ ModelVersion ReadVersionRow(const pqxx::row& r) {
 // concurrent insert of the same id waits for the other transaction, so the
 // answer is never a half-seen row.
 std::optional<std::string> InsertVersion(Tx& tx, const ModelVersion& v) {
-  Json metrics = Json::object();
-  for (const auto& [k, val] : v.performance_metrics) metrics[k] = val;
+  const sql::VersionColumns c = sql::ToColumns(v);
   pqxx::result r = tx.exec_params(
       absl::StrCat("INSERT INTO versions (", kVersionColumns,
                    ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) "
                    "ON CONFLICT (id) DO NOTHING RETURNING seq"),
-      v.version_id, v.model_type, v.architecture, v.file_path, v.creation_date,
-      v.checksum, static_cast<int64_t>(v.size_bytes), metrics.dump(),
-      v.compatibility_info.dump(), v.training_config.dump(),
-      Json(v.tags).dump(), std::string(ToString(v.validation_status)), v.actor,
-      v.is_directory);
+      c.id, c.model_type, c.architecture, c.file_path, c.creation_date,
+      c.checksum, c.size_bytes, c.metrics, c.compatibility, c.training_config,
+      c.tags, c.validation_status, c.actor, c.is_directory);
   if (r.empty()) {
     pqxx::result e = tx.exec_params(
         "SELECT checksum FROM versions WHERE id = $1", v.version_id);
@@ -199,16 +166,13 @@ void UpsertValidation(Tx& tx, const ValidationRecord& r) {
 
 absl::Status NoSuchVersion(Tx& tx, absl::string_view id) {
   auto ids = Column(tx, "SELECT id FROM versions ORDER BY seq");
-  return absl::NotFoundError(
-      absl::StrCat("unknown version id '", id, "'", base::DidYouMean(id, ids)));
+  return sql::UnknownVersion(id, ids);
 }
 
 absl::Status NoSuchEnvironment(Tx& tx, absl::string_view name) {
   auto names =
       Column(tx, "SELECT name FROM environments ORDER BY name COLLATE \"C\"");
-  return absl::NotFoundError(
-      absl::StrCat("unknown environment '", name,
-                   "' (known: ", absl::StrJoin(names, ", "), ")"));
+  return sql::UnknownEnvironment(name, names);
 }
 
 std::optional<std::string> LastActive(Tx& tx, const std::string& environment) {
@@ -310,12 +274,7 @@ absl::Status PostgresRegistry::AddVersion(const ModelVersion& v) {
       "cannot add version", TxKind::kWrite, [&](Tx& tx) -> absl::Status {
         std::optional<std::string> existing = InsertVersion(tx, v);
         if (!existing) return absl::OkStatus();
-        return absl::AlreadyExistsError(absl::StrCat(
-            "version '", v.version_id, "' is already registered",
-            *existing == v.checksum
-                ? " with the same checksum"
-                : absl::StrCat(" with another checksum (", *existing,
-                               "); choose a new version id")));
+        return sql::AlreadyRegistered(v.version_id, *existing, v.checksum);
       });
 }
 
@@ -378,8 +337,9 @@ absl::StatusOr<std::vector<ModelVersion>> PostgresRegistry::ListVersions() {
                  "SELECT version_id, environment FROM validations WHERE valid "
                  "ORDER BY version_id, environment COLLATE \"C\"")) {
           auto it = index.find(e[0].c_str());
-          if (it != index.end())
+          if (it != index.end()) {
             out[it->second].deployment_environments.push_back(Text(e[1]));
+          }
         }
         return out;
       });
@@ -442,8 +402,9 @@ absl::Status PostgresRegistry::RecordValidation(const ValidationRecord& r) {
   absl::MutexLock lock(&mu_);
   return session_->Run("cannot record validation", TxKind::kWrite,
                        [&](Tx& tx) -> absl::Status {
-                         if (!LockVersion(tx, r.version_id))
+                         if (!LockVersion(tx, r.version_id)) {
                            return NoSuchVersion(tx, r.version_id);
+                         }
                          UpsertValidation(tx, r);
                          return absl::OkStatus();
                        });
@@ -502,17 +463,11 @@ absl::StatusOr<DeploymentEvent> PostgresRegistry::Activate(
             e.version_id, e.environment);
         bool found = !v.empty();
         if (!found || !v[0][0].as<bool>()) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "version '", e.version_id, "' is not validated for ",
-              e.environment, found ? " (its last validation failed)" : "",
-              "; run: spatial model validate ", e.version_id, " --environment ",
-              e.environment));
+          return sql::NotValidated(e.version_id, e.environment, found);
         }
         e.previous_version_id = LastActive(tx, e.environment).value_or("");
         if (e.previous_version_id == e.version_id) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("version '", e.version_id, "' is already active in ",
-                           e.environment));
+          return sql::AlreadyActive(e.version_id, e.environment);
         }
         e.created_at = Now();
         pqxx::result ins = tx.exec_params(
@@ -521,7 +476,7 @@ absl::StatusOr<DeploymentEvent> PostgresRegistry::Activate(
             "kind, actor, reason, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7) "
             "RETURNING seq",
             e.environment, e.version_id, e.previous_version_id,
-            std::string(ToString(e.kind)), e.actor, e.reason, e.created_at);
+            std::string{ToString(e.kind)}, e.actor, e.reason, e.created_at);
         e.seq = ins[0][0].as<int64_t>();
         return e;
       });
@@ -571,22 +526,18 @@ absl::Status PostgresRegistry::Import(const RegistrySnapshot& snapshot) {
         for (const auto& v : snapshot.versions) {
           std::optional<std::string> existing = InsertVersion(tx, v);
           if (existing && *existing != v.checksum) {
-            return absl::AlreadyExistsError(absl::StrCat(
-                "import refused: version '", v.version_id,
-                "' exists with checksum ", *existing, ", the import has ",
-                v.checksum, "; nothing was imported"));
+            return sql::ImportChecksumConflict(v.version_id, *existing,
+                                               v.checksum);
           }
         }
         for (const auto& r : snapshot.validations) {
           try {
             LockVersion(tx, r.version_id);
             UpsertValidation(tx, r);
-          } catch (const pqxx::integrity_constraint_violation& e) {
-            return absl::FailedPreconditionError(absl::StrCat(
-                "import refused: validation of '", r.version_id, "' for '",
-                r.environment, "': ",
-                pg::CurrentExceptionToStatus("registry", described_).message(),
-                "; nothing was imported"));
+          } catch (const pqxx::integrity_constraint_violation&) {
+            return sql::ImportValidationRefused(
+                r,
+                pg::CurrentExceptionToStatus("registry", described_).message());
           }
         }
         return absl::OkStatus();

@@ -20,7 +20,7 @@ std::string MaskQuery(absl::string_view query) {
     auto eq = p.find('=');
     if (eq != std::string::npos &&
         absl::AsciiStrToLower(p.substr(0, eq)) == "password") {
-      p = std::string(p.substr(0, eq + 1)) + kMask;
+      p = p.substr(0, eq + 1) + kMask;
     }
   }
   return absl::StrJoin(params, "&");
@@ -57,8 +57,9 @@ std::string MaskKeywordValue(absl::string_view s) {
       while (i < s.size() && s[i] != '\'') i += (s[i] == '\\') ? 2 : 1;
       i = std::min(i + 1, s.size());
     } else {
-      while (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i])))
+      while (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i]))) {
         ++i;
+      }
     }
     if (key == "password") {
       out += kMask;

@@ -60,8 +60,9 @@ absl::StatusOr<pid_t> Spawn(const SpawnSpec& spec) {
     std::string key = kv.substr(0, kv.find('='));
     if (spec.env.count(key) == 0) env_strings.push_back(std::move(kv));
   }
-  for (const auto& [k, v] : spec.env)
+  for (const auto& [k, v] : spec.env) {
     env_strings.push_back(absl::StrCat(k, "=", v));
+  }
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
@@ -72,8 +73,9 @@ absl::StatusOr<pid_t> Spawn(const SpawnSpec& spec) {
   const pid_t parent = ::getpid();
 
   pid_t pid = ::fork();
-  if (pid < 0)
+  if (pid < 0) {
     return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
+  }
   if (pid == 0) {
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
@@ -126,8 +128,9 @@ std::string Tail(const std::string& path, size_t max = 4000) {
 
 std::string FindBinDir(const std::string& preferred) {
   if (const char* env = std::getenv("SPATIAL_PG_BIN_DIR");
-      env != nullptr && *env)
+      env != nullptr && *env) {
     return env;
+  }
   if (fs::exists(fs::path(preferred) / "initdb")) return preferred;
   // Another major version of Debian's packaging, newest first.
   std::error_code ec;

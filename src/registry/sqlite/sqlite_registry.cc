@@ -11,10 +11,13 @@
 #include "src/base/status_macros.h"
 #include "src/base/text.h"
 #include "src/registry/legacy_json.h"
+#include "src/registry/sql_rows.h"
 #include "src/registry/sqlite/sqlite_db.h"
 
 namespace spatial::registry {
 
+using sql::kVersionColumns;
+using sql::ParseStored;
 using sqlite::Exec;
 using sqlite::SqliteStatus;
 using sqlite::Stmt;
@@ -85,57 +88,22 @@ static_assert(std::size(kMigrations) == SqliteRegistry::kSchemaVersion);
 
 std::string Now() { return base::FormatIso8601(absl::Now()); }
 
-Json ParseStored(const std::string& text) {
-  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  return j.is_discarded() ? Json(nullptr) : j;
-}
-
-constexpr const char* kVersionColumns =
-    "id, model_type, architecture, file_path, creation_date, checksum, "
-    "size_bytes, metrics, compatibility, training_config, tags, "
-    "validation_status, actor, is_directory";
-
 ModelVersion ReadVersionRow(const Stmt& s) {
-  ModelVersion v;
-  v.version_id = s.Text(0);
-  v.model_type = s.Text(1);
-  v.architecture = s.Text(2);
-  v.file_path = s.Text(3);
-  v.creation_date = s.Text(4);
-  v.checksum = s.Text(5);
-  v.size_bytes = static_cast<uint64_t>(s.Int(6));
-  Json metrics = ParseStored(s.Text(7));
-  if (metrics.is_object()) {
-    for (const auto& [k, val] : metrics.items()) {
-      if (val.is_number()) v.performance_metrics[k] = val.get<double>();
-    }
-  }
-  v.compatibility_info = ParseStored(s.Text(8));
-  v.training_config = ParseStored(s.Text(9));
-  Json tags = ParseStored(s.Text(10));
-  if (tags.is_array()) {
-    for (const auto& t : tags) {
-      if (t.is_string()) v.tags.push_back(t.get<std::string>());
-    }
-  }
-  v.validation_status =
-      ParseValidationStatus(s.Text(11)).value_or(ValidationStatus::kPending);
-  v.actor = s.Text(12);
-  v.is_directory = s.Int(13) != 0;
-  return v;
+  return sql::FromColumns({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5),
+                           s.Int(6), s.Text(7), s.Text(8), s.Text(9), s.Text(10), s.Text(11),
+                           s.Text(12), s.Int(13) != 0});
 }
 
 absl::Status InsertVersion(sqlite3* db, const ModelVersion& v) {
-  Json metrics = Json::object();
-  for (const auto& [k, val] : v.performance_metrics) metrics[k] = val;
+  const sql::VersionColumns c = sql::ToColumns(v);
   Stmt s(db, absl::StrCat("INSERT INTO versions (", kVersionColumns,
                           ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
-  s.Bind(1, v.version_id).Bind(2, v.model_type).Bind(3, v.architecture)
-      .Bind(4, v.file_path).Bind(5, v.creation_date).Bind(6, v.checksum)
-      .Bind(7, static_cast<int64_t>(v.size_bytes)).Bind(8, metrics.dump())
-      .Bind(9, v.compatibility_info.dump()).Bind(10, v.training_config.dump())
-      .Bind(11, Json(v.tags).dump()).Bind(12, ToString(v.validation_status))
-      .Bind(13, v.actor).Bind(14, static_cast<int64_t>(v.is_directory ? 1 : 0));
+  s.Bind(1, c.id).Bind(2, c.model_type).Bind(3, c.architecture)
+      .Bind(4, c.file_path).Bind(5, c.creation_date).Bind(6, c.checksum)
+      .Bind(7, c.size_bytes).Bind(8, c.metrics)
+      .Bind(9, c.compatibility).Bind(10, c.training_config)
+      .Bind(11, c.tags).Bind(12, c.validation_status)
+      .Bind(13, c.actor).Bind(14, static_cast<int64_t>(c.is_directory ? 1 : 0));
   RETURN_IF_ERROR(s.Run());
   for (const auto& f : v.files) {
     Stmt fs(db, "INSERT INTO artifact_files (version_id, path, sha256, size) VALUES (?,?,?,?)");
@@ -190,16 +158,12 @@ absl::Status UpsertValidation(sqlite3* db, const ValidationRecord& r) {
 
 absl::Status NoSuchVersion(sqlite3* db, absl::string_view id) {
   auto ids = Column(db, "SELECT id FROM versions ORDER BY seq");
-  return absl::NotFoundError(absl::StrCat(
-      "unknown version id '", id, "'",
-      ids.ok() ? base::DidYouMean(id, *ids) : std::string()));
+  return sql::UnknownVersion(id, ids.ok() ? *ids : std::vector<std::string>());
 }
 
 absl::Status NoSuchEnvironment(sqlite3* db, absl::string_view name) {
   auto names = Column(db, "SELECT name FROM environments ORDER BY name");
-  std::string known = names.ok() ? absl::StrJoin(*names, ", ") : "";
-  return absl::NotFoundError(absl::StrCat("unknown environment '", name,
-                                          "' (known: ", known, ")"));
+  return sql::UnknownEnvironment(name, names.ok() ? *names : std::vector<std::string>());
 }
 
 }  // namespace
@@ -293,13 +257,7 @@ absl::Status SqliteRegistry::AddVersion(const ModelVersion& v) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
   ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, v.version_id));
-  if (existing) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "version '", v.version_id, "' is already registered",
-        *existing == v.checksum ? " with the same checksum"
-                                : absl::StrCat(" with another checksum (", *existing,
-                                               "); choose a new version id")));
-  }
+  if (existing) return sql::AlreadyRegistered(v.version_id, *existing, v.checksum);
   RETURN_IF_ERROR(InsertVersion(db_, v));
   return tx.Commit();
 }
@@ -475,11 +433,7 @@ absl::StatusOr<DeploymentEvent> SqliteRegistry::Activate(DeploymentEvent event) 
     v.Bind(1, event.version_id).Bind(2, event.environment);
     ASSIGN_OR_RETURN(bool found, v.Step());
     if (!found || v.Int(0) == 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "version '", event.version_id, "' is not validated for ", event.environment,
-          found ? " (its last validation failed)" : "",
-          "; run: spatial model validate ", event.version_id, " --environment ",
-          event.environment));
+      return sql::NotValidated(event.version_id, event.environment, found);
     }
   }
   Stmt cur(db_, "SELECT version_id FROM deployments WHERE environment = ? "
@@ -488,8 +442,7 @@ absl::StatusOr<DeploymentEvent> SqliteRegistry::Activate(DeploymentEvent event) 
   ASSIGN_OR_RETURN(bool has_current, cur.Step());
   event.previous_version_id = has_current ? cur.Text(0) : "";
   if (event.previous_version_id == event.version_id) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "version '", event.version_id, "' is already active in ", event.environment));
+    return sql::AlreadyActive(event.version_id, event.environment);
   }
   event.created_at = Now();
   Stmt ins(db_, "INSERT INTO deployments (environment, version_id, previous_version_id, "
@@ -539,19 +492,13 @@ absl::Status SqliteRegistry::Import(const RegistrySnapshot& snapshot) {
   for (const auto& v : snapshot.versions) {
     ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, v.version_id));
     if (existing && *existing != v.checksum) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "import refused: version '", v.version_id, "' exists with checksum ", *existing,
-          ", the import has ", v.checksum, "; nothing was imported"));
+      return sql::ImportChecksumConflict(v.version_id, *existing, v.checksum);
     }
     if (!existing) RETURN_IF_ERROR(InsertVersion(db_, v));
   }
   for (const auto& r : snapshot.validations) {
     absl::Status s = UpsertValidation(db_, r);
-    if (!s.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "import refused: validation of '", r.version_id, "' for '", r.environment,
-          "': ", s.message(), "; nothing was imported"));
-    }
+    if (!s.ok()) return sql::ImportValidationRefused(r, s.message());
   }
   return tx.Commit();
 }
