@@ -10,6 +10,7 @@
 #include "cli/exit_codes.h"
 #include "cli/legacy_aliases.h"
 #include "cli/model_cmd.h"
+#include "cli/serve_cmd.h"
 
 int main(int argc, char** argv) {
   using namespace spatial::cli;
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   AddModelCommand(app, &action);
   AddDataCommand(app, &action);
   AddEvalCommand(app, &action);
+  AddServeCommand(app, &action);
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());

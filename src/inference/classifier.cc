@@ -63,19 +63,21 @@ absl::StatusOr<std::unique_ptr<Classifier>> Classifier::Open(const std::string& 
   return std::unique_ptr<Classifier>(new Classifier(std::move(m), std::move(engine)));
 }
 
-PreparedInput Classifier::Prepare(const cv::Mat& bgr) const {
+PreparedInput PrepareInput(const Manifest& m, const cv::Mat& bgr) {
   PreparedInput p;
-  const int vs = manifest_.visual_size;
+  const int vs = m.visual_size;
   p.visual.resize(3ull * vs * vs);
-  vision::VisualTensor(bgr, vs, manifest_.normalization, p.visual.data());
-  if (manifest_.has_spatial()) {
-    const int ss = manifest_.spatial_size;
+  vision::VisualTensor(bgr, vs, m.normalization, p.visual.data());
+  if (m.has_spatial()) {
+    const int ss = m.spatial_size;
     p.spatial.resize(4ull * ss * ss);
     p.maps = vision::SpatialTensor(bgr, ss, p.spatial.data());
     p.features = vision::ComputeSpatialFeatures(p.maps);
   }
   return p;
 }
+
+PreparedInput Classifier::Prepare(const cv::Mat& bgr) const { return PrepareInput(manifest_, bgr); }
 
 absl::StatusOr<Tensor> Classifier::RunLogits(const std::vector<NamedInput>& inputs) {
   return engine_->Run(inputs, manifest_.output);

@@ -51,6 +51,9 @@ class Classifier {
   std::unique_ptr<Engine> engine_;
 };
 
+// The preprocessing a manifest names, for one decoded BGR image. Thread-safe.
+PreparedInput PrepareInput(const Manifest& manifest, const cv::Mat& bgr);
+
 // Numerically stable softmax of one row.
 std::vector<float> Softmax(const float* logits, int n);
 

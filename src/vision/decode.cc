@@ -103,7 +103,7 @@ absl::StatusOr<ImageHeader> ReadImageHeader(absl::string_view bytes) {
 absl::StatusOr<cv::Mat> DecodeImage(absl::string_view bytes, const DecodeLimits& limits) {
   if (bytes.empty()) return absl::InvalidArgumentError("the image is empty (0 bytes)");
   if (bytes.size() > limits.max_bytes) {
-    return absl::ResourceExhaustedError(absl::StrCat(
+    return absl::OutOfRangeError(absl::StrCat(
         "the image is ", bytes.size(), " bytes, more than the limit of ", limits.max_bytes));
   }
   auto header = ReadImageHeader(bytes);
@@ -114,7 +114,7 @@ absl::StatusOr<cv::Mat> DecodeImage(absl::string_view bytes, const DecodeLimits&
                                                    "x", header->height, ")"));
   }
   if (header->width > limits.max_side || header->height > limits.max_side) {
-    return absl::ResourceExhaustedError(absl::StrCat(
+    return absl::OutOfRangeError(absl::StrCat(
         "the image is ", header->width, "x", header->height, " pixels; the limit is ",
         limits.max_side, "x", limits.max_side));
   }

@@ -33,7 +33,7 @@ struct ImageHeader {
 absl::StatusOr<ImageHeader> ReadImageHeader(absl::string_view bytes);
 
 // Decodes to 8-bit BGR. Errors (all with a message a client can act on):
-//   ResourceExhausted: more than max_bytes, or a side over max_side
+//   OutOfRange:      more than max_bytes, or a side over max_side (HTTP 413)
 //   InvalidArgument:   empty, not JPEG/PNG/WebP, zero size, truncated or corrupt
 absl::StatusOr<cv::Mat> DecodeImage(absl::string_view bytes, const DecodeLimits& limits = {});
 

@@ -1,0 +1,103 @@
+#include "src/serving/batcher.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <future>
+
+#include "gtest/gtest.h"
+#include "src/vision/decode.h"
+#include "src/vision/renderer.h"
+
+namespace spatial::serving {
+namespace {
+
+std::string Bundle() {
+  const char* src = std::getenv("SPATIAL_SOURCE_DIR");
+  return std::string(src ? src : ".") + "/models/spatial-pizza-v1";
+}
+
+Batcher::ClassifierFactory Factory() {
+  return [] { return inference::Classifier::Open(Bundle()); };
+}
+
+std::shared_ptr<const inference::PreparedInput> Prepared(const inference::Classifier& c, int label,
+                                                         int index) {
+  auto img = vision::DecodeImage(vision::RenderPizza(label, 4242, index, 128).jpeg);
+  return std::make_shared<inference::PreparedInput>(c.Prepare(*img));
+}
+
+// Concurrent requests are batched (batch sizes above one are observed) and
+// every request gets the same answer as classifying it alone.
+TEST(BatcherTest, BatchesConcurrentRequestsWithSameAnswers) {
+  auto reference = inference::Classifier::Open(Bundle());
+  ASSERT_TRUE(reference.ok()) << reference.status();
+  std::atomic<int> max_seen{0};
+  Batcher::Options o;
+  o.workers = 1;
+  o.max_batch = 8;
+  o.max_queue_delay = std::chrono::milliseconds(20);
+  auto b = Batcher::Start(o, Factory(), [&](int size, double) {
+    int prev = max_seen.load();
+    while (size > prev && !max_seen.compare_exchange_weak(prev, size)) {
+    }
+  });
+  ASSERT_TRUE(b.ok()) << b.status();
+  std::vector<std::shared_ptr<const inference::PreparedInput>> inputs;
+  for (int i = 0; i < 16; ++i) inputs.push_back(Prepared(**reference, i % 6, i));
+  std::vector<std::promise<absl::StatusOr<inference::Prediction>>> promises(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    ASSERT_TRUE((*b)->Submit(inputs[i], [&promises, i](auto r) { promises[i].set_value(r); }).ok());
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    auto got = promises[i].get_future().get();
+    ASSERT_TRUE(got.ok()) << got.status();
+    auto alone = (*reference)->Classify({inputs[i].get()});
+    ASSERT_TRUE(alone.ok());
+    EXPECT_EQ(got->label, (*alone)[0].label);
+    EXPECT_NEAR(got->confidence, (*alone)[0].confidence, 1e-5);
+  }
+  EXPECT_GT(max_seen.load(), 1);
+  EXPECT_LE(max_seen.load(), 8);
+}
+
+// A full queue refuses at once with ResourceExhausted; Stop drains the rest.
+TEST(BatcherTest, FullQueueRefusesAndStopDrains) {
+  auto reference = inference::Classifier::Open(Bundle());
+  ASSERT_TRUE(reference.ok());
+  Batcher::Options o;
+  o.workers = 1;
+  o.max_batch = 1;
+  o.queue_capacity = 4;
+  o.max_queue_delay = std::chrono::microseconds(0);
+  auto b = Batcher::Start(o, Factory());
+  ASSERT_TRUE(b.ok());
+  auto input = Prepared(**reference, 0, 0);
+  std::atomic<int> answered{0};
+  int accepted = 0, refused = 0;
+  for (int i = 0; i < 200; ++i) {
+    absl::Status s = (*b)->Submit(input, [&](auto r) {
+      EXPECT_TRUE(r.ok());
+      ++answered;
+    });
+    if (s.ok()) {
+      ++accepted;
+    } else {
+      EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+      ++refused;
+    }
+  }
+  EXPECT_GT(refused, 0);
+  (*b)->Stop();
+  EXPECT_EQ(answered.load(), accepted);
+  EXPECT_EQ((*b)->Submit(input, [](auto) {}).code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(BatcherTest, FailingFactoryFailsStart) {
+  auto b = Batcher::Start({}, [] {
+    return absl::StatusOr<std::unique_ptr<inference::Classifier>>(absl::NotFoundError("no model"));
+  });
+  EXPECT_EQ(b.status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace spatial::serving

@@ -1,0 +1,385 @@
+#include "src/serving/pizza_api.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "nlohmann/json.hpp"
+#include "opencv2/imgproc.hpp"
+#include "src/base/text.h"
+#include "src/serving/http/status_mapping.h"
+#include "src/serving/multipart.h"
+#include "src/vision/codec.h"
+#include "src/vision/decode.h"
+
+namespace spatial::serving {
+namespace {
+
+using Json = nlohmann::json;
+using http::HttpRequest;
+using http::HttpResponse;
+using Clock = std::chrono::steady_clock;
+
+HttpResponse JsonResponse(int status, const Json& j) {
+  HttpResponse r;
+  r.status = status;
+  r.body = j.dump();
+  return r;
+}
+
+HttpResponse Error(const absl::Status& s) {
+  HttpResponse r;
+  r.status = http::HttpStatusFor(s);
+  r.body = http::ErrorJson(s);
+  if (r.status == 503) r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+std::string Now() { return base::FormatIso8601(absl::Now()); }
+
+absl::StatusOr<bool> ParseBool(absl::string_view field, absl::string_view v) {
+  std::string s = absl::AsciiStrToLower(absl::StripAsciiWhitespace(v));
+  if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
+  if (s == "false" || s == "0" || s == "no" || s == "off") return false;
+  return absl::InvalidArgumentError(
+      absl::StrCat("form field '", field, "' must be true or false, got '", v.substr(0, 40), "'"));
+}
+
+// The upload and the form fields of a classify request.
+struct ClassifyForm {
+  std::string image;  // bytes of field 'file'
+  std::map<std::string, std::string> fields;
+};
+
+absl::StatusOr<ClassifyForm> ParseForm(const HttpRequest& req) {
+  auto boundary = MultipartBoundary(req.Header("content-type"));
+  if (!boundary.ok()) return boundary.status();
+  auto parts = ParseMultipart(req.body, *boundary);
+  if (!parts.ok()) return parts.status();
+  ClassifyForm form;
+  bool has_file = false;
+  for (const auto& p : *parts) {
+    if (p.name == "file") {
+      static const char* kTypes[] = {"image/jpeg", "image/jpg", "image/png", "image/webp",
+                                     "application/octet-stream", ""};
+      bool allowed = false;
+      for (const char* t : kTypes) allowed |= p.content_type == t;
+      if (!allowed) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "field 'file' has content type '", p.content_type,
+            "'; send image/jpeg, image/png or image/webp"));
+      }
+      form.image = std::string(p.body);
+      has_file = true;
+    } else {
+      form.fields[p.name] = std::string(p.body.substr(0, 256));
+    }
+  }
+  if (!has_file) {
+    return absl::InvalidArgumentError("no image: send it as multipart/form-data field 'file'");
+  }
+  return form;
+}
+
+Json ProbabilitiesJson(const inference::Manifest& m, const inference::Prediction& p) {
+  Json j = Json::object();
+  for (size_t i = 0; i < m.classes.size(); ++i) j[m.classes[i]] = p.probabilities[i];
+  return j;
+}
+
+Json FeaturesJson(const vision::SpatialFeatures& f) {
+  return {{"depth_mean", f.depth_mean},           {"depth_std", f.depth_std},
+          {"depth_p10", f.depth_p10},             {"depth_p50", f.depth_p50},
+          {"depth_p90", f.depth_p90},             {"raised_fraction", f.raised_fraction},
+          {"recessed_fraction", f.recessed_fraction}, {"normal_z_mean", f.normal_z_mean},
+          {"mean_tilt_degrees", f.mean_tilt_degrees}, {"surface_roughness", f.surface_roughness}};
+}
+
+}  // namespace
+
+PizzaApi::PizzaApi(Options options, std::shared_ptr<ServedModel> spatial,
+                   std::shared_ptr<ServedModel> standard)
+    : options_(options),
+      spatial_(std::move(spatial)),
+      standard_(std::move(standard)),
+      rng_(options.seed ? options.seed : std::random_device{}()) {}
+
+void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
+  ++requests_;
+  const std::string& path = req.path;
+  const bool get = req.method == "GET" || req.method == "HEAD";
+  const bool post = req.method == "POST";
+  auto need = [&](bool ok) {
+    if (!ok) {
+      respond(Error(absl::UnimplementedError(
+          absl::StrCat("method ", req.method, " is not allowed on ", path))));
+    }
+    return ok;
+  };
+  if (path == "/") {
+    if (!need(get)) return;
+    return respond(JsonResponse(
+        200, {{"service", "pizza-api-spatial"},
+              {"environment", options_.environment},
+              {"endpoints",
+               {"/health", "/status", "/classify", "/predict/spatial", "/predict/standard",
+                "/ab-test/compare", "/ab-test/status", "/v2/health/live", "/v2/health/ready"}}}));
+  }
+  if (path == "/health") {
+    if (!need(get)) return;
+    Json models = Json::object();
+    if (spatial_) models["spatial"] = spatial_->version;
+    if (standard_) models["standard"] = standard_->version;
+    return respond(JsonResponse(200, {{"status", "healthy"}, {"models", models},
+                                      {"environment", options_.environment},
+                                      {"timestamp", Now()}}));
+  }
+  if (path == "/v2/health/live") {
+    if (!need(get)) return;
+    return respond(JsonResponse(200, {{"live", true}}));
+  }
+  if (path == "/v2/health/ready") {
+    if (!need(get)) return;
+    // Models are loaded and warmed before the server starts listening.
+    return respond(JsonResponse(200, {{"ready", true}}));
+  }
+  if (path == "/status") {
+    if (!need(get)) return;
+    return respond(Status());
+  }
+  if (path == "/ab-test/status") {
+    if (!need(get)) return;
+    return respond(AbStatus());
+  }
+  if (path == "/classify" || path == "/predict/spatial" || path == "/predict/standard") {
+    if (!need(post)) return;
+    std::string forced = path == "/predict/spatial"    ? "spatial"
+                         : path == "/predict/standard" ? "standard"
+                                                       : "";
+    return Classify(req, forced, std::move(respond));
+  }
+  if (path == "/ab-test/compare") {
+    if (!need(post)) return;
+    return Compare(req, std::move(respond));
+  }
+  if (absl::StartsWith(path, "/visualizations/")) {
+    if (!need(get)) return;
+    return respond(Visualization(path));
+  }
+  respond(Error(absl::NotFoundError(absl::StrCat("no endpoint ", path.substr(0, 200)))));
+}
+
+void PizzaApi::Classify(const HttpRequest& req, const std::string& forced,
+                        http::Responder respond) {
+  const auto started = Clock::now();
+  auto form = ParseForm(req);
+  if (!form.ok()) return respond(Error(form.status()));
+  // Which model: the endpoint, then ab_test_group, then use_spatial, then the split.
+  std::string group;
+  bool use_spatial = true;
+  if (!forced.empty()) {
+    use_spatial = forced == "spatial";
+  } else if (auto g = form->fields.find("ab_test_group"); g != form->fields.end()) {
+    group = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(g->second));
+    if (group != "A" && group != "B") {
+      return respond(Error(absl::InvalidArgumentError(
+          absl::StrCat("ab_test_group must be A (spatial) or B (standard), got '",
+                       g->second.substr(0, 20), "'"))));
+    }
+    use_spatial = group == "A";
+  } else if (auto u = form->fields.find("use_spatial"); u != form->fields.end()) {
+    auto v = ParseBool("use_spatial", u->second);
+    if (!v.ok()) return respond(Error(v.status()));
+    use_spatial = *v;
+  } else {
+    std::lock_guard<std::mutex> lock(mu_);
+    group = std::uniform_real_distribution<double>(0, 1)(rng_) < options_.ab_split ? "A" : "B";
+    use_spatial = group == "A";
+  }
+  bool want_probabilities = true, want_visualization = false;
+  if (auto f = form->fields.find("return_probabilities"); f != form->fields.end()) {
+    auto v = ParseBool("return_probabilities", f->second);
+    if (!v.ok()) return respond(Error(v.status()));
+    want_probabilities = *v;
+  }
+  if (auto f = form->fields.find("enable_visualization"); f != form->fields.end()) {
+    auto v = ParseBool("enable_visualization", f->second);
+    if (!v.ok()) return respond(Error(v.status()));
+    want_visualization = *v;
+  }
+  auto image = vision::DecodeImage(form->image);
+  if (!image.ok()) return respond(Error(image.status()));
+
+  bool fallback = false;
+  std::shared_ptr<ServedModel> model = use_spatial ? spatial_ : standard_;
+  if (!model) {
+    if (!forced.empty()) {
+      return respond(Error(absl::UnavailableError(
+          absl::StrCat("the ", forced, " model is not loaded on this server"))));
+    }
+    // The asked-for model is not loaded: serve the other one and say so.
+    model = use_spatial ? standard_ : spatial_;
+    fallback = true;
+    ++fallbacks_;
+  }
+  auto input = std::make_shared<inference::PreparedInput>(
+      inference::PrepareInput(model->manifest(), *image));
+  std::string viz_url;
+  if (want_visualization && model->manifest().has_spatial()) {
+    viz_url = StoreVisualization(*input);
+  }
+  GroupStats* stats = group == "A" ? &group_a_ : group == "B" ? &group_b_ : nullptr;
+  if (stats) ++stats->requests;
+  auto finish = [this, model, input, group, stats, fallback, want_probabilities, viz_url, started,
+                 respond](absl::StatusOr<inference::Prediction> pred) {
+    if (!pred.ok()) {
+      if (stats) ++stats->errors;
+      return respond(Error(pred.status()));
+    }
+    const auto& m = model->manifest();
+    double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    if (stats) stats->latency_us_total += static_cast<uint64_t>(seconds * 1e6);
+    Json j = {{"predicted_class", m.classes[pred->label]},
+              {"confidence", pred->confidence},
+              {"probabilities", want_probabilities ? ProbabilitiesJson(m, *pred) : Json(nullptr)},
+              {"model_used", m.model_type},
+              {"model_version", model->version},
+              {"inference_time", seconds},
+              {"spatial_features", m.has_spatial() ? FeaturesJson(input->features) : Json(nullptr)},
+              {"visualization_url", viz_url.empty() ? Json(nullptr) : Json(viz_url)},
+              {"ab_test_group", group.empty() ? Json(nullptr) : Json(group)},
+              {"fallback", fallback},
+              {"timestamp", Now()}};
+    respond(JsonResponse(200, j));
+  };
+  absl::Status queued = model->batcher->Submit(input, finish);
+  if (!queued.ok()) {
+    if (stats) ++stats->errors;
+    respond(Error(queued));
+  }
+}
+
+void PizzaApi::Compare(const HttpRequest& req, http::Responder respond) {
+  if (!spatial_ || !standard_) {
+    return respond(Error(absl::UnavailableError("comparison needs both models loaded")));
+  }
+  auto form = ParseForm(req);
+  if (!form.ok()) return respond(Error(form.status()));
+  auto image = vision::DecodeImage(form->image);
+  if (!image.ok()) return respond(Error(image.status()));
+  struct Both {
+    std::mutex mu;
+    Json results = Json::object();
+    int pending = 2;
+    absl::Status error;
+  };
+  auto both = std::make_shared<Both>();
+  const auto started = Clock::now();
+  for (const auto& model : {spatial_, standard_}) {
+    auto input = std::make_shared<inference::PreparedInput>(
+        inference::PrepareInput(model->manifest(), *image));
+    auto done = [both, model, started, respond](absl::StatusOr<inference::Prediction> pred) {
+      std::lock_guard<std::mutex> lock(both->mu);
+      const auto& m = model->manifest();
+      if (!pred.ok()) {
+        both->error = pred.status();
+      } else {
+        both->results[m.model_type] = {
+            {"predicted_class", m.classes[pred->label]},
+            {"confidence", pred->confidence},
+            {"probabilities", ProbabilitiesJson(m, *pred)},
+            {"model_version", model->version}};
+      }
+      if (--both->pending > 0) return;
+      if (!both->error.ok()) return respond(Error(both->error));
+      Json& r = both->results;
+      r["agreement"] = r["spatial-mllm"]["predicted_class"] == r["standard-cnn"]["predicted_class"];
+      r["inference_time"] = std::chrono::duration<double>(Clock::now() - started).count();
+      r["timestamp"] = Now();
+      respond(JsonResponse(200, r));
+    };
+    if (absl::Status s = model->batcher->Submit(input, done); !s.ok()) {
+      done(s);
+    }
+  }
+}
+
+HttpResponse PizzaApi::Status() const {
+  Json models = Json::object();
+  for (const auto& [name, m] : {std::pair{"spatial", spatial_}, std::pair{"standard", standard_}}) {
+    if (!m) continue;
+    models[name] = {{"version", m->version},
+                    {"bundle", m->bundle_dir},
+                    {"model_type", m->manifest().model_type},
+                    {"architecture", m->manifest().architecture},
+                    {"metrics", m->manifest().metrics},
+                    {"queue_depth", m->batcher->queue_depth()}};
+  }
+  double uptime = std::chrono::duration<double>(Clock::now() - started_).count();
+  return JsonResponse(200, {{"service", "pizza-api-spatial"},
+                            {"environment", options_.environment},
+                            {"uptime_seconds", uptime},
+                            {"requests", requests_.load()},
+                            {"fallbacks", fallbacks_.load()},
+                            {"models", models},
+                            {"timestamp", Now()}});
+}
+
+HttpResponse PizzaApi::AbStatus() const {
+  auto group = [](const GroupStats& g, const char* model) {
+    uint64_t n = g.requests.load(), e = g.errors.load();
+    uint64_t ok = n - std::min(n, e);
+    return Json{{"model", model},
+                {"requests", n},
+                {"errors", e},
+                {"error_rate", n ? static_cast<double>(e) / static_cast<double>(n) : 0.0},
+                {"mean_latency_seconds",
+                 ok ? static_cast<double>(g.latency_us_total.load()) / 1e6 / static_cast<double>(ok)
+                    : 0.0}};
+  };
+  return JsonResponse(200, {{"split", {{"A", options_.ab_split}, {"B", 1 - options_.ab_split}}},
+                            {"groups",
+                             {{"A", group(group_a_, "spatial-mllm")},
+                              {"B", group(group_b_, "standard-cnn")}}},
+                            {"timestamp", Now()}});
+}
+
+std::string PizzaApi::StoreVisualization(const inference::PreparedInput& input) {
+  cv::Mat depth8, normals8;
+  input.maps.depth.convertTo(depth8, CV_8U, 255.0);
+  cv::Mat shifted = (input.maps.normals + cv::Scalar(1, 1, 1)) * 127.5;
+  shifted.convertTo(normals8, CV_8UC3);
+  cv::cvtColor(normals8, normals8, cv::COLOR_RGB2BGR);  // nx -> red, ny -> green, nz -> blue
+  auto depth_png = vision::EncodePng(depth8);
+  auto normals_png = vision::EncodePng(normals8);
+  if (!depth_png.ok() || !normals_png.ok()) return "";
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t id = next_visualization_++;
+  visualizations_[id] = {std::move(*depth_png), std::move(*normals_png)};
+  while (visualizations_.size() > 256) visualizations_.erase(visualizations_.begin());
+  return absl::StrCat("/visualizations/", id, "/depth.png");
+}
+
+HttpResponse PizzaApi::Visualization(const std::string& path) const {
+  // /visualizations/{id}/{depth|normals}.png
+  std::vector<std::string> parts = absl::StrSplit(path, '/');
+  uint64_t id = 0;
+  if (parts.size() != 4 || !absl::SimpleAtoi(parts[2], &id) ||
+      (parts[3] != "depth.png" && parts[3] != "normals.png")) {
+    return Error(absl::NotFoundError("no such visualization (use /visualizations/ID/depth.png "
+                                     "or /visualizations/ID/normals.png)"));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = visualizations_.find(id);
+  if (it == visualizations_.end()) {
+    return Error(absl::NotFoundError("visualization expired or never existed"));
+  }
+  HttpResponse r;
+  r.content_type = "image/png";
+  r.body = parts[3] == "depth.png" ? it->second.first : it->second.second;
+  return r;
+}
+
+}  // namespace spatial::serving

@@ -1,0 +1,71 @@
+// PizzaApi: the request handlers of pizza-api-spatial (the original API's
+// endpoints and the Open Inference Protocol v2 health routes) over the served
+// models. Decoding and preprocessing run on the calling I/O thread; inference
+// runs on each model's Batcher. Thread-safe.
+#ifndef SPATIAL_SERVING_PIZZA_API_H_
+#define SPATIAL_SERVING_PIZZA_API_H_
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+
+#include "src/serving/batcher.h"
+#include "src/serving/http/http_server.h"
+
+namespace spatial::serving {
+
+// One loaded model: where it came from and its inference pool.
+struct ServedModel {
+  std::string version;     // registry version id, or the bundle's name-version
+  std::string bundle_dir;
+  std::unique_ptr<Batcher> batcher;
+  const inference::Manifest& manifest() const { return batcher->manifest(); }
+};
+
+class PizzaApi : public http::RequestHandler {
+ public:
+  struct Options {
+    std::string environment = "development";
+    double ab_split = 0.5;        // share of requests without a group sent to A (spatial)
+    uint64_t seed = 0;            // for the A/B draw; 0 = random
+  };
+  // Either model may be null (not served); at least one must be set.
+  PizzaApi(Options options, std::shared_ptr<ServedModel> spatial,
+           std::shared_ptr<ServedModel> standard);
+
+  void Handle(http::HttpRequest request, http::Responder respond) override;
+
+  // Counters by A/B group, for /ab-test/status.
+  struct GroupStats {
+    std::atomic<uint64_t> requests{0}, errors{0};
+    std::atomic<uint64_t> latency_us_total{0};
+  };
+
+ private:
+  void Classify(const http::HttpRequest& req, const std::string& forced_model,
+                http::Responder respond);
+  void Compare(const http::HttpRequest& req, http::Responder respond);
+  http::HttpResponse Status() const;
+  http::HttpResponse AbStatus() const;
+  http::HttpResponse Visualization(const std::string& path) const;
+  std::string StoreVisualization(const inference::PreparedInput& input);
+
+  const Options options_;
+  std::shared_ptr<ServedModel> spatial_;
+  std::shared_ptr<ServedModel> standard_;
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::atomic<uint64_t> requests_{0}, fallbacks_{0};
+  GroupStats group_a_, group_b_;
+  mutable std::mutex mu_;
+  std::mt19937_64 rng_;                                    // guarded by mu_
+  std::map<uint64_t, std::pair<std::string, std::string>> visualizations_;  // guarded by mu_
+  uint64_t next_visualization_ = 1;                        // guarded by mu_
+};
+
+}  // namespace spatial::serving
+
+#endif  // SPATIAL_SERVING_PIZZA_API_H_
