@@ -191,24 +191,25 @@ absl::StatusOr<ValidationRecord> RegistryService::Validate(const ValidateRequest
   return r;
 }
 
+absl::StatusOr<DeploymentEvent> RegistryService::ActivateVerified(DeploymentEvent event) {
+  RETURN_IF_ERROR(base::CheckIdentifier(event.version_id, "version id"));
+  ASSIGN_OR_RETURN(ModelVersion v, options_.registry->GetVersion(event.version_id));
+  // An environment is never pointed at files that are gone or altered.
+  if (absl::Status s = store_.VerifyVersion(v); !s.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("refusing to ",
+                     event.kind == DeploymentKind::kPromote ? "promote '" : "roll back to '",
+                     event.version_id, "': ", s.message()));
+  }
+  return options_.registry->Activate(std::move(event));
+}
+
 absl::StatusOr<DeploymentEvent> RegistryService::Promote(const std::string& version_id,
                                                          const std::string& environment,
                                                          const std::string& actor,
                                                          const std::string& reason) {
-  RETURN_IF_ERROR(base::CheckIdentifier(version_id, "version id"));
-  ASSIGN_OR_RETURN(ModelVersion v, options_.registry->GetVersion(version_id));
-  // A promotion never points an environment at files that are gone or altered.
-  if (absl::Status s = store_.VerifyVersion(v); !s.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("refusing to promote '", version_id, "': ", s.message()));
-  }
-  DeploymentEvent e;
-  e.environment = environment;
-  e.version_id = version_id;
-  e.kind = DeploymentKind::kPromote;
-  e.actor = actor;
-  e.reason = reason;
-  return options_.registry->Activate(std::move(e));
+  return ActivateVerified({.environment = environment, .version_id = version_id,
+                           .kind = DeploymentKind::kPromote, .actor = actor, .reason = reason});
 }
 
 absl::StatusOr<RollbackPlan> RegistryService::PlanRollback(const std::string& environment) {
@@ -244,21 +245,9 @@ absl::StatusOr<DeploymentEvent> RegistryService::Rollback(const std::string& env
           ": no previously active version is still validated for it"));
     }
     target = plan.candidates.front().version_id;
-  } else {
-    RETURN_IF_ERROR(base::CheckIdentifier(target, "version id"));
   }
-  ASSIGN_OR_RETURN(ModelVersion v, options_.registry->GetVersion(target));
-  if (absl::Status s = store_.VerifyVersion(v); !s.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("refusing to roll back to '", target, "': ", s.message()));
-  }
-  DeploymentEvent e;
-  e.environment = environment;
-  e.version_id = target;
-  e.kind = DeploymentKind::kRollback;
-  e.actor = actor;
-  e.reason = reason;
-  return options_.registry->Activate(std::move(e));
+  return ActivateVerified({.environment = environment, .version_id = target,
+                           .kind = DeploymentKind::kRollback, .actor = actor, .reason = reason});
 }
 
 absl::StatusOr<ModelVersion> RegistryService::Latest(const std::string& environment) {

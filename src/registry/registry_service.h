@@ -104,6 +104,8 @@ class RegistryService {
 
  private:
   Json InspectCompatibility(const std::string& path, bool is_directory) const;
+  // Checks the version's files in the store, then activates it.
+  absl::StatusOr<DeploymentEvent> ActivateVerified(DeploymentEvent event);
 
   Options options_;
   ArtifactStore store_;
