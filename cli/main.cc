@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "cli/bench_cmd.h"
 #include "cli/data_cmd.h"
 #include "cli/eval_cmd.h"
 #include "cli/exit_codes.h"
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   AddDataCommand(app, &action);
   AddEvalCommand(app, &action);
   AddServeCommand(app, &action);
+  AddBenchCommand(app, &action);
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
