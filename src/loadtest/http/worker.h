@@ -84,7 +84,7 @@ class Worker {
   void Connect(Conn& c);
   void Write(Conn& c);
   void WaitRead(Conn& c);
-  void OnReadable(Conn& c);
+  void OnRead(Conn& c, boost::system::error_code ec, size_t n);
   void Complete(Conn& c, int status, bool keep_alive);
   void Fail(Conn& c, ErrorKind kind);
   void Record(int64_t origin_ns, bool late, int status,

@@ -88,55 +88,44 @@ void Worker::Write(Conn& c) {
 }
 
 void Worker::WaitRead(Conn& c) {
-  // Wait for readiness, then read without blocking: one recv per answer, as
-  // wrk does, instead of a speculative recv that fails before every wait.
-  c.socket.async_wait(tcp::socket::wait_read,
-                      [this, &c, gen = c.gen](error_code ec) {
-                        if (gen != c.gen) return;
-                        if (ec) {
-                          Fail(c, ErrorKind::kRead);
-                        } else {
-                          OnReadable(c);
-                        }
-                      });
+  // async_read_some rather than async_wait + read: after a read that drained
+  // the socket Asio queues the next one without a syscall, while every
+  // async_wait re-arms the descriptor with an epoll_ctl.
+  c.socket.async_read_some(c.buffer.prepare(kReadChunk),
+                           [this, &c, gen = c.gen](error_code ec, size_t n) {
+                             if (gen == c.gen) OnRead(c, ec, n);
+                           });
 }
 
-void Worker::OnReadable(Conn& c) {
-  for (;;) {
-    error_code ec;
-    size_t n = c.socket.read_some(c.buffer.prepare(kReadChunk), ec);
-    if (WouldBlock(ec)) {
-      WaitRead(c);
+void Worker::OnRead(Conn& c, error_code ec, size_t n) {
+  if (ec == asio::error::eof && c.parser->is_header_done()) {
+    // A body delimited by the end of the connection.
+    error_code eof_ec;
+    c.parser->put_eof(eof_ec);
+    if (!eof_ec && c.parser->is_done()) {
+      Complete(c, c.parser->status(), false);
       return;
     }
-    if (ec == asio::error::eof && c.parser->is_header_done()) {
-      error_code eof_ec;
-      c.parser->put_eof(
-          eof_ec);  // a body delimited by the end of the connection
-      if (!eof_ec && c.parser->is_done()) {
-        Complete(c, c.parser->status(), false);
-        return;
-      }
-    }
+  }
+  if (ec) {
+    Fail(c, ErrorKind::kRead);
+    return;
+  }
+  c.buffer.commit(n);
+  while (c.buffer.size() > 0 && !c.parser->is_done()) {
+    size_t used = c.parser->put(c.buffer.data(), ec);
+    c.buffer.consume(used);
+    if (ec == bhttp::error::need_more) break;
     if (ec) {
       Fail(c, ErrorKind::kRead);
       return;
     }
-    c.buffer.commit(n);
-    while (c.buffer.size() > 0 && !c.parser->is_done()) {
-      size_t used = c.parser->put(c.buffer.data(), ec);
-      c.buffer.consume(used);
-      if (ec == bhttp::error::need_more) break;
-      if (ec) {
-        Fail(c, ErrorKind::kRead);
-        return;
-      }
-      if (used == 0) break;
-    }
-    if (c.parser->is_done()) {
-      Complete(c, c.parser->status(), c.parser->keep_alive());
-      return;
-    }
+    if (used == 0) break;
+  }
+  if (c.parser->is_done()) {
+    Complete(c, c.parser->status(), c.parser->keep_alive());
+  } else {
+    WaitRead(c);
   }
 }
 
