@@ -22,6 +22,7 @@ run() {
 }
 run "$here/registry_bench.sh" "$build_dir"
 run "$build_dir/bench/registry_list_bench"
+run "$here/loadgen_vs_wrk.sh" "$build_dir"
 
 echo
 if ((${#failed[@]} > 0)); then
