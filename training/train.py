@@ -130,7 +130,7 @@ def main():
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
     spatial = args.model == "spatial"
-    epochs = args.epochs or (24 if spatial else 60)
+    epochs = args.epochs or (24 if spatial else 30)
     lr = args.lr or (3e-3 if spatial else 1e-2)
 
     tv, ts, tl, tmeta = load(args.train, spatial)
