@@ -24,8 +24,12 @@ i=0
 for a in "${artifacts[@]}"; do
   i=$((i + 1))
   id="demo-v$i"
-  run model register "$a" --registry "$REG" --version-id "$id" \
-    --architecture dual-encoder --metric accuracy=0.9 --metric inference_time_ms=5 --tag demo
+  if [ -d "$a" ]; then  # a bundle: graph info and metrics come from the bundle itself
+    run model register "$a" --registry "$REG" --version-id "$id" --tag demo
+  else
+    run model register "$a" --registry "$REG" --version-id "$id" \
+      --architecture dual-encoder --metric accuracy=0.9 --metric inference_time_ms=5 --tag demo
+  fi
   run model validate "$id" --registry "$REG" --environment development
   run model promote "$id" --registry "$REG" --environment development --reason "make run demo"
 done

@@ -74,6 +74,20 @@ std::optional<std::string> OnnxPathOf(const std::string& path, bool is_directory
   return found;
 }
 
+// accuracy and inference_time_ms from DIR/manifest.json's "metrics", if any.
+std::map<std::string, double> ManifestMetrics(const std::string& dir) {
+  std::map<std::string, double> out;
+  auto text = base::ReadFile(dir + "/manifest.json", 4 << 20);
+  if (!text.ok()) return out;
+  Json j = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("metrics") || !j["metrics"].is_object()) return out;
+  for (const char* key : {"accuracy", "inference_time_ms"}) {
+    auto it = j["metrics"].find(key);
+    if (it != j["metrics"].end() && it->is_number()) out[key] = it->get<double>();
+  }
+  return out;
+}
+
 }  // namespace
 
 Json RegistryService::InspectCompatibility(const std::string& path,
@@ -150,6 +164,10 @@ absl::StatusOr<ModelVersion> RegistryService::Register(const RegisterRequest& re
   v.checksum = ingest.checksum;
   v.size_bytes = ingest.total_size;
   v.performance_metrics = req.metrics;
+  if (v.performance_metrics.empty() && ingest.is_directory) {
+    // A bundle's manifest carries the metrics `spatial eval` measured.
+    v.performance_metrics = ManifestMetrics(req.path);
+  }
   v.training_config = req.training_config;
   v.tags = req.tags;
   v.actor = req.actor;

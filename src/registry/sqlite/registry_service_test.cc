@@ -96,6 +96,22 @@ TEST_F(RegistryServiceTest, RegisterFillsCompatibilityFromTheGraph) {
   EXPECT_TRUE(fs::exists(service_->store().BlobPath(v.checksum)));
 }
 
+// A bundle directory without --metric takes the metrics of its manifest.
+TEST_F(RegistryServiceTest, BundleMetricsComeFromItsManifest) {
+  WriteFile("bundle/model.onnx", "graph");
+  WriteFile("bundle/manifest.json",
+            R"({"metrics": {"accuracy": 0.97, "inference_time_ms": 1.5, "other": "x"}})");
+  auto v = service_->Register({.path = dir_ + "/bundle", .version_id = "b1"});
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->performance_metrics,
+            (std::map<std::string, double>{{"accuracy", 0.97}, {"inference_time_ms", 1.5}}));
+  EXPECT_EQ(inspected_.back(), dir_ + "/bundle/model.onnx");
+  auto given = service_->Register(
+      {.path = dir_ + "/bundle", .version_id = "b2", .metrics = {{"accuracy", 0.5}}});
+  ASSERT_TRUE(given.ok());
+  EXPECT_EQ(given->performance_metrics.size(), 1u);
+}
+
 // A file the inspector cannot read needs --architecture and stays "unknown".
 TEST_F(RegistryServiceTest, NonOnnxFileNeedsArchitecture) {
   RegisterRequest req{.path = WriteFile("weights.pth", "torch"), .version_id = "p1"};
