@@ -107,7 +107,7 @@ absl::StatusOr<std::vector<int>> ParseConcurrencyLevels(
     }
   }
   std::vector<int> levels;
-  for (long v = *start; v <= *end; v = multiply ? v * step : v + step) {
+  for (int64_t v = *start; v <= *end; v = multiply ? v * step : v + step) {
     levels.push_back(static_cast<int>(v));
   }
   return levels;

@@ -15,7 +15,7 @@ Report TwoLevelReport() {
   for (int c : {1, 2}) {
     LevelResult l{.mode = LoopMode::kClosed, .concurrency = c, .seconds = 2.0};
     for (int i = 1; i <= 100; ++i)
-      l.stats.RecordResponse(200, i * 100000, 0);  // 0.1..10 ms
+      l.stats.RecordResponse(200, int64_t{i} * 100000, 0);  // 0.1..10 ms
     l.stats.RecordResponse(503, 50000000, 0);
     l.stats.RecordError(ErrorKind::kConnect, 0);
     r.levels.push_back(l);

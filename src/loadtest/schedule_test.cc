@@ -12,6 +12,7 @@ std::vector<int64_t> Take(ScheduleOptions o, int n) {
   auto s = ArrivalSchedule::Create(o);
   EXPECT_TRUE(s.ok()) << s.status();
   std::vector<int64_t> out;
+  out.reserve(n);
   for (int i = 0; i < n; ++i) out.push_back(s->Next());
   return out;
 }
@@ -34,8 +35,8 @@ TEST(ArrivalScheduleTest, ConstantStreamsPartitionTheSchedule) {
   auto s0 = Take({.rate = 500, .stream = 0, .streams = 2}, 5);
   auto s1 = Take({.rate = 500, .stream = 1, .streams = 2}, 5);
   for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(s0[i], whole[2 * i]);
-    EXPECT_EQ(s1[i], whole[2 * i + 1]);
+    EXPECT_EQ(s0[i], whole[2 * size_t(i)]);
+    EXPECT_EQ(s1[i], whole[2 * size_t(i) + 1]);
   }
 }
 

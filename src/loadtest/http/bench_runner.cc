@@ -144,10 +144,9 @@ absl::StatusOr<LevelResult> RunLevel(const BenchOptions& o,
                                         .stream = i,
                                         .streams = threads});
       if (!s.ok()) return s.status();
-      schedule = std::move(*s);
+      schedule = *s;
     }
-    workers.push_back(
-        std::make_unique<Worker>(&plan, conns[i], std::move(schedule)));
+    workers.push_back(std::make_unique<Worker>(&plan, conns[i], schedule));
   }
 
   int64_t start = NowNs();

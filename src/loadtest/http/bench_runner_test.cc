@@ -93,11 +93,12 @@ TEST(BenchRunnerTest, OpenLoopReportsTheStallClosedLoopHides) {
 
   int64_t c99 = c.stats.latency.ValueAtQuantile(0.99);
   int64_t p99 = p.stats.latency.ValueAtQuantile(0.99);
+  auto ms = [](int64_t ns) { return static_cast<double>(ns) / 1e6; };
   std::cout << "closed c=1: " << c.stats.responses << " answers, p99 "
-            << c99 / 1e6 << " ms, max " << c.stats.latency.max_ns() / 1e6
+            << ms(c99) << " ms, max " << ms(c.stats.latency.max_ns())
             << " ms\nopen 400/s: " << p.stats.responses << " answers, p90 "
-            << p.stats.latency.ValueAtQuantile(0.9) / 1e6 << " ms, p99 "
-            << p99 / 1e6 << " ms, max " << p.stats.latency.max_ns() / 1e6
+            << ms(p.stats.latency.ValueAtQuantile(0.9)) << " ms, p99 "
+            << ms(p99) << " ms, max " << ms(p.stats.latency.max_ns())
             << " ms, late sends " << p.stats.late_sends << "\n";
   EXPECT_GE(c.stats.latency.max_ns(), 250'000'000)
       << "the closed loop saw one stalled request";

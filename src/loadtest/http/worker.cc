@@ -27,7 +27,7 @@ Worker::Worker(LevelPlan* plan, int connections,
                std::optional<ArrivalSchedule> schedule)
     : plan_(plan),
       max_connections_(std::max(connections, 1)),
-      schedule_(std::move(schedule)),
+      schedule_(schedule),
       sweep_timer_(ctx_),
       dispatch_timer_(ctx_) {}
 

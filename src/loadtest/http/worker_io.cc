@@ -10,7 +10,7 @@
 namespace spatial::loadtest::http {
 namespace {
 
-constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kReadChunk = size_t{64} * 1024;
 constexpr int64_t kConnectRetryNs =
     10'000'000;  // no busy loop on a refused port
 
