@@ -64,27 +64,39 @@ absl::StatusOr<std::vector<registry::Environment>> LoadEnvironments(
   return registry::EnvironmentsFromJson(j, where);
 }
 
+absl::StatusOr<std::unique_ptr<registry::Registry>> OpenRegistry(std::string location,
+                                                                 bool create) {
+  if (registry::IsPostgresUrl(location)) {
+    ASSIGN_OR_RETURN(auto reg, registry::PostgresRegistry::Open({.url = location}));
+    return std::unique_ptr<registry::Registry>(std::move(reg));
+  }
+  if (absl::StartsWith(location, "sqlite:")) location = location.substr(7);
+  std::error_code ec;
+  if (!create && !fs::exists(location, ec)) {
+    return absl::NotFoundError(absl::StrCat("no registry at ", location));
+  }
+  RETURN_IF_ERROR(base::MakeDirs(base::DirName(location)));
+  ASSIGN_OR_RETURN(auto reg, registry::SqliteRegistry::Open({.path = location}));
+  return std::unique_ptr<registry::Registry>(std::move(reg));
+}
+
 absl::StatusOr<RegistryContext> OpenRegistryContext(const RegistryFlags& flags) {
   std::string location = !flags.registry.empty() ? flags.registry : Env("SPATIAL_REGISTRY");
   if (location.empty()) location = "var/registry.db";
-  RegistryContext ctx;
   std::string store = flags.store;
-  if (registry::IsPostgresUrl(location)) {
+  if (registry::IsPostgresUrl(location) && store.empty()) {
     // A database has no "beside" for the store: it is a path the team shares.
-    if (store.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "a PostgreSQL registry (", registry::MaskPostgresPassword(location),
-          ") needs --store PATH: the artifact store directory every user of the "
-          "registry shares"));
-    }
-    ASSIGN_OR_RETURN(ctx.registry, registry::PostgresRegistry::Open({.url = location}));
-  } else {
-    if (absl::StartsWith(location, "sqlite:")) location = location.substr(7);
-    std::string dir = base::DirName(location);
-    RETURN_IF_ERROR(base::MakeDirs(dir));
-    ASSIGN_OR_RETURN(ctx.registry, registry::SqliteRegistry::Open({.path = location}));
-    if (store.empty()) store = (fs::path(dir) / "store").string();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a PostgreSQL registry (", registry::MaskPostgresPassword(location),
+        ") needs --store PATH: the artifact store directory every user of the "
+        "registry shares"));
   }
+  if (store.empty()) {
+    std::string path = absl::StartsWith(location, "sqlite:") ? location.substr(7) : location;
+    store = (fs::path(base::DirName(path)) / "store").string();
+  }
+  RegistryContext ctx;
+  ASSIGN_OR_RETURN(ctx.registry, OpenRegistry(location, /*create=*/true));
   ctx.location = ctx.registry->Describe();
   ctx.actor = !flags.actor.empty() ? flags.actor : Env("SPATIAL_ACTOR");
   if (ctx.actor.empty()) ctx.actor = OsUser();

@@ -30,6 +30,12 @@ struct RegistryContext {
 
 absl::StatusOr<RegistryContext> OpenRegistryContext(const RegistryFlags& flags);
 
+// Opens the registry at `location`: a postgresql:// or postgres:// URL,
+// sqlite:PATH or a plain path. Loads no environments. With `create` false a
+// missing SQLite file is NotFound rather than a new, empty registry.
+absl::StatusOr<std::unique_ptr<registry::Registry>> OpenRegistry(std::string location,
+                                                                 bool create);
+
 // The environments file: --config, $SPATIAL_CONFIG, ./config/environments.json,
 // else the copy built into the binary.
 absl::StatusOr<std::vector<registry::Environment>> LoadEnvironments(

@@ -21,6 +21,9 @@ struct RegistrySnapshot {
   std::vector<Environment> environments;
   std::vector<ModelVersion> versions;
   std::vector<ValidationRecord> validations;
+  // Past deployments, oldest first, kept as they were (kind, actor, reason,
+  // created_at); the registry assigns new seqs in this order.
+  std::vector<DeploymentEvent> deployments;
 };
 
 class Registry {
@@ -69,6 +72,9 @@ class Registry {
   // Adds everything in one transaction: environments are upserted; a version
   // whose id exists with the same checksum is left alone, with another
   // checksum the whole import fails with AlreadyExists and nothing changes.
+  // Deployments are appended to each environment's history; one whose
+  // previous_version_id is not the version active at that point fails the
+  // whole import with FailedPrecondition (a history must stay one chain).
   virtual absl::Status Import(const RegistrySnapshot& snapshot) = 0;
 
   // A human description of where the registry lives (no secrets).

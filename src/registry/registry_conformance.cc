@@ -196,3 +196,43 @@ TEST_P(RegistryConformanceTest, SummariesCarryTableFields) {
 
 }  // namespace
 }  // namespace spatial::registry
+
+namespace spatial::registry {
+namespace {
+
+// Imported history is appended as it was, and only when it follows on from
+// the active version; otherwise nothing at all is imported.
+TEST_P(RegistryConformanceTest, ImportAppendsHistoryThatFollowsOn) {
+  RegistrySnapshot snap;
+  snap.versions = {TestVersion("v1"), TestVersion("v2")};
+  snap.deployments = {
+      {.environment = "production", .version_id = "v1", .actor = "alice",
+       .reason = "first", .created_at = "2026-11-01T10:00:00.000000Z"},
+      {.environment = "production", .version_id = "v2", .previous_version_id = "v1",
+       .kind = DeploymentKind::kRollback, .actor = "bob", .reason = "back",
+       .created_at = "2026-11-02T10:00:00.000000Z"}};
+  ASSERT_TRUE(reg_->Import(snap).ok());
+  auto h = reg_->History("production");
+  ASSERT_TRUE(h.ok()) << h.status();
+  ASSERT_EQ(h->size(), 2u);
+  EXPECT_LT((*h)[0].seq, (*h)[1].seq);
+  EXPECT_EQ((*h)[0].created_at, "2026-11-01T10:00:00.000000Z");
+  EXPECT_EQ((*h)[1].kind, DeploymentKind::kRollback);
+  EXPECT_EQ((*h)[1].actor, "bob");
+  EXPECT_EQ((*h)[1].reason, "back");
+  EXPECT_EQ((*h)[1].previous_version_id, "v1");
+  EXPECT_EQ(**reg_->ActiveVersion("production"), "v2");
+
+  RegistrySnapshot broken;
+  broken.versions = {TestVersion("v3")};
+  broken.deployments = {
+      {.environment = "production", .version_id = "v3", .previous_version_id = "v1"}};
+  EXPECT_EQ(reg_->Import(broken).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(reg_->GetVersion("v3").status().code(), absl::StatusCode::kNotFound);
+  broken.deployments = {{.environment = "moon", .version_id = "v3"}};
+  EXPECT_EQ(reg_->Import(broken).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(reg_->History("")->size(), 2u);
+}
+
+}  // namespace
+}  // namespace spatial::registry

@@ -109,6 +109,21 @@ absl::Status ImportChecksumConflict(absl::string_view id,
                    "; nothing was imported"));
 }
 
+absl::Status ImportHistoryBreaksChain(const DeploymentEvent& e,
+                                      absl::string_view active) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "import refused: the deployment of '", e.version_id, "' to ",
+      e.environment, " follows '", e.previous_version_id, "' but '", active,
+      "' is active there; nothing was imported"));
+}
+
+absl::Status ImportDeploymentRefused(const DeploymentEvent& e,
+                                     absl::string_view why) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("import refused: deployment of '", e.version_id, "' to '",
+                   e.environment, "': ", why, "; nothing was imported"));
+}
+
 absl::Status ImportValidationRefused(const ValidationRecord& r,
                                      absl::string_view why) {
   return absl::FailedPreconditionError(

@@ -52,6 +52,10 @@ absl::Status AlreadyActive(absl::string_view id, absl::string_view environment);
 absl::Status ImportChecksumConflict(absl::string_view id,
                                     absl::string_view existing_checksum,
                                     absl::string_view checksum);
+absl::Status ImportHistoryBreaksChain(const DeploymentEvent& e,
+                                      absl::string_view active);
+absl::Status ImportDeploymentRefused(const DeploymentEvent& e,
+                                     absl::string_view why);
 absl::Status ImportValidationRefused(const ValidationRecord& r,
                                      absl::string_view why);
 

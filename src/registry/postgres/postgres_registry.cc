@@ -140,10 +140,20 @@ void UpsertEnvironment(Tx& tx, const Environment& e) {
       e.name, EnvironmentToJson(e).dump());
 }
 
+// One writer of history at a time, registry-wide: the seq each one draws
+// while holding the lock is then its commit order, and the active version it
+// reads cannot change before it commits. Readers are not blocked.
+void LockDeployments(Tx& tx) {
+  tx.exec("LOCK TABLE deployments IN EXCLUSIVE MODE");
+}
+
 // Takes the version's row lock first: two validations of one version then
 // update its status one after the other, each seeing the other's record.
+// NO KEY UPDATE, not UPDATE: a promotion's foreign-key check (KEY SHARE) on
+// the same row must not wait for it, or the two could deadlock.
 bool LockVersion(Tx& tx, const std::string& id) {
-  return !tx.exec_params("SELECT 1 FROM versions WHERE id = $1 FOR UPDATE", id)
+  return !tx.exec_params(
+                "SELECT 1 FROM versions WHERE id = $1 FOR NO KEY UPDATE", id)
               .empty();
 }
 
@@ -173,6 +183,19 @@ absl::Status NoSuchEnvironment(Tx& tx, absl::string_view name) {
   auto names =
       Column(tx, "SELECT name FROM environments ORDER BY name COLLATE \"C\"");
   return sql::UnknownEnvironment(name, names);
+}
+
+// Appends `e` as it is (created_at included); returns its seq. The caller
+// holds the deployments table lock (see Activate).
+int64_t InsertDeployment(Tx& tx, const DeploymentEvent& e) {
+  return tx
+      .exec_params1(
+          "INSERT INTO deployments (environment, version_id, "
+          "previous_version_id, kind, actor, reason, created_at) "
+          "VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING seq",
+          e.environment, e.version_id, e.previous_version_id,
+          std::string{ToString(e.kind)}, e.actor, e.reason, e.created_at)[0]
+      .as<int64_t>();
 }
 
 std::optional<std::string> LastActive(Tx& tx, const std::string& environment) {
@@ -440,11 +463,7 @@ absl::StatusOr<DeploymentEvent> PostgresRegistry::Activate(
   return session_->Run(
       "cannot activate version", TxKind::kWrite,
       [&](Tx& tx) -> absl::StatusOr<DeploymentEvent> {
-        // One activation at a time, registry-wide: the seq each one draws
-        // while holding the lock is then its commit order, and the active
-        // version it reads below cannot change before it commits. Readers
-        // are not blocked.
-        tx.exec("LOCK TABLE deployments IN EXCLUSIVE MODE");
+        LockDeployments(tx);
         DeploymentEvent e = event;
         if (tx.exec_params("SELECT 1 FROM versions WHERE id = $1", e.version_id)
                 .empty()) {
@@ -470,14 +489,7 @@ absl::StatusOr<DeploymentEvent> PostgresRegistry::Activate(
           return sql::AlreadyActive(e.version_id, e.environment);
         }
         e.created_at = Now();
-        pqxx::result ins = tx.exec_params(
-            "INSERT INTO deployments (environment, version_id, "
-            "previous_version_id, "
-            "kind, actor, reason, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7) "
-            "RETURNING seq",
-            e.environment, e.version_id, e.previous_version_id,
-            std::string{ToString(e.kind)}, e.actor, e.reason, e.created_at);
-        e.seq = ins[0][0].as<int64_t>();
+        e.seq = InsertDeployment(tx, e);
         return e;
       });
 }
@@ -522,6 +534,8 @@ absl::Status PostgresRegistry::Import(const RegistrySnapshot& snapshot) {
   absl::MutexLock lock(&mu_);
   return session_->Run(
       "cannot import", TxKind::kWrite, [&](Tx& tx) -> absl::Status {
+        // Lock order as in Activate: the history first, then rows.
+        if (!snapshot.deployments.empty()) LockDeployments(tx);
         for (const auto& e : snapshot.environments) UpsertEnvironment(tx, e);
         for (const auto& v : snapshot.versions) {
           std::optional<std::string> existing = InsertVersion(tx, v);
@@ -537,6 +551,19 @@ absl::Status PostgresRegistry::Import(const RegistrySnapshot& snapshot) {
           } catch (const pqxx::integrity_constraint_violation&) {
             return sql::ImportValidationRefused(
                 r,
+                pg::CurrentExceptionToStatus("registry", described_).message());
+          }
+        }
+        for (const auto& e : snapshot.deployments) {
+          std::string active = LastActive(tx, e.environment).value_or("");
+          if (active != e.previous_version_id) {
+            return sql::ImportHistoryBreaksChain(e, active);
+          }
+          try {
+            InsertDeployment(tx, e);
+          } catch (const pqxx::integrity_constraint_violation&) {
+            return sql::ImportDeploymentRefused(
+                e,
                 pg::CurrentExceptionToStatus("registry", described_).message());
           }
         }

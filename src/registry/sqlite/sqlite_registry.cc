@@ -156,6 +156,27 @@ absl::Status UpsertValidation(sqlite3* db, const ValidationRecord& r) {
   return u.Run();
 }
 
+// The version active in `environment`, nullopt when none ever was.
+absl::StatusOr<std::optional<std::string>> LastActive(sqlite3* db,
+                                                      absl::string_view environment) {
+  Stmt s(db, "SELECT version_id FROM deployments WHERE environment = ? "
+             "ORDER BY seq DESC LIMIT 1");
+  s.Bind(1, environment);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(s.Text(0));
+}
+
+// Appends `e` as it is (created_at included); returns its seq.
+absl::StatusOr<int64_t> InsertDeployment(sqlite3* db, const DeploymentEvent& e) {
+  Stmt ins(db, "INSERT INTO deployments (environment, version_id, previous_version_id, "
+               "kind, actor, reason, created_at) VALUES (?,?,?,?,?,?,?)");
+  ins.Bind(1, e.environment).Bind(2, e.version_id).Bind(3, e.previous_version_id)
+      .Bind(4, ToString(e.kind)).Bind(5, e.actor).Bind(6, e.reason).Bind(7, e.created_at);
+  RETURN_IF_ERROR(ins.Run());
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(db));
+}
+
 absl::Status NoSuchVersion(sqlite3* db, absl::string_view id) {
   auto ids = Column(db, "SELECT id FROM versions ORDER BY seq");
   return sql::UnknownVersion(id, ids.ok() ? *ids : std::vector<std::string>());
@@ -436,22 +457,13 @@ absl::StatusOr<DeploymentEvent> SqliteRegistry::Activate(DeploymentEvent event) 
       return sql::NotValidated(event.version_id, event.environment, found);
     }
   }
-  Stmt cur(db_, "SELECT version_id FROM deployments WHERE environment = ? "
-                "ORDER BY seq DESC LIMIT 1");
-  cur.Bind(1, event.environment);
-  ASSIGN_OR_RETURN(bool has_current, cur.Step());
-  event.previous_version_id = has_current ? cur.Text(0) : "";
+  ASSIGN_OR_RETURN(auto current, LastActive(db_, event.environment));
+  event.previous_version_id = current.value_or("");
   if (event.previous_version_id == event.version_id) {
     return sql::AlreadyActive(event.version_id, event.environment);
   }
   event.created_at = Now();
-  Stmt ins(db_, "INSERT INTO deployments (environment, version_id, previous_version_id, "
-                "kind, actor, reason, created_at) VALUES (?,?,?,?,?,?,?)");
-  ins.Bind(1, event.environment).Bind(2, event.version_id).Bind(3, event.previous_version_id)
-      .Bind(4, ToString(event.kind)).Bind(5, event.actor).Bind(6, event.reason)
-      .Bind(7, event.created_at);
-  RETURN_IF_ERROR(ins.Run());
-  event.seq = sqlite3_last_insert_rowid(db_);
+  ASSIGN_OR_RETURN(event.seq, InsertDeployment(db_, event));
   RETURN_IF_ERROR(tx.Commit());
   return event;
 }
@@ -459,12 +471,7 @@ absl::StatusOr<DeploymentEvent> SqliteRegistry::Activate(DeploymentEvent event) 
 absl::StatusOr<std::optional<std::string>> SqliteRegistry::ActiveVersion(
     absl::string_view environment) {
   absl::MutexLock lock(&mu_);
-  Stmt s(db_, "SELECT version_id FROM deployments WHERE environment = ? "
-              "ORDER BY seq DESC LIMIT 1");
-  s.Bind(1, environment);
-  ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return std::optional<std::string>();
-  return std::optional<std::string>(s.Text(0));
+  return LastActive(db_, environment);
 }
 
 absl::StatusOr<std::vector<DeploymentEvent>> SqliteRegistry::History(
@@ -499,6 +506,14 @@ absl::Status SqliteRegistry::Import(const RegistrySnapshot& snapshot) {
   for (const auto& r : snapshot.validations) {
     absl::Status s = UpsertValidation(db_, r);
     if (!s.ok()) return sql::ImportValidationRefused(r, s.message());
+  }
+  for (const auto& e : snapshot.deployments) {
+    ASSIGN_OR_RETURN(auto current, LastActive(db_, e.environment));
+    if (current.value_or("") != e.previous_version_id) {
+      return sql::ImportHistoryBreaksChain(e, current.value_or(""));
+    }
+    auto seq = InsertDeployment(db_, e);
+    if (!seq.ok()) return sql::ImportDeploymentRefused(e, seq.status().message());
   }
   return tx.Commit();
 }

@@ -8,6 +8,7 @@
 
 #include "gtest/gtest.h"
 #include "src/base/files.h"
+#include "src/registry/migrate.h"
 #include "src/registry/registry_conformance.h"
 
 namespace spatial::registry {
@@ -98,6 +99,25 @@ TEST(SqliteRegistryTest, TwoConnectionsInterleaveWrites) {
   ta.join();
   tb.join();
   EXPECT_EQ((*a)->ListVersions()->size(), 60u);
+}
+
+// Migrate copies everything, history included, and refuses a second copy.
+TEST(SqliteRegistryTest, MigrateCopiesEverythingOnce) {
+  auto from = SqliteRegistry::Open({.path = ":memory:"});
+  auto to = SqliteRegistry::Open({.path = ":memory:"});
+  ASSERT_TRUE(from.ok() && to.ok());
+  ASSERT_TRUE((*from)->PutEnvironment(TestEnvironment("production")).ok());
+  ASSERT_TRUE((*from)->AddVersion(TestVersion("v1")).ok());
+  ASSERT_TRUE((*from)->RecordValidation(TestValidation("v1", "production", true)).ok());
+  ASSERT_TRUE((*from)->Activate({.environment = "production", .version_id = "v1"}).ok());
+  auto s = MigrateRegistry(**from, **to);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->deployments, 1);
+  EXPECT_EQ(**(*to)->ActiveVersion("production"), "v1");
+  EXPECT_EQ((*to)->History("production")->front().created_at,
+            (*from)->History("production")->front().created_at);
+  EXPECT_EQ(MigrateRegistry(**from, **to).status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace
