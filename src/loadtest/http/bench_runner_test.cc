@@ -43,21 +43,23 @@ int64_t NearestRank(std::vector<int64_t> v, double q) {
   return v[std::clamp<size_t>(rank, 1, v.size()) - 1];
 }
 
-// Delays spread uniformly over 10..50 ms: the client's percentiles match the
+// Delays spread uniformly over 40..200 ms: the client's percentiles match the
 // server's own record of how long it held each request within 5% or 1 ms.
+// (Delays this long keep a few ms of scheduling delay on a loaded machine
+// inside the 5%.)
 TEST(BenchRunnerTest, PercentilesMatchInjectedDelays) {
   auto server = StartFixture({.delay = [](uint64_t seq) {
-    uint64_t h = (seq + 1) * 0x9E3779B97F4A7C15ull;  // a fixed shuffle of 0..39
-    return absl::Milliseconds(10) +
-           absl::Microseconds(static_cast<int64_t>((h >> 40) % 40000));
+    uint64_t h = (seq + 1) * 0x9E3779B97F4A7C15ull;  // a fixed shuffle
+    return absl::Milliseconds(40) +
+           absl::Microseconds(static_cast<int64_t>((h >> 40) % 160000));
   }});
   BenchOptions o = GetOptions(*server, absl::Milliseconds(1500));
-  o.concurrency = {8};
+  o.concurrency = {32};
   LevelResult r = RunOne(o);
   std::vector<int64_t> held = server->HeldNs();
   ASSERT_EQ(r.stats.responses, held.size())
       << "warm-up is 0: every answer is measured";
-  ASSERT_GT(held.size(), 150u);
+  ASSERT_GT(held.size(), 200u);
   EXPECT_EQ(r.stats.failed(), 0u);
   for (double q : {0.5, 0.9, 0.95, 0.99}) {
     double injected = static_cast<double>(NearestRank(held, q));

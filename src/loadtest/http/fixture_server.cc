@@ -68,7 +68,7 @@ class FixtureServer::Impl {
       int64_t stall_end = s->stall_end_ns_.load();
       if (due >= stall_start && due < stall_end) due = stall_end;
       {
-        absl::MutexLock lock(&s->mu_);
+        std::lock_guard<std::mutex> lock(s->mu_);
         s->last_type_ = std::string(request[bhttp::field::content_type]);
         s->last_body_size_ = request.body().size();
       }
@@ -81,7 +81,7 @@ class FixtureServer::Impl {
     void Answer() {
       FixtureServer* s = impl->server_;
       {
-        absl::MutexLock lock(&s->mu_);
+        std::lock_guard<std::mutex> lock(s->mu_);
         s->held_ns_.push_back(NowNs() - read_ns);
       }
       response = {};
@@ -149,12 +149,12 @@ void FixtureServer::ScheduleStall(absl::Duration after, absl::Duration length) {
 }
 
 std::vector<int64_t> FixtureServer::HeldNs() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return held_ns_;
 }
 
 std::pair<std::string, size_t> FixtureServer::LastRequestBody() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return {last_type_, last_body_size_};
 }
 

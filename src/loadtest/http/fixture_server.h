@@ -10,12 +10,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace spatial::loadtest::http {
@@ -58,7 +59,7 @@ class FixtureServer {
   std::atomic<uint64_t> seq_{0};
   std::atomic<int64_t> stall_start_ns_{0};
   std::atomic<int64_t> stall_end_ns_{0};
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;  // std::mutex: Debian's absl is not built for TSan
   std::vector<int64_t> held_ns_ ABSL_GUARDED_BY(mu_);
   std::string last_type_ ABSL_GUARDED_BY(mu_);
   size_t last_body_size_ ABSL_GUARDED_BY(mu_) = 0;

@@ -153,7 +153,7 @@ void Worker::Record(int64_t origin_ns, bool late, int status,
                  ? static_cast<size_t>((origin_ns - plan_->warmup_end_ns) /
                                        plan_->window_ns)
                  : 0;
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (windows_.size() <= w) windows_.resize(w + 1);
   RequestStats& s = windows_[w];
   s.RecordStart(origin_ns);
@@ -229,14 +229,14 @@ void Worker::Finish() {
 }
 
 RequestStats Worker::Snapshot(int index) const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (index < 0 || static_cast<size_t>(index) >= windows_.size())
     return RequestStats();
   return windows_[index];
 }
 
 std::vector<RequestStats> Worker::TakeWindows() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return std::move(windows_);
 }
 

@@ -12,12 +12,12 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/steady_timer.hpp"
@@ -114,7 +114,7 @@ class Worker {
   int peak_connections_ = 0;
   size_t request_cursor_ = 0;
 
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;  // std::mutex: Debian's absl is not built for TSan
   std::vector<RequestStats> windows_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> answered_{0};
   std::atomic<uint64_t> failed_{0};
