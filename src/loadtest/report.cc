@@ -66,7 +66,7 @@ Json LevelToJson(const LevelResult& l) {
 
 std::string FormatLimit(const ThresholdOutcome& t, double v) {
   if (t.latency) return FormatLatency(static_cast<int64_t>(v));
-  return absl::StrFormat("%.4g", v);
+  return v >= 100 ? absl::StrFormat("%.0f", v) : absl::StrFormat("%.4g", v);
 }
 
 }  // namespace
