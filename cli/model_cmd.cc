@@ -11,6 +11,7 @@
 #include "cli/registry_context.h"
 #include "src/base/files.h"
 #include "src/base/status_macros.h"
+#include "src/base/text.h"
 #include "src/registry/legacy_json.h"
 #include "src/registry/migrate.h"
 
@@ -135,6 +136,7 @@ absl::StatusOr<int> RunList(const ModelFlags& f, RegistryContext& ctx) {
 }
 
 absl::StatusOr<int> RunInfo(const ModelFlags& f, RegistryContext& ctx) {
+  RETURN_IF_ERROR(base::CheckIdentifier(f.id, "version id"));
   ASSIGN_OR_RETURN(auto v, ctx.registry->GetVersion(f.id));
   ASSIGN_OR_RETURN(auto validations, ctx.registry->ListValidations(v.version_id));
   if (f.json) {

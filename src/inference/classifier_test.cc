@@ -8,15 +8,13 @@
 #include "src/base/npy.h"
 #include "src/vision/decode.h"
 #include "src/vision/renderer.h"
+#include "tests/test_paths.h"
 
 namespace spatial::inference {
 namespace {
 namespace fs = std::filesystem;
 
-std::string ModelsDir() {
-  const char* src = std::getenv("SPATIAL_SOURCE_DIR");
-  return std::string(src ? src : ".") + "/models";
-}
+std::string ModelsDir() { return spatial::testing::SourceDir() + "/models"; }
 
 class ShippedModelTest : public ::testing::TestWithParam<std::string> {};
 

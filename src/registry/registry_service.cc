@@ -322,14 +322,20 @@ absl::StatusOr<ImportSummary> RegistryService::Import(const std::string& dir) {
   ASSIGN_OR_RETURN(Json vj, ParseJson(*versions_text, versions_path));
   ASSIGN_OR_RETURN(snapshot.versions, VersionsFromJson(vj, versions_path));
   summary.environments = static_cast<int>(snapshot.environments.size());
-  for (auto& v : snapshot.versions) {
+  // Every conflict is found before any artifact is copied into the store.
+  std::set<std::string> already_there;
+  for (const auto& v : snapshot.versions) {
     auto existing = options_.registry->GetVersion(v.version_id);
-    if (existing.ok()) {
-      if (existing->checksum != v.checksum) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "import refused: version '", v.version_id, "' exists with checksum ",
-            existing->checksum, ", the import has ", v.checksum, "; nothing was imported"));
-      }
+    if (!existing.ok()) continue;
+    if (existing->checksum != v.checksum) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "import refused: version '", v.version_id, "' exists with checksum ",
+          existing->checksum, ", the import has ", v.checksum, "; nothing was imported"));
+    }
+    already_there.insert(v.version_id);
+  }
+  for (auto& v : snapshot.versions) {
+    if (already_there.count(v.version_id)) {
       ++summary.versions_unchanged;
       continue;
     }

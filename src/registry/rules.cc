@@ -21,8 +21,9 @@ RuleResult Missing(const Environment& env, std::string rule, std::string what,
   } else {
     r.outcome = RuleOutcome::kFail;
     r.message = absl::StrCat(what, " is unknown; ", env.name,
-                             " requires it (register with --metric or a "
-                             "readable ONNX graph)");
+                             " requires it (register a readable ONNX graph, or pass "
+                             "--metric accuracy=N, --metric inference_time_ms=N, "
+                             "--metric memory_estimate_gb=N)");
   }
   return r;
 }
@@ -54,12 +55,18 @@ RuleResult ArchitectureRule(const ModelVersion& v, const Environment& env) {
 }
 
 RuleResult MemoryRule(const ModelVersion& v, const Environment& env) {
+  // From the graph, else as given with --metric memory_estimate_gb=N.
   const Json& c = v.compatibility_info;
   auto it = c.find("memory_estimate_gb");
-  if (it == c.end() || !it->is_number()) {
+  auto given = v.performance_metrics.find("memory_estimate_gb");
+  double need = 0;
+  if (it != c.end() && it->is_number()) {
+    need = it->get<double>();
+  } else if (given != v.performance_metrics.end()) {
+    need = given->second;
+  } else {
     return Missing(env, "memory", "memory estimate", env.memory_requirements_gb);
   }
-  double need = it->get<double>();
   RuleResult r{.rule = "memory", .measured = need,
                .required = env.memory_requirements_gb};
   if (need <= env.memory_requirements_gb) {

@@ -7,14 +7,12 @@
 #include "gtest/gtest.h"
 #include "src/vision/decode.h"
 #include "src/vision/renderer.h"
+#include "tests/test_paths.h"
 
 namespace spatial::serving {
 namespace {
 
-std::string Bundle() {
-  const char* src = std::getenv("SPATIAL_SOURCE_DIR");
-  return std::string(src ? src : ".") + "/models/spatial-pizza-v1";
-}
+std::string Bundle() { return spatial::testing::SourceDir() + "/models/spatial-pizza-v1"; }
 
 Batcher::ClassifierFactory Factory() {
   return [] { return inference::Classifier::Open(Bundle()); };

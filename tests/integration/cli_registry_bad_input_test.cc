@@ -310,7 +310,7 @@ TEST(CliRegistryTest, RefusesWholeImportWhenOneVersionConflicts) {
 // Disabled: a refused import still leaves the blobs of the versions before
 // the conflicting one in the store (RegistryService::Import ingests while it
 // checks), so the store is not all-or-nothing. Enable once fixed.
-TEST(CliRegistryTest, DISABLED_LeavesStoreUnchangedWhenImportIsRefused) {
+TEST(CliRegistryTest, LeavesStoreUnchangedWhenImportIsRefused) {
   Sandbox box;
   const std::string src = box.Path("src/registry.db");
   box.RegisterAt(src, box.WriteRandomFile("fresh.onnx", 256), "fresh-1");
@@ -387,7 +387,7 @@ TEST(CliRegistryTest,
 // Open sets `PRAGMA journal_mode = WAL` before Migrate() finds the foreign
 // tables, so header bytes 18-19 change from 1/1 to 2/2). Enable once fixed.
 TEST(CliRegistryTest,
-     DISABLED_LeavesForeignSqliteDatabaseByteIdenticalWhenRefusing) {
+     LeavesForeignSqliteDatabaseByteIdenticalWhenRefusing) {
   if (!fs::exists("/usr/bin/sqlite3")) GTEST_SKIP() << "no /usr/bin/sqlite3";
   Sandbox box;
   const std::string path = box.Path("other-app.db");

@@ -212,7 +212,7 @@ TEST(CliRegistryTest, ValidateRecordsReasonWhenCpuOverrideIsGiven) {
 // inspector fills, and the CLI wires none (cli/registry_context.cc); the
 // failure message says "register with --metric", but --metric
 // memory_estimate_gb=N lands in performance_metrics and is ignored.
-TEST(CliRegistryTest, DISABLED_MemoryRulePassesWhenEstimateIsGivenAsMetric) {
+TEST(CliRegistryTest, MemoryRulePassesWhenEstimateIsGivenAsMetric) {
   Sandbox box;
   box.Register(box.WriteRandomFile("m.onnx", 512), "v1",
                {"--metric", "accuracy=0.95", "--metric",

@@ -177,7 +177,7 @@ TEST(CliRegistryTest, KeepsEveryVersionWhenTwoProcessesRegisterConcurrently) {
 // processes creating one registry at the same time hit this now and then.
 // Here a sqlite3 process holds the write lock on an empty database for a few
 // seconds; `spatial` should wait for it. Enable once fixed.
-TEST(CliRegistryTest, DISABLED_WaitsForOtherWriterWhenRegistryIsBeingCreated) {
+TEST(CliRegistryTest, WaitsForOtherWriterWhenRegistryIsBeingCreated) {
   if (!std::filesystem::exists("/usr/bin/sqlite3"))
     GTEST_SKIP() << "no /usr/bin/sqlite3";
   Sandbox box;

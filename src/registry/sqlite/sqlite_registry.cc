@@ -229,9 +229,28 @@ absl::StatusOr<std::unique_ptr<SqliteRegistry>> SqliteRegistry::Open(
         options.path, " is a SQLite database of another application (application_id ",
         app_id, "), not a spatial-deploy registry"));
   }
+  if (app_id == 0) {
+    // Refuse another application's database before changing anything in it
+    // (switching to WAL rewrites its header). Migrate() checks again under lock.
+    auto tables = Column(db, "SELECT name FROM sqlite_master");
+    if (!tables.ok()) return tables.status();
+    if (!tables->empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          options.path, " is a SQLite database of another application (tables: ",
+          absl::StrJoin(*tables, ", "), "), not a spatial-deploy registry"));
+    }
+  }
   RETURN_IF_ERROR(Exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL"));
   if (options.path != ":memory:") {
-    RETURN_IF_ERROR(Exec(db, "PRAGMA journal_mode = WAL"));
+    // Changing the journal mode does not wait on the busy handler: retry it
+    // for as long as the busy timeout allows while another process writes.
+    auto deadline = absl::Now() + absl::Milliseconds(options.busy_timeout_ms);
+    absl::Status wal = Exec(db, "PRAGMA journal_mode = WAL");
+    while (wal.code() == absl::StatusCode::kUnavailable && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(10));
+      wal = Exec(db, "PRAGMA journal_mode = WAL");
+    }
+    RETURN_IF_ERROR(wal);
   }
   RETURN_IF_ERROR(reg->Migrate());
   return reg;
