@@ -13,7 +13,8 @@ constexpr int kExitUsage = 2;   // bad flags or arguments
 // InvalidArgument is a usage error (2); every other error is a refusal (1).
 inline int ExitCodeFor(const absl::Status& s) {
   if (s.ok()) return kExitOk;
-  return s.code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitFailed;
+  return s.code() == absl::StatusCode::kInvalidArgument ? kExitUsage
+                                                        : kExitFailed;
 }
 
 }  // namespace spatial::cli

@@ -17,7 +17,8 @@ struct LabelledImage {
 
 // Reads DIR/labels.csv. InvalidArgument naming the line for a bad row, an
 // unknown class or a path that leaves DIR.
-absl::StatusOr<std::vector<LabelledImage>> ReadLabelledDataset(const std::string& dir);
+absl::StatusOr<std::vector<LabelledImage>> ReadLabelledDataset(
+    const std::string& dir);
 
 }  // namespace spatial::cli
 

@@ -20,7 +20,8 @@ absl::StatusOr<std::vector<std::string>> RewriteModelAliases(
     std::string word = args[i];
     std::string value;
     bool has_inline_value = false;
-    if (auto eq = word.find('='); eq != std::string::npos && word.rfind("--", 0) == 0) {
+    if (auto eq = word.find('=');
+        eq != std::string::npos && word.rfind("--", 0) == 0) {
       value = word.substr(eq + 1);
       word = word.substr(0, eq);
       has_inline_value = true;
@@ -31,15 +32,17 @@ absl::StatusOr<std::vector<std::string>> RewriteModelAliases(
       continue;
     }
     if (!front.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "use one of --register, --validate, --list, --info, --latest, --test at a time (got ",
-          front.front(), " and ", it->second.first, ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("use one of --register, --validate, --list, --info, "
+                       "--latest, --test at a time (got ",
+                       front.front(), " and ", it->second.first, ")"));
     }
     front.push_back(it->second.first);
     if (it->second.second) {
       if (!has_inline_value) {
         if (i + 1 >= args.size()) {
-          return absl::InvalidArgumentError(absl::StrCat(word, " needs a value"));
+          return absl::InvalidArgumentError(
+              absl::StrCat(word, " needs a value"));
         }
         value = args[++i];
       }

@@ -13,15 +13,20 @@ TEST(LegacyAliasesTest, RewritesEachSeedForm) {
     V in, out;
   };
   const Case cases[] = {
-      {{"--register", "m.onnx", "--version-id", "v1", "--model-type", "spatial-mllm"},
-       {"register", "m.onnx", "--version-id", "v1", "--model-type", "spatial-mllm"}},
+      {{"--register", "m.onnx", "--version-id", "v1", "--model-type",
+        "spatial-mllm"},
+       {"register", "m.onnx", "--version-id", "v1", "--model-type",
+        "spatial-mllm"}},
       {{"--validate", "v1", "--environment", "production"},
        {"validate", "v1", "--environment", "production"}},
-      {{"--list", "--environment", "staging"}, {"list", "--environment", "staging"}},
-      {{"--environment", "staging", "--list"}, {"list", "--environment", "staging"}},
+      {{"--list", "--environment", "staging"},
+       {"list", "--environment", "staging"}},
+      {{"--environment", "staging", "--list"},
+       {"list", "--environment", "staging"}},
       {{"--info", "v1"}, {"info", "v1"}},
       {{"--info=v1"}, {"info", "v1"}},
-      {{"--latest", "--environment", "production"}, {"latest", "--environment", "production"}},
+      {{"--latest", "--environment", "production"},
+       {"latest", "--environment", "production"}},
       {{"--test"}, {"test"}},
       {{"list", "--json"}, {"list", "--json"}},
   };

@@ -27,8 +27,10 @@ int main(int argc, char** argv) {
     args.insert(args.end(), rewritten->begin(), rewritten->end());
   }
 
-  CLI::App app{"spatial: version, validate, serve, load-test and deploy the pizza classifier",
-               "spatial"};
+  CLI::App app{
+      "spatial: version, validate, serve, load-test and deploy the pizza "
+      "classifier",
+      "spatial"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("spatial 0.1.0"));
   std::function<int()> action;

@@ -23,7 +23,8 @@ using registry::Json;
 // Everything the model subcommands parse into; shared by their callbacks.
 struct ModelFlags {
   RegistryFlags reg;
-  std::string path, id, environment, reason, to, out_dir, cpu_override, training_config;
+  std::string path, id, environment, reason, to, out_dir, cpu_override,
+      training_config;
   std::string model_type, architecture;
   std::string migrate_from, migrate_to;
   std::vector<std::string> metrics, tags;
@@ -36,14 +37,16 @@ int Fail(const absl::Status& s) {
   return ExitCodeFor(s);
 }
 
-absl::StatusOr<std::map<std::string, double>> ParseMetrics(const std::vector<std::string>& in) {
+absl::StatusOr<std::map<std::string, double>> ParseMetrics(
+    const std::vector<std::string>& in) {
   std::map<std::string, double> out;
   for (const auto& m : in) {
     auto eq = m.find('=');
     double value = 0;
-    if (eq == std::string::npos || eq == 0 || !absl::SimpleAtod(m.substr(eq + 1), &value)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--metric takes NAME=NUMBER (e.g. accuracy=0.93), got '", m, "'"));
+    if (eq == std::string::npos || eq == 0 ||
+        !absl::SimpleAtod(m.substr(eq + 1), &value)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--metric takes NAME=NUMBER (e.g. accuracy=0.93), got '", m, "'"));
     }
     out[m.substr(0, eq)] = value;
   }
@@ -53,13 +56,16 @@ absl::StatusOr<std::map<std::string, double>> ParseMetrics(const std::vector<std
 absl::StatusOr<Json> ReadJsonObject(const std::string& path) {
   ASSIGN_OR_RETURN(std::string text, base::ReadFile(path, 16 << 20));
   ASSIGN_OR_RETURN(Json j, registry::ParseJson(text, path));
-  if (!j.is_object()) return absl::InvalidArgumentError(absl::StrCat(path, " must hold a JSON object"));
+  if (!j.is_object())
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " must hold a JSON object"));
   return j;
 }
 
 // Runs `body` with an opened registry; maps errors to exit codes.
-int WithRegistry(const ModelFlags& f,
-                 const std::function<absl::StatusOr<int>(RegistryContext&)>& body) {
+int WithRegistry(
+    const ModelFlags& f,
+    const std::function<absl::StatusOr<int>(RegistryContext&)>& body) {
   auto ctx = OpenRegistryContext(f.reg);
   if (!ctx.ok()) return Fail(ctx.status());
   auto rc = body(*ctx);
@@ -67,7 +73,8 @@ int WithRegistry(const ModelFlags& f,
   return *rc;
 }
 
-absl::StatusOr<std::map<std::string, std::string>> ActiveVersions(registry::Registry& reg) {
+absl::StatusOr<std::map<std::string, std::string>> ActiveVersions(
+    registry::Registry& reg) {
   std::map<std::string, std::string> active;
   ASSIGN_OR_RETURN(auto envs, reg.ListEnvironments());
   for (const auto& e : envs) {
@@ -93,27 +100,32 @@ absl::StatusOr<int> RunRegister(const ModelFlags& f, RegistryContext& ctx) {
   if (f.json) {
     std::cout << registry::VersionToJson(v).dump(2) << "\n";
   } else {
-    std::cout << "registered " << v.version_id << " (" << v.model_type << ", " << v.architecture
-              << ") sha256:" << v.checksum << ", " << v.files.size() << " file(s), "
-              << v.size_bytes << " bytes, compatibility "
+    std::cout << "registered " << v.version_id << " (" << v.model_type << ", "
+              << v.architecture << ") sha256:" << v.checksum << ", "
+              << v.files.size() << " file(s), " << v.size_bytes
+              << " bytes, compatibility "
               << v.compatibility_info.value("status", "unknown") << "\n";
   }
   return kExitOk;
 }
 
 absl::StatusOr<int> RunValidate(const ModelFlags& f, RegistryContext& ctx) {
-  ASSIGN_OR_RETURN(auto rec, ctx.service->Validate({f.id, f.environment, f.cpu_override, ctx.actor}));
+  ASSIGN_OR_RETURN(
+      auto rec,
+      ctx.service->Validate({f.id, f.environment, f.cpu_override, ctx.actor}));
   std::cout << rec.result.dump(2) << "\n";
   if (!rec.valid) {
-    std::cerr << "version " << rec.version_id << " is NOT valid for " << rec.environment << "\n";
+    std::cerr << "version " << rec.version_id << " is NOT valid for "
+              << rec.environment << "\n";
     return kExitFailed;
   }
   return kExitOk;
 }
 
 absl::StatusOr<int> RunList(const ModelFlags& f, RegistryContext& ctx) {
-  ASSIGN_OR_RETURN(auto versions, f.json ? ctx.registry->ListVersions()
-                                         : ctx.registry->ListVersionSummaries());
+  ASSIGN_OR_RETURN(auto versions, f.json
+                                      ? ctx.registry->ListVersions()
+                                      : ctx.registry->ListVersionSummaries());
   if (!f.environment.empty()) {
     ASSIGN_OR_RETURN(auto env, ctx.registry->GetEnvironment(f.environment));
     std::erase_if(versions, [&](const registry::ModelVersion& v) {
@@ -130,7 +142,9 @@ absl::StatusOr<int> RunList(const ModelFlags& f, RegistryContext& ctx) {
   ASSIGN_OR_RETURN(auto active, ActiveVersions(*ctx.registry));
   std::cout << FormatVersionList(versions, active);
   std::cout << versions.size() << " version(s) in " << ctx.location
-            << (f.environment.empty() ? "" : absl::StrCat(" validated for ", f.environment))
+            << (f.environment.empty()
+                    ? ""
+                    : absl::StrCat(" validated for ", f.environment))
             << "\n";
   return kExitOk;
 }
@@ -138,14 +152,18 @@ absl::StatusOr<int> RunList(const ModelFlags& f, RegistryContext& ctx) {
 absl::StatusOr<int> RunInfo(const ModelFlags& f, RegistryContext& ctx) {
   RETURN_IF_ERROR(base::CheckIdentifier(f.id, "version id"));
   ASSIGN_OR_RETURN(auto v, ctx.registry->GetVersion(f.id));
-  ASSIGN_OR_RETURN(auto validations, ctx.registry->ListValidations(v.version_id));
+  ASSIGN_OR_RETURN(auto validations,
+                   ctx.registry->ListValidations(v.version_id));
   if (f.json) {
     Json j = registry::VersionToJson(v);
     Json vals = Json::array();
     for (const auto& r : validations) {
-      vals.push_back({{"environment", r.environment}, {"valid", r.valid},
-                      {"validated_at", r.validated_at}, {"actor", r.actor},
-                      {"override_reason", r.override_reason}, {"result", r.result}});
+      vals.push_back({{"environment", r.environment},
+                      {"valid", r.valid},
+                      {"validated_at", r.validated_at},
+                      {"actor", r.actor},
+                      {"override_reason", r.override_reason},
+                      {"result", r.result}});
     }
     j["validations"] = vals;
     std::cout << j.dump(2) << "\n";
@@ -171,16 +189,21 @@ absl::StatusOr<int> RunTest(const ModelFlags& f, RegistryContext& ctx) {
   Json arr = Json::array();
   for (const auto& c : checks) {
     if (!c.status.ok()) ++bad;
-    arr.push_back({{"version_id", c.version_id}, {"ok", c.status.ok()},
-                   {"error", c.status.ok() ? "" : std::string(c.status.message())}});
+    arr.push_back(
+        {{"version_id", c.version_id},
+         {"ok", c.status.ok()},
+         {"error", c.status.ok() ? "" : std::string(c.status.message())}});
     if (!f.json) {
       std::cout << (c.status.ok() ? "ok    " : "FAIL  ") << c.version_id
-                << (c.status.ok() ? "" : absl::StrCat(": ", c.status.message())) << "\n";
+                << (c.status.ok() ? "" : absl::StrCat(": ", c.status.message()))
+                << "\n";
     }
   }
   if (f.json) {
-    std::cout << Json{{"registry", ctx.location}, {"versions", arr},
-                      {"failed", bad}, {"passed", static_cast<int>(checks.size()) - bad}}
+    std::cout << Json{{"registry", ctx.location},
+                      {"versions", arr},
+                      {"failed", bad},
+                      {"passed", static_cast<int>(checks.size()) - bad}}
                      .dump(2)
               << "\n";
   } else {
@@ -191,9 +214,12 @@ absl::StatusOr<int> RunTest(const ModelFlags& f, RegistryContext& ctx) {
 }
 
 absl::StatusOr<int> RunPromote(const ModelFlags& f, RegistryContext& ctx) {
-  ASSIGN_OR_RETURN(auto e, ctx.service->Promote(f.id, f.environment, ctx.actor, f.reason));
-  std::cout << "promoted " << e.version_id << " to " << e.environment << " (previous: "
-            << (e.previous_version_id.empty() ? "none" : e.previous_version_id) << ")\n";
+  ASSIGN_OR_RETURN(
+      auto e, ctx.service->Promote(f.id, f.environment, ctx.actor, f.reason));
+  std::cout << "promoted " << e.version_id << " to " << e.environment
+            << " (previous: "
+            << (e.previous_version_id.empty() ? "none" : e.previous_version_id)
+            << ")\n";
   return kExitOk;
 }
 
@@ -218,34 +244,40 @@ absl::StatusOr<int> RunRollback(const ModelFlags& f, RegistryContext& ctx) {
     if (f.json) {
       Json c = Json::array();
       for (const auto& x : plan.candidates) {
-        c.push_back({{"version_id", x.version_id}, {"last_active_at", x.last_active_at}});
+        c.push_back({{"version_id", x.version_id},
+                     {"last_active_at", x.last_active_at}});
       }
-      std::cout << Json{{"environment", plan.environment}, {"active", plan.active_version},
-                        {"candidates", c}}.dump(2) << "\n";
+      std::cout << Json{{"environment", plan.environment},
+                        {"active", plan.active_version},
+                        {"candidates", c}}
+                       .dump(2)
+                << "\n";
     } else {
       std::cout << FormatRollbackPlan(plan);
     }
     return kExitOk;
   }
-  ASSIGN_OR_RETURN(auto e, ctx.service->Rollback(f.environment, f.to, ctx.actor, f.reason));
+  ASSIGN_OR_RETURN(
+      auto e, ctx.service->Rollback(f.environment, f.to, ctx.actor, f.reason));
   std::cout << "rolled back " << e.environment << " from "
-            << (e.previous_version_id.empty() ? "none" : e.previous_version_id) << " to "
-            << e.version_id << "\n";
+            << (e.previous_version_id.empty() ? "none" : e.previous_version_id)
+            << " to " << e.version_id << "\n";
   return kExitOk;
 }
 
 absl::StatusOr<int> RunExport(const ModelFlags& f, RegistryContext& ctx) {
   RETURN_IF_ERROR(ctx.service->Export(f.out_dir));
   std::cout << "exported " << ctx.location << " to " << f.out_dir
-            << "/model_versions.json and " << f.out_dir << "/deployment_environments.json\n";
+            << "/model_versions.json and " << f.out_dir
+            << "/deployment_environments.json\n";
   return kExitOk;
 }
 
 absl::StatusOr<int> RunImport(const ModelFlags& f, RegistryContext& ctx) {
   ASSIGN_OR_RETURN(auto s, ctx.service->Import(f.path));
-  std::cout << "imported " << s.versions_added << " new version(s), " << s.versions_unchanged
-            << " already present, " << s.environments << " environment(s) from " << f.path
-            << "\n";
+  std::cout << "imported " << s.versions_added << " new version(s), "
+            << s.versions_unchanged << " already present, " << s.environments
+            << " environment(s) from " << f.path << "\n";
   for (const auto& id : s.missing_artifacts) {
     std::cerr << "warning: " << id
               << ": artifact not found at its file_path; metadata imported, "
@@ -258,7 +290,8 @@ absl::StatusOr<int> RunImport(const ModelFlags& f, RegistryContext& ctx) {
 // commands, and neither gets the default environments loaded into it.
 int RunMigrate(const ModelFlags& f) {
   if (f.migrate_from == f.migrate_to) {
-    return Fail(absl::InvalidArgumentError("--from and --to name the same registry"));
+    return Fail(
+        absl::InvalidArgumentError("--from and --to name the same registry"));
   }
   auto from = OpenRegistry(f.migrate_from, /*create=*/false);
   if (!from.ok()) return Fail(from.status());
@@ -266,9 +299,10 @@ int RunMigrate(const ModelFlags& f) {
   if (!to.ok()) return Fail(to.status());
   auto s = registry::MigrateRegistry(**from, **to);
   if (!s.ok()) return Fail(s.status());
-  std::cout << "migrated " << s->environments << " environment(s), " << s->versions
-            << " version(s), " << s->validations << " validation(s) and " << s->deployments
-            << " deployment(s) from " << (*from)->Describe() << " to " << (*to)->Describe()
+  std::cout << "migrated " << s->environments << " environment(s), "
+            << s->versions << " version(s), " << s->validations
+            << " validation(s) and " << s->deployments << " deployment(s) from "
+            << (*from)->Describe() << " to " << (*to)->Describe()
             << "; the copy reads back identical\n";
   return kExitOk;
 }
@@ -280,15 +314,20 @@ absl::StatusOr<int> RunEnvironments(const ModelFlags& f, RegistryContext& ctx) {
     return kExitOk;
   }
   std::vector<std::vector<std::string>> rows = {
-      {"ENVIRONMENT", "ARCHITECTURES", "MEMORY GB", "GPU", "ACCURACY >=", "LATENCY <= MS"}};
+      {"ENVIRONMENT", "ARCHITECTURES", "MEMORY GB", "GPU",
+       "ACCURACY >=", "LATENCY <= MS"}};
   for (const auto& e : envs) {
     std::string archs;
-    for (const auto& a : e.supported_architectures) archs += (archs.empty() ? "" : ",") + a;
+    for (const auto& a : e.supported_architectures)
+      archs += (archs.empty() ? "" : ",") + a;
     rows.push_back({e.name, archs, absl::StrCat(e.memory_requirements_gb),
-                    e.gpu_required() ? absl::StrCat("required ", e.min_gpu_memory_gb, " GB")
-                                     : "optional",
+                    e.gpu_required()
+                        ? absl::StrCat("required ", e.min_gpu_memory_gb, " GB")
+                        : "optional",
                     e.min_accuracy ? absl::StrCat(*e.min_accuracy) : "-",
-                    e.max_inference_time_ms ? absl::StrCat(*e.max_inference_time_ms) : "-"});
+                    e.max_inference_time_ms
+                        ? absl::StrCat(*e.max_inference_time_ms)
+                        : "-"});
   }
   std::cout << FormatTable(rows);
   return kExitOk;
@@ -299,109 +338,152 @@ absl::StatusOr<int> RunEnvironments(const ModelFlags& f, RegistryContext& ctx) {
 void AddModelCommand(CLI::App& app, std::function<int()>* action) {
   auto f = std::make_shared<ModelFlags>();
   CLI::App* model = app.add_subcommand(
-      "model", "Model registry: register, validate, promote, roll back, import/export");
+      "model",
+      "Model registry: register, validate, promote, roll back, import/export");
   model->require_subcommand(1);
-  model->add_option("--registry", f->reg.registry,
-                    "Registry: a SQLite path, sqlite:PATH or postgresql://USER@HOST/DB "
-                    "(password from ~/.pgpass or PGPASSFILE; default $SPATIAL_REGISTRY, "
-                    "else var/registry.db)");
-  model->add_option("--store", f->reg.store,
-                    "Artifact store directory (default: 'store' beside a SQLite registry; "
-                    "required with PostgreSQL)");
-  model->add_option("--config", f->reg.config,
-                    "Environments file loaded on first use (default $SPATIAL_CONFIG, else "
-                    "config/environments.json, else built in)");
+  model->add_option(
+      "--registry", f->reg.registry,
+      "Registry: a SQLite path, sqlite:PATH or postgresql://USER@HOST/DB "
+      "(password from ~/.pgpass or PGPASSFILE; default $SPATIAL_REGISTRY, "
+      "else var/registry.db)");
+  model->add_option(
+      "--store", f->reg.store,
+      "Artifact store directory (default: 'store' beside a SQLite registry; "
+      "required with PostgreSQL)");
+  model->add_option(
+      "--config", f->reg.config,
+      "Environments file loaded on first use (default $SPATIAL_CONFIG, else "
+      "config/environments.json, else built in)");
   model->add_option("--actor", f->reg.actor,
-                    "Who is acting, for the history (default $SPATIAL_ACTOR, else the OS user)");
+                    "Who is acting, for the history (default $SPATIAL_ACTOR, "
+                    "else the OS user)");
 
-  auto sub = [&](const char* name, const char* help,
-                 absl::StatusOr<int> (*run)(const ModelFlags&, RegistryContext&)) {
-    CLI::App* c = model->add_subcommand(name, help);
-    c->fallthrough();
-    c->callback([f, run, action] {
-      *action = [f, run] {
-        return WithRegistry(*f, [&](RegistryContext& ctx) { return run(*f, ctx); });
+  auto sub =
+      [&](const char* name, const char* help,
+          absl::StatusOr<int> (*run)(const ModelFlags&, RegistryContext&)) {
+        CLI::App* c = model->add_subcommand(name, help);
+        c->fallthrough();
+        c->callback([f, run, action] {
+          *action = [f, run] {
+            return WithRegistry(
+                *f, [&](RegistryContext& ctx) { return run(*f, ctx); });
+          };
+        });
+        return c;
       };
-    });
-    return c;
-  };
 
-  CLI::App* reg = sub("register", "Copy an artifact into the store and record a new version",
-                      RunRegister);
-  reg->add_option("path", f->path, "Model file, or a directory (model.onnx + manifest.json)")
+  CLI::App* reg = sub(
+      "register", "Copy an artifact into the store and record a new version",
+      RunRegister);
+  reg->add_option("path", f->path,
+                  "Model file, or a directory (model.onnx + manifest.json)")
       ->required();
-  reg->add_option("--version-id", f->id, "New version id ([A-Za-z0-9][A-Za-z0-9._-]{0,127})")
+  reg->add_option("--version-id", f->id,
+                  "New version id ([A-Za-z0-9][A-Za-z0-9._-]{0,127})")
       ->required();
   reg->add_option("--model-type", f->model_type,
                   "spatial-mllm | standard-cnn (default: from the graph)");
   reg->add_option("--architecture", f->architecture,
-                  "dual-encoder | visual-encoder | spatial-encoder (default: from the graph)");
-  reg->add_option("--metric", f->metrics, "NAME=NUMBER, e.g. accuracy=0.93 (repeatable)");
+                  "dual-encoder | visual-encoder | spatial-encoder (default: "
+                  "from the graph)");
+  reg->add_option("--metric", f->metrics,
+                  "NAME=NUMBER, e.g. accuracy=0.93 (repeatable)");
   reg->add_option("--tag", f->tags, "Tag (repeatable)");
-  reg->add_option("--training-config", f->training_config, "JSON file with the training config");
+  reg->add_option("--training-config", f->training_config,
+                  "JSON file with the training config");
   reg->add_flag("--json", f->json, "Print the new version as JSON");
 
-  CLI::App* val = sub("validate", "Apply an environment's rules to a version (exit 1 if invalid)",
-                      RunValidate);
+  CLI::App* val =
+      sub("validate",
+          "Apply an environment's rules to a version (exit 1 if invalid)",
+          RunValidate);
   val->add_option("id", f->id, "Version id")->required();
-  val->add_option("--environment", f->environment, "Environment name")->required();
-  val->add_option("--allow-cpu-override", f->cpu_override,
-                  "Accept a CPU-only host where a GPU is required; the reason is recorded");
+  val->add_option("--environment", f->environment, "Environment name")
+      ->required();
+  val->add_option(
+      "--allow-cpu-override", f->cpu_override,
+      "Accept a CPU-only host where a GPU is required; the reason is recorded");
 
   CLI::App* list = sub("list", "List versions", RunList);
-  list->add_option("--environment", f->environment, "Only versions validated for it");
+  list->add_option("--environment", f->environment,
+                   "Only versions validated for it");
   list->add_flag("--json", f->json, "JSON output");
 
   CLI::App* info = sub("info", "Show one version", RunInfo);
   info->add_option("id", f->id, "Version id")->required();
   info->add_flag("--json", f->json, "JSON output");
 
-  CLI::App* latest = sub("latest", "Newest version validated for an environment", RunLatest);
-  latest->add_option("--environment", f->environment, "Environment name")->required();
+  CLI::App* latest =
+      sub("latest", "Newest version validated for an environment", RunLatest);
+  latest->add_option("--environment", f->environment, "Environment name")
+      ->required();
   latest->add_flag("--json", f->json, "JSON output");
 
-  CLI::App* test = sub("test", "Check every stored artifact against its checksum (exit 1 if any "
-                               "is missing or altered)", RunTest);
+  CLI::App* test =
+      sub("test",
+          "Check every stored artifact against its checksum (exit 1 if any "
+          "is missing or altered)",
+          RunTest);
   test->add_flag("--json", f->json, "JSON output");
 
-  CLI::App* promote = sub("promote", "Make a validated version active in an environment",
-                          RunPromote);
+  CLI::App* promote =
+      sub("promote", "Make a validated version active in an environment",
+          RunPromote);
   promote->add_option("id", f->id, "Version id")->required();
-  promote->add_option("--environment", f->environment, "Environment name")->required();
+  promote->add_option("--environment", f->environment, "Environment name")
+      ->required();
   promote->add_option("--reason", f->reason, "Why, for the history");
 
-  CLI::App* history = sub("history", "Who promoted or rolled back what, and when", RunHistory);
-  history->add_option("--environment", f->environment, "Environment name (default: all)");
+  CLI::App* history =
+      sub("history", "Who promoted or rolled back what, and when", RunHistory);
+  history->add_option("--environment", f->environment,
+                      "Environment name (default: all)");
   history->add_flag("--json", f->json, "JSON output");
 
-  CLI::App* rollback = sub("rollback", "Return an environment to a previously active version",
-                           RunRollback);
-  rollback->add_option("--environment", f->environment, "Environment name")->required();
-  rollback->add_flag("--plan", f->plan, "Print the candidates and change nothing");
-  rollback->add_option("--to", f->to, "Version to return to (default: the recommended one)");
+  CLI::App* rollback =
+      sub("rollback", "Return an environment to a previously active version",
+          RunRollback);
+  rollback->add_option("--environment", f->environment, "Environment name")
+      ->required();
+  rollback->add_flag("--plan", f->plan,
+                     "Print the candidates and change nothing");
+  rollback->add_option("--to", f->to,
+                       "Version to return to (default: the recommended one)");
   rollback->add_option("--reason", f->reason, "Why, for the history");
   rollback->add_flag("--json", f->json, "JSON output (with --plan)");
 
-  CLI::App* exp = sub("export", "Write model_versions.json and deployment_environments.json",
-                      RunExport);
+  CLI::App* exp = sub(
+      "export", "Write model_versions.json and deployment_environments.json",
+      RunExport);
   exp->add_option("--out", f->out_dir, "Output directory")->required();
 
-  CLI::App* imp = sub("import", "Read model_versions.json and deployment_environments.json "
-                                "(all or nothing)", RunImport);
-  imp->add_option("dir", f->path, "Directory holding the two files")->required();
+  CLI::App* imp =
+      sub("import",
+          "Read model_versions.json and deployment_environments.json "
+          "(all or nothing)",
+          RunImport);
+  imp->add_option("dir", f->path, "Directory holding the two files")
+      ->required();
 
-  CLI::App* envs = sub("environments", "List the deployment environments and their rules",
-                       RunEnvironments);
+  CLI::App* envs =
+      sub("environments", "List the deployment environments and their rules",
+          RunEnvironments);
   envs->add_flag("--json", f->json, "JSON output");
 
   CLI::App* migrate = model->add_subcommand(
-      "migrate", "Copy a whole registry (versions, validations, history, environments) into "
-                 "an empty one, e.g. SQLite to PostgreSQL, and verify the copy");
-  migrate->add_option("--from", f->migrate_from,
-                      "Registry to copy: a SQLite path, sqlite:PATH or postgresql://...")
+      "migrate",
+      "Copy a whole registry (versions, validations, history, environments) "
+      "into "
+      "an empty one, e.g. SQLite to PostgreSQL, and verify the copy");
+  migrate
+      ->add_option(
+          "--from", f->migrate_from,
+          "Registry to copy: a SQLite path, sqlite:PATH or postgresql://...")
       ->required();
-  migrate->add_option("--to", f->migrate_to, "Empty registry to copy into (created if a "
-                                              "SQLite path does not exist)")
+  migrate
+      ->add_option("--to", f->migrate_to,
+                   "Empty registry to copy into (created if a "
+                   "SQLite path does not exist)")
       ->required();
   migrate->callback([f, action] { *action = [f] { return RunMigrate(*f); }; });
 }

@@ -14,25 +14,28 @@ std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width;
   for (const auto& r : rows) {
     if (width.size() < r.size()) width.resize(r.size(), 0);
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+    for (size_t i = 0; i < r.size(); ++i)
+      width[i] = std::max(width[i], r[i].size());
   }
   std::string out;
   for (const auto& r : rows) {
     std::string line;
     for (size_t i = 0; i < r.size(); ++i) {
       line += r[i];
-      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+      if (i + 1 < r.size())
+        line += std::string(width[i] - r[i].size() + 2, ' ');
     }
     absl::StrAppend(&out, line, "\n");
   }
   return out;
 }
 
-std::string FormatVersionList(const std::vector<registry::ModelVersion>& versions,
-                              const std::map<std::string, std::string>& active) {
+std::string FormatVersionList(
+    const std::vector<registry::ModelVersion>& versions,
+    const std::map<std::string, std::string>& active) {
   std::vector<std::vector<std::string>> rows = {
-      {"VERSION", "TYPE", "ARCHITECTURE", "STATUS", "VALIDATED FOR", "ACTIVE IN", "SIZE MB",
-       "CREATED"}};
+      {"VERSION", "TYPE", "ARCHITECTURE", "STATUS", "VALIDATED FOR",
+       "ACTIVE IN", "SIZE MB", "CREATED"}};
   for (const auto& v : versions) {
     std::vector<std::string> active_in;
     for (const auto& [env, id] : active) {
@@ -49,8 +52,9 @@ std::string FormatVersionList(const std::vector<registry::ModelVersion>& version
   return FormatTable(rows);
 }
 
-std::string FormatVersionInfo(const registry::ModelVersion& v,
-                              const std::vector<registry::ValidationRecord>& validations) {
+std::string FormatVersionInfo(
+    const registry::ModelVersion& v,
+    const std::vector<registry::ValidationRecord>& validations) {
   std::string out;
   auto line = [&](absl::string_view k, absl::string_view val) {
     absl::StrAppend(&out, absl::StrFormat("%-22s %s\n", k, val));
@@ -62,27 +66,32 @@ std::string FormatVersionInfo(const registry::ModelVersion& v,
   line("creation_date", v.creation_date);
   line("registered_by", v.actor);
   line("checksum", absl::StrCat("sha256:", v.checksum));
-  line("size", absl::StrFormat("%d bytes (%.3f MB)", v.size_bytes, v.size_mb()));
+  line("size",
+       absl::StrFormat("%d bytes (%.3f MB)", v.size_bytes, v.size_mb()));
   line("validation_status", ToString(v.validation_status));
   line("tags", v.tags.empty() ? "-" : absl::StrJoin(v.tags, ", "));
   std::vector<std::string> metrics;
-  for (const auto& [k, val] : v.performance_metrics) metrics.push_back(absl::StrCat(k, "=", val));
-  line("performance_metrics", metrics.empty() ? "-" : absl::StrJoin(metrics, ", "));
+  for (const auto& [k, val] : v.performance_metrics)
+    metrics.push_back(absl::StrCat(k, "=", val));
+  line("performance_metrics",
+       metrics.empty() ? "-" : absl::StrJoin(metrics, ", "));
   line("compatibility_info", v.compatibility_info.dump());
   absl::StrAppend(&out, "files:\n");
   for (const auto& f : v.files) {
-    absl::StrAppend(&out, absl::StrFormat("  %-30s %12d  %s\n", f.path, f.size, f.sha256));
+    absl::StrAppend(
+        &out, absl::StrFormat("  %-30s %12d  %s\n", f.path, f.size, f.sha256));
   }
   absl::StrAppend(&out, "validations:\n");
   if (validations.empty()) absl::StrAppend(&out, "  (none)\n");
   for (const auto& r : validations) {
-    absl::StrAppend(&out, absl::StrFormat("  %-12s %-7s %s by %s%s\n", r.environment,
-                                          r.valid ? "valid" : "invalid", r.validated_at,
-                                          r.actor,
-                                          r.override_reason.empty()
-                                              ? ""
-                                              : absl::StrCat(" (CPU override: ",
-                                                             r.override_reason, ")")));
+    absl::StrAppend(
+        &out,
+        absl::StrFormat(
+            "  %-12s %-7s %s by %s%s\n", r.environment,
+            r.valid ? "valid" : "invalid", r.validated_at, r.actor,
+            r.override_reason.empty()
+                ? ""
+                : absl::StrCat(" (CPU override: ", r.override_reason, ")")));
   }
   return out;
 }
@@ -98,14 +107,16 @@ Json EventToJson(const registry::DeploymentEvent& e) {
           {"created_at", e.created_at}};
 }
 
-std::string FormatHistory(const std::vector<registry::DeploymentEvent>& events) {
-  std::vector<std::vector<std::string>> rows = {
-      {"SEQ", "TIME", "ENVIRONMENT", "KIND", "VERSION", "PREVIOUS", "BY", "REASON"}};
+std::string FormatHistory(
+    const std::vector<registry::DeploymentEvent>& events) {
+  std::vector<std::vector<std::string>> rows = {{"SEQ", "TIME", "ENVIRONMENT",
+                                                 "KIND", "VERSION", "PREVIOUS",
+                                                 "BY", "REASON"}};
   for (const auto& e : events) {
     rows.push_back({absl::StrCat(e.seq), e.created_at, e.environment,
                     std::string(ToString(e.kind)), e.version_id,
-                    e.previous_version_id.empty() ? "-" : e.previous_version_id, e.actor,
-                    e.reason.empty() ? "-" : e.reason});
+                    e.previous_version_id.empty() ? "-" : e.previous_version_id,
+                    e.actor, e.reason.empty() ? "-" : e.reason});
   }
   return FormatTable(rows);
 }
@@ -115,18 +126,23 @@ std::string FormatRollbackPlan(const registry::RollbackPlan& plan) {
       "environment: ", plan.environment, "\nactive:      ",
       plan.active_version.empty() ? "(none)" : plan.active_version, "\n");
   if (plan.candidates.empty()) {
-    absl::StrAppend(&out, "no rollback candidates: no previously active version is still "
-                          "validated for this environment\n");
+    absl::StrAppend(
+        &out,
+        "no rollback candidates: no previously active version is still "
+        "validated for this environment\n");
     return out;
   }
-  absl::StrAppend(&out, "candidates (newest first; the first is recommended):\n");
+  absl::StrAppend(&out,
+                  "candidates (newest first; the first is recommended):\n");
   std::vector<std::vector<std::string>> rows;
   for (size_t i = 0; i < plan.candidates.size(); ++i) {
-    rows.push_back({i == 0 ? "  * " : "    ", plan.candidates[i].version_id,
-                    absl::StrCat("last active from ", plan.candidates[i].last_active_at)});
+    rows.push_back(
+        {i == 0 ? "  * " : "    ", plan.candidates[i].version_id,
+         absl::StrCat("last active from ", plan.candidates[i].last_active_at)});
   }
   absl::StrAppend(&out, FormatTable(rows));
-  absl::StrAppend(&out, "nothing changed (--plan); run without --plan to roll back\n");
+  absl::StrAppend(
+      &out, "nothing changed (--plan); run without --plan to roll back\n");
   return out;
 }
 

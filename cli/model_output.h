@@ -16,10 +16,12 @@ namespace spatial::cli {
 std::string FormatTable(const std::vector<std::vector<std::string>>& rows);
 
 // `active` maps environment -> active version id.
-std::string FormatVersionList(const std::vector<registry::ModelVersion>& versions,
-                              const std::map<std::string, std::string>& active);
-std::string FormatVersionInfo(const registry::ModelVersion& v,
-                              const std::vector<registry::ValidationRecord>& validations);
+std::string FormatVersionList(
+    const std::vector<registry::ModelVersion>& versions,
+    const std::map<std::string, std::string>& active);
+std::string FormatVersionInfo(
+    const registry::ModelVersion& v,
+    const std::vector<registry::ValidationRecord>& validations);
 std::string FormatHistory(const std::vector<registry::DeploymentEvent>& events);
 std::string FormatRollbackPlan(const registry::RollbackPlan& plan);
 registry::Json EventToJson(const registry::DeploymentEvent& e);

@@ -28,7 +28,8 @@ std::string Env(const char* name) {
 }
 
 std::string OsUser() {
-  if (struct passwd* pw = ::getpwuid(::getuid()); pw != nullptr && pw->pw_name) {
+  if (struct passwd* pw = ::getpwuid(::getuid());
+      pw != nullptr && pw->pw_name) {
     return pw->pw_name;
   }
   return absl::StrCat("uid:", ::getuid());
@@ -64,10 +65,11 @@ absl::StatusOr<std::vector<registry::Environment>> LoadEnvironments(
   return registry::EnvironmentsFromJson(j, where);
 }
 
-absl::StatusOr<std::unique_ptr<registry::Registry>> OpenRegistry(std::string location,
-                                                                 bool create) {
+absl::StatusOr<std::unique_ptr<registry::Registry>> OpenRegistry(
+    std::string location, bool create) {
   if (registry::IsPostgresUrl(location)) {
-    ASSIGN_OR_RETURN(auto reg, registry::PostgresRegistry::Open({.url = location}));
+    ASSIGN_OR_RETURN(auto reg,
+                     registry::PostgresRegistry::Open({.url = location}));
     return std::unique_ptr<registry::Registry>(std::move(reg));
   }
   if (absl::StartsWith(location, "sqlite:")) location = location.substr(7);
@@ -76,12 +78,15 @@ absl::StatusOr<std::unique_ptr<registry::Registry>> OpenRegistry(std::string loc
     return absl::NotFoundError(absl::StrCat("no registry at ", location));
   }
   RETURN_IF_ERROR(base::MakeDirs(base::DirName(location)));
-  ASSIGN_OR_RETURN(auto reg, registry::SqliteRegistry::Open({.path = location}));
+  ASSIGN_OR_RETURN(auto reg,
+                   registry::SqliteRegistry::Open({.path = location}));
   return std::unique_ptr<registry::Registry>(std::move(reg));
 }
 
-absl::StatusOr<RegistryContext> OpenRegistryContext(const RegistryFlags& flags) {
-  std::string location = !flags.registry.empty() ? flags.registry : Env("SPATIAL_REGISTRY");
+absl::StatusOr<RegistryContext> OpenRegistryContext(
+    const RegistryFlags& flags) {
+  std::string location =
+      !flags.registry.empty() ? flags.registry : Env("SPATIAL_REGISTRY");
   if (location.empty()) location = "var/registry.db";
   std::string store = flags.store;
   if (registry::IsPostgresUrl(location) && store.empty()) {
@@ -92,7 +97,8 @@ absl::StatusOr<RegistryContext> OpenRegistryContext(const RegistryFlags& flags) 
         "registry shares"));
   }
   if (store.empty()) {
-    std::string path = absl::StartsWith(location, "sqlite:") ? location.substr(7) : location;
+    std::string path =
+        absl::StartsWith(location, "sqlite:") ? location.substr(7) : location;
     store = (fs::path(base::DirName(path)) / "store").string();
   }
   RegistryContext ctx;

@@ -15,10 +15,12 @@ namespace spatial::cli {
 
 // Flags shared by every command that touches the registry.
 struct RegistryFlags {
-  std::string registry;  // --registry; "" = $SPATIAL_REGISTRY, else var/registry.db
-  std::string store;     // --store; "" = "store" beside a SQLite registry
-  std::string config;    // --config; "" = $SPATIAL_CONFIG, config/environments.json, built-in
-  std::string actor;     // --actor; "" = $SPATIAL_ACTOR, else the OS user
+  std::string
+      registry;  // --registry; "" = $SPATIAL_REGISTRY, else var/registry.db
+  std::string store;   // --store; "" = "store" beside a SQLite registry
+  std::string config;  // --config; "" = $SPATIAL_CONFIG,
+                       // config/environments.json, built-in
+  std::string actor;   // --actor; "" = $SPATIAL_ACTOR, else the OS user
 };
 
 struct RegistryContext {
@@ -33,8 +35,8 @@ absl::StatusOr<RegistryContext> OpenRegistryContext(const RegistryFlags& flags);
 // Opens the registry at `location`: a postgresql:// or postgres:// URL,
 // sqlite:PATH or a plain path. Loads no environments. With `create` false a
 // missing SQLite file is NotFound rather than a new, empty registry.
-absl::StatusOr<std::unique_ptr<registry::Registry>> OpenRegistry(std::string location,
-                                                                 bool create);
+absl::StatusOr<std::unique_ptr<registry::Registry>> OpenRegistry(
+    std::string location, bool create);
 
 // The environments file: --config, $SPATIAL_CONFIG, ./config/environments.json,
 // else the copy built into the binary.

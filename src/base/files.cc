@@ -52,8 +52,9 @@ absl::StatusOr<std::string> ReadFile(const std::string& path,
   }
   if (static_cast<uint64_t>(st.st_size) > max_bytes) {
     ::close(fd);
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, " is ", st.st_size, " bytes, more than the limit of ", max_bytes));
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " is ", st.st_size,
+                     " bytes, more than the limit of ", max_bytes));
   }
   std::string out;
   out.reserve(static_cast<size_t>(st.st_size));
@@ -94,8 +95,8 @@ absl::Status FsyncDir(const std::string& dir) {
   return absl::OkStatus();
 }
 
-absl::Status WriteFileAtomic(const std::string& path, absl::string_view contents,
-                             int mode) {
+absl::Status WriteFileAtomic(const std::string& path,
+                             absl::string_view contents, int mode) {
   std::random_device rd;
   std::string tmp = absl::StrCat(path, ".tmp.", ::getpid(), ".", rd());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);

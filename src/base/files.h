@@ -6,14 +6,15 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace spatial::base {
 
-// Maps an errno value to the closest canonical code, message "<what>: <strerror>".
+// Maps an errno value to the closest canonical code, message "<what>:
+// <strerror>".
 absl::Status ErrnoStatus(int err, absl::string_view what);
 
 // Reads the whole file. NotFound if it does not exist; FailedPrecondition if it
@@ -23,8 +24,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path,
 
 // Writes `contents` to `path` so that a reader or a crash sees the old file or
 // the new one, never a mix: write to a temp name beside it, fsync, rename.
-absl::Status WriteFileAtomic(const std::string& path, absl::string_view contents,
-                             int mode = 0644);
+absl::Status WriteFileAtomic(const std::string& path,
+                             absl::string_view contents, int mode = 0644);
 
 // Creates `dir` and its parents (mode 0755); OK when it exists already.
 absl::Status MakeDirs(const std::string& dir);

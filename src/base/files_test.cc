@@ -21,7 +21,8 @@ TEST(FilesTest, WriteFileAtomicReplacesWholeAndLeavesNoTemp) {
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(*got, "second");
   int entries = 0;
-  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir)) ++entries;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir))
+    ++entries;
   EXPECT_EQ(entries, 1);
 }
 

@@ -14,18 +14,19 @@
 namespace spatial::base {
 
 struct NpyArray {
-  std::string dtype;           // "<f4" or "<i8"
+  std::string dtype;  // "<f4" or "<i8"
   std::vector<int64_t> shape;
-  std::vector<float> f32;      // when dtype is <f4
-  std::vector<int64_t> i64;    // when dtype is <i8
+  std::vector<float> f32;    // when dtype is <f4
+  std::vector<int64_t> i64;  // when dtype is <i8
   int64_t size() const;
 };
 
-absl::Status WriteNpy(const std::string& path, const std::vector<int64_t>& shape,
-                      const float* data);
-absl::Status WriteNpy(const std::string& path, const std::vector<int64_t>& shape,
-                      const int64_t* data);
-// InvalidArgument for another dtype, byte order, Fortran order or a damaged file.
+absl::Status WriteNpy(const std::string& path,
+                      const std::vector<int64_t>& shape, const float* data);
+absl::Status WriteNpy(const std::string& path,
+                      const std::vector<int64_t>& shape, const int64_t* data);
+// InvalidArgument for another dtype, byte order, Fortran order or a damaged
+// file.
 absl::StatusOr<NpyArray> ReadNpy(const std::string& path);
 
 }  // namespace spatial::base

@@ -31,14 +31,19 @@ TEST(NpyTest, RejectsDamagedFiles) {
   std::vector<float> f(10, 1.0f);
   ASSERT_TRUE(WriteNpy(dir + "/g.npy", {10}, f.data()).ok());
   std::string whole = *ReadFile(dir + "/g.npy");
-  ASSERT_TRUE(WriteFileAtomic(dir + "/cut.npy", whole.substr(0, whole.size() - 4)).ok());
-  EXPECT_EQ(ReadNpy(dir + "/cut.npy").status().code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(
+      WriteFileAtomic(dir + "/cut.npy", whole.substr(0, whole.size() - 4))
+          .ok());
+  EXPECT_EQ(ReadNpy(dir + "/cut.npy").status().code(),
+            absl::StatusCode::kInvalidArgument);
   ASSERT_TRUE(WriteFileAtomic(dir + "/txt.npy", "hello").ok());
-  EXPECT_EQ(ReadNpy(dir + "/txt.npy").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ReadNpy(dir + "/txt.npy").status().code(),
+            absl::StatusCode::kInvalidArgument);
   std::string f8 = whole;
   f8.replace(f8.find("<f4"), 3, "<f8");
   ASSERT_TRUE(WriteFileAtomic(dir + "/f8.npy", f8).ok());
-  EXPECT_EQ(ReadNpy(dir + "/f8.npy").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ReadNpy(dir + "/f8.npy").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -29,12 +29,15 @@ std::string ToHex(const unsigned char* bytes, size_t n) {
 
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
   // Only fails on allocation failure, which we treat like any bad_alloc.
-  if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) std::abort();
+  if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1)
+    std::abort();
 }
 
 Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
 
-void Sha256::Update(const void* data, size_t size) { EVP_DigestUpdate(ctx_, data, size); }
+void Sha256::Update(const void* data, size_t size) {
+  EVP_DigestUpdate(ctx_, data, size);
+}
 
 std::string Sha256::HexDigest() {
   unsigned char out[EVP_MAX_MD_SIZE];

@@ -18,8 +18,9 @@
 
 // `ASSIGN_OR_RETURN(auto x, F())` assigns the value of a StatusOr or returns
 // its status from the enclosing function.
-#define ASSIGN_OR_RETURN(lhs, expr) \
-  SPATIAL_ASSIGN_OR_RETURN_IMPL_(SPATIAL_CONCAT_(spatial_or_, __LINE__), lhs, expr)
+#define ASSIGN_OR_RETURN(lhs, expr)                                           \
+  SPATIAL_ASSIGN_OR_RETURN_IMPL_(SPATIAL_CONCAT_(spatial_or_, __LINE__), lhs, \
+                                 expr)
 
 #define SPATIAL_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                                   \

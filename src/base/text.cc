@@ -3,9 +3,9 @@
 #include <algorithm>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/match.h"
 
 namespace spatial::base {
 
@@ -58,7 +58,8 @@ std::vector<std::string> ClosestMatches(
   for (const auto& c : candidates) {
     size_t d = EditDistance(name, c);
     size_t common = 0;
-    while (common < name.size() && common < c.size() && name[common] == c[common])
+    while (common < name.size() && common < c.size() &&
+           name[common] == c[common])
       ++common;
     if (d <= limit || common >= 4) scored.emplace_back(d, c);
   }

@@ -4,11 +4,11 @@
 #define SPATIAL_BASE_TEXT_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace spatial::base {
@@ -22,18 +22,20 @@ size_t EditDistance(absl::string_view a, absl::string_view b);
 
 // Up to `max` candidates closest to `name` (distance <= max(2, |name|/3), or
 // sharing a prefix of >= 4 bytes), best first.
-std::vector<std::string> ClosestMatches(absl::string_view name,
-                                        const std::vector<std::string>& candidates,
-                                        size_t max = 3);
+std::vector<std::string> ClosestMatches(
+    absl::string_view name, const std::vector<std::string>& candidates,
+    size_t max = 3);
 
 // " (did you mean: a, b?)" or "" when there is nothing close.
 std::string DidYouMean(absl::string_view name,
                        const std::vector<std::string>& candidates);
 
-// RFC 3339 / ISO 8601 in UTC with microseconds, e.g. 2026-11-25T22:03:00.123456Z.
+// RFC 3339 / ISO 8601 in UTC with microseconds, e.g.
+// 2026-11-25T22:03:00.123456Z.
 std::string FormatIso8601(absl::Time t);
 
-// Parses what FormatIso8601 writes (and any RFC 3339 time); InvalidArgument otherwise.
+// Parses what FormatIso8601 writes (and any RFC 3339 time); InvalidArgument
+// otherwise.
 absl::StatusOr<absl::Time> ParseIso8601(absl::string_view s);
 
 }  // namespace spatial::base

@@ -12,28 +12,32 @@ namespace {
 
 // The graph must take exactly the manifest's inputs with [N, C, H, W] shapes
 // and produce its output.
-absl::Status CheckGraph(const Manifest& m, const nlohmann::json& info, const std::string& path) {
+absl::Status CheckGraph(const Manifest& m, const nlohmann::json& info,
+                        const std::string& path) {
   auto mismatch = [&](const std::string& what) {
     return absl::FailedPreconditionError(
         absl::StrCat(path, " does not match its manifest: ", what));
   };
   if (info["inputs"].size() != m.inputs.size()) {
-    return mismatch(absl::StrCat("the graph has ", info["inputs"].size(), " inputs, the manifest ",
-                                 m.inputs.size()));
+    return mismatch(absl::StrCat("the graph has ", info["inputs"].size(),
+                                 " inputs, the manifest ", m.inputs.size()));
   }
   for (const auto& spec : m.inputs) {
     const nlohmann::json* found = nullptr;
     for (const auto& in : info["inputs"]) {
       if (in["name"] == spec.name) found = &in;
     }
-    if (found == nullptr) return mismatch(absl::StrCat("no graph input named '", spec.name, "'"));
+    if (found == nullptr)
+      return mismatch(absl::StrCat("no graph input named '", spec.name, "'"));
     const auto& shape = (*found)["shape"];
-    if (shape.size() != 4) return mismatch(absl::StrCat("input '", spec.name, "' is not NCHW"));
+    if (shape.size() != 4)
+      return mismatch(absl::StrCat("input '", spec.name, "' is not NCHW"));
     for (int i = 0; i < 3; ++i) {
       int64_t d = shape[i + 1].get<int64_t>();
       if (d != -1 && d != spec.shape[i]) {
-        return mismatch(absl::StrCat("input '", spec.name, "' dimension ", i + 1, " is ", d,
-                                     ", the manifest says ", spec.shape[i]));
+        return mismatch(absl::StrCat("input '", spec.name, "' dimension ",
+                                     i + 1, " is ", d, ", the manifest says ",
+                                     spec.shape[i]));
       }
     }
   }
@@ -54,13 +58,15 @@ std::vector<float> Softmax(const float* logits, int n) {
   return p;
 }
 
-absl::StatusOr<std::unique_ptr<Classifier>> Classifier::Open(const std::string& bundle_dir) {
+absl::StatusOr<std::unique_ptr<Classifier>> Classifier::Open(
+    const std::string& bundle_dir) {
   ASSIGN_OR_RETURN(Manifest m, LoadManifest(bundle_dir));
   std::string onnx = bundle_dir + "/model.onnx";
   ASSIGN_OR_RETURN(nlohmann::json info, InspectOnnx(onnx));
   RETURN_IF_ERROR(CheckGraph(m, info, onnx));
   ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, OpenOpenCvEngine(onnx));
-  return std::unique_ptr<Classifier>(new Classifier(std::move(m), std::move(engine)));
+  return std::unique_ptr<Classifier>(
+      new Classifier(std::move(m), std::move(engine)));
 }
 
 PreparedInput PrepareInput(const Manifest& m, const cv::Mat& bgr) {
@@ -77,9 +83,12 @@ PreparedInput PrepareInput(const Manifest& m, const cv::Mat& bgr) {
   return p;
 }
 
-PreparedInput Classifier::Prepare(const cv::Mat& bgr) const { return PrepareInput(manifest_, bgr); }
+PreparedInput Classifier::Prepare(const cv::Mat& bgr) const {
+  return PrepareInput(manifest_, bgr);
+}
 
-absl::StatusOr<Tensor> Classifier::RunLogits(const std::vector<NamedInput>& inputs) {
+absl::StatusOr<Tensor> Classifier::RunLogits(
+    const std::vector<NamedInput>& inputs) {
   return engine_->Run(inputs, manifest_.output);
 }
 
@@ -93,13 +102,16 @@ absl::StatusOr<std::vector<Prediction>> Classifier::Classify(
   for (const auto& spec : manifest_.inputs) {
     Tensor t;
     t.shape = {n, spec.shape[0], spec.shape[1], spec.shape[2]};
-    const size_t per = static_cast<size_t>(spec.shape[0]) * spec.shape[1] * spec.shape[2];
+    const size_t per =
+        static_cast<size_t>(spec.shape[0]) * spec.shape[1] * spec.shape[2];
     t.data.reserve(per * n);
     for (const PreparedInput* in : batch) {
-      const auto& src = spec.kind == InputKind::kVisual ? in->visual : in->spatial;
+      const auto& src =
+          spec.kind == InputKind::kVisual ? in->visual : in->spatial;
       if (src.size() != per) {
         return absl::InvalidArgumentError(
-            absl::StrCat("input '", spec.name, "' has ", src.size(), " values, expected ", per));
+            absl::StrCat("input '", spec.name, "' has ", src.size(),
+                         " values, expected ", per));
       }
       t.data.insert(t.data.end(), src.begin(), src.end());
     }
@@ -110,14 +122,17 @@ absl::StatusOr<std::vector<Prediction>> Classifier::Classify(
   }
   ASSIGN_OR_RETURN(Tensor logits, engine_->Run(named, manifest_.output));
   const int k = static_cast<int>(manifest_.classes.size());
-  if (logits.shape.size() != 2 || logits.shape[0] != n || logits.shape[1] != k) {
-    return absl::InternalError(absl::StrCat("the model returned logits of an unexpected shape (",
-                                            logits.shape.size(), " dims) for ", k, " classes"));
+  if (logits.shape.size() != 2 || logits.shape[0] != n ||
+      logits.shape[1] != k) {
+    return absl::InternalError(
+        absl::StrCat("the model returned logits of an unexpected shape (",
+                     logits.shape.size(), " dims) for ", k, " classes"));
   }
   std::vector<Prediction> out(n);
   for (int i = 0; i < n; ++i) {
     out[i].probabilities = Softmax(&logits.data[static_cast<size_t>(i) * k], k);
-    auto best = std::max_element(out[i].probabilities.begin(), out[i].probabilities.end());
+    auto best = std::max_element(out[i].probabilities.begin(),
+                                 out[i].probabilities.end());
     out[i].label = static_cast<int>(best - out[i].probabilities.begin());
     out[i].confidence = *best;
   }

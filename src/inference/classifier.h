@@ -36,11 +36,13 @@ class Classifier {
   // Loads DIR/manifest.json and DIR/model.onnx, checks that the graph's
   // inputs and output match the manifest (FailedPrecondition naming the
   // mismatch), and opens an OpenCV engine.
-  static absl::StatusOr<std::unique_ptr<Classifier>> Open(const std::string& bundle_dir);
+  static absl::StatusOr<std::unique_ptr<Classifier>> Open(
+      const std::string& bundle_dir);
 
   const Manifest& manifest() const { return manifest_; }
   PreparedInput Prepare(const cv::Mat& bgr) const;
-  absl::StatusOr<std::vector<Prediction>> Classify(const std::vector<const PreparedInput*>& batch);
+  absl::StatusOr<std::vector<Prediction>> Classify(
+      const std::vector<const PreparedInput*>& batch);
   // Runs raw tensors (the reference inputs of the parity test): logits.
   absl::StatusOr<Tensor> RunLogits(const std::vector<NamedInput>& inputs);
 

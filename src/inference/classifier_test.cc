@@ -58,7 +58,8 @@ TEST_P(ShippedModelTest, BatchedEqualsSingleAndProbabilitiesSumToOne) {
   ASSERT_TRUE(c.ok()) << c.status();
   std::vector<PreparedInput> prepared;
   for (int label = 0; label < vision::kNumClasses; ++label) {
-    auto img = vision::DecodeImage(vision::RenderPizza(label, 777, 0, 128).jpeg);
+    auto img =
+        vision::DecodeImage(vision::RenderPizza(label, 777, 0, 128).jpeg);
     ASSERT_TRUE(img.ok());
     prepared.push_back((*c)->Prepare(*img));
   }
@@ -72,7 +73,8 @@ TEST_P(ShippedModelTest, BatchedEqualsSingleAndProbabilitiesSumToOne) {
     float sum = 0;
     for (size_t k = 0; k < (*one)[0].probabilities.size(); ++k) {
       sum += (*one)[0].probabilities[k];
-      EXPECT_NEAR((*one)[0].probabilities[k], (*batch)[i].probabilities[k], 1e-5);
+      EXPECT_NEAR((*one)[0].probabilities[k], (*batch)[i].probabilities[k],
+                  1e-5);
     }
     EXPECT_NEAR(sum, 1.0f, 1e-5);
     EXPECT_EQ((*one)[0].label, (*batch)[i].label);
@@ -80,7 +82,8 @@ TEST_P(ShippedModelTest, BatchedEqualsSingleAndProbabilitiesSumToOne) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shipped, ShippedModelTest,
-                         ::testing::Values("spatial-pizza-v1", "standard-pizza-v1"),
+                         ::testing::Values("spatial-pizza-v1",
+                                           "standard-pizza-v1"),
                          [](const auto& param_info) {
                            std::string n = param_info.param;
                            for (char& ch : n) ch = ch == '-' ? '_' : ch;
@@ -92,7 +95,8 @@ TEST(ClassifierTest, RefusesManifestThatDoesNotMatchTheGraph) {
   std::string dir = ::testing::TempDir() + "/mismatch_bundle";
   fs::remove_all(dir);
   fs::create_directories(dir);
-  fs::copy_file(ModelsDir() + "/spatial-pizza-v1/model.onnx", dir + "/model.onnx");
+  fs::copy_file(ModelsDir() + "/spatial-pizza-v1/model.onnx",
+                dir + "/model.onnx");
   auto text = base::ReadFile(ModelsDir() + "/spatial-pizza-v1/manifest.json");
   ASSERT_TRUE(text.ok());
   auto j = nlohmann::json::parse(*text);
@@ -100,26 +104,32 @@ TEST(ClassifierTest, RefusesManifestThatDoesNotMatchTheGraph) {
   ASSERT_TRUE(base::WriteFileAtomic(dir + "/manifest.json", j.dump()).ok());
   auto c = Classifier::Open(dir);
   EXPECT_EQ(c.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(std::string(c.status().message()).find("'depth'"), std::string::npos);
+  EXPECT_NE(std::string(c.status().message()).find("'depth'"),
+            std::string::npos);
 }
 
 // A corrupt, truncated or empty model file is refused, never a crash.
 TEST(ClassifierTest, RefusesDamagedModelFiles) {
   auto onnx = base::ReadFile(ModelsDir() + "/spatial-pizza-v1/model.onnx");
   ASSERT_TRUE(onnx.ok());
-  const std::string variants[] = {"", onnx->substr(0, onnx->size() / 3), "not a model"};
+  const std::string variants[] = {"", onnx->substr(0, onnx->size() / 3),
+                                  "not a model"};
   int i = 0;
   for (const auto& bytes : variants) {
-    std::string dir = ::testing::TempDir() + "/damaged_bundle_" + std::to_string(i++);
+    std::string dir =
+        ::testing::TempDir() + "/damaged_bundle_" + std::to_string(i++);
     fs::remove_all(dir);
     fs::create_directories(dir);
-    fs::copy_file(ModelsDir() + "/spatial-pizza-v1/manifest.json", dir + "/manifest.json");
+    fs::copy_file(ModelsDir() + "/spatial-pizza-v1/manifest.json",
+                  dir + "/manifest.json");
     ASSERT_TRUE(base::WriteFileAtomic(dir + "/model.onnx", bytes).ok());
     auto c = Classifier::Open(dir);
-    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument) << c.status();
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument)
+        << c.status();
   }
-  EXPECT_EQ(Classifier::Open(::testing::TempDir() + "/nothing-here").status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(
+      Classifier::Open(::testing::TempDir() + "/nothing-here").status().code(),
+      absl::StatusCode::kNotFound);
 }
 
 TEST(ClassifierTest, SoftmaxIsStableForLargeLogits) {

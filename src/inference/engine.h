@@ -26,14 +26,16 @@ struct NamedInput {
 class Engine {
  public:
   virtual ~Engine() = default;
-  // Runs the graph; returns the output named `output` ([N, K] for a classifier).
+  // Runs the graph; returns the output named `output` ([N, K] for a
+  // classifier).
   virtual absl::StatusOr<Tensor> Run(const std::vector<NamedInput>& inputs,
                                      const std::string& output) = 0;
 };
 
 // Opens an ONNX file with OpenCV's DNN module (CPU, one thread per call).
 // InvalidArgument when OpenCV cannot import the graph.
-absl::StatusOr<std::unique_ptr<Engine>> OpenOpenCvEngine(const std::string& onnx_path);
+absl::StatusOr<std::unique_ptr<Engine>> OpenOpenCvEngine(
+    const std::string& onnx_path);
 
 }  // namespace spatial::inference
 

@@ -48,21 +48,28 @@ nlohmann::json ConfusionMatrix::ToJson() const {
                         {"f1", f1(static_cast<int>(c))},
                         {"support", support}};
   }
-  return {{"accuracy", accuracy()}, {"samples", total_}, {"classes", classes_},
-          {"confusion_matrix", m_}, {"per_class", per}};
+  return {{"accuracy", accuracy()},
+          {"samples", total_},
+          {"classes", classes_},
+          {"confusion_matrix", m_},
+          {"per_class", per}};
 }
 
 std::string ConfusionMatrix::ToText() const {
   std::string out = absl::StrFormat("%-12s", "truth\\pred");
-  for (const auto& c : classes_) absl::StrAppend(&out, absl::StrFormat(" %11s", c));
-  absl::StrAppend(&out, absl::StrFormat(" | %9s %9s %9s\n", "precision", "recall", "f1"));
+  for (const auto& c : classes_)
+    absl::StrAppend(&out, absl::StrFormat(" %11s", c));
+  absl::StrAppend(
+      &out, absl::StrFormat(" | %9s %9s %9s\n", "precision", "recall", "f1"));
   for (size_t t = 0; t < classes_.size(); ++t) {
     absl::StrAppend(&out, absl::StrFormat("%-12s", classes_[t]));
     for (int v : m_[t]) absl::StrAppend(&out, absl::StrFormat(" %11d", v));
     int c = static_cast<int>(t);
-    absl::StrAppend(&out, absl::StrFormat(" | %9.3f %9.3f %9.3f\n", precision(c), recall(c), f1(c)));
+    absl::StrAppend(&out, absl::StrFormat(" | %9.3f %9.3f %9.3f\n",
+                                          precision(c), recall(c), f1(c)));
   }
-  absl::StrAppend(&out, absl::StrFormat("accuracy %.4f over %d images\n", accuracy(), total_));
+  absl::StrAppend(&out, absl::StrFormat("accuracy %.4f over %d images\n",
+                                        accuracy(), total_));
   return out;
 }
 

@@ -22,7 +22,8 @@ class ConfusionMatrix {
   double recall(int c) const;     // 0 when c never occurs
   double f1(int c) const;
 
-  // {accuracy, samples, classes, confusion_matrix (rows = truth), per_class{...}}
+  // {accuracy, samples, classes, confusion_matrix (rows = truth),
+  // per_class{...}}
   nlohmann::json ToJson() const;
   // A table a person reads: the matrix and the per-class figures.
   std::string ToText() const;

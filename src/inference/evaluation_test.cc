@@ -26,7 +26,8 @@ TEST(EvaluationTest, ComputesAccuracyPrecisionRecallF1) {
   auto j = cm.ToJson();
   EXPECT_EQ(j["confusion_matrix"][0][1], 1);
   EXPECT_EQ(j["per_class"]["c"]["support"], 1);
-  EXPECT_NE(cm.ToText().find("accuracy 0.7143 over 7 images"), std::string::npos);
+  EXPECT_NE(cm.ToText().find("accuracy 0.7143 over 7 images"),
+            std::string::npos);
 }
 
 TEST(EvaluationTest, EmptyMatrixIsZeroNotNan) {

@@ -16,7 +16,7 @@ namespace spatial::inference {
 enum class InputKind { kVisual, kSpatial };
 
 struct InputSpec {
-  std::string name;   // the ONNX input name
+  std::string name;  // the ONNX input name
   InputKind kind = InputKind::kVisual;
   std::vector<int> shape;  // C, H, W (no batch)
 };
@@ -39,7 +39,8 @@ struct Manifest {
 };
 
 // Parses and checks a manifest: InvalidArgument naming the field.
-absl::StatusOr<Manifest> ParseManifest(const nlohmann::json& j, const std::string& where);
+absl::StatusOr<Manifest> ParseManifest(const nlohmann::json& j,
+                                       const std::string& where);
 // Reads DIR/manifest.json.
 absl::StatusOr<Manifest> LoadManifest(const std::string& dir);
 

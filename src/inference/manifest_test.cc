@@ -39,11 +39,21 @@ TEST(ManifestTest, RejectsBrokenFieldsNamingThem) {
       {"classes", [](auto& j) { j["classes"] = nlohmann::json::array(); }},
       {"inputs", [](auto& j) { j.erase("inputs"); }},
       {"inputs.kind", [](auto& j) { j["inputs"][0]["kind"] = "audio"; }},
-      {"inputs.shape", [](auto& j) { j["inputs"][1]["shape"] = {3, 64, 64}; }},
-      {"inputs.shape", [](auto& j) { j["inputs"][0]["shape"] = {3, -1, 64}; }},
+      {"inputs.shape",
+       [](auto& j) {
+         j["inputs"][1]["shape"] = {3, 64, 64};
+       }},
+      {"inputs.shape",
+       [](auto& j) {
+         j["inputs"][0]["shape"] = {3, -1, 64};
+       }},
       {"output", [](auto& j) { j["output"] = 5; }},
-      {"normalization.std", [](auto& j) { j["preprocessing"]["normalization"]["std"] = {1, 0, 1}; }},
-      {"normalization.mean", [](auto& j) { j["preprocessing"]["normalization"]["mean"] = {1}; }},
+      {"normalization.std",
+       [](auto& j) {
+         j["preprocessing"]["normalization"]["std"] = {1, 0, 1};
+       }},
+      {"normalization.mean",
+       [](auto& j) { j["preprocessing"]["normalization"]["mean"] = {1}; }},
   };
   for (const auto& c : cases) {
     nlohmann::json j = Valid();
@@ -51,13 +61,16 @@ TEST(ManifestTest, RejectsBrokenFieldsNamingThem) {
     auto m = ParseManifest(j, "m.json");
     ASSERT_FALSE(m.ok()) << c.field;
     EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument) << c.field;
-    EXPECT_NE(std::string(m.status().message()).find(c.field), std::string::npos) << m.status();
+    EXPECT_NE(std::string(m.status().message()).find(c.field),
+              std::string::npos)
+        << m.status();
   }
 }
 
 TEST(ManifestTest, MissingBundleIsNotFound) {
-  EXPECT_EQ(LoadManifest(::testing::TempDir() + "/no-such-bundle").status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(
+      LoadManifest(::testing::TempDir() + "/no-such-bundle").status().code(),
+      absl::StatusCode::kNotFound);
 }
 
 }  // namespace

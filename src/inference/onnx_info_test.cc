@@ -11,7 +11,8 @@
 namespace spatial::inference {
 namespace {
 
-void AddInput(onnx::GraphProto* g, const std::string& name, std::vector<int64_t> dims) {
+void AddInput(onnx::GraphProto* g, const std::string& name,
+              std::vector<int64_t> dims) {
   auto* in = g->add_input();
   in->set_name(name);
   auto* t = in->mutable_type()->mutable_tensor_type();
@@ -47,7 +48,8 @@ std::string WriteModel(const std::string& name, int image_inputs) {
   AddInput(g, "fc.bias", {6});  // old exporters list weights as inputs too
   auto* out = g->add_output();
   out->set_name("logits");
-  out->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  out->mutable_type()->mutable_tensor_type()->set_elem_type(
+      onnx::TensorProto::FLOAT);
   std::string path = ::testing::TempDir() + "/" + name + ".onnx";
   std::ofstream f(path, std::ios::binary);
   m.SerializeToOstream(&f);
@@ -60,7 +62,8 @@ TEST(OnnxInfoTest, ReadsDualEncoderInterface) {
   ASSERT_TRUE(info.ok()) << info.status();
   const auto& j = *info;
   EXPECT_TRUE(j["dual_encoder"].get<bool>());
-  ASSERT_EQ(j["inputs"].size(), 2u);  // the weight listed as input is not an input
+  ASSERT_EQ(j["inputs"].size(),
+            2u);  // the weight listed as input is not an input
   EXPECT_EQ(j["inputs"][0]["name"], "visual");
   EXPECT_EQ(j["inputs"][0]["shape"], nlohmann::json({-1, 3, 64, 64}));
   EXPECT_EQ(j["inputs"][1]["dtype"], "FP32");
@@ -69,8 +72,9 @@ TEST(OnnxInfoTest, ReadsDualEncoderInterface) {
   EXPECT_EQ(j["parameter_bytes"], (8 * 3 * 3 * 3 + 6) * 4);
   EXPECT_EQ(j["opset"], 13);
   const double sample = (3 + 4) * 64 * 64 * 4.0;
-  const double expected = (2 * (8 * 3 * 3 * 3 + 6) * 4.0 + 64 * sample + 32 * 1048576.0) /
-                          (1024.0 * 1024.0 * 1024.0);
+  const double expected =
+      (2 * (8 * 3 * 3 * 3 + 6) * 4.0 + 64 * sample + 32 * 1048576.0) /
+      (1024.0 * 1024.0 * 1024.0);
   EXPECT_DOUBLE_EQ(j["memory_estimate_gb"].get<double>(), expected);
 }
 
@@ -86,13 +90,20 @@ TEST(OnnxInfoTest, RejectsWhatIsNotAModel) {
   EXPECT_EQ(InspectOnnx(dir + "/does-not-exist.onnx").status().code(),
             absl::StatusCode::kNotFound);
   ASSERT_TRUE(base::WriteFileAtomic(dir + "/empty.onnx", "").ok());
-  EXPECT_EQ(InspectOnnx(dir + "/empty.onnx").status().code(), absl::StatusCode::kInvalidArgument);
-  ASSERT_TRUE(base::WriteFileAtomic(dir + "/text.onnx", "this is plain text, not protobuf").ok());
-  EXPECT_EQ(InspectOnnx(dir + "/text.onnx").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(InspectOnnx(dir + "/empty.onnx").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(base::WriteFileAtomic(dir + "/text.onnx",
+                                    "this is plain text, not protobuf")
+                  .ok());
+  EXPECT_EQ(InspectOnnx(dir + "/text.onnx").status().code(),
+            absl::StatusCode::kInvalidArgument);
   auto whole = base::ReadFile(WriteModel("cut", 2));
   ASSERT_TRUE(whole.ok());
-  ASSERT_TRUE(base::WriteFileAtomic(dir + "/cut.onnx", whole->substr(0, whole->size() - 7)).ok());
-  EXPECT_EQ(InspectOnnx(dir + "/cut.onnx").status().code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(base::WriteFileAtomic(dir + "/cut.onnx",
+                                    whole->substr(0, whole->size() - 7))
+                  .ok());
+  EXPECT_EQ(InspectOnnx(dir + "/cut.onnx").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -17,7 +17,8 @@ class OpenCvEngine final : public Engine {
     try {
       for (const auto& in : inputs) {
         // The Mat wraps the caller's buffer; setInput copies it into the net.
-        cv::Mat blob(static_cast<int>(in.tensor->shape.size()), in.tensor->shape.data(), CV_32F,
+        cv::Mat blob(static_cast<int>(in.tensor->shape.size()),
+                     in.tensor->shape.data(), CV_32F,
                      const_cast<float*>(in.tensor->data.data()));
         net_.setInput(blob, in.name);
       }
@@ -38,11 +39,13 @@ class OpenCvEngine final : public Engine {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Engine>> OpenOpenCvEngine(const std::string& onnx_path) {
+absl::StatusOr<std::unique_ptr<Engine>> OpenOpenCvEngine(
+    const std::string& onnx_path) {
   try {
     cv::dnn::Net net = cv::dnn::readNetFromONNX(onnx_path);
     if (net.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("OpenCV could not load ", onnx_path));
+      return absl::InvalidArgumentError(
+          absl::StrCat("OpenCV could not load ", onnx_path));
     }
     net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
     net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);

@@ -28,7 +28,8 @@ struct Fd {
   }
 };
 
-absl::Status WriteAll(int fd, const char* data, size_t n, const std::string& what) {
+absl::Status WriteAll(int fd, const char* data, size_t n,
+                      const std::string& what) {
   size_t off = 0;
   while (off < n) {
     ssize_t w = ::write(fd, data + off, n - off);
@@ -47,28 +48,31 @@ std::string ArtifactStore::BlobPath(const std::string& sha256) const {
   return absl::StrCat(root_, "/sha256/", sha256.substr(0, 2), "/", sha256);
 }
 
-std::string ArtifactStore::CombinedChecksum(const std::vector<ArtifactFile>& files) {
+std::string ArtifactStore::CombinedChecksum(
+    const std::vector<ArtifactFile>& files) {
   base::Sha256 h;
   for (const auto& f : files) h.Update(f.sha256);
   return h.HexDigest();
 }
 
-absl::StatusOr<ArtifactFile> ArtifactStore::IngestFile(const std::string& src,
-                                                       std::string relative) const {
+absl::StatusOr<ArtifactFile> ArtifactStore::IngestFile(
+    const std::string& src, std::string relative) const {
   Fd in{::open(src.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)};
   if (in.fd < 0) {
     if (errno == ELOOP) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(src, " is a symbolic link; register the file it points to"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          src, " is a symbolic link; register the file it points to"));
     }
     return base::ErrnoStatus(errno, absl::StrCat("cannot open ", src));
   }
   std::string tmp_dir = absl::StrCat(root_, "/tmp");
   RETURN_IF_ERROR(base::MakeDirs(tmp_dir));
   std::random_device rd;
-  std::string tmp = absl::StrCat(tmp_dir, "/ingest.", ::getpid(), ".", rd(), rd());
+  std::string tmp =
+      absl::StrCat(tmp_dir, "/ingest.", ::getpid(), ".", rd(), rd());
   Fd out{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
-  if (out.fd < 0) return base::ErrnoStatus(errno, absl::StrCat("cannot create ", tmp));
+  if (out.fd < 0)
+    return base::ErrnoStatus(errno, absl::StrCat("cannot create ", tmp));
   auto fail = [&](absl::Status s) {
     ::unlink(tmp.c_str());
     return s;
@@ -99,21 +103,24 @@ absl::StatusOr<ArtifactFile> ArtifactStore::IngestFile(const std::string& src,
   absl::Status s = base::MakeDirs(final_dir);
   if (!s.ok()) return fail(s);
   if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
-    return fail(base::ErrnoStatus(errno, absl::StrCat("cannot store ", final_path)));
+    return fail(
+        base::ErrnoStatus(errno, absl::StrCat("cannot store ", final_path)));
   }
   RETURN_IF_ERROR(base::FsyncDir(final_dir));
   return ArtifactFile{std::move(relative), std::move(digest), size};
 }
 
-absl::StatusOr<IngestResult> ArtifactStore::Ingest(const std::string& path) const {
+absl::StatusOr<IngestResult> ArtifactStore::Ingest(
+    const std::string& path) const {
   std::error_code ec;
   fs::file_status st = fs::symlink_status(path, ec);
   if (ec || !fs::exists(st)) {
-    return absl::NotFoundError(absl::StrCat("no such file or directory: ", path));
+    return absl::NotFoundError(
+        absl::StrCat("no such file or directory: ", path));
   }
   if (fs::is_symlink(st)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, " is a symbolic link; register the file it points to"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, " is a symbolic link; register the file it points to"));
   }
   IngestResult result;
   if (fs::is_regular_file(st)) {
@@ -135,7 +142,8 @@ absl::StatusOr<IngestResult> ArtifactStore::Ingest(const std::string& path) cons
     fs::file_status est = it->symlink_status();
     if (fs::is_symlink(est)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          it->path().string(), " is a symbolic link; artifacts hold regular files only"));
+          it->path().string(),
+          " is a symbolic link; artifacts hold regular files only"));
     }
     if (fs::is_directory(est)) continue;
     if (!fs::is_regular_file(est)) {
@@ -144,9 +152,11 @@ absl::StatusOr<IngestResult> ArtifactStore::Ingest(const std::string& path) cons
     }
     entries.push_back(it->path());
   }
-  if (ec) return base::ErrnoStatus(ec.value(), absl::StrCat("cannot list ", path));
+  if (ec)
+    return base::ErrnoStatus(ec.value(), absl::StrCat("cannot list ", path));
   if (entries.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, " is an empty directory"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " is an empty directory"));
   }
   std::sort(entries.begin(), entries.end());
   for (const auto& e : entries) {
@@ -163,28 +173,30 @@ absl::Status ArtifactStore::Verify(const ArtifactFile& file) const {
   std::string blob = BlobPath(file.sha256);
   auto digest = base::Sha256File(blob);
   if (!digest.ok()) {
-    return absl::NotFoundError(
-        absl::StrCat("artifact file '", file.path, "' is missing from the store (", blob, ")"));
+    return absl::NotFoundError(absl::StrCat("artifact file '", file.path,
+                                            "' is missing from the store (",
+                                            blob, ")"));
   }
   if (*digest != file.sha256) {
-    return absl::DataLossError(absl::StrCat(
-        "artifact file '", file.path, "' is corrupted: sha256 ", *digest,
-        ", expected ", file.sha256));
+    return absl::DataLossError(absl::StrCat("artifact file '", file.path,
+                                            "' is corrupted: sha256 ", *digest,
+                                            ", expected ", file.sha256));
   }
   return absl::OkStatus();
 }
 
 absl::Status ArtifactStore::VerifyVersion(const ModelVersion& v) const {
   if (v.files.empty()) {
-    return absl::NotFoundError(
-        absl::StrCat("version ", v.version_id, " has no artifact files in the store"));
+    return absl::NotFoundError(absl::StrCat(
+        "version ", v.version_id, " has no artifact files in the store"));
   }
   for (const auto& f : v.files) RETURN_IF_ERROR(Verify(f));
-  std::string expected = v.is_directory ? CombinedChecksum(v.files) : v.files[0].sha256;
+  std::string expected =
+      v.is_directory ? CombinedChecksum(v.files) : v.files[0].sha256;
   if (expected != v.checksum) {
-    return absl::DataLossError(absl::StrCat(
-        "version ", v.version_id, ": checksum ", v.checksum,
-        " does not match its files (", expected, ")"));
+    return absl::DataLossError(
+        absl::StrCat("version ", v.version_id, ": checksum ", v.checksum,
+                     " does not match its files (", expected, ")"));
   }
   return absl::OkStatus();
 }

@@ -33,7 +33,8 @@ TEST(ArtifactStoreTest, IngestsFileUnderItsDigest) {
   EXPECT_EQ(r->checksum, base::Sha256Hex("model bytes"));
   std::string blob = store.BlobPath(r->checksum);
   EXPECT_TRUE(fs::exists(blob));
-  EXPECT_EQ(fs::status(blob).permissions() & fs::perms::owner_write, fs::perms::none);
+  EXPECT_EQ(fs::status(blob).permissions() & fs::perms::owner_write,
+            fs::perms::none);
   EXPECT_TRUE(store.Verify(r->files[0]).ok());
   EXPECT_TRUE(fs::is_empty(dir + "/store/tmp"));
 }
@@ -54,23 +55,29 @@ TEST(ArtifactStoreTest, IngestsDirectoryWithCombinedChecksum) {
   EXPECT_EQ(r->files[2].path, "ref/in.npy");
   EXPECT_EQ(r->total_size, 5u + 2u + 3u);
   EXPECT_EQ(r->checksum, ArtifactStore::CombinedChecksum(r->files));
-  EXPECT_EQ(r->checksum, base::Sha256Hex(base::Sha256Hex("{}") + base::Sha256Hex("graph") +
-                                         base::Sha256Hex("ref")));
+  EXPECT_EQ(r->checksum,
+            base::Sha256Hex(base::Sha256Hex("{}") + base::Sha256Hex("graph") +
+                            base::Sha256Hex("ref")));
 }
 
-// Missing paths, symlinks and empty directories are refused with specific codes.
+// Missing paths, symlinks and empty directories are refused with specific
+// codes.
 TEST(ArtifactStoreTest, RefusesWhatIsNotAnArtifact) {
   std::string dir = FreshDir("bad");
   ArtifactStore store(dir + "/store");
-  EXPECT_EQ(store.Ingest(dir + "/missing").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store.Ingest(dir + "/missing").status().code(),
+            absl::StatusCode::kNotFound);
   fs::create_directories(dir + "/empty");
-  EXPECT_EQ(store.Ingest(dir + "/empty").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store.Ingest(dir + "/empty").status().code(),
+            absl::StatusCode::kInvalidArgument);
   ASSERT_TRUE(base::WriteFileAtomic(dir + "/real", "x").ok());
   fs::create_symlink(dir + "/real", dir + "/link");
-  EXPECT_EQ(store.Ingest(dir + "/link").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store.Ingest(dir + "/link").status().code(),
+            absl::StatusCode::kInvalidArgument);
   fs::create_directories(dir + "/withlink");
   fs::create_symlink(dir + "/real", dir + "/withlink/link");
-  EXPECT_EQ(store.Ingest(dir + "/withlink").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store.Ingest(dir + "/withlink").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 // A blob changed on disk is reported as DataLoss; a removed one as NotFound.

@@ -47,7 +47,8 @@ class Reader {
     if (!f->is_object()) return Error(field, "must be an object");
     return f;
   }
-  absl::StatusOr<std::vector<std::string>> Strings(absl::string_view field) const {
+  absl::StatusOr<std::vector<std::string>> Strings(
+      absl::string_view field) const {
     const Json* f = Find(field);
     if (f == nullptr) return Error(field, "is missing");
     if (!f->is_array()) return Error(field, "must be an array of strings");
@@ -73,7 +74,8 @@ std::optional<double> OptionalNumber(const Json& j, absl::string_view field) {
 
 }  // namespace
 
-absl::StatusOr<Json> ParseJson(absl::string_view text, absl::string_view where) {
+absl::StatusOr<Json> ParseJson(absl::string_view text,
+                               absl::string_view where) {
   try {
     return Json::parse(text);
   } catch (const Json::parse_error& e) {
@@ -113,8 +115,10 @@ absl::StatusOr<Environment> EnvironmentFromJson(const Json& j,
   Environment e;
   ASSIGN_OR_RETURN(e.name, r.String("name"));
   RETURN_IF_ERROR(base::CheckIdentifier(e.name, "environment name"));
-  ASSIGN_OR_RETURN(e.supported_architectures, r.Strings("supported_architectures"));
-  ASSIGN_OR_RETURN(e.memory_requirements_gb, r.Number("memory_requirements_gb"));
+  ASSIGN_OR_RETURN(e.supported_architectures,
+                   r.Strings("supported_architectures"));
+  ASSIGN_OR_RETURN(e.memory_requirements_gb,
+                   r.Number("memory_requirements_gb"));
   ASSIGN_OR_RETURN(const Json* compute, r.Object("compute_requirements"));
   Reader rc(*compute, absl::StrCat(where, ".compute_requirements"));
   ASSIGN_OR_RETURN(e.min_gpu_memory_gb, rc.Number("min_gpu_memory_gb"));
@@ -126,11 +130,15 @@ absl::StatusOr<Environment> EnvironmentFromJson(const Json& j,
   Reader rv(*vc, absl::StrCat(where, ".validation_config"));
   ASSIGN_OR_RETURN(e.skip_heavy_tests, rv.Bool("skip_heavy_tests"));
   ASSIGN_OR_RETURN(e.allow_cpu_only, rv.Bool("allow_cpu_only"));
-  static const char* kKnown[] = {"name", "supported_architectures",
-                                 "memory_requirements_gb", "compute_requirements",
-                                 "performance_requirements", "validation_config"};
+  static const char* kKnown[] = {"name",
+                                 "supported_architectures",
+                                 "memory_requirements_gb",
+                                 "compute_requirements",
+                                 "performance_requirements",
+                                 "validation_config"};
   for (const auto& [k, v] : j.items()) {
-    if (std::find(std::begin(kKnown), std::end(kKnown), k) == std::end(kKnown)) {
+    if (std::find(std::begin(kKnown), std::end(kKnown), k) ==
+        std::end(kKnown)) {
       e.extra[k] = v;
     }
   }
@@ -151,8 +159,9 @@ absl::StatusOr<std::vector<Environment>> EnvironmentsFromJson(
   }
   std::vector<Environment> out;
   for (const auto& [name, value] : j.items()) {
-    ASSIGN_OR_RETURN(Environment e,
-                     EnvironmentFromJson(value, absl::StrCat(where, ": '", name, "'")));
+    ASSIGN_OR_RETURN(
+        Environment e,
+        EnvironmentFromJson(value, absl::StrCat(where, ": '", name, "'")));
     if (e.name != name) {
       return absl::InvalidArgumentError(absl::StrCat(
           where, ": key '", name, "' holds environment named '", e.name, "'"));
@@ -216,13 +225,15 @@ absl::StatusOr<ModelVersion> VersionFromJson(const Json& j,
   for (const auto& [k, val] : metrics->items()) {
     if (val.is_null()) continue;
     if (!val.is_number()) {
-      return r.Error(absl::StrCat("performance_metrics.", k), "must be a number");
+      return r.Error(absl::StrCat("performance_metrics.", k),
+                     "must be a number");
     }
     v.performance_metrics[k] = val.get<double>();
   }
   ASSIGN_OR_RETURN(const Json* compat, r.Object("compatibility_info"));
   v.compatibility_info = *compat;
-  ASSIGN_OR_RETURN(v.deployment_environments, r.Strings("deployment_environments"));
+  ASSIGN_OR_RETURN(v.deployment_environments,
+                   r.Strings("deployment_environments"));
   ASSIGN_OR_RETURN(const Json* training, r.Object("training_config"));
   v.training_config = *training;
   ASSIGN_OR_RETURN(std::string status, r.String("validation_status"));
@@ -258,8 +269,9 @@ absl::StatusOr<std::vector<ModelVersion>> VersionsFromJson(
   }
   std::vector<ModelVersion> out;
   for (const auto& [id, value] : j.items()) {
-    ASSIGN_OR_RETURN(ModelVersion v,
-                     VersionFromJson(value, absl::StrCat(where, ": '", id, "'")));
+    ASSIGN_OR_RETURN(
+        ModelVersion v,
+        VersionFromJson(value, absl::StrCat(where, ": '", id, "'")));
     if (v.version_id != id) {
       return absl::InvalidArgumentError(absl::StrCat(
           where, ": key '", id, "' holds version_id '", v.version_id, "'"));

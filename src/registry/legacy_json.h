@@ -5,10 +5,10 @@
 #ifndef SPATIAL_REGISTRY_LEGACY_JSON_H_
 #define SPATIAL_REGISTRY_LEGACY_JSON_H_
 
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "src/registry/model_version.h"
 
 namespace spatial::registry {

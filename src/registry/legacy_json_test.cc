@@ -28,10 +28,11 @@ ModelVersion Sample() {
 // The original format's fields are all present with the original names.
 TEST(LegacyJsonTest, VersionHasEveryOriginalField) {
   Json j = VersionToJson(Sample());
-  for (const char* f : {"version_id", "model_type", "architecture", "file_path", "creation_date",
-                        "checksum", "size_mb", "performance_metrics", "compatibility_info",
-                        "deployment_environments", "training_config", "validation_status",
-                        "tags"}) {
+  for (const char* f :
+       {"version_id", "model_type", "architecture", "file_path",
+        "creation_date", "checksum", "size_mb", "performance_metrics",
+        "compatibility_info", "deployment_environments", "training_config",
+        "validation_status", "tags"}) {
     EXPECT_TRUE(j.contains(f)) << f;
   }
   EXPECT_DOUBLE_EQ(j["size_mb"].get<double>(), 2.0);
@@ -69,9 +70,15 @@ TEST(LegacyJsonTest, RejectsMalformedEntriesNamingTheField) {
     Json value;  // null = remove the field
   };
   const Case cases[] = {
-      {"checksum", "not-a-digest"}, {"checksum", nullptr},      {"version_id", "../etc"},
-      {"size_mb", "big"},           {"size_mb", -1},            {"tags", "a"},
-      {"validation_status", "ok"},  {"performance_metrics", 3}, {"training_config", nullptr},
+      {"checksum", "not-a-digest"},
+      {"checksum", nullptr},
+      {"version_id", "../etc"},
+      {"size_mb", "big"},
+      {"size_mb", -1},
+      {"tags", "a"},
+      {"validation_status", "ok"},
+      {"performance_metrics", 3},
+      {"training_config", nullptr},
   };
   for (const auto& c : cases) {
     Json j = VersionToJson(Sample());
@@ -83,7 +90,8 @@ TEST(LegacyJsonTest, RejectsMalformedEntriesNamingTheField) {
     auto r = VersionFromJson(j, "model_versions.json");
     ASSERT_FALSE(r.ok()) << c.field;
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.field;
-    EXPECT_NE(std::string(r.status().message()).find(c.field == "version_id" ? "version id" : c.field),
+    EXPECT_NE(std::string(r.status().message())
+                  .find(c.field == "version_id" ? "version id" : c.field),
               std::string::npos)
         << r.status();
   }
@@ -93,11 +101,14 @@ TEST(LegacyJsonTest, RejectsMalformedEntriesNamingTheField) {
 TEST(LegacyJsonTest, RejectsForeignDocuments) {
   EXPECT_EQ(VersionsFromJson(Json::array({1, 2}), "x").status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(VersionsFromJson(Json{{"v1", {{"name", "x"}}}}, "x").status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      VersionsFromJson(Json{{"v1", {{"name", "x"}}}}, "x").status().code(),
+      absl::StatusCode::kInvalidArgument);
   Json mismatched = {{"other-id", VersionToJson(Sample())}};
-  EXPECT_EQ(VersionsFromJson(mismatched, "x").status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ParseJson("{\"a\": ", "x").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(VersionsFromJson(mismatched, "x").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseJson("{\"a\": ", "x").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 // Environments keep the original nesting and our extra fields.
@@ -121,7 +132,8 @@ TEST(LegacyJsonTest, EnvironmentRoundTripsWithExtras) {
   EXPECT_EQ(back->extra, e.extra);
   EXPECT_TRUE(back->gpu_required());
   j.erase("validation_config");
-  EXPECT_EQ(EnvironmentFromJson(j, "t").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(EnvironmentFromJson(j, "t").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

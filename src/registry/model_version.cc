@@ -20,8 +20,9 @@ absl::StatusOr<ValidationStatus> ParseValidationStatus(absl::string_view s) {
   if (s == "pending") return ValidationStatus::kPending;
   if (s == "validated") return ValidationStatus::kValidated;
   if (s == "failed") return ValidationStatus::kFailed;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown validation_status '", s, "' (expected pending, validated or failed)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown validation_status '", s,
+                   "' (expected pending, validated or failed)"));
 }
 
 absl::string_view ToString(DeploymentKind k) {

@@ -8,10 +8,10 @@
 #include <map>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "nlohmann/json.hpp"
 
 namespace spatial::registry {
@@ -35,11 +35,13 @@ struct ArtifactFile {
 // per-file digests and who registered it).
 struct ModelVersion {
   std::string version_id;
-  std::string model_type;    // "spatial-mllm" | "standard-cnn"
-  std::string architecture;  // "dual-encoder" | "visual-encoder" | "spatial-encoder"
-  std::string file_path;     // where it was registered from
-  std::string creation_date; // ISO 8601, UTC
-  std::string checksum;      // sha256 hex of the file, or of the directory's file digests
+  std::string model_type;  // "spatial-mllm" | "standard-cnn"
+  std::string
+      architecture;  // "dual-encoder" | "visual-encoder" | "spatial-encoder"
+  std::string file_path;      // where it was registered from
+  std::string creation_date;  // ISO 8601, UTC
+  std::string
+      checksum;  // sha256 hex of the file, or of the directory's file digests
   uint64_t size_bytes = 0;
   std::map<std::string, double> performance_metrics;
   Json compatibility_info = Json::object();  // "status": "known"|"unknown", ...
@@ -48,8 +50,10 @@ struct ModelVersion {
   ValidationStatus validation_status = ValidationStatus::kPending;
   std::vector<std::string> tags;
   std::string actor;
-  bool is_directory = false;        // a directory artifact (model.onnx + manifest.json ...)
-  std::vector<ArtifactFile> files;  // sorted by path; one entry for a file artifact
+  bool is_directory =
+      false;  // a directory artifact (model.onnx + manifest.json ...)
+  std::vector<ArtifactFile>
+      files;  // sorted by path; one entry for a file artifact
 
   double size_mb() const {
     return static_cast<double>(size_bytes) / (1024.0 * 1024.0);
@@ -63,8 +67,9 @@ struct Environment {
   double memory_requirements_gb = 0;
   double min_gpu_memory_gb = 0;
   bool cuda_compatible = false;
-  std::optional<double> min_accuracy;          // performance_requirements.accuracy
-  std::optional<double> max_inference_time_ms; // performance_requirements.inference_time_ms
+  std::optional<double> min_accuracy;  // performance_requirements.accuracy
+  std::optional<double>
+      max_inference_time_ms;  // performance_requirements.inference_time_ms
   bool skip_heavy_tests = false;
   bool allow_cpu_only = false;
   Json extra = Json::object();  // fields of ours beyond the original format
@@ -81,7 +86,7 @@ struct ValidationRecord {
   Json result = Json::object();  // every rule's outcome
   std::string override_reason;   // --allow-cpu-override, "" if none
   std::string actor;
-  std::string validated_at;      // ISO 8601
+  std::string validated_at;  // ISO 8601
 };
 
 enum class DeploymentKind { kPromote, kRollback };

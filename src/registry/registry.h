@@ -7,11 +7,11 @@
 
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "src/registry/model_version.h"
 
 namespace spatial::registry {
@@ -48,7 +48,8 @@ class Registry {
   // Inserts or replaces an environment by name.
   virtual absl::Status PutEnvironment(const Environment& e) = 0;
   // NotFound (naming the known ones) for an unknown name.
-  virtual absl::StatusOr<Environment> GetEnvironment(absl::string_view name) = 0;
+  virtual absl::StatusOr<Environment> GetEnvironment(
+      absl::string_view name) = 0;
   virtual absl::StatusOr<std::vector<Environment>> ListEnvironments() = 0;
 
   // Stores the validation of (version, environment), replacing an earlier

@@ -16,7 +16,8 @@ Environment TestEnvironment(const std::string& name) {
   return e;
 }
 
-ModelVersion TestVersion(const std::string& id, const std::string& checksum_seed) {
+ModelVersion TestVersion(const std::string& id,
+                         const std::string& checksum_seed) {
   ModelVersion v;
   v.version_id = id;
   v.model_type = "spatial-mllm";
@@ -34,7 +35,8 @@ ModelVersion TestVersion(const std::string& id, const std::string& checksum_seed
   return v;
 }
 
-ValidationRecord TestValidation(const std::string& id, const std::string& env, bool valid) {
+ValidationRecord TestValidation(const std::string& id, const std::string& env,
+                                bool valid) {
   ValidationRecord r;
   r.version_id = id;
   r.environment = env;
@@ -75,10 +77,12 @@ TEST_P(RegistryConformanceTest, DuplicateIdIsAlreadyExists) {
   ASSERT_TRUE(reg_->AddVersion(TestVersion("v1")).ok());
   absl::Status same = reg_->AddVersion(TestVersion("v1"));
   EXPECT_EQ(same.code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_NE(std::string(same.message()).find("same checksum"), std::string::npos);
+  EXPECT_NE(std::string(same.message()).find("same checksum"),
+            std::string::npos);
   absl::Status other = reg_->AddVersion(TestVersion("v1", "different"));
   EXPECT_EQ(other.code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_NE(std::string(other.message()).find("another checksum"), std::string::npos);
+  EXPECT_NE(std::string(other.message()).find("another checksum"),
+            std::string::npos);
 }
 
 // Unknown ids are NotFound and name the close matches.
@@ -86,21 +90,28 @@ TEST_P(RegistryConformanceTest, UnknownIdSuggestsCloseMatches) {
   ASSERT_TRUE(reg_->AddVersion(TestVersion("spatial-v1")).ok());
   auto got = reg_->GetVersion("spatial-v2");
   EXPECT_EQ(got.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_NE(std::string(got.status().message()).find("spatial-v1"), std::string::npos);
-  EXPECT_EQ(reg_->GetEnvironment("prod").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(std::string(got.status().message()).find("spatial-v1"),
+            std::string::npos);
+  EXPECT_EQ(reg_->GetEnvironment("prod").status().code(),
+            absl::StatusCode::kNotFound);
 }
 
-// Listing keeps registration order and attaches files and validated environments.
+// Listing keeps registration order and attaches files and validated
+// environments.
 TEST_P(RegistryConformanceTest, ListKeepsOrderAndAttachesDetails) {
-  for (const char* id : {"b", "a", "c"}) ASSERT_TRUE(reg_->AddVersion(TestVersion(id)).ok());
-  ASSERT_TRUE(reg_->RecordValidation(TestValidation("a", "development", true)).ok());
-  ASSERT_TRUE(reg_->RecordValidation(TestValidation("a", "production", false)).ok());
+  for (const char* id : {"b", "a", "c"})
+    ASSERT_TRUE(reg_->AddVersion(TestVersion(id)).ok());
+  ASSERT_TRUE(
+      reg_->RecordValidation(TestValidation("a", "development", true)).ok());
+  ASSERT_TRUE(
+      reg_->RecordValidation(TestValidation("a", "production", false)).ok());
   auto all = reg_->ListVersions();
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 3u);
   EXPECT_EQ((*all)[0].version_id, "b");
   EXPECT_EQ((*all)[1].version_id, "a");
-  EXPECT_EQ((*all)[1].deployment_environments, std::vector<std::string>{"development"});
+  EXPECT_EQ((*all)[1].deployment_environments,
+            std::vector<std::string>{"development"});
   EXPECT_EQ((*all)[1].validation_status, ValidationStatus::kValidated);
   EXPECT_EQ((*all)[1].files.size(), 1u);
   auto ids = reg_->ListVersionIds();
@@ -111,11 +122,16 @@ TEST_P(RegistryConformanceTest, ListKeepsOrderAndAttachesDetails) {
 // The version's status follows its validations: failed only when none is valid.
 TEST_P(RegistryConformanceTest, ValidationStatusFollowsRecords) {
   ASSERT_TRUE(reg_->AddVersion(TestVersion("v1")).ok());
-  ASSERT_TRUE(reg_->RecordValidation(TestValidation("v1", "production", false)).ok());
-  EXPECT_EQ(reg_->GetVersion("v1")->validation_status, ValidationStatus::kFailed);
-  ASSERT_TRUE(reg_->RecordValidation(TestValidation("v1", "development", true)).ok());
-  EXPECT_EQ(reg_->GetVersion("v1")->validation_status, ValidationStatus::kValidated);
-  EXPECT_EQ(reg_->RecordValidation(TestValidation("nope", "development", true)).code(),
+  ASSERT_TRUE(
+      reg_->RecordValidation(TestValidation("v1", "production", false)).ok());
+  EXPECT_EQ(reg_->GetVersion("v1")->validation_status,
+            ValidationStatus::kFailed);
+  ASSERT_TRUE(
+      reg_->RecordValidation(TestValidation("v1", "development", true)).ok());
+  EXPECT_EQ(reg_->GetVersion("v1")->validation_status,
+            ValidationStatus::kValidated);
+  EXPECT_EQ(reg_->RecordValidation(TestValidation("nope", "development", true))
+                .code(),
             absl::StatusCode::kNotFound);
   auto vals = reg_->ListValidations("v1");
   ASSERT_TRUE(vals.ok());
@@ -126,14 +142,19 @@ TEST_P(RegistryConformanceTest, ValidationStatusFollowsRecords) {
 TEST_P(RegistryConformanceTest, ActivateRequiresValidationAndRecordsHistory) {
   ASSERT_TRUE(reg_->AddVersion(TestVersion("v1")).ok());
   ASSERT_TRUE(reg_->AddVersion(TestVersion("v2")).ok());
-  DeploymentEvent e{.environment = "production", .version_id = "v1", .actor = "me"};
-  EXPECT_EQ(reg_->Activate(e).status().code(), absl::StatusCode::kFailedPrecondition);
-  ASSERT_TRUE(reg_->RecordValidation(TestValidation("v1", "production", true)).ok());
-  ASSERT_TRUE(reg_->RecordValidation(TestValidation("v2", "production", true)).ok());
+  DeploymentEvent e{
+      .environment = "production", .version_id = "v1", .actor = "me"};
+  EXPECT_EQ(reg_->Activate(e).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(
+      reg_->RecordValidation(TestValidation("v1", "production", true)).ok());
+  ASSERT_TRUE(
+      reg_->RecordValidation(TestValidation("v2", "production", true)).ok());
   auto first = reg_->Activate(e);
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(first->previous_version_id, "");
-  EXPECT_EQ(reg_->Activate(e).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(reg_->Activate(e).status().code(),
+            absl::StatusCode::kFailedPrecondition);
   e.version_id = "v2";
   e.kind = DeploymentKind::kRollback;
   e.reason = "why not";
@@ -151,7 +172,8 @@ TEST_P(RegistryConformanceTest, ActivateRequiresValidationAndRecordsHistory) {
   EXPECT_EQ((*h)[1].actor, "me");
   EXPECT_EQ(reg_->History("")->size(), 2u);
   DeploymentEvent bad_env{.environment = "moon", .version_id = "v1"};
-  EXPECT_EQ(reg_->Activate(bad_env).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(reg_->Activate(bad_env).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 // An import with a conflicting checksum changes nothing at all.
@@ -162,7 +184,8 @@ TEST_P(RegistryConformanceTest, ImportIsAllOrNothing) {
   snap.versions = {TestVersion("v2"), TestVersion("v1", "other")};
   EXPECT_EQ(reg_->Import(snap).code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(reg_->ListVersions()->size(), 1u);
-  EXPECT_EQ(reg_->GetEnvironment("staging").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(reg_->GetEnvironment("staging").status().code(),
+            absl::StatusCode::kNotFound);
   // A validation for an unknown environment also rolls everything back.
   snap.versions = {TestVersion("v2")};
   snap.validations = {TestValidation("v2", "moon", true)};
@@ -183,7 +206,8 @@ namespace {
 // Summaries carry what a table shows, including validated environments.
 TEST_P(RegistryConformanceTest, SummariesCarryTableFields) {
   ASSERT_TRUE(reg_->AddVersion(TestVersion("v1")).ok());
-  ASSERT_TRUE(reg_->RecordValidation(TestValidation("v1", "development", true)).ok());
+  ASSERT_TRUE(
+      reg_->RecordValidation(TestValidation("v1", "development", true)).ok());
   auto s = reg_->ListVersionSummaries();
   ASSERT_TRUE(s.ok()) << s.status();
   ASSERT_EQ(s->size(), 1u);
@@ -191,7 +215,8 @@ TEST_P(RegistryConformanceTest, SummariesCarryTableFields) {
   EXPECT_EQ((*s)[0].checksum, TestVersion("v1").checksum);
   EXPECT_EQ((*s)[0].size_bytes, 1234u);
   EXPECT_EQ((*s)[0].validation_status, ValidationStatus::kValidated);
-  EXPECT_EQ((*s)[0].deployment_environments, std::vector<std::string>{"development"});
+  EXPECT_EQ((*s)[0].deployment_environments,
+            std::vector<std::string>{"development"});
 }
 
 }  // namespace
@@ -205,12 +230,18 @@ namespace {
 TEST_P(RegistryConformanceTest, ImportAppendsHistoryThatFollowsOn) {
   RegistrySnapshot snap;
   snap.versions = {TestVersion("v1"), TestVersion("v2")};
-  snap.deployments = {
-      {.environment = "production", .version_id = "v1", .actor = "alice",
-       .reason = "first", .created_at = "2026-11-01T10:00:00.000000Z"},
-      {.environment = "production", .version_id = "v2", .previous_version_id = "v1",
-       .kind = DeploymentKind::kRollback, .actor = "bob", .reason = "back",
-       .created_at = "2026-11-02T10:00:00.000000Z"}};
+  snap.deployments = {{.environment = "production",
+                       .version_id = "v1",
+                       .actor = "alice",
+                       .reason = "first",
+                       .created_at = "2026-11-01T10:00:00.000000Z"},
+                      {.environment = "production",
+                       .version_id = "v2",
+                       .previous_version_id = "v1",
+                       .kind = DeploymentKind::kRollback,
+                       .actor = "bob",
+                       .reason = "back",
+                       .created_at = "2026-11-02T10:00:00.000000Z"}};
   ASSERT_TRUE(reg_->Import(snap).ok());
   auto h = reg_->History("production");
   ASSERT_TRUE(h.ok()) << h.status();
@@ -225,10 +256,12 @@ TEST_P(RegistryConformanceTest, ImportAppendsHistoryThatFollowsOn) {
 
   RegistrySnapshot broken;
   broken.versions = {TestVersion("v3")};
-  broken.deployments = {
-      {.environment = "production", .version_id = "v3", .previous_version_id = "v1"}};
+  broken.deployments = {{.environment = "production",
+                         .version_id = "v3",
+                         .previous_version_id = "v1"}};
   EXPECT_EQ(reg_->Import(broken).code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(reg_->GetVersion("v3").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(reg_->GetVersion("v3").status().code(),
+            absl::StatusCode::kNotFound);
   broken.deployments = {{.environment = "moon", .version_id = "v3"}};
   EXPECT_EQ(reg_->Import(broken).code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(reg_->History("")->size(), 2u);

@@ -24,7 +24,8 @@ inline std::ostream& operator<<(std::ostream& os, const RegistryFactory& f) {
   return os << f.name;
 }
 
-class RegistryConformanceTest : public ::testing::TestWithParam<RegistryFactory> {
+class RegistryConformanceTest
+    : public ::testing::TestWithParam<RegistryFactory> {
  protected:
   void SetUp() override;
   std::unique_ptr<Registry> reg_;
@@ -32,8 +33,10 @@ class RegistryConformanceTest : public ::testing::TestWithParam<RegistryFactory>
 
 // Helpers shared with adapter-specific tests.
 Environment TestEnvironment(const std::string& name);
-ModelVersion TestVersion(const std::string& id, const std::string& checksum_seed = "");
-ValidationRecord TestValidation(const std::string& id, const std::string& env, bool valid);
+ModelVersion TestVersion(const std::string& id,
+                         const std::string& checksum_seed = "");
+ValidationRecord TestValidation(const std::string& id, const std::string& env,
+                                bool valid);
 
 }  // namespace spatial::registry
 

@@ -25,30 +25,32 @@ constexpr const char* kVersionsFile = "model_versions.json";
 constexpr const char* kEnvironmentsFile = "deployment_environments.json";
 
 template <size_t N>
-absl::Status CheckOneOf(const std::string& value, const char* const (&allowed)[N],
+absl::Status CheckOneOf(const std::string& value,
+                        const char* const (&allowed)[N],
                         absl::string_view what) {
   for (const char* a : allowed) {
     if (value == a) return absl::OkStatus();
   }
   std::vector<std::string> names(std::begin(allowed), std::end(allowed));
-  return absl::InvalidArgumentError(absl::StrCat("unknown ", what, " '", value,
-                                                  "' (expected one of: ",
-                                                  absl::StrJoin(names, ", "), ")"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown ", what, " '", value,
+                   "' (expected one of: ", absl::StrJoin(names, ", "), ")"));
 }
 
 absl::Status CheckMetrics(const std::map<std::string, double>& metrics) {
   for (const auto& [name, value] : metrics) {
     RETURN_IF_ERROR(base::CheckIdentifier(name, "metric name"));
     if (!std::isfinite(value)) {
-      return absl::InvalidArgumentError(absl::StrCat("metric ", name, " must be a finite number"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("metric ", name, " must be a finite number"));
     }
     if (name == "accuracy" && (value < 0 || value > 1)) {
       return absl::InvalidArgumentError(
           absl::StrCat("metric accuracy must lie in [0, 1], got ", value));
     }
     if (name == "inference_time_ms" && value < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("metric inference_time_ms must not be negative, got ", value));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "metric inference_time_ms must not be negative, got ", value));
     }
   }
   return absl::OkStatus();
@@ -56,9 +58,11 @@ absl::Status CheckMetrics(const std::map<std::string, double>& metrics) {
 
 // The graph to inspect: the file itself, or model.onnx (or the one .onnx)
 // inside a directory.
-std::optional<std::string> OnnxPathOf(const std::string& path, bool is_directory) {
+std::optional<std::string> OnnxPathOf(const std::string& path,
+                                      bool is_directory) {
   if (!is_directory) {
-    return fs::path(path).extension() == ".onnx" ? std::optional(path) : std::nullopt;
+    return fs::path(path).extension() == ".onnx" ? std::optional(path)
+                                                 : std::nullopt;
   }
   if (fs::is_regular_file(fs::path(path) / "model.onnx")) {
     return (fs::path(path) / "model.onnx").string();
@@ -80,10 +84,12 @@ std::map<std::string, double> ManifestMetrics(const std::string& dir) {
   auto text = base::ReadFile(dir + "/manifest.json", 4 << 20);
   if (!text.ok()) return out;
   Json j = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object() || !j.contains("metrics") || !j["metrics"].is_object()) return out;
+  if (!j.is_object() || !j.contains("metrics") || !j["metrics"].is_object())
+    return out;
   for (const char* key : {"accuracy", "inference_time_ms"}) {
     auto it = j["metrics"].find(key);
-    if (it != j["metrics"].end() && it->is_number()) out[key] = it->get<double>();
+    if (it != j["metrics"].end() && it->is_number())
+      out[key] = it->get<double>();
   }
   return out;
 }
@@ -94,35 +100,43 @@ Json RegistryService::InspectCompatibility(const std::string& path,
                                            bool is_directory) const {
   auto onnx = OnnxPathOf(path, is_directory);
   if (!onnx) {
-    return {{"status", "unknown"},
-            {"reason", "no ONNX graph found (a .onnx file, or model.onnx in a directory)"}};
+    return {
+        {"status", "unknown"},
+        {"reason",
+         "no ONNX graph found (a .onnx file, or model.onnx in a directory)"}};
   }
   if (!options_.inspector) {
     return {{"status", "unknown"}, {"reason", "no ONNX reader configured"}};
   }
   auto info = options_.inspector(*onnx);
   if (!info.ok()) {
-    return {{"status", "unknown"}, {"reason", std::string(info.status().message())}};
+    return {{"status", "unknown"},
+            {"reason", std::string(info.status().message())}};
   }
   Json j = *info;
   j["status"] = "known";
   return j;
 }
 
-absl::StatusOr<ModelVersion> RegistryService::Register(const RegisterRequest& req) {
+absl::StatusOr<ModelVersion> RegistryService::Register(
+    const RegisterRequest& req) {
   RETURN_IF_ERROR(base::CheckIdentifier(req.version_id, "version id"));
-  if (!req.model_type.empty()) RETURN_IF_ERROR(CheckOneOf(req.model_type, kModelTypes, "model type"));
+  if (!req.model_type.empty())
+    RETURN_IF_ERROR(CheckOneOf(req.model_type, kModelTypes, "model type"));
   if (!req.architecture.empty()) {
-    RETURN_IF_ERROR(CheckOneOf(req.architecture, kArchitectures, "architecture"));
+    RETURN_IF_ERROR(
+        CheckOneOf(req.architecture, kArchitectures, "architecture"));
   }
   RETURN_IF_ERROR(CheckMetrics(req.metrics));
-  for (const auto& t : req.tags) RETURN_IF_ERROR(base::CheckIdentifier(t, "tag"));
+  for (const auto& t : req.tags)
+    RETURN_IF_ERROR(base::CheckIdentifier(t, "tag"));
   if (!req.training_config.is_object()) {
     return absl::InvalidArgumentError("training config must be a JSON object");
   }
   std::error_code ec;
   if (!fs::exists(fs::symlink_status(req.path, ec))) {
-    return absl::NotFoundError(absl::StrCat("no such file or directory: ", req.path));
+    return absl::NotFoundError(
+        absl::StrCat("no such file or directory: ", req.path));
   }
   // A taken id is refused before anything is written to the store.
   auto existing = options_.registry->GetVersion(req.version_id);
@@ -133,31 +147,36 @@ absl::StatusOr<ModelVersion> RegistryService::Register(const RegisterRequest& re
       if (digest.ok()) {
         note = *digest == existing->checksum
                    ? " with the same checksum"
-                   : absl::StrCat(" with another checksum (", existing->checksum,
-                                  ", this file is ", *digest, "); choose a new version id");
+                   : absl::StrCat(" with another checksum (",
+                                  existing->checksum, ", this file is ",
+                                  *digest, "); choose a new version id");
       }
     }
-    return absl::AlreadyExistsError(
-        absl::StrCat("version '", req.version_id, "' is already registered", note));
+    return absl::AlreadyExistsError(absl::StrCat(
+        "version '", req.version_id, "' is already registered", note));
   }
-  if (existing.status().code() != absl::StatusCode::kNotFound) return existing.status();
+  if (existing.status().code() != absl::StatusCode::kNotFound)
+    return existing.status();
 
   ModelVersion v;
   v.version_id = req.version_id;
-  v.compatibility_info = InspectCompatibility(req.path, fs::is_directory(req.path));
+  v.compatibility_info =
+      InspectCompatibility(req.path, fs::is_directory(req.path));
   v.architecture = req.architecture;
   if (v.architecture.empty()) {
     const Json& c = v.compatibility_info;
     if (c.value("status", "") != "known") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cannot tell the architecture of ", req.path, " (",
-          c.value("reason", "unknown"), "); pass --architecture"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot tell the architecture of ", req.path, " (",
+                       c.value("reason", "unknown"), "); pass --architecture"));
     }
-    v.architecture = c.value("dual_encoder", false) ? "dual-encoder" : "visual-encoder";
+    v.architecture =
+        c.value("dual_encoder", false) ? "dual-encoder" : "visual-encoder";
   }
-  v.model_type = req.model_type.empty()
-                     ? (v.architecture == "dual-encoder" ? "spatial-mllm" : "standard-cnn")
-                     : req.model_type;
+  v.model_type =
+      req.model_type.empty()
+          ? (v.architecture == "dual-encoder" ? "spatial-mllm" : "standard-cnn")
+          : req.model_type;
   ASSIGN_OR_RETURN(IngestResult ingest, store_.Ingest(req.path));
   v.file_path = fs::absolute(req.path).lexically_normal().string();
   v.creation_date = base::FormatIso8601(absl::Now());
@@ -177,10 +196,13 @@ absl::StatusOr<ModelVersion> RegistryService::Register(const RegisterRequest& re
   return v;
 }
 
-absl::StatusOr<ValidationRecord> RegistryService::Validate(const ValidateRequest& req) {
+absl::StatusOr<ValidationRecord> RegistryService::Validate(
+    const ValidateRequest& req) {
   RETURN_IF_ERROR(base::CheckIdentifier(req.version_id, "version id"));
-  ASSIGN_OR_RETURN(ModelVersion v, options_.registry->GetVersion(req.version_id));
-  ASSIGN_OR_RETURN(Environment env, options_.registry->GetEnvironment(req.environment));
+  ASSIGN_OR_RETURN(ModelVersion v,
+                   options_.registry->GetVersion(req.version_id));
+  ASSIGN_OR_RETURN(Environment env,
+                   options_.registry->GetEnvironment(req.environment));
   ValidationInput in;
   in.version = &v;
   in.environment = &env;
@@ -200,7 +222,8 @@ absl::StatusOr<ValidationRecord> RegistryService::Validate(const ValidateRequest
   r.result["host"] = {{"gpu_count", in.host.gpu_count},
                       {"gpu_memory_gb", in.host.gpu_memory_gb},
                       {"cuda_available", in.host.cuda_available}};
-  if (!req.cpu_override_reason.empty()) r.result["cpu_override_reason"] = req.cpu_override_reason;
+  if (!req.cpu_override_reason.empty())
+    r.result["cpu_override_reason"] = req.cpu_override_reason;
   r.override_reason = req.cpu_override_reason;
   r.actor = req.actor;
   r.validated_at = base::FormatIso8601(absl::Now());
@@ -209,29 +232,35 @@ absl::StatusOr<ValidationRecord> RegistryService::Validate(const ValidateRequest
   return r;
 }
 
-absl::StatusOr<DeploymentEvent> RegistryService::ActivateVerified(DeploymentEvent event) {
+absl::StatusOr<DeploymentEvent> RegistryService::ActivateVerified(
+    DeploymentEvent event) {
   RETURN_IF_ERROR(base::CheckIdentifier(event.version_id, "version id"));
-  ASSIGN_OR_RETURN(ModelVersion v, options_.registry->GetVersion(event.version_id));
+  ASSIGN_OR_RETURN(ModelVersion v,
+                   options_.registry->GetVersion(event.version_id));
   // An environment is never pointed at files that are gone or altered.
   if (absl::Status s = store_.VerifyVersion(v); !s.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("refusing to ",
-                     event.kind == DeploymentKind::kPromote ? "promote '" : "roll back to '",
-                     event.version_id, "': ", s.message()));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to ",
+        event.kind == DeploymentKind::kPromote ? "promote '" : "roll back to '",
+        event.version_id, "': ", s.message()));
   }
   return options_.registry->Activate(std::move(event));
 }
 
-absl::StatusOr<DeploymentEvent> RegistryService::Promote(const std::string& version_id,
-                                                         const std::string& environment,
-                                                         const std::string& actor,
-                                                         const std::string& reason) {
-  return ActivateVerified({.environment = environment, .version_id = version_id,
-                           .kind = DeploymentKind::kPromote, .actor = actor, .reason = reason});
+absl::StatusOr<DeploymentEvent> RegistryService::Promote(
+    const std::string& version_id, const std::string& environment,
+    const std::string& actor, const std::string& reason) {
+  return ActivateVerified({.environment = environment,
+                           .version_id = version_id,
+                           .kind = DeploymentKind::kPromote,
+                           .actor = actor,
+                           .reason = reason});
 }
 
-absl::StatusOr<RollbackPlan> RegistryService::PlanRollback(const std::string& environment) {
-  ASSIGN_OR_RETURN(Environment env, options_.registry->GetEnvironment(environment));
+absl::StatusOr<RollbackPlan> RegistryService::PlanRollback(
+    const std::string& environment) {
+  ASSIGN_OR_RETURN(Environment env,
+                   options_.registry->GetEnvironment(environment));
   ASSIGN_OR_RETURN(auto history, options_.registry->History(env.name));
   ASSIGN_OR_RETURN(auto validations, options_.registry->ListValidations(""));
   std::set<std::string> valid;
@@ -250,10 +279,9 @@ absl::StatusOr<RollbackPlan> RegistryService::PlanRollback(const std::string& en
   return plan;
 }
 
-absl::StatusOr<DeploymentEvent> RegistryService::Rollback(const std::string& environment,
-                                                          const std::string& to,
-                                                          const std::string& actor,
-                                                          const std::string& reason) {
+absl::StatusOr<DeploymentEvent> RegistryService::Rollback(
+    const std::string& environment, const std::string& to,
+    const std::string& actor, const std::string& reason) {
   ASSIGN_OR_RETURN(RollbackPlan plan, PlanRollback(environment));
   std::string target = to;
   if (target.empty()) {
@@ -264,28 +292,36 @@ absl::StatusOr<DeploymentEvent> RegistryService::Rollback(const std::string& env
     }
     target = plan.candidates.front().version_id;
   }
-  return ActivateVerified({.environment = environment, .version_id = target,
-                           .kind = DeploymentKind::kRollback, .actor = actor, .reason = reason});
+  return ActivateVerified({.environment = environment,
+                           .version_id = target,
+                           .kind = DeploymentKind::kRollback,
+                           .actor = actor,
+                           .reason = reason});
 }
 
-absl::StatusOr<ModelVersion> RegistryService::Latest(const std::string& environment) {
-  ASSIGN_OR_RETURN(Environment env, options_.registry->GetEnvironment(environment));
+absl::StatusOr<ModelVersion> RegistryService::Latest(
+    const std::string& environment) {
+  ASSIGN_OR_RETURN(Environment env,
+                   options_.registry->GetEnvironment(environment));
   ASSIGN_OR_RETURN(auto versions, options_.registry->ListVersions());
   for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
     const auto& envs = it->deployment_environments;
     if (std::find(envs.begin(), envs.end(), env.name) != envs.end()) return *it;
   }
-  return absl::NotFoundError(absl::StrCat("no version is validated for ", env.name));
+  return absl::NotFoundError(
+      absl::StrCat("no version is validated for ", env.name));
 }
 
 absl::StatusOr<std::vector<VersionCheck>> RegistryService::Test() {
   ASSIGN_OR_RETURN(auto versions, options_.registry->ListVersions());
   std::vector<VersionCheck> out;
-  for (const auto& v : versions) out.push_back({v.version_id, store_.VerifyVersion(v)});
+  for (const auto& v : versions)
+    out.push_back({v.version_id, store_.VerifyVersion(v)});
   return out;
 }
 
-absl::Status RegistryService::EnsureEnvironments(const std::vector<Environment>& environments) {
+absl::Status RegistryService::EnsureEnvironments(
+    const std::vector<Environment>& environments) {
   ASSIGN_OR_RETURN(auto existing, options_.registry->ListEnvironments());
   if (!existing.empty()) return absl::OkStatus();
   RegistrySnapshot snapshot;
@@ -297,8 +333,9 @@ absl::Status RegistryService::Export(const std::string& dir) {
   ASSIGN_OR_RETURN(auto versions, options_.registry->ListVersions());
   ASSIGN_OR_RETURN(auto envs, options_.registry->ListEnvironments());
   RETURN_IF_ERROR(base::MakeDirs(dir));
-  RETURN_IF_ERROR(base::WriteFileAtomic(absl::StrCat(dir, "/", kVersionsFile),
-                                        VersionsToJson(versions).dump(2) + "\n"));
+  RETURN_IF_ERROR(
+      base::WriteFileAtomic(absl::StrCat(dir, "/", kVersionsFile),
+                            VersionsToJson(versions).dump(2) + "\n"));
   return base::WriteFileAtomic(absl::StrCat(dir, "/", kEnvironmentsFile),
                                EnvironmentsToJson(envs).dump(2) + "\n");
 }
@@ -330,7 +367,8 @@ absl::StatusOr<ImportSummary> RegistryService::Import(const std::string& dir) {
     if (existing->checksum != v.checksum) {
       return absl::AlreadyExistsError(absl::StrCat(
           "import refused: version '", v.version_id, "' exists with checksum ",
-          existing->checksum, ", the import has ", v.checksum, "; nothing was imported"));
+          existing->checksum, ", the import has ", v.checksum,
+          "; nothing was imported"));
     }
     already_there.insert(v.version_id);
   }

@@ -19,11 +19,12 @@
 namespace spatial::registry {
 
 struct RegisterRequest {
-  std::string path;          // a file, or a directory (model.onnx + manifest.json)
+  std::string path;  // a file, or a directory (model.onnx + manifest.json)
   std::string version_id;
-  std::string model_type;    // "" = from the graph (dual-encoder -> spatial-mllm)
+  std::string model_type;  // "" = from the graph (dual-encoder -> spatial-mllm)
   std::string architecture;  // "" = from the graph
-  std::map<std::string, double> metrics;  // empty: a bundle's manifest.json metrics
+  std::map<std::string, double>
+      metrics;  // empty: a bundle's manifest.json metrics
   std::vector<std::string> tags;
   Json training_config = Json::object();
   std::string actor;
@@ -43,7 +44,7 @@ struct RollbackCandidate {
 
 struct RollbackPlan {
   std::string environment;
-  std::string active_version;  // "" when nothing is active
+  std::string active_version;                 // "" when nothing is active
   std::vector<RollbackCandidate> candidates;  // recommended first
 };
 
@@ -63,13 +64,14 @@ class RegistryService {
  public:
   // Reads an ONNX graph and returns compatibility info ({inputs, outputs,
   // parameter_count, memory_estimate_gb, dual_encoder, ...}).
-  using Inspector = std::function<absl::StatusOr<Json>(const std::string& onnx_path)>;
+  using Inspector =
+      std::function<absl::StatusOr<Json>(const std::string& onnx_path)>;
 
   struct Options {
     Registry* registry = nullptr;  // required, not owned
     std::string store_root;        // required
-    Inspector inspector;           // empty: compatibility is recorded as unknown
-    HostFacts host;                // what validation knows of this machine
+    Inspector inspector;  // empty: compatibility is recorded as unknown
+    HostFacts host;       // what validation knows of this machine
   };
 
   explicit RegistryService(Options options)

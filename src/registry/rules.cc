@@ -20,10 +20,11 @@ RuleResult Missing(const Environment& env, std::string rule, std::string what,
                              " (validation_config.skip_heavy_tests)");
   } else {
     r.outcome = RuleOutcome::kFail;
-    r.message = absl::StrCat(what, " is unknown; ", env.name,
-                             " requires it (register a readable ONNX graph, or pass "
-                             "--metric accuracy=N, --metric inference_time_ms=N, "
-                             "--metric memory_estimate_gb=N)");
+    r.message =
+        absl::StrCat(what, " is unknown; ", env.name,
+                     " requires it (register a readable ONNX graph, or pass "
+                     "--metric accuracy=N, --metric inference_time_ms=N, "
+                     "--metric memory_estimate_gb=N)");
   }
   return r;
 }
@@ -41,7 +42,8 @@ RuleResult ArtifactRule(const ValidationInput& in) {
 }
 
 RuleResult ArchitectureRule(const ModelVersion& v, const Environment& env) {
-  RuleResult r{.rule = "architecture", .measured = v.architecture,
+  RuleResult r{.rule = "architecture",
+               .measured = v.architecture,
                .required = env.supported_architectures};
   const auto& s = env.supported_architectures;
   if (std::find(s.begin(), s.end(), v.architecture) != s.end()) {
@@ -65,9 +67,11 @@ RuleResult MemoryRule(const ModelVersion& v, const Environment& env) {
   } else if (given != v.performance_metrics.end()) {
     need = given->second;
   } else {
-    return Missing(env, "memory", "memory estimate", env.memory_requirements_gb);
+    return Missing(env, "memory", "memory estimate",
+                   env.memory_requirements_gb);
   }
-  RuleResult r{.rule = "memory", .measured = need,
+  RuleResult r{.rule = "memory",
+               .measured = need,
                .required = env.memory_requirements_gb};
   if (need <= env.memory_requirements_gb) {
     r.message = absl::StrFormat("needs %.4g GB <= %.4g GB", need,
@@ -88,7 +92,8 @@ RuleResult AccuracyRule(const ModelVersion& v, const Environment& env) {
   if (it == v.performance_metrics.end()) {
     return Missing(env, "accuracy", "accuracy", *env.min_accuracy);
   }
-  RuleResult r{.rule = "accuracy", .measured = it->second,
+  RuleResult r{.rule = "accuracy",
+               .measured = it->second,
                .required = *env.min_accuracy};
   if (it->second >= *env.min_accuracy) {
     r.message = absl::StrFormat("%.4g >= %.4g", it->second, *env.min_accuracy);
@@ -109,29 +114,32 @@ RuleResult LatencyRule(const ModelVersion& v, const Environment& env) {
     return Missing(env, "latency", "inference_time_ms",
                    *env.max_inference_time_ms);
   }
-  RuleResult r{.rule = "latency", .measured = it->second,
+  RuleResult r{.rule = "latency",
+               .measured = it->second,
                .required = *env.max_inference_time_ms};
   if (it->second <= *env.max_inference_time_ms) {
     r.message = absl::StrFormat("%.4g ms <= %.4g ms", it->second,
                                 *env.max_inference_time_ms);
   } else {
     r.outcome = RuleOutcome::kFail;
-    r.message = absl::StrFormat("%.4g ms is above the %.4g ms %s allows",
-                                it->second, *env.max_inference_time_ms,
-                                env.name);
+    r.message =
+        absl::StrFormat("%.4g ms is above the %.4g ms %s allows", it->second,
+                        *env.max_inference_time_ms, env.name);
   }
   return r;
 }
 
 RuleResult GpuRule(const ValidationInput& in) {
   const Environment& env = *in.environment;
-  RuleResult r{.rule = "gpu", .measured = in.host.gpu_memory_gb,
+  RuleResult r{.rule = "gpu",
+               .measured = in.host.gpu_memory_gb,
                .required = env.min_gpu_memory_gb};
   bool enough = in.host.gpu_count > 0 &&
                 in.host.gpu_memory_gb >= env.min_gpu_memory_gb &&
                 (!env.cuda_compatible || in.host.cuda_available);
   if (enough) {
-    r.message = absl::StrFormat("GPU with %.4g GB present", in.host.gpu_memory_gb);
+    r.message =
+        absl::StrFormat("GPU with %.4g GB present", in.host.gpu_memory_gb);
     return r;
   }
   std::string lack =
@@ -145,9 +153,9 @@ RuleResult GpuRule(const ValidationInput& in) {
     r.message = absl::StrCat(lack, "; CPU-only allowed in ", env.name);
   } else if (!in.cpu_override_reason.empty()) {
     r.outcome = RuleOutcome::kOverridden;
-    r.message = absl::StrCat(lack, "; ", env.name,
-                             " requires a GPU, overridden: ",
-                             in.cpu_override_reason);
+    r.message =
+        absl::StrCat(lack, "; ", env.name,
+                     " requires a GPU, overridden: ", in.cpu_override_reason);
   } else {
     r.outcome = RuleOutcome::kFail;
     r.message = absl::StrCat(lack, "; ", env.name,
@@ -189,12 +197,12 @@ ValidationOutcome ApplyRules(const ValidationInput& in) {
   const ModelVersion& v = *in.version;
   const Environment& env = *in.environment;
   ValidationOutcome out;
-  out.rules = {ArtifactRule(in),        ArchitectureRule(v, env),
-               MemoryRule(v, env),      AccuracyRule(v, env),
-               LatencyRule(v, env),     GpuRule(in)};
-  out.valid = std::none_of(out.rules.begin(), out.rules.end(), [](const auto& r) {
-    return r.outcome == RuleOutcome::kFail;
-  });
+  out.rules = {ArtifactRule(in),    ArchitectureRule(v, env),
+               MemoryRule(v, env),  AccuracyRule(v, env),
+               LatencyRule(v, env), GpuRule(in)};
+  out.valid = std::none_of(
+      out.rules.begin(), out.rules.end(),
+      [](const auto& r) { return r.outcome == RuleOutcome::kFail; });
   return out;
 }
 

@@ -22,7 +22,8 @@ enum class RuleOutcome { kPass, kWarn, kFail, kOverridden };
 absl::string_view ToString(RuleOutcome o);
 
 struct RuleResult {
-  std::string rule;  // "artifact", "architecture", "memory", "accuracy", "latency", "gpu"
+  std::string rule;  // "artifact", "architecture", "memory", "accuracy",
+                     // "latency", "gpu"
   RuleOutcome outcome = RuleOutcome::kPass;
   std::string message;
   Json measured;  // null when unknown

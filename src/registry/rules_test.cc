@@ -8,7 +8,8 @@ namespace {
 Environment Dev() {
   Environment e;
   e.name = "development";
-  e.supported_architectures = {"dual-encoder", "visual-encoder", "spatial-encoder"};
+  e.supported_architectures = {"dual-encoder", "visual-encoder",
+                               "spatial-encoder"};
   e.memory_requirements_gb = 8;
   e.min_gpu_memory_gb = 4;
   e.cuda_compatible = true;
@@ -50,7 +51,9 @@ RuleOutcome OutcomeOf(const ValidationOutcome& o, const std::string& rule) {
   return RuleOutcome::kFail;
 }
 
-HostFacts Gpu(double gb) { return {.gpu_count = 1, .gpu_memory_gb = gb, .cuda_available = true}; }
+HostFacts Gpu(double gb) {
+  return {.gpu_count = 1, .gpu_memory_gb = gb, .cuda_available = true};
+}
 
 // Table: a change to the version, environment or host, and what each rule says.
 TEST(RulesTest, EachRulePassesWarnsOrFailsAsSpecified) {
@@ -77,36 +80,85 @@ TEST(RulesTest, EachRulePassesWarnsOrFailsAsSpecified) {
   auto huge = Good();
   huge.compatibility_info["memory_estimate_gb"] = 40.0;
   const Case cases[] = {
-      {"all good on a GPU host", Good(), Prod(), Gpu(24), "", "gpu", RuleOutcome::kPass, true},
-      {"prod without GPU fails", Good(), Prod(), {}, "", "gpu", RuleOutcome::kFail, false},
-      {"prod with too small GPU fails", Good(), Prod(), Gpu(8), "", "gpu", RuleOutcome::kFail, false},
-      {"prod CPU override is recorded", Good(), Prod(), {}, "CI has no GPU", "gpu",
-       RuleOutcome::kOverridden, true},
-      {"dev without GPU warns", Good(), Dev(), {}, "", "gpu", RuleOutcome::kWarn, true},
-      {"missing accuracy fails in prod", no_metrics, Prod(), Gpu(24), "", "accuracy",
-       RuleOutcome::kFail, false},
-      {"missing latency fails in prod", no_metrics, Prod(), Gpu(24), "", "latency",
-       RuleOutcome::kFail, false},
-      {"missing accuracy warns in dev", no_metrics, Dev(), {}, "", "accuracy", RuleOutcome::kWarn,
-       true},
-      {"unknown memory fails in prod", unknown_compat, Prod(), Gpu(24), "", "memory",
-       RuleOutcome::kFail, false},
-      {"unknown memory warns in dev", unknown_compat, Dev(), {}, "", "memory", RuleOutcome::kWarn,
-       true},
-      {"memory above requirement fails", huge, Prod(), Gpu(24), "", "memory", RuleOutcome::kFail,
-       false},
-      {"visual encoder unsupported in prod", visual, Prod(), Gpu(24), "", "architecture",
-       RuleOutcome::kFail, false},
-      {"visual encoder supported in dev", visual, Dev(), {}, "", "architecture",
+      {"all good on a GPU host", Good(), Prod(), Gpu(24), "", "gpu",
        RuleOutcome::kPass, true},
-      {"latency above limit fails", slow, Prod(), Gpu(24), "", "latency", RuleOutcome::kFail,
+      {"prod without GPU fails",
+       Good(),
+       Prod(),
+       {},
+       "",
+       "gpu",
+       RuleOutcome::kFail,
        false},
-      {"latency at dev limit passes", slow, Dev(), {}, "", "latency", RuleOutcome::kPass, true},
+      {"prod with too small GPU fails", Good(), Prod(), Gpu(8), "", "gpu",
+       RuleOutcome::kFail, false},
+      {"prod CPU override is recorded",
+       Good(),
+       Prod(),
+       {},
+       "CI has no GPU",
+       "gpu",
+       RuleOutcome::kOverridden,
+       true},
+      {"dev without GPU warns",
+       Good(),
+       Dev(),
+       {},
+       "",
+       "gpu",
+       RuleOutcome::kWarn,
+       true},
+      {"missing accuracy fails in prod", no_metrics, Prod(), Gpu(24), "",
+       "accuracy", RuleOutcome::kFail, false},
+      {"missing latency fails in prod", no_metrics, Prod(), Gpu(24), "",
+       "latency", RuleOutcome::kFail, false},
+      {"missing accuracy warns in dev",
+       no_metrics,
+       Dev(),
+       {},
+       "",
+       "accuracy",
+       RuleOutcome::kWarn,
+       true},
+      {"unknown memory fails in prod", unknown_compat, Prod(), Gpu(24), "",
+       "memory", RuleOutcome::kFail, false},
+      {"unknown memory warns in dev",
+       unknown_compat,
+       Dev(),
+       {},
+       "",
+       "memory",
+       RuleOutcome::kWarn,
+       true},
+      {"memory above requirement fails", huge, Prod(), Gpu(24), "", "memory",
+       RuleOutcome::kFail, false},
+      {"visual encoder unsupported in prod", visual, Prod(), Gpu(24), "",
+       "architecture", RuleOutcome::kFail, false},
+      {"visual encoder supported in dev",
+       visual,
+       Dev(),
+       {},
+       "",
+       "architecture",
+       RuleOutcome::kPass,
+       true},
+      {"latency above limit fails", slow, Prod(), Gpu(24), "", "latency",
+       RuleOutcome::kFail, false},
+      {"latency at dev limit passes",
+       slow,
+       Dev(),
+       {},
+       "",
+       "latency",
+       RuleOutcome::kPass,
+       true},
       {"accuracy below threshold fails", weak, Prod(), Gpu(24), "", "accuracy",
        RuleOutcome::kFail, false},
   };
   for (const auto& c : cases) {
-    ValidationInput in{.version = &c.v, .environment = &c.env, .host = c.host,
+    ValidationInput in{.version = &c.v,
+                       .environment = &c.env,
+                       .host = c.host,
                        .cpu_override_reason = c.override_reason};
     ValidationOutcome o = ApplyRules(in);
     EXPECT_EQ(OutcomeOf(o, c.rule), c.want) << c.name;
@@ -118,22 +170,28 @@ TEST(RulesTest, EachRulePassesWarnsOrFailsAsSpecified) {
 TEST(RulesTest, ArtifactErrorFailsWithItsMessage) {
   ModelVersion v = Good();
   Environment env = Dev();
-  ValidationInput in{.version = &v, .environment = &env,
-                     .artifact_error = std::string("artifact file 'model.onnx' is corrupted")};
+  ValidationInput in{
+      .version = &v,
+      .environment = &env,
+      .artifact_error = std::string("artifact file 'model.onnx' is corrupted")};
   ValidationOutcome o = ApplyRules(in);
   EXPECT_FALSE(o.valid);
   EXPECT_EQ(OutcomeOf(o, "artifact"), RuleOutcome::kFail);
-  EXPECT_EQ(o.ToJson()["rules"][0]["message"], "artifact file 'model.onnx' is corrupted");
+  EXPECT_EQ(o.ToJson()["rules"][0]["message"],
+            "artifact file 'model.onnx' is corrupted");
 }
 
 // The JSON result carries the override reason in the gpu rule's message.
 TEST(RulesTest, OverrideReasonAppearsInResult) {
   ModelVersion v = Good();
   Environment env = Prod();
-  ValidationInput in{.version = &v, .environment = &env, .cpu_override_reason = "no GPU in CI"};
+  ValidationInput in{.version = &v,
+                     .environment = &env,
+                     .cpu_override_reason = "no GPU in CI"};
   auto j = ApplyRules(in).ToJson();
   EXPECT_TRUE(j["valid"].get<bool>());
-  EXPECT_NE(j["rules"][5]["message"].get<std::string>().find("no GPU in CI"), std::string::npos);
+  EXPECT_NE(j["rules"][5]["message"].get<std::string>().find("no GPU in CI"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -4,11 +4,13 @@
 
 namespace spatial::serving {
 
-absl::StatusOr<std::unique_ptr<Batcher>> Batcher::Start(const Options& options,
-                                                       const ClassifierFactory& factory,
-                                                       BatchObserver observer) {
-  if (options.workers < 1 || options.max_batch < 1 || options.queue_capacity < 1) {
-    return absl::InvalidArgumentError("workers, max batch and queue capacity must be >= 1");
+absl::StatusOr<std::unique_ptr<Batcher>> Batcher::Start(
+    const Options& options, const ClassifierFactory& factory,
+    BatchObserver observer) {
+  if (options.workers < 1 || options.max_batch < 1 ||
+      options.queue_capacity < 1) {
+    return absl::InvalidArgumentError(
+        "workers, max batch and queue capacity must be >= 1");
   }
   std::vector<std::unique_ptr<inference::Classifier>> classifiers;
   for (int i = 0; i < options.workers; ++i) {
@@ -16,8 +18,8 @@ absl::StatusOr<std::unique_ptr<Batcher>> Batcher::Start(const Options& options,
     if (!c.ok()) return c.status();
     classifiers.push_back(std::move(*c));
   }
-  std::unique_ptr<Batcher> b(
-      new Batcher(options, std::move(observer), classifiers.front()->manifest()));
+  std::unique_ptr<Batcher> b(new Batcher(options, std::move(observer),
+                                         classifiers.front()->manifest()));
   b->classifiers_ = std::move(classifiers);
   for (auto& c : b->classifiers_) {
     b->workers_.emplace_back([raw = b.get(), c = c.get()] { raw->Work(c); });
@@ -27,15 +29,18 @@ absl::StatusOr<std::unique_ptr<Batcher>> Batcher::Start(const Options& options,
 
 Batcher::~Batcher() { Stop(); }
 
-absl::Status Batcher::Submit(std::shared_ptr<const inference::PreparedInput> input, Done done) {
+absl::Status Batcher::Submit(
+    std::shared_ptr<const inference::PreparedInput> input, Done done) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return absl::UnavailableError("the model is being unloaded");
     if (queue_.size() >= options_.queue_capacity) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "the inference queue is full (", options_.queue_capacity, " requests); retry later"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("the inference queue is full (", options_.queue_capacity,
+                       " requests); retry later"));
     }
-    queue_.push_back({std::move(input), std::move(done), std::chrono::steady_clock::now()});
+    queue_.push_back(
+        {std::move(input), std::move(done), std::chrono::steady_clock::now()});
   }
   cv_.notify_one();
   return absl::OkStatus();
@@ -68,10 +73,12 @@ void Batcher::Work(inference::Classifier* classifier) {
       if (queue_.empty()) return;  // stopping and drained
       // Wait for the batch to fill, but never past the oldest job's deadline.
       auto deadline = queue_.front().enqueued + options_.max_queue_delay;
-      while (!stopping_ && queue_.size() < static_cast<size_t>(options_.max_batch) &&
+      while (!stopping_ &&
+             queue_.size() < static_cast<size_t>(options_.max_batch) &&
              cv_.wait_until(lock, deadline) != std::cv_status::timeout) {
       }
-      size_t n = std::min(queue_.size(), static_cast<size_t>(options_.max_batch));
+      size_t n =
+          std::min(queue_.size(), static_cast<size_t>(options_.max_batch));
       for (size_t i = 0; i < n; ++i) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -82,7 +89,9 @@ void Batcher::Work(inference::Classifier* classifier) {
     for (const auto& j : batch) inputs.push_back(j.input.get());
     auto t0 = std::chrono::steady_clock::now();
     auto preds = classifier->Classify(inputs);
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
     if (observer_) observer_(static_cast<int>(batch.size()), seconds);
     for (size_t i = 0; i < batch.size(); ++i) {
       if (preds.ok()) {

@@ -25,25 +25,28 @@ namespace spatial::serving {
 class Batcher {
  public:
   struct Options {
-    int workers = 2;                                       // inference threads
-    int max_batch = 8;                                     // requests per forward pass
-    std::chrono::microseconds max_queue_delay{2000};       // wait for a batch to fill
-    size_t queue_capacity = 256;                           // waiting requests at most
+    int workers = 2;    // inference threads
+    int max_batch = 8;  // requests per forward pass
+    std::chrono::microseconds max_queue_delay{
+        2000};                    // wait for a batch to fill
+    size_t queue_capacity = 256;  // waiting requests at most
   };
   using Done = std::function<void(absl::StatusOr<inference::Prediction>)>;
-  using ClassifierFactory = std::function<absl::StatusOr<std::unique_ptr<inference::Classifier>>()>;
+  using ClassifierFactory =
+      std::function<absl::StatusOr<std::unique_ptr<inference::Classifier>>()>;
   // Called after each batch with its size and the seconds it took.
   using BatchObserver = std::function<void(int size, double seconds)>;
 
   // Creates one classifier per worker (a failure fails Start) and starts them.
-  static absl::StatusOr<std::unique_ptr<Batcher>> Start(const Options& options,
-                                                        const ClassifierFactory& factory,
-                                                        BatchObserver observer = nullptr);
+  static absl::StatusOr<std::unique_ptr<Batcher>> Start(
+      const Options& options, const ClassifierFactory& factory,
+      BatchObserver observer = nullptr);
   ~Batcher();  // Stop()
 
   // Queues one prepared image; `done` runs on a worker thread exactly once.
   // ResourceExhausted when the queue is full, Unavailable after Stop().
-  absl::Status Submit(std::shared_ptr<const inference::PreparedInput> input, Done done);
+  absl::Status Submit(std::shared_ptr<const inference::PreparedInput> input,
+                      Done done);
 
   // Finishes every queued request, then joins the workers. Idempotent.
   void Stop();
@@ -58,7 +61,9 @@ class Batcher {
     std::chrono::steady_clock::time_point enqueued;
   };
   Batcher(Options options, BatchObserver observer, inference::Manifest manifest)
-      : options_(options), observer_(std::move(observer)), manifest_(std::move(manifest)) {}
+      : options_(options),
+        observer_(std::move(observer)),
+        manifest_(std::move(manifest)) {}
   void Work(inference::Classifier* classifier);
 
   const Options options_;

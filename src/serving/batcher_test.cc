@@ -12,15 +12,18 @@
 namespace spatial::serving {
 namespace {
 
-std::string Bundle() { return spatial::testing::SourceDir() + "/models/spatial-pizza-v1"; }
+std::string Bundle() {
+  return spatial::testing::SourceDir() + "/models/spatial-pizza-v1";
+}
 
 Batcher::ClassifierFactory Factory() {
   return [] { return inference::Classifier::Open(Bundle()); };
 }
 
-std::shared_ptr<const inference::PreparedInput> Prepared(const inference::Classifier& c, int label,
-                                                         int index) {
-  auto img = vision::DecodeImage(vision::RenderPizza(label, 4242, index, 128).jpeg);
+std::shared_ptr<const inference::PreparedInput> Prepared(
+    const inference::Classifier& c, int label, int index) {
+  auto img =
+      vision::DecodeImage(vision::RenderPizza(label, 4242, index, 128).jpeg);
   return std::make_shared<inference::PreparedInput>(c.Prepare(*img));
 }
 
@@ -41,10 +44,15 @@ TEST(BatcherTest, BatchesConcurrentRequestsWithSameAnswers) {
   });
   ASSERT_TRUE(b.ok()) << b.status();
   std::vector<std::shared_ptr<const inference::PreparedInput>> inputs;
-  for (int i = 0; i < 16; ++i) inputs.push_back(Prepared(**reference, i % 6, i));
-  std::vector<std::promise<absl::StatusOr<inference::Prediction>>> promises(inputs.size());
+  for (int i = 0; i < 16; ++i)
+    inputs.push_back(Prepared(**reference, i % 6, i));
+  std::vector<std::promise<absl::StatusOr<inference::Prediction>>> promises(
+      inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
-    ASSERT_TRUE((*b)->Submit(inputs[i], [&promises, i](auto r) { promises[i].set_value(r); }).ok());
+    ASSERT_TRUE(
+        (*b)->Submit(inputs[i],
+                     [&promises, i](auto r) { promises[i].set_value(r); })
+            .ok());
   }
   for (size_t i = 0; i < inputs.size(); ++i) {
     auto got = promises[i].get_future().get();
@@ -87,12 +95,14 @@ TEST(BatcherTest, FullQueueRefusesAndStopDrains) {
   EXPECT_GT(refused, 0);
   (*b)->Stop();
   EXPECT_EQ(answered.load(), accepted);
-  EXPECT_EQ((*b)->Submit(input, [](auto) {}).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ((*b)->Submit(input, [](auto) {}).code(),
+            absl::StatusCode::kUnavailable);
 }
 
 TEST(BatcherTest, FailingFactoryFailsStart) {
   auto b = Batcher::Start({}, [] {
-    return absl::StatusOr<std::unique_ptr<inference::Classifier>>(absl::NotFoundError("no model"));
+    return absl::StatusOr<std::unique_ptr<inference::Classifier>>(
+        absl::NotFoundError("no model"));
   });
   EXPECT_EQ(b.status().code(), absl::StatusCode::kNotFound);
 }

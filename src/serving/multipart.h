@@ -32,9 +32,9 @@ struct MultipartLimits {
 // Parses `body`; the views in the result live as long as `body`.
 // InvalidArgument naming what is wrong (missing boundary line, a part without
 // Content-Disposition, no closing boundary, too many parts...).
-absl::StatusOr<std::vector<FormPart>> ParseMultipart(absl::string_view body,
-                                                     absl::string_view boundary,
-                                                     const MultipartLimits& limits = {});
+absl::StatusOr<std::vector<FormPart>> ParseMultipart(
+    absl::string_view body, absl::string_view boundary,
+    const MultipartLimits& limits = {});
 
 }  // namespace spatial::serving
 

@@ -44,7 +44,8 @@ absl::StatusOr<bool> ParseBool(absl::string_view field, absl::string_view v) {
   if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
   if (s == "false" || s == "0" || s == "no" || s == "off") return false;
   return absl::InvalidArgumentError(
-      absl::StrCat("form field '", field, "' must be true or false, got '", v.substr(0, 40), "'"));
+      absl::StrCat("form field '", field, "' must be true or false, got '",
+                   v.substr(0, 40), "'"));
 }
 
 // The upload and the form fields of a classify request.
@@ -62,14 +63,18 @@ absl::StatusOr<ClassifyForm> ParseForm(const HttpRequest& req) {
   bool has_file = false;
   for (const auto& p : *parts) {
     if (p.name == "file") {
-      static const char* kTypes[] = {"image/jpeg", "image/jpg", "image/png", "image/webp",
-                                     "application/octet-stream", ""};
+      static const char* kTypes[] = {"image/jpeg",
+                                     "image/jpg",
+                                     "image/png",
+                                     "image/webp",
+                                     "application/octet-stream",
+                                     ""};
       bool allowed = false;
       for (const char* t : kTypes) allowed |= p.content_type == t;
       if (!allowed) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "field 'file' has content type '", p.content_type,
-            "'; send image/jpeg, image/png or image/webp"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("field 'file' has content type '", p.content_type,
+                         "'; send image/jpeg, image/png or image/webp"));
       }
       form.image = std::string(p.body);
       has_file = true;
@@ -78,23 +83,31 @@ absl::StatusOr<ClassifyForm> ParseForm(const HttpRequest& req) {
     }
   }
   if (!has_file) {
-    return absl::InvalidArgumentError("no image: send it as multipart/form-data field 'file'");
+    return absl::InvalidArgumentError(
+        "no image: send it as multipart/form-data field 'file'");
   }
   return form;
 }
 
-Json ProbabilitiesJson(const inference::Manifest& m, const inference::Prediction& p) {
+Json ProbabilitiesJson(const inference::Manifest& m,
+                       const inference::Prediction& p) {
   Json j = Json::object();
-  for (size_t i = 0; i < m.classes.size(); ++i) j[m.classes[i]] = p.probabilities[i];
+  for (size_t i = 0; i < m.classes.size(); ++i)
+    j[m.classes[i]] = p.probabilities[i];
   return j;
 }
 
 Json FeaturesJson(const vision::SpatialFeatures& f) {
-  return {{"depth_mean", f.depth_mean},           {"depth_std", f.depth_std},
-          {"depth_p10", f.depth_p10},             {"depth_p50", f.depth_p50},
-          {"depth_p90", f.depth_p90},             {"raised_fraction", f.raised_fraction},
-          {"recessed_fraction", f.recessed_fraction}, {"normal_z_mean", f.normal_z_mean},
-          {"mean_tilt_degrees", f.mean_tilt_degrees}, {"surface_roughness", f.surface_roughness}};
+  return {{"depth_mean", f.depth_mean},
+          {"depth_std", f.depth_std},
+          {"depth_p10", f.depth_p10},
+          {"depth_p50", f.depth_p50},
+          {"depth_p90", f.depth_p90},
+          {"raised_fraction", f.raised_fraction},
+          {"recessed_fraction", f.recessed_fraction},
+          {"normal_z_mean", f.normal_z_mean},
+          {"mean_tilt_degrees", f.mean_tilt_degrees},
+          {"surface_roughness", f.surface_roughness}};
 }
 
 }  // namespace
@@ -124,15 +137,17 @@ void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
         200, {{"service", "pizza-api-spatial"},
               {"environment", options_.environment},
               {"endpoints",
-               {"/health", "/status", "/classify", "/predict/spatial", "/predict/standard",
-                "/ab-test/compare", "/ab-test/status", "/v2/health/live", "/v2/health/ready"}}}));
+               {"/health", "/status", "/classify", "/predict/spatial",
+                "/predict/standard", "/ab-test/compare", "/ab-test/status",
+                "/v2/health/live", "/v2/health/ready"}}}));
   }
   if (path == "/health") {
     if (!need(get)) return;
     Json models = Json::object();
     if (spatial_) models["spatial"] = spatial_->version;
     if (standard_) models["standard"] = standard_->version;
-    return respond(JsonResponse(200, {{"status", "healthy"}, {"models", models},
+    return respond(JsonResponse(200, {{"status", "healthy"},
+                                      {"models", models},
                                       {"environment", options_.environment},
                                       {"timestamp", Now()}}));
   }
@@ -153,7 +168,8 @@ void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
     if (!need(get)) return;
     return respond(AbStatus());
   }
-  if (path == "/classify" || path == "/predict/spatial" || path == "/predict/standard") {
+  if (path == "/classify" || path == "/predict/spatial" ||
+      path == "/predict/standard") {
     if (!need(post)) return;
     std::string forced = path == "/predict/spatial"    ? "spatial"
                          : path == "/predict/standard" ? "standard"
@@ -168,7 +184,8 @@ void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
     if (!need(get)) return;
     return respond(Visualization(path));
   }
-  respond(Error(absl::NotFoundError(absl::StrCat("no endpoint ", path.substr(0, 200)))));
+  respond(Error(
+      absl::NotFoundError(absl::StrCat("no endpoint ", path.substr(0, 200)))));
 }
 
 void PizzaApi::Classify(const HttpRequest& req, const std::string& forced,
@@ -176,35 +193,43 @@ void PizzaApi::Classify(const HttpRequest& req, const std::string& forced,
   const auto started = Clock::now();
   auto form = ParseForm(req);
   if (!form.ok()) return respond(Error(form.status()));
-  // Which model: the endpoint, then ab_test_group, then use_spatial, then the split.
+  // Which model: the endpoint, then ab_test_group, then use_spatial, then the
+  // split.
   std::string group;
   bool use_spatial = true;
   if (!forced.empty()) {
     use_spatial = forced == "spatial";
-  } else if (auto g = form->fields.find("ab_test_group"); g != form->fields.end()) {
+  } else if (auto g = form->fields.find("ab_test_group");
+             g != form->fields.end()) {
     group = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(g->second));
     if (group != "A" && group != "B") {
-      return respond(Error(absl::InvalidArgumentError(
-          absl::StrCat("ab_test_group must be A (spatial) or B (standard), got '",
-                       g->second.substr(0, 20), "'"))));
+      return respond(Error(absl::InvalidArgumentError(absl::StrCat(
+          "ab_test_group must be A (spatial) or B (standard), got '",
+          g->second.substr(0, 20), "'"))));
     }
     use_spatial = group == "A";
-  } else if (auto u = form->fields.find("use_spatial"); u != form->fields.end()) {
+  } else if (auto u = form->fields.find("use_spatial");
+             u != form->fields.end()) {
     auto v = ParseBool("use_spatial", u->second);
     if (!v.ok()) return respond(Error(v.status()));
     use_spatial = *v;
   } else {
     std::lock_guard<std::mutex> lock(mu_);
-    group = std::uniform_real_distribution<double>(0, 1)(rng_) < options_.ab_split ? "A" : "B";
+    group =
+        std::uniform_real_distribution<double>(0, 1)(rng_) < options_.ab_split
+            ? "A"
+            : "B";
     use_spatial = group == "A";
   }
   bool want_probabilities = true, want_visualization = false;
-  if (auto f = form->fields.find("return_probabilities"); f != form->fields.end()) {
+  if (auto f = form->fields.find("return_probabilities");
+      f != form->fields.end()) {
     auto v = ParseBool("return_probabilities", f->second);
     if (!v.ok()) return respond(Error(v.status()));
     want_probabilities = *v;
   }
-  if (auto f = form->fields.find("enable_visualization"); f != form->fields.end()) {
+  if (auto f = form->fields.find("enable_visualization");
+      f != form->fields.end()) {
     auto v = ParseBool("enable_visualization", f->second);
     if (!v.ok()) return respond(Error(v.status()));
     want_visualization = *v;
@@ -216,8 +241,8 @@ void PizzaApi::Classify(const HttpRequest& req, const std::string& forced,
   std::shared_ptr<ServedModel> model = use_spatial ? spatial_ : standard_;
   if (!model) {
     if (!forced.empty()) {
-      return respond(Error(absl::UnavailableError(
-          absl::StrCat("the ", forced, " model is not loaded on this server"))));
+      return respond(Error(absl::UnavailableError(absl::StrCat(
+          "the ", forced, " model is not loaded on this server"))));
     }
     // The asked-for model is not loaded: serve the other one and say so.
     model = use_spatial ? standard_ : spatial_;
@@ -230,28 +255,35 @@ void PizzaApi::Classify(const HttpRequest& req, const std::string& forced,
   if (want_visualization && model->manifest().has_spatial()) {
     viz_url = StoreVisualization(*input);
   }
-  GroupStats* stats = group == "A" ? &group_a_ : group == "B" ? &group_b_ : nullptr;
+  GroupStats* stats = group == "A"   ? &group_a_
+                      : group == "B" ? &group_b_
+                                     : nullptr;
   if (stats) ++stats->requests;
-  auto finish = [this, model, input, group, stats, fallback, want_probabilities, viz_url, started,
+  auto finish = [this, model, input, group, stats, fallback, want_probabilities,
+                 viz_url, started,
                  respond](absl::StatusOr<inference::Prediction> pred) {
     if (!pred.ok()) {
       if (stats) ++stats->errors;
       return respond(Error(pred.status()));
     }
     const auto& m = model->manifest();
-    double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    double seconds =
+        std::chrono::duration<double>(Clock::now() - started).count();
     if (stats) stats->latency_us_total += static_cast<uint64_t>(seconds * 1e6);
-    Json j = {{"predicted_class", m.classes[pred->label]},
-              {"confidence", pred->confidence},
-              {"probabilities", want_probabilities ? ProbabilitiesJson(m, *pred) : Json(nullptr)},
-              {"model_used", m.model_type},
-              {"model_version", model->version},
-              {"inference_time", seconds},
-              {"spatial_features", m.has_spatial() ? FeaturesJson(input->features) : Json(nullptr)},
-              {"visualization_url", viz_url.empty() ? Json(nullptr) : Json(viz_url)},
-              {"ab_test_group", group.empty() ? Json(nullptr) : Json(group)},
-              {"fallback", fallback},
-              {"timestamp", Now()}};
+    Json j = {
+        {"predicted_class", m.classes[pred->label]},
+        {"confidence", pred->confidence},
+        {"probabilities",
+         want_probabilities ? ProbabilitiesJson(m, *pred) : Json(nullptr)},
+        {"model_used", m.model_type},
+        {"model_version", model->version},
+        {"inference_time", seconds},
+        {"spatial_features",
+         m.has_spatial() ? FeaturesJson(input->features) : Json(nullptr)},
+        {"visualization_url", viz_url.empty() ? Json(nullptr) : Json(viz_url)},
+        {"ab_test_group", group.empty() ? Json(nullptr) : Json(group)},
+        {"fallback", fallback},
+        {"timestamp", Now()}};
     respond(JsonResponse(200, j));
   };
   absl::Status queued = model->batcher->Submit(input, finish);
@@ -263,7 +295,8 @@ void PizzaApi::Classify(const HttpRequest& req, const std::string& forced,
 
 void PizzaApi::Compare(const HttpRequest& req, http::Responder respond) {
   if (!spatial_ || !standard_) {
-    return respond(Error(absl::UnavailableError("comparison needs both models loaded")));
+    return respond(
+        Error(absl::UnavailableError("comparison needs both models loaded")));
   }
   auto form = ParseForm(req);
   if (!form.ok()) return respond(Error(form.status()));
@@ -280,7 +313,8 @@ void PizzaApi::Compare(const HttpRequest& req, http::Responder respond) {
   for (const auto& model : {spatial_, standard_}) {
     auto input = std::make_shared<inference::PreparedInput>(
         inference::PrepareInput(model->manifest(), *image));
-    auto done = [both, model, started, respond](absl::StatusOr<inference::Prediction> pred) {
+    auto done = [both, model, started,
+                 respond](absl::StatusOr<inference::Prediction> pred) {
       std::lock_guard<std::mutex> lock(both->mu);
       const auto& m = model->manifest();
       if (!pred.ok()) {
@@ -295,8 +329,10 @@ void PizzaApi::Compare(const HttpRequest& req, http::Responder respond) {
       if (--both->pending > 0) return;
       if (!both->error.ok()) return respond(Error(both->error));
       Json& r = both->results;
-      r["agreement"] = r["spatial-mllm"]["predicted_class"] == r["standard-cnn"]["predicted_class"];
-      r["inference_time"] = std::chrono::duration<double>(Clock::now() - started).count();
+      r["agreement"] = r["spatial-mllm"]["predicted_class"] ==
+                       r["standard-cnn"]["predicted_class"];
+      r["inference_time"] =
+          std::chrono::duration<double>(Clock::now() - started).count();
       r["timestamp"] = Now();
       respond(JsonResponse(200, r));
     };
@@ -308,7 +344,8 @@ void PizzaApi::Compare(const HttpRequest& req, http::Responder respond) {
 
 HttpResponse PizzaApi::Status() const {
   Json models = Json::object();
-  for (const auto& [name, m] : {std::pair{"spatial", spatial_}, std::pair{"standard", standard_}}) {
+  for (const auto& [name, m] :
+       {std::pair{"spatial", spatial_}, std::pair{"standard", standard_}}) {
     if (!m) continue;
     models[name] = {{"version", m->version},
                     {"bundle", m->bundle_dir},
@@ -317,7 +354,8 @@ HttpResponse PizzaApi::Status() const {
                     {"metrics", m->manifest().metrics},
                     {"queue_depth", m->batcher->queue_depth()}};
   }
-  double uptime = std::chrono::duration<double>(Clock::now() - started_).count();
+  double uptime =
+      std::chrono::duration<double>(Clock::now() - started_).count();
   return JsonResponse(200, {{"service", "pizza-api-spatial"},
                             {"environment", options_.environment},
                             {"uptime_seconds", uptime},
@@ -334,31 +372,37 @@ HttpResponse PizzaApi::AbStatus() const {
     return Json{{"model", model},
                 {"requests", n},
                 {"errors", e},
-                {"error_rate", n ? static_cast<double>(e) / static_cast<double>(n) : 0.0},
+                {"error_rate",
+                 n ? static_cast<double>(e) / static_cast<double>(n) : 0.0},
                 {"mean_latency_seconds",
-                 ok ? static_cast<double>(g.latency_us_total.load()) / 1e6 / static_cast<double>(ok)
+                 ok ? static_cast<double>(g.latency_us_total.load()) / 1e6 /
+                          static_cast<double>(ok)
                     : 0.0}};
   };
-  return JsonResponse(200, {{"split", {{"A", options_.ab_split}, {"B", 1 - options_.ab_split}}},
-                            {"groups",
-                             {{"A", group(group_a_, "spatial-mllm")},
-                              {"B", group(group_b_, "standard-cnn")}}},
-                            {"timestamp", Now()}});
+  return JsonResponse(
+      200, {{"split", {{"A", options_.ab_split}, {"B", 1 - options_.ab_split}}},
+            {"groups",
+             {{"A", group(group_a_, "spatial-mllm")},
+              {"B", group(group_b_, "standard-cnn")}}},
+            {"timestamp", Now()}});
 }
 
-std::string PizzaApi::StoreVisualization(const inference::PreparedInput& input) {
+std::string PizzaApi::StoreVisualization(
+    const inference::PreparedInput& input) {
   cv::Mat depth8, normals8;
   input.maps.depth.convertTo(depth8, CV_8U, 255.0);
   cv::Mat shifted = (input.maps.normals + cv::Scalar(1, 1, 1)) * 127.5;
   shifted.convertTo(normals8, CV_8UC3);
-  cv::cvtColor(normals8, normals8, cv::COLOR_RGB2BGR);  // nx -> red, ny -> green, nz -> blue
+  cv::cvtColor(normals8, normals8,
+               cv::COLOR_RGB2BGR);  // nx -> red, ny -> green, nz -> blue
   auto depth_png = vision::EncodePng(depth8);
   auto normals_png = vision::EncodePng(normals8);
   if (!depth_png.ok() || !normals_png.ok()) return "";
   std::lock_guard<std::mutex> lock(mu_);
   uint64_t id = next_visualization_++;
   visualizations_[id] = {std::move(*depth_png), std::move(*normals_png)};
-  while (visualizations_.size() > 256) visualizations_.erase(visualizations_.begin());
+  while (visualizations_.size() > 256)
+    visualizations_.erase(visualizations_.begin());
   return absl::StrCat("/visualizations/", id, "/depth.png");
 }
 
@@ -368,8 +412,9 @@ HttpResponse PizzaApi::Visualization(const std::string& path) const {
   uint64_t id = 0;
   if (parts.size() != 4 || !absl::SimpleAtoi(parts[2], &id) ||
       (parts[3] != "depth.png" && parts[3] != "normals.png")) {
-    return Error(absl::NotFoundError("no such visualization (use /visualizations/ID/depth.png "
-                                     "or /visualizations/ID/normals.png)"));
+    return Error(absl::NotFoundError(
+        "no such visualization (use /visualizations/ID/depth.png "
+        "or /visualizations/ID/normals.png)"));
   }
   std::lock_guard<std::mutex> lock(mu_);
   auto it = visualizations_.find(id);

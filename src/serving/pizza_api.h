@@ -20,7 +20,7 @@ namespace spatial::serving {
 
 // One loaded model: where it came from and its inference pool.
 struct ServedModel {
-  std::string version;     // registry version id, or the bundle's name-version
+  std::string version;  // registry version id, or the bundle's name-version
   std::string bundle_dir;
   std::unique_ptr<Batcher> batcher;
   const inference::Manifest& manifest() const { return batcher->manifest(); }
@@ -30,8 +30,9 @@ class PizzaApi : public http::RequestHandler {
  public:
   struct Options {
     std::string environment = "development";
-    double ab_split = 0.5;        // share of requests without a group sent to A (spatial)
-    uint64_t seed = 0;            // for the A/B draw; 0 = random
+    double ab_split =
+        0.5;            // share of requests without a group sent to A (spatial)
+    uint64_t seed = 0;  // for the A/B draw; 0 = random
   };
   // Either model may be null (not served); at least one must be set.
   PizzaApi(Options options, std::shared_ptr<ServedModel> spatial,
@@ -57,13 +58,15 @@ class PizzaApi : public http::RequestHandler {
   const Options options_;
   std::shared_ptr<ServedModel> spatial_;
   std::shared_ptr<ServedModel> standard_;
-  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  const std::chrono::steady_clock::time_point started_ =
+      std::chrono::steady_clock::now();
   std::atomic<uint64_t> requests_{0}, fallbacks_{0};
   GroupStats group_a_, group_b_;
   mutable std::mutex mu_;
-  std::mt19937_64 rng_;                                    // guarded by mu_
-  std::map<uint64_t, std::pair<std::string, std::string>> visualizations_;  // guarded by mu_
-  uint64_t next_visualization_ = 1;                        // guarded by mu_
+  std::mt19937_64 rng_;  // guarded by mu_
+  std::map<uint64_t, std::pair<std::string, std::string>>
+      visualizations_;               // guarded by mu_
+  uint64_t next_visualization_ = 1;  // guarded by mu_
 };
 
 }  // namespace spatial::serving

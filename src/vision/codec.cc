@@ -29,30 +29,34 @@ absl::StatusOr<cv::Mat> DecodeJpeg(absl::string_view bytes) {
   const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
   const auto size = static_cast<unsigned long>(bytes.size());
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
-  if (tjDecompressHeader3(tj.h, data, size, &w, &h, &subsamp, &colorspace) != 0) {
+  if (tjDecompressHeader3(tj.h, data, size, &w, &h, &subsamp, &colorspace) !=
+      0) {
     return absl::InvalidArgumentError(
         absl::StrCat("the jpeg image is damaged: ", tjGetErrorStr2(tj.h)));
   }
   cv::Mat img(h, w, CV_8UC3);
   // A warning (e.g. "Premature end of JPEG file") is an error for an upload.
-  if (tjDecompress2(tj.h, data, size, img.data, w, static_cast<int>(img.step), h, TJPF_BGR,
-                    TJFLAG_STOPONWARNING) != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the jpeg image is damaged or truncated: ", tjGetErrorStr2(tj.h)));
+  if (tjDecompress2(tj.h, data, size, img.data, w, static_cast<int>(img.step),
+                    h, TJPF_BGR, TJFLAG_STOPONWARNING) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the jpeg image is damaged or truncated: ", tjGetErrorStr2(tj.h)));
   }
   return img;
 }
 
 absl::StatusOr<std::string> EncodeJpeg(const cv::Mat& bgr, int quality) {
-  if (bgr.type() != CV_8UC3) return absl::InvalidArgumentError("EncodeJpeg needs 8-bit BGR");
+  if (bgr.type() != CV_8UC3)
+    return absl::InvalidArgumentError("EncodeJpeg needs 8-bit BGR");
   TjHandle tj(tjInitCompress());
   if (tj.h == nullptr) return absl::InternalError("tjInitCompress failed");
   unsigned char* out = nullptr;
   unsigned long size = 0;
-  if (tjCompress2(tj.h, bgr.data, bgr.cols, static_cast<int>(bgr.step), bgr.rows, TJPF_BGR, &out,
-                  &size, TJSAMP_420, quality, 0) != 0) {
+  if (tjCompress2(tj.h, bgr.data, bgr.cols, static_cast<int>(bgr.step),
+                  bgr.rows, TJPF_BGR, &out, &size, TJSAMP_420, quality,
+                  0) != 0) {
     tjFree(out);
-    return absl::InternalError(absl::StrCat("jpeg encoding failed: ", tjGetErrorStr2(tj.h)));
+    return absl::InternalError(
+        absl::StrCat("jpeg encoding failed: ", tjGetErrorStr2(tj.h)));
   }
   std::string result(reinterpret_cast<char*>(out), size);
   tjFree(out);
@@ -65,12 +69,14 @@ absl::StatusOr<cv::Mat> DecodePng(absl::string_view bytes) {
   if (!png_image_begin_read_from_memory(&image, bytes.data(), bytes.size())) {
     std::string msg = image.message;
     png_image_free(&image);
-    return absl::InvalidArgumentError(absl::StrCat("the png image is damaged: ", msg));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the png image is damaged: ", msg));
   }
   image.format = PNG_FORMAT_BGR;
-  cv::Mat img(static_cast<int>(image.height), static_cast<int>(image.width), CV_8UC3);
-  if (!png_image_finish_read(&image, nullptr, img.data, static_cast<png_int_32>(img.step),
-                             nullptr)) {
+  cv::Mat img(static_cast<int>(image.height), static_cast<int>(image.width),
+              CV_8UC3);
+  if (!png_image_finish_read(&image, nullptr, img.data,
+                             static_cast<png_int_32>(img.step), nullptr)) {
     std::string msg = image.message;
     png_image_free(&image);
     return absl::InvalidArgumentError(
@@ -90,12 +96,16 @@ absl::StatusOr<std::string> EncodePng(const cv::Mat& image) {
   png.format = image.channels() == 3 ? PNG_FORMAT_BGR : PNG_FORMAT_GRAY;
   png_alloc_size_t size = 0;
   const auto stride = static_cast<png_int_32>(image.step);
-  if (!png_image_write_get_memory_size(png, size, 0, image.data, stride, nullptr)) {
-    return absl::InternalError(absl::StrCat("png encoding failed: ", png.message));
+  if (!png_image_write_get_memory_size(png, size, 0, image.data, stride,
+                                       nullptr)) {
+    return absl::InternalError(
+        absl::StrCat("png encoding failed: ", png.message));
   }
   std::string out(size, '\0');
-  if (!png_image_write_to_memory(&png, out.data(), &size, 0, image.data, stride, nullptr)) {
-    return absl::InternalError(absl::StrCat("png encoding failed: ", png.message));
+  if (!png_image_write_to_memory(&png, out.data(), &size, 0, image.data, stride,
+                                 nullptr)) {
+    return absl::InternalError(
+        absl::StrCat("png encoding failed: ", png.message));
   }
   out.resize(size);
   return out;
@@ -116,9 +126,11 @@ absl::StatusOr<cv::Mat> DecodeWebp(absl::string_view bytes) {
 }
 
 absl::StatusOr<std::string> EncodeWebp(const cv::Mat& bgr, float quality) {
-  if (bgr.type() != CV_8UC3) return absl::InvalidArgumentError("EncodeWebp needs 8-bit BGR");
+  if (bgr.type() != CV_8UC3)
+    return absl::InvalidArgumentError("EncodeWebp needs 8-bit BGR");
   uint8_t* out = nullptr;
-  size_t n = WebPEncodeBGR(bgr.data, bgr.cols, bgr.rows, static_cast<int>(bgr.step), quality, &out);
+  size_t n = WebPEncodeBGR(bgr.data, bgr.cols, bgr.rows,
+                           static_cast<int>(bgr.step), quality, &out);
   if (n == 0) return absl::InternalError("webp encoding failed");
   std::string result(reinterpret_cast<char*>(out), n);
   WebPFree(out);

@@ -1,6 +1,6 @@
-// Image codecs on TurboJPEG, libpng (simplified API) and libwebp directly. OpenCV's
-// imgcodecs would do the same work but links 140 shared libraries (GDAL,
-// DICOM, HDF5...) that cost every `spatial` process ~100 ms at start.
+// Image codecs on TurboJPEG, libpng (simplified API) and libwebp directly.
+// OpenCV's imgcodecs would do the same work but links 140 shared libraries
+// (GDAL, DICOM, HDF5...) that cost every `spatial` process ~100 ms at start.
 // Decoders treat a warning (a truncated JPEG) as an error.
 // Thread-safe: no shared state.
 #ifndef SPATIAL_VISION_CODEC_H_

@@ -19,7 +19,7 @@ const char* ToString(ImageFormat f);
 
 struct DecodeLimits {
   uint64_t max_bytes = 10ull * 1024 * 1024;  // 10 MB, the original API's limit
-  int max_side = 4096;                        // per dimension
+  int max_side = 4096;                       // per dimension
 };
 
 struct ImageHeader {
@@ -34,8 +34,10 @@ absl::StatusOr<ImageHeader> ReadImageHeader(absl::string_view bytes);
 
 // Decodes to 8-bit BGR. Errors (all with a message a client can act on):
 //   OutOfRange:      more than max_bytes, or a side over max_side (HTTP 413)
-//   InvalidArgument:   empty, not JPEG/PNG/WebP, zero size, truncated or corrupt
-absl::StatusOr<cv::Mat> DecodeImage(absl::string_view bytes, const DecodeLimits& limits = {});
+//   InvalidArgument:   empty, not JPEG/PNG/WebP, zero size, truncated or
+//   corrupt
+absl::StatusOr<cv::Mat> DecodeImage(absl::string_view bytes,
+                                    const DecodeLimits& limits = {});
 
 }  // namespace spatial::vision
 

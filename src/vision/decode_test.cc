@@ -3,17 +3,20 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "src/vision/codec.h"
 #include "opencv2/imgproc.hpp"
+#include "src/vision/codec.h"
 
 namespace spatial::vision {
 namespace {
 
 std::string Encode(const char* ext, int w, int h) {
   cv::Mat img(h, w, CV_8UC3, cv::Scalar(10, 120, 240));
-  cv::circle(img, {w / 2, h / 2}, std::min(w, h) / 3, cv::Scalar(200, 30, 30), -1);
+  cv::circle(img, {w / 2, h / 2}, std::min(w, h) / 3, cv::Scalar(200, 30, 30),
+             -1);
   std::string ext_s = ext;
-  auto out = ext_s == ".jpg" ? EncodeJpeg(img, 90) : ext_s == ".png" ? EncodePng(img) : EncodeWebp(img, 90);
+  auto out = ext_s == ".jpg"   ? EncodeJpeg(img, 90)
+             : ext_s == ".png" ? EncodePng(img)
+                               : EncodeWebp(img, 90);
   EXPECT_TRUE(out.ok());
   return out.value_or("");
 }
@@ -52,15 +55,21 @@ TEST(DecodeTest, RejectsHostileInputsWithSpecificCodes) {
   };
   const Case cases[] = {
       {"empty", "", absl::StatusCode::kInvalidArgument},
-      {"text", "hello, this is not an image", absl::StatusCode::kInvalidArgument},
+      {"text", "hello, this is not an image",
+       absl::StatusCode::kInvalidArgument},
       {"gif", "GIF89a\x01\x00\x01\x00", absl::StatusCode::kInvalidArgument},
-      {"truncated jpeg", jpeg.substr(0, jpeg.size() / 2), absl::StatusCode::kInvalidArgument},
-      {"jpeg header only", jpeg.substr(0, 3), absl::StatusCode::kInvalidArgument},
-      {"truncated png", png.substr(0, png.size() / 2), absl::StatusCode::kInvalidArgument},
-      {"png signature only", png.substr(0, 8), absl::StatusCode::kInvalidArgument},
+      {"truncated jpeg", jpeg.substr(0, jpeg.size() / 2),
+       absl::StatusCode::kInvalidArgument},
+      {"jpeg header only", jpeg.substr(0, 3),
+       absl::StatusCode::kInvalidArgument},
+      {"truncated png", png.substr(0, png.size() / 2),
+       absl::StatusCode::kInvalidArgument},
+      {"png signature only", png.substr(0, 8),
+       absl::StatusCode::kInvalidArgument},
       {"huge dimensions", big_header, absl::StatusCode::kOutOfRange},
       {"zero size", zero, absl::StatusCode::kInvalidArgument},
-      {"too many bytes", std::string(11 << 20, 'x'), absl::StatusCode::kOutOfRange},
+      {"too many bytes", std::string(11 << 20, 'x'),
+       absl::StatusCode::kOutOfRange},
   };
   for (const auto& c : cases) {
     auto r = DecodeImage(c.bytes);

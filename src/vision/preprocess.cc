@@ -33,12 +33,14 @@ float Percentile(std::vector<float>& values, float q) {
 cv::Mat ResizeSquare(const cv::Mat& bgr, int size) {
   if (bgr.cols == size && bgr.rows == size) return bgr;
   cv::Mat out;
-  int interp = (bgr.cols > size || bgr.rows > size) ? cv::INTER_AREA : cv::INTER_LINEAR;
+  int interp =
+      (bgr.cols > size || bgr.rows > size) ? cv::INTER_AREA : cv::INTER_LINEAR;
   cv::resize(bgr, out, cv::Size(size, size), 0, 0, interp);
   return out;
 }
 
-void VisualTensor(const cv::Mat& bgr, int size, const Normalization& norm, float* out) {
+void VisualTensor(const cv::Mat& bgr, int size, const Normalization& norm,
+                  float* out) {
   cv::Mat img = ResizeSquare(bgr, size);
   const size_t plane = static_cast<size_t>(size) * size;
   for (int y = 0; y < size; ++y) {
@@ -63,7 +65,8 @@ SpatialMaps ComputeSpatialMaps(const cv::Mat& bgr) {
   lap = cv::abs(lap);
 
   std::vector<float> g = Values(grey);
-  const float p25 = Percentile(g, 25), p30 = Percentile(g, 30), p75 = Percentile(g, 75);
+  const float p25 = Percentile(g, 25), p30 = Percentile(g, 30),
+              p75 = Percentile(g, 75);
   std::vector<float> l = Values(lap);
   const float l80 = Percentile(l, 80);
 
@@ -134,7 +137,8 @@ SpatialFeatures ComputeSpatialFeatures(const SpatialMaps& maps) {
     recessed += v < 0.4f;
   }
   f.raised_fraction = static_cast<float>(raised) / static_cast<float>(d.size());
-  f.recessed_fraction = static_cast<float>(recessed) / static_cast<float>(d.size());
+  f.recessed_fraction =
+      static_cast<float>(recessed) / static_cast<float>(d.size());
   std::vector<cv::Mat> ch;
   cv::split(maps.normals, ch);
   cv::meanStdDev(ch[2], mean, stddev);
@@ -143,9 +147,11 @@ SpatialFeatures ComputeSpatialFeatures(const SpatialMaps& maps) {
   double tilt = 0;
   for (int y = 0; y < ch[2].rows; ++y) {
     const float* nz = ch[2].ptr<float>(y);
-    for (int x = 0; x < ch[2].cols; ++x) tilt += std::acos(std::clamp(nz[x], -1.0f, 1.0f));
+    for (int x = 0; x < ch[2].cols; ++x)
+      tilt += std::acos(std::clamp(nz[x], -1.0f, 1.0f));
   }
-  f.mean_tilt_degrees = static_cast<float>(tilt / static_cast<double>(d.size()) * 180.0 / M_PI);
+  f.mean_tilt_degrees =
+      static_cast<float>(tilt / static_cast<double>(d.size()) * 180.0 / M_PI);
   return f;
 }
 

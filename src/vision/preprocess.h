@@ -21,13 +21,15 @@ struct Normalization {
 
 // The original project's statistics of its pizza images.
 inline constexpr Normalization kPizzaNormalization = {
-    {0.47935871f, 0.39572979f, 0.32422196f}, {0.23475593f, 0.25177728f, 0.26392367f}};
+    {0.47935871f, 0.39572979f, 0.32422196f},
+    {0.23475593f, 0.25177728f, 0.26392367f}};
 
 // Resizes `bgr` to size x size with area interpolation (bilinear when growing).
 cv::Mat ResizeSquare(const cv::Mat& bgr, int size);
 
 // Writes 3 * size * size floats (R plane, G plane, B plane) to `out`.
-void VisualTensor(const cv::Mat& bgr, int size, const Normalization& norm, float* out);
+void VisualTensor(const cv::Mat& bgr, int size, const Normalization& norm,
+                  float* out);
 
 // Depth (CV_32F in [0,1]) and unit normals (CV_32FC3: nx, ny, nz) of an image.
 struct SpatialMaps {
@@ -51,12 +53,13 @@ SpatialMaps SpatialTensor(const cv::Mat& bgr, int size, float* out);
 
 // Statistics of the maps, reported by the API as spatial_features.
 struct SpatialFeatures {
-  float depth_mean = 0, depth_std = 0, depth_p10 = 0, depth_p50 = 0, depth_p90 = 0;
-  float raised_fraction = 0;     // depth > 0.6
-  float recessed_fraction = 0;   // depth < 0.4
-  float normal_z_mean = 0;       // 1 = flat
-  float mean_tilt_degrees = 0;   // mean angle of the normals from vertical
-  float surface_roughness = 0;   // std of nz
+  float depth_mean = 0, depth_std = 0, depth_p10 = 0, depth_p50 = 0,
+        depth_p90 = 0;
+  float raised_fraction = 0;    // depth > 0.6
+  float recessed_fraction = 0;  // depth < 0.4
+  float normal_z_mean = 0;      // 1 = flat
+  float mean_tilt_degrees = 0;  // mean angle of the normals from vertical
+  float surface_roughness = 0;  // std of nz
 };
 SpatialFeatures ComputeSpatialFeatures(const SpatialMaps& maps);
 

@@ -14,9 +14,11 @@ cv::Mat TestCard() {
   for (int y = 0; y < 16; ++y) {
     for (int x = 0; x < 16; ++x) {
       auto& p = img.at<cv::Vec3b>(y, x);
-      if (y < 2 || x < 2) p = cv::Vec3b(230, 235, 240);                 // bright border band
-      if ((x - 10) * (x - 10) + (y - 10) * (y - 10) < 6) p = cv::Vec3b(20, 20, 25);  // dark
-      if ((x + y) % 5 == 0 && x > 3 && y > 3) p = cv::Vec3b(170, 90, 60);  // texture
+      if (y < 2 || x < 2) p = cv::Vec3b(230, 235, 240);  // bright border band
+      if ((x - 10) * (x - 10) + (y - 10) * (y - 10) < 6)
+        p = cv::Vec3b(20, 20, 25);  // dark
+      if ((x + y) % 5 == 0 && x > 3 && y > 3)
+        p = cv::Vec3b(170, 90, 60);  // texture
     }
   }
   return img;
@@ -40,7 +42,7 @@ TEST(PreprocessTest, UniformImageIsFlat) {
 // bright band pixels rise, dark pixels sink.
 TEST(PreprocessTest, BrightBandRisesAndDarkSinks) {
   SpatialMaps m = ComputeSpatialMaps(TestCard());
-  EXPECT_GT(m.depth.at<float>(0, 0), 0.6f);   // bright, in the band
+  EXPECT_GT(m.depth.at<float>(0, 0), 0.6f);     // bright, in the band
   EXPECT_LT(m.depth.at<float>(10, 10), 0.45f);  // dark blob
   double lo, hi;
   cv::minMaxLoc(m.depth, &lo, &hi);
@@ -48,7 +50,8 @@ TEST(PreprocessTest, BrightBandRisesAndDarkSinks) {
   EXPECT_LE(hi, 1.0);
   // Normals are unit length everywhere.
   for (int y = 0; y < 16; ++y) {
-    for (int x = 0; x < 16; ++x) EXPECT_NEAR(cv::norm(m.normals.at<cv::Vec3f>(y, x)), 1.0, 1e-5);
+    for (int x = 0; x < 16; ++x)
+      EXPECT_NEAR(cv::norm(m.normals.at<cv::Vec3f>(y, x)), 1.0, 1e-5);
   }
 }
 

@@ -18,8 +18,12 @@ using Json = nlohmann::json;
 class Rng {
  public:
   explicit Rng(uint64_t seed) : gen_(seed) {}
-  double U(double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(gen_); }
-  int I(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(gen_); }
+  double U(double lo, double hi) {
+    return std::uniform_real_distribution<double>(lo, hi)(gen_);
+  }
+  int I(int lo, int hi) {
+    return std::uniform_int_distribution<int>(lo, hi)(gen_);
+  }
   double N(double sd) { return std::normal_distribution<double>(0, sd)(gen_); }
   uint64_t Next() { return gen_(); }
 
@@ -34,22 +38,27 @@ uint64_t Mix(uint64_t a, uint64_t b) {
   return x ^ (x >> 29);
 }
 
-// Smooth noise in [-1, 1]: a coarse random grid upsampled with cubic interpolation.
+// Smooth noise in [-1, 1]: a coarse random grid upsampled with cubic
+// interpolation.
 cv::Mat SmoothNoise(Rng& rng, int size, int grid) {
   cv::Mat g(grid, grid, CV_32F);
   for (int y = 0; y < grid; ++y)
-    for (int x = 0; x < grid; ++x) g.at<float>(y, x) = static_cast<float>(rng.U(-1, 1));
+    for (int x = 0; x < grid; ++x)
+      g.at<float>(y, x) = static_cast<float>(rng.U(-1, 1));
   cv::Mat out;
   cv::resize(g, out, cv::Size(size, size), 0, 0, cv::INTER_CUBIC);
   return out;
 }
 
-cv::Vec3f Lerp(const cv::Vec3f& a, const cv::Vec3f& b, float t) { return a + (b - a) * t; }
+cv::Vec3f Lerp(const cv::Vec3f& a, const cv::Vec3f& b, float t) {
+  return a + (b - a) * t;
+}
 
-// RGB of baked dough for a browning level b in [0,1]: raw, golden, dark, charred.
+// RGB of baked dough for a browning level b in [0,1]: raw, golden, dark,
+// charred.
 cv::Vec3f DoughColor(float b) {
-  static const cv::Vec3f kRaw(236, 218, 176), kGolden(205, 146, 66), kDark(112, 62, 28),
-      kChar(34, 26, 22);
+  static const cv::Vec3f kRaw(236, 218, 176), kGolden(205, 146, 66),
+      kDark(112, 62, 28), kChar(34, 26, 22);
   b = std::clamp(b, 0.0f, 1.0f);
   if (b < 0.45f) return Lerp(kRaw, kGolden, b / 0.45f);
   if (b < 0.75f) return Lerp(kGolden, kDark, (b - 0.45f) / 0.30f);
@@ -101,16 +110,19 @@ cv::Mat BrowningMap(int label, Rng& rng, int size, Json& p) {
       for (int i = 0; i < sectors; ++i) {
         level[i] = states[(first + i + (i > 0 ? rng.I(0, 1) : 0)) % 3];
       }
-      if (std::all_of(level.begin(), level.end(), [&](float l) { return l == level[0]; })) {
+      if (std::all_of(level.begin(), level.end(),
+                      [&](float l) { return l == level[0]; })) {
         level[1] = states[(first + 1) % 3];
       }
       float offset = static_cast<float>(rng.U(0, 2 * M_PI));
       p["sectors"] = sectors;
       p["sector_levels"] = level;
       fill([&](float u, float v) {
-        float a = std::fmod(std::atan2(v, u) - offset + 4 * static_cast<float>(M_PI),
-                            2 * static_cast<float>(M_PI));
-        int s = std::min(sectors - 1, static_cast<int>(a / (2 * M_PI) * sectors));
+        float a =
+            std::fmod(std::atan2(v, u) - offset + 4 * static_cast<float>(M_PI),
+                      2 * static_cast<float>(M_PI));
+        int s =
+            std::min(sectors - 1, static_cast<int>(a / (2 * M_PI) * sectors));
         return level[s];
       });
       break;
@@ -125,7 +137,8 @@ cv::Mat BrowningMap(int label, Rng& rng, int size, Json& p) {
     }
     case 4: {  // progression: a browning gradient across the pizza
       float dir = static_cast<float>(rng.U(0, 2 * M_PI));
-      float lo = static_cast<float>(rng.U(0.0, 0.12)), hi = static_cast<float>(rng.U(0.72, 1.0));
+      float lo = static_cast<float>(rng.U(0.0, 0.12)),
+            hi = static_cast<float>(rng.U(0.72, 1.0));
       p["gradient_direction_rad"] = dir;
       p["gradient_from"] = lo;
       p["gradient_to"] = hi;
@@ -151,8 +164,9 @@ absl::StatusOr<int> ClassIndex(const std::string& name) {
   for (int i = 0; i < kNumClasses; ++i) {
     if (name == kClassNames[i]) return i;
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown class '", name, "' (known: ",
-                                                 absl::StrJoin(kClassNames, ", "), ")"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown class '", name,
+                   "' (known: ", absl::StrJoin(kClassNames, ", "), ")"));
 }
 
 std::string RenderDistribution::Name() const {
@@ -170,42 +184,66 @@ absl::StatusOr<RenderDistribution> ParseShift(const std::string& name) {
   if (name == "blur") return RenderDistribution{.blur = true};
   if (name == "geometry") return RenderDistribution{.geometry = true};
   if (name == "all") return RenderDistribution{true, true, true};
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown shift '", name, "' (known: none, lighting, blur, geometry, all)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown shift '", name,
+                   "' (known: none, lighting, blur, geometry, all)"));
 }
 
-RenderedPizza RenderPizza(int label, uint64_t seed, int index, int size, RenderDistribution dist) {
-  Rng rng(Mix(Mix(seed, static_cast<uint64_t>(label)), static_cast<uint64_t>(index)));
-  Json p = {{"class", kClassNames[label]}, {"label", label}, {"seed", seed},
-            {"index", index}, {"size", size}, {"shift", dist.Name()}};
+RenderedPizza RenderPizza(int label, uint64_t seed, int index, int size,
+                          RenderDistribution dist) {
+  Rng rng(Mix(Mix(seed, static_cast<uint64_t>(label)),
+              static_cast<uint64_t>(index)));
+  Json p = {{"class", kClassNames[label]},
+            {"label", label},
+            {"seed", seed},
+            {"index", index},
+            {"size", size},
+            {"shift", dist.Name()}};
   const float S = static_cast<float>(size);
 
   // Nuisance, drawn first and identically for every class.
-  cv::Vec3f bg(static_cast<float>(rng.U(40, 200)), static_cast<float>(rng.U(40, 190)),
+  cv::Vec3f bg(static_cast<float>(rng.U(40, 200)),
+               static_cast<float>(rng.U(40, 190)),
                static_cast<float>(rng.U(30, 180)));
-  float radius = static_cast<float>(dist.geometry ? rng.U(0.22, 0.49) : rng.U(0.30, 0.45)) * S;
+  float radius = static_cast<float>(dist.geometry ? rng.U(0.22, 0.49)
+                                                  : rng.U(0.30, 0.45)) *
+                 S;
   float cx = S / 2 + static_cast<float>(rng.U(-0.06, 0.06)) * S;
   float cy = S / 2 + static_cast<float>(rng.U(-0.06, 0.06)) * S;
   float rotation = static_cast<float>(rng.U(0, 360));
   float crust = static_cast<float>(rng.U(0.08, 0.16));
   float sauce = static_cast<float>(rng.U(0.72, 0.92));
   float light_dir = static_cast<float>(rng.U(0, 2 * M_PI));
-  float light_strength = static_cast<float>(dist.lighting ? rng.U(0.3, 0.6) : rng.U(0.0, 0.3));
-  float brightness = static_cast<float>(dist.lighting ? rng.U(0.55, 1.35) : rng.U(0.85, 1.12));
-  cv::Vec3f tint = dist.lighting ? cv::Vec3f(static_cast<float>(rng.U(0.8, 1.2)), 1.0f,
-                                     static_cast<float>(rng.U(0.8, 1.2)))
-                         : cv::Vec3f(1, 1, 1);
-  float tilt = static_cast<float>(dist.geometry ? rng.U(0.04, 0.10) : rng.U(0.0, 0.05));
+  float light_strength =
+      static_cast<float>(dist.lighting ? rng.U(0.3, 0.6) : rng.U(0.0, 0.3));
+  float brightness =
+      static_cast<float>(dist.lighting ? rng.U(0.55, 1.35) : rng.U(0.85, 1.12));
+  cv::Vec3f tint = dist.lighting
+                       ? cv::Vec3f(static_cast<float>(rng.U(0.8, 1.2)), 1.0f,
+                                   static_cast<float>(rng.U(0.8, 1.2)))
+                       : cv::Vec3f(1, 1, 1);
+  float tilt =
+      static_cast<float>(dist.geometry ? rng.U(0.04, 0.10) : rng.U(0.0, 0.05));
   float noise = static_cast<float>(dist.blur ? rng.U(4, 12) : rng.U(0, 6));
-  float blur = static_cast<float>(dist.blur ? rng.U(0.8, 2.0) : rng.U(0.0, 1.0));
+  float blur =
+      static_cast<float>(dist.blur ? rng.U(0.8, 2.0) : rng.U(0.0, 1.0));
   int quality = dist.blur ? rng.I(35, 70) : rng.I(60, 95);
   int toppings = rng.I(0, 12);
-  p.update({{"background_rgb", {bg[0], bg[1], bg[2]}}, {"radius_px", radius},
-            {"center", {cx, cy}}, {"rotation_deg", rotation}, {"crust_fraction", crust},
-            {"sauce_fraction", sauce}, {"light_direction_rad", light_dir},
-            {"light_strength", light_strength}, {"brightness", brightness},
-            {"tint", {tint[0], tint[1], tint[2]}}, {"tilt", tilt}, {"noise_sigma", noise},
-            {"blur_sigma", blur}, {"jpeg_quality", quality}, {"toppings", toppings}});
+  p.update({{"background_rgb", {bg[0], bg[1], bg[2]}},
+            {"radius_px", radius},
+            {"center", {cx, cy}},
+            {"rotation_deg", rotation},
+            {"crust_fraction", crust},
+            {"sauce_fraction", sauce},
+            {"light_direction_rad", light_dir},
+            {"light_strength", light_strength},
+            {"brightness", brightness},
+            {"tint", {tint[0], tint[1], tint[2]}},
+            {"tilt", tilt},
+            {"noise_sigma", noise},
+            {"blur_sigma", blur},
+            {"jpeg_quality", quality},
+            {"toppings", toppings}});
 
   // The pizza in its own frame: a canonical square where the disk has radius R.
   const int C = size;
@@ -219,29 +257,36 @@ RenderedPizza RenderPizza(int label, uint64_t seed, int index, int size, RenderD
   if (label == 5) p["slice_width_deg"] = slice_width * 180 / M_PI;
   std::vector<cv::Vec4f> tops;  // x, y, radius, kind
   for (int i = 0; i < toppings; ++i) {
-    float a = static_cast<float>(rng.U(0, 2 * M_PI)), d = static_cast<float>(rng.U(0, 0.75));
-    tops.emplace_back(d * std::cos(a), d * std::sin(a), static_cast<float>(rng.U(0.05, 0.1)),
+    float a = static_cast<float>(rng.U(0, 2 * M_PI)),
+          d = static_cast<float>(rng.U(0, 0.75));
+    tops.emplace_back(d * std::cos(a), d * std::sin(a),
+                      static_cast<float>(rng.U(0.05, 0.1)),
                       static_cast<float>(rng.I(0, 2)));
   }
-  cv::Mat layer(C, C, CV_32FC3, cv::Scalar(0, 0, 0)), alpha(C, C, CV_32F, cv::Scalar(0));
+  cv::Mat layer(C, C, CV_32FC3, cv::Scalar(0, 0, 0)),
+      alpha(C, C, CV_32F, cv::Scalar(0));
   for (int y = 0; y < C; ++y) {
     for (int x = 0; x < C; ++x) {
       float u = (x - C / 2.0f) / R, v = (y - C / 2.0f) / R;
       float rho = std::hypot(u, v);
       if (rho > 1) continue;
       if (label == 5) {  // only one wedge of the pizza is there
-        float a = std::fmod(std::atan2(v, u) - slice_from + 4 * static_cast<float>(M_PI),
-                            2 * static_cast<float>(M_PI));
+        float a = std::fmod(
+            std::atan2(v, u) - slice_from + 4 * static_cast<float>(M_PI),
+            2 * static_cast<float>(M_PI));
         if (a > slice_width || rho < 0.04f) continue;
       }
       float b = browning.at<float>(y, x);
       cv::Vec3f col;
       if (rho > 1 - crust) {  // crust browns more and is lit on its outer rim
-        col = DoughColor(b + 0.12f) * (0.9f + 0.2f * (rho - (1 - crust)) / crust);
+        col =
+            DoughColor(b + 0.12f) * (0.9f + 0.2f * (rho - (1 - crust)) / crust);
       } else if (rho < sauce + sauce_edge.at<float>(y, x)) {
-        cv::Vec3f tomato = Lerp(cv::Vec3f(196, 44, 32), cv::Vec3f(90, 22, 14), b);
+        cv::Vec3f tomato =
+            Lerp(cv::Vec3f(196, 44, 32), cv::Vec3f(90, 22, 14), b);
         float c = cheese.at<float>(y, x) + cheese_cover;
-        col = c > 0 ? Lerp(Lerp(cv::Vec3f(250, 238, 186), DoughColor(b + 0.05f), std::min(1.0f, b * 1.4f)),
+        col = c > 0 ? Lerp(Lerp(cv::Vec3f(250, 238, 186), DoughColor(b + 0.05f),
+                                std::min(1.0f, b * 1.4f)),
                            tomato, std::max(0.0f, 0.3f - c))
                     : tomato;
       } else {
@@ -250,7 +295,8 @@ RenderedPizza RenderPizza(int label, uint64_t seed, int index, int size, RenderD
       for (const auto& t : tops) {
         if (std::hypot(u - t[0], v - t[1]) < t[2]) {
           cv::Vec3f kind = t[3] < 1 ? cv::Vec3f(170, 40, 40)
-                                    : (t[3] < 2 ? cv::Vec3f(40, 40, 35) : cv::Vec3f(60, 130, 50));
+                                    : (t[3] < 2 ? cv::Vec3f(40, 40, 35)
+                                                : cv::Vec3f(60, 130, 50));
           col = Lerp(kind, cv::Vec3f(30, 20, 15), std::max(0.0f, b - 0.5f));
         }
       }
@@ -262,21 +308,23 @@ RenderedPizza RenderPizza(int label, uint64_t seed, int index, int size, RenderD
   // Place it: rotate, scale, move, then a slight camera tilt (perspective).
   // A lone slice is photographed closer, centred on the slice itself.
   float scale = radius / R * (label == 5 ? 1.5f : 1.0f);
-  cv::Mat affine = cv::getRotationMatrix2D(cv::Point2f(C / 2.0f, C / 2.0f), rotation, scale);
+  cv::Mat affine =
+      cv::getRotationMatrix2D(cv::Point2f(C / 2.0f, C / 2.0f), rotation, scale);
   cv::Point2d focus(C / 2.0, C / 2.0);
   if (label == 5) {
     double mid = slice_from + slice_width / 2;
     focus += cv::Point2d(0.6 * R * std::cos(mid), 0.6 * R * std::sin(mid));
   }
-  const double fx = affine.at<double>(0, 0) * focus.x + affine.at<double>(0, 1) * focus.y +
-                    affine.at<double>(0, 2);
-  const double fy = affine.at<double>(1, 0) * focus.x + affine.at<double>(1, 1) * focus.y +
-                    affine.at<double>(1, 2);
+  const double fx = affine.at<double>(0, 0) * focus.x +
+                    affine.at<double>(0, 1) * focus.y + affine.at<double>(0, 2);
+  const double fy = affine.at<double>(1, 0) * focus.x +
+                    affine.at<double>(1, 1) * focus.y + affine.at<double>(1, 2);
   affine.at<double>(0, 2) += cx - fx;
   affine.at<double>(1, 2) += cy - fy;
   cv::Mat placed, placed_alpha;
   cv::warpAffine(layer, placed, affine, cv::Size(size, size), cv::INTER_LINEAR);
-  cv::warpAffine(alpha, placed_alpha, affine, cv::Size(size, size), cv::INTER_LINEAR);
+  cv::warpAffine(alpha, placed_alpha, affine, cv::Size(size, size),
+                 cv::INTER_LINEAR);
   std::vector<cv::Point2f> from = {{0, 0}, {S, 0}, {S, S}, {0, S}}, to;
   for (const auto& pt : from) {
     to.emplace_back(pt.x + static_cast<float>(rng.U(-tilt, tilt)) * S,
@@ -284,7 +332,8 @@ RenderedPizza RenderPizza(int label, uint64_t seed, int index, int size, RenderD
   }
   cv::Mat persp = cv::getPerspectiveTransform(from, to);
   cv::warpPerspective(placed, placed, persp, placed.size(), cv::INTER_LINEAR);
-  cv::warpPerspective(placed_alpha, placed_alpha, persp, placed.size(), cv::INTER_LINEAR);
+  cv::warpPerspective(placed_alpha, placed_alpha, persp, placed.size(),
+                      cv::INTER_LINEAR);
 
   // Background with texture, the pizza over it, light, noise, blur.
   cv::Mat bg_tex = SmoothNoise(rng, size, 16) * 18.0f;
@@ -294,7 +343,8 @@ RenderedPizza RenderPizza(int label, uint64_t seed, int index, int size, RenderD
       float a = placed_alpha.at<float>(y, x);
       cv::Vec3f back = bg + cv::Vec3f::all(bg_tex.at<float>(y, x));
       cv::Vec3f px = placed.at<cv::Vec3f>(y, x) * a + back * (1 - a);
-      float lx = (x / S - 0.5f) * std::cos(light_dir) + (y / S - 0.5f) * std::sin(light_dir);
+      float lx = (x / S - 0.5f) * std::cos(light_dir) +
+                 (y / S - 0.5f) * std::sin(light_dir);
       float light = brightness * (1 + light_strength * 2 * lx);
       for (int c = 0; c < 3; ++c) px[c] *= light * tint[c];
       img.at<cv::Vec3f>(y, x) = px;

@@ -55,13 +55,16 @@ TEST(RendererTest, ShiftChangesTheNuisanceRanges) {
     RenderedPizza p = RenderPizza(0, 9, i, 48, *all);
     EXPECT_EQ(p.parameters["shift"], "all");
     low_shifted += p.parameters["jpeg_quality"].get<int>() <= 70;
-    low_standard += RenderPizza(0, 9, i, 48).parameters["jpeg_quality"].get<int>() <= 70;
+    low_standard +=
+        RenderPizza(0, 9, i, 48).parameters["jpeg_quality"].get<int>() <= 70;
   }
-  EXPECT_EQ(low_shifted, 30);  // shifted quality is 35..70
+  EXPECT_EQ(low_shifted, 30);   // shifted quality is 35..70
   EXPECT_LT(low_standard, 20);  // standard is 60..95
-  EXPECT_EQ(ParseShift("sideways").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseShift("sideways").status().code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ClassIndex("burnt").value(), 1);
-  EXPECT_EQ(ClassIndex("pineapple").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ClassIndex("pineapple").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -13,7 +13,8 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string FreshDir(const std::string& name) {
-  std::string d = ::testing::TempDir() + "/cli_models_" + name + "_" + std::to_string(::getpid());
+  std::string d = ::testing::TempDir() + "/cli_models_" + name + "_" +
+                  std::to_string(::getpid());
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
@@ -21,20 +22,24 @@ std::string FreshDir(const std::string& name) {
 
 ProcessResult Spatial(std::vector<std::string> args) {
   args.insert(args.begin(), spatial::testing::SpatialBinary());
-  return RunProcess(args, {.cwd = spatial::testing::SourceDir(), .timeout = std::chrono::seconds(60)});
+  return RunProcess(args, {.cwd = spatial::testing::SourceDir(),
+                           .timeout = std::chrono::seconds(60)});
 }
 
 // A held-out render evaluated with the shipped spatial model: real metrics.
 TEST(CliModelsTest, RenderThenEvalMeasuresTheShippedModel) {
   std::string dir = FreshDir("eval");
-  auto r = Spatial({"data", "render", "--out", dir, "--per-class", "5", "--seed", "1000"});
+  auto r = Spatial(
+      {"data", "render", "--out", dir, "--per-class", "5", "--seed", "1000"});
   ASSERT_EQ(r.exit_code, 0) << r;
   EXPECT_TRUE(fs::exists(dir + "/contact_sheet.png"));
-  auto e = Spatial({"eval", "--model", "models/spatial-pizza-v1", "--data", dir, "--json"});
+  auto e = Spatial(
+      {"eval", "--model", "models/spatial-pizza-v1", "--data", dir, "--json"});
   ASSERT_EQ(e.exit_code, 0) << e;
   auto j = nlohmann::json::parse(e.out);
   EXPECT_EQ(j["samples"], 30);
-  EXPECT_GE(j["accuracy"].get<double>(), 0.9);  // 0.993 on 600 images (docs/MODELS.md)
+  EXPECT_GE(j["accuracy"].get<double>(),
+            0.9);  // 0.993 on 600 images (docs/MODELS.md)
   EXPECT_EQ(j["confusion_matrix"].size(), 6u);
   EXPECT_GT(j["latency_ms"]["mean"].get<double>(), 0);
 }
@@ -43,7 +48,8 @@ TEST(CliModelsTest, RenderThenEvalMeasuresTheShippedModel) {
 // `spatial eval` with a message naming the file; a usage error exits 2.
 TEST(CliModelsTest, EvalNamesTheBadFile) {
   std::string dir = FreshDir("bad");
-  auto r = Spatial({"data", "render", "--out", dir, "--per-class", "1", "--seed", "7"});
+  auto r = Spatial(
+      {"data", "render", "--out", dir, "--per-class", "1", "--seed", "7"});
   ASSERT_EQ(r.exit_code, 0) << r;
   std::string good;
   {
@@ -58,13 +64,18 @@ TEST(CliModelsTest, EvalNamesTheBadFile) {
       {"huge", std::string(11 << 20, 'x')},
   };
   for (const auto& [name, bytes] : cases) {
-    std::ofstream(dir + "/basic/basic_0.jpg", std::ios::binary | std::ios::trunc) << bytes;
-    auto e = Spatial({"eval", "--model", "models/spatial-pizza-v1", "--data", dir});
+    std::ofstream(dir + "/basic/basic_0.jpg",
+                  std::ios::binary | std::ios::trunc)
+        << bytes;
+    auto e =
+        Spatial({"eval", "--model", "models/spatial-pizza-v1", "--data", dir});
     EXPECT_NE(e.exit_code, 0) << name;
-    EXPECT_NE(e.err.find("basic/basic_0.jpg"), std::string::npos) << name << ": " << e;
+    EXPECT_NE(e.err.find("basic/basic_0.jpg"), std::string::npos)
+        << name << ": " << e;
     EXPECT_EQ(e.err.find("Segmentation"), std::string::npos) << name;
   }
-  auto missing = Spatial({"eval", "--model", "models/no-such-model", "--data", dir});
+  auto missing =
+      Spatial({"eval", "--model", "models/no-such-model", "--data", dir});
   EXPECT_EQ(missing.exit_code, 1) << missing;
   EXPECT_NE(missing.err.find("no model bundle"), std::string::npos) << missing;
   auto usage = Spatial({"eval", "--model", "models/spatial-pizza-v1"});

@@ -386,8 +386,7 @@ TEST(CliRegistryTest,
 // Disabled: the refused open still rewrites the foreign file (SqliteRegistry::
 // Open sets `PRAGMA journal_mode = WAL` before Migrate() finds the foreign
 // tables, so header bytes 18-19 change from 1/1 to 2/2). Enable once fixed.
-TEST(CliRegistryTest,
-     LeavesForeignSqliteDatabaseByteIdenticalWhenRefusing) {
+TEST(CliRegistryTest, LeavesForeignSqliteDatabaseByteIdenticalWhenRefusing) {
   if (!fs::exists("/usr/bin/sqlite3")) GTEST_SKIP() << "no /usr/bin/sqlite3";
   Sandbox box;
   const std::string path = box.Path("other-app.db");

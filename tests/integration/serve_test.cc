@@ -1,5 +1,6 @@
 // Black-box tests of `spatial serve`: the real binary with the shipped models,
-// real HTTP on 127.0.0.1, every endpoint and the bad inputs of the original API.
+// real HTTP on 127.0.0.1, every endpoint and the bad inputs of the original
+// API.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -31,7 +32,8 @@ struct Reply {
 
 // One request on a fresh connection (Connection: close), bounded by a timeout.
 Reply Request(int port, const std::string& method, const std::string& path,
-              const std::string& content_type = "", const std::string& body = "") {
+              const std::string& content_type = "",
+              const std::string& body = "") {
   Reply r;
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   timeval tv{10, 0};
@@ -44,7 +46,8 @@ Reply Request(int port, const std::string& method, const std::string& path,
     ::close(fd);
     return r;
   }
-  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  std::string req = method + " " + path +
+                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
   if (!content_type.empty()) req += "Content-Type: " + content_type + "\r\n";
   req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   size_t off = 0;
@@ -69,11 +72,13 @@ Reply Request(int port, const std::string& method, const std::string& path,
   return r;
 }
 
-std::string Multipart(const std::vector<std::tuple<std::string, std::string, std::string>>& parts,
-                      const std::string& boundary = "SpatialBoundary") {
+std::string Multipart(
+    const std::vector<std::tuple<std::string, std::string, std::string>>& parts,
+    const std::string& boundary = "SpatialBoundary") {
   std::string out;
   for (const auto& [name, type, data] : parts) {
-    out += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"";
+    out += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" +
+           name + "\"";
     if (!type.empty()) out += "; filename=\"upload\"\r\nContent-Type: " + type;
     out += "\r\n\r\n" + data + "\r\n";
   }
@@ -90,14 +95,15 @@ class ServeTest : public ::testing::Test {
     static const std::string src_s = spatial::testing::SourceDir();
     const char* bin = bin_s.c_str();
     const char* src = src_s.c_str();
-    port_file_ = ::testing::TempDir() + "/serve_test_port_" + std::to_string(::getpid());
+    port_file_ =
+        ::testing::TempDir() + "/serve_test_port_" + std::to_string(::getpid());
     std::filesystem::remove(port_file_);
     pid_ = ::fork();
     if (pid_ == 0) {
       if (::chdir(src) != 0) _exit(127);
-      ::execl(bin, bin, "serve", "--port", "0", "--address", "127.0.0.1", "--port-file",
-              port_file_.c_str(), "--workers", "1", "--max-queue-delay-us", "500",
-              static_cast<char*>(nullptr));
+      ::execl(bin, bin, "serve", "--port", "0", "--address", "127.0.0.1",
+              "--port-file", port_file_.c_str(), "--workers", "1",
+              "--max-queue-delay-us", "500", static_cast<char*>(nullptr));
       _exit(127);
     }
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -114,8 +120,12 @@ class ServeTest : public ::testing::Test {
     }
   }
   // A server that never came up fails every test (never a silent skip).
-  void SetUp() override { ASSERT_GT(port_, 0) << "the server did not write its port within 30 s"; }
-  static std::string Pizza(int label) { return spatial::vision::RenderPizza(label, 31337, 0, 128).jpeg; }
+  void SetUp() override {
+    ASSERT_GT(port_, 0) << "the server did not write its port within 30 s";
+  }
+  static std::string Pizza(int label) {
+    return spatial::vision::RenderPizza(label, 31337, 0, 128).jpeg;
+  }
 
   static inline pid_t pid_ = -1;
   static inline int port_ = 0;
@@ -133,18 +143,20 @@ TEST_F(ServeTest, HealthAndReadinessAnswer) {
   EXPECT_EQ(Request(port_, "GET", "/v2/health/live").status, 200);
   Reply s = Request(port_, "GET", "/status");
   ASSERT_EQ(s.status, 200);
-  EXPECT_EQ(Json::parse(s.body)["models"]["spatial"]["architecture"], "dual-encoder");
+  EXPECT_EQ(Json::parse(s.body)["models"]["spatial"]["architecture"],
+            "dual-encoder");
 }
 
 // /classify answers in the original shape with the model's real probabilities.
 TEST_F(ServeTest, ClassifyAnswersInTheOriginalShape) {
   Reply r = Request(port_, "POST", "/classify", kForm,
-                    Multipart({{"file", "image/jpeg", Pizza(1)}, {"use_spatial", "", "true"}}));
+                    Multipart({{"file", "image/jpeg", Pizza(1)},
+                               {"use_spatial", "", "true"}}));
   ASSERT_EQ(r.status, 200) << r.body;
   Json j = Json::parse(r.body);
-  for (const char* f : {"predicted_class", "confidence", "probabilities", "model_used",
-                        "inference_time", "spatial_features", "visualization_url",
-                        "ab_test_group", "timestamp"}) {
+  for (const char* f : {"predicted_class", "confidence", "probabilities",
+                        "model_used", "inference_time", "spatial_features",
+                        "visualization_url", "ab_test_group", "timestamp"}) {
     EXPECT_TRUE(j.contains(f)) << f;
   }
   EXPECT_EQ(j["model_used"], "spatial-mllm");
@@ -153,7 +165,8 @@ TEST_F(ServeTest, ClassifyAnswersInTheOriginalShape) {
   for (const auto& [k, v] : j["probabilities"].items()) sum += v.get<double>();
   EXPECT_NEAR(sum, 1.0, 1e-4);
   EXPECT_EQ(j["probabilities"].size(), 6u);
-  EXPECT_NEAR(j["confidence"].get<double>(), j["probabilities"]["burnt"].get<double>(), 1e-9);
+  EXPECT_NEAR(j["confidence"].get<double>(),
+              j["probabilities"]["burnt"].get<double>(), 1e-9);
   EXPECT_GT(j["spatial_features"]["depth_std"].get<double>(), 0);
 }
 
@@ -165,7 +178,8 @@ TEST_F(ServeTest, EndpointsChooseTheirModel) {
   EXPECT_EQ(s["model_used"], "standard-cnn");
   EXPECT_TRUE(s["spatial_features"].is_null());
   Reply b = Request(port_, "POST", "/classify", kForm,
-                    Multipart({{"file", "image/png", Pizza(0)}, {"ab_test_group", "", "B"},
+                    Multipart({{"file", "image/png", Pizza(0)},
+                               {"ab_test_group", "", "B"},
                                {"return_probabilities", "", "false"}}));
   // A PNG content type with JPEG bytes still decodes: the bytes decide.
   ASSERT_EQ(b.status, 200) << b.body;
@@ -188,7 +202,8 @@ TEST_F(ServeTest, EndpointsChooseTheirModel) {
 // The visualisation URL serves real PNGs of the depth and normal maps.
 TEST_F(ServeTest, VisualisationUrlServesPngs) {
   Reply r = Request(port_, "POST", "/predict/spatial", kForm,
-                    Multipart({{"file", "image/jpeg", Pizza(2)}, {"enable_visualization", "", "yes"}}));
+                    Multipart({{"file", "image/jpeg", Pizza(2)},
+                               {"enable_visualization", "", "yes"}}));
   ASSERT_EQ(r.status, 200) << r.body;
   std::string url = Json::parse(r.body)["visualization_url"];
   Reply png = Request(port_, "GET", url);
@@ -196,11 +211,14 @@ TEST_F(ServeTest, VisualisationUrlServesPngs) {
   EXPECT_EQ(png.body.substr(1, 3), "PNG");
   std::string normals = url.substr(0, url.rfind('/')) + "/normals.png";
   EXPECT_EQ(Request(port_, "GET", normals).status, 200);
-  EXPECT_EQ(Request(port_, "GET", "/visualizations/999999/depth.png").status, 404);
-  EXPECT_EQ(Request(port_, "GET", "/visualizations/../../etc/passwd").status, 404);
+  EXPECT_EQ(Request(port_, "GET", "/visualizations/999999/depth.png").status,
+            404);
+  EXPECT_EQ(Request(port_, "GET", "/visualizations/../../etc/passwd").status,
+            404);
 }
 
-// Table of bad requests: each a 4xx with {"error": ...}; the server keeps serving.
+// Table of bad requests: each a 4xx with {"error": ...}; the server keeps
+// serving.
 TEST_F(ServeTest, BadInputsGetClearErrors) {
   std::string pizza = Pizza(3);
   struct Case {
@@ -208,17 +226,25 @@ TEST_F(ServeTest, BadInputsGetClearErrors) {
     int status;
   };
   const Case cases[] = {
-      {"not an image", "POST", "/classify", kForm, Multipart({{"file", "image/jpeg", "hello"}}), 400},
+      {"not an image", "POST", "/classify", kForm,
+       Multipart({{"file", "image/jpeg", "hello"}}), 400},
       {"truncated jpeg", "POST", "/classify", kForm,
-       Multipart({{"file", "image/jpeg", pizza.substr(0, pizza.size() / 2)}}), 400},
-      {"wrong content type", "POST", "/classify", kForm, Multipart({{"file", "text/plain", pizza}}), 400},
-      {"no file field", "POST", "/classify", kForm, Multipart({{"image", "image/jpeg", pizza}}), 400},
-      {"json body", "POST", "/classify", "application/json", "{\"file\": 1}", 400},
-      {"malformed multipart", "POST", "/classify", kForm, "--SpatialBoundary\r\ngarbage", 400},
+       Multipart({{"file", "image/jpeg", pizza.substr(0, pizza.size() / 2)}}),
+       400},
+      {"wrong content type", "POST", "/classify", kForm,
+       Multipart({{"file", "text/plain", pizza}}), 400},
+      {"no file field", "POST", "/classify", kForm,
+       Multipart({{"image", "image/jpeg", pizza}}), 400},
+      {"json body", "POST", "/classify", "application/json", "{\"file\": 1}",
+       400},
+      {"malformed multipart", "POST", "/classify", kForm,
+       "--SpatialBoundary\r\ngarbage", 400},
       {"bad group", "POST", "/classify", kForm,
-       Multipart({{"file", "image/jpeg", pizza}, {"ab_test_group", "", "C"}}), 400},
+       Multipart({{"file", "image/jpeg", pizza}, {"ab_test_group", "", "C"}}),
+       400},
       {"bad bool", "POST", "/classify", kForm,
-       Multipart({{"file", "image/jpeg", pizza}, {"use_spatial", "", "maybe"}}), 400},
+       Multipart({{"file", "image/jpeg", pizza}, {"use_spatial", "", "maybe"}}),
+       400},
       {"too big", "POST", "/classify", kForm,
        Multipart({{"file", "image/jpeg", std::string(11 << 20, 'x')}}), 413},
       {"unknown path", "GET", "/nope", "", "", 404},

@@ -35,8 +35,9 @@ class RegistryServiceTest : public ::testing::Test {
     fs::create_directories(dir_);
     reg_ = Open(dir_ + "/r.db");
     service_ = MakeService(reg_.get(), dir_ + "/store");
-    ASSERT_TRUE(service_->EnsureEnvironments({Env("development", false, 0.7),
-                                              Env("production", true, 0.85)})
+    ASSERT_TRUE(service_
+                    ->EnsureEnvironments({Env("development", false, 0.7),
+                                          Env("production", true, 0.85)})
                     .ok());
   }
 
@@ -46,13 +47,16 @@ class RegistryServiceTest : public ::testing::Test {
     return std::move(*r);
   }
 
-  std::unique_ptr<RegistryService> MakeService(Registry* reg, const std::string& store) {
+  std::unique_ptr<RegistryService> MakeService(Registry* reg,
+                                               const std::string& store) {
     RegistryService::Options o;
     o.registry = reg;
     o.store_root = store;
     o.inspector = [this](const std::string& path) -> absl::StatusOr<Json> {
       inspected_.push_back(path);
-      return Json{{"dual_encoder", true}, {"memory_estimate_gb", 0.02}, {"parameter_count", 580}};
+      return Json{{"dual_encoder", true},
+                  {"memory_estimate_gb", 0.02},
+                  {"parameter_count", 580}};
     };
     return std::make_unique<RegistryService>(std::move(o));
   }
@@ -64,9 +68,13 @@ class RegistryServiceTest : public ::testing::Test {
     return p;
   }
 
-  ModelVersion Register(const std::string& id, const std::string& contents, double acc = 0.9) {
-    RegisterRequest req{.path = WriteFile(id + ".onnx", contents), .version_id = id,
-                        .metrics = {{"accuracy", acc}, {"inference_time_ms", 3}}, .actor = "me"};
+  ModelVersion Register(const std::string& id, const std::string& contents,
+                        double acc = 0.9) {
+    RegisterRequest req{
+        .path = WriteFile(id + ".onnx", contents),
+        .version_id = id,
+        .metrics = {{"accuracy", acc}, {"inference_time_ms", 3}},
+        .actor = "me"};
     auto v = service_->Register(req);
     EXPECT_TRUE(v.ok()) << v.status();
     return *v;
@@ -99,23 +107,28 @@ TEST_F(RegistryServiceTest, RegisterFillsCompatibilityFromTheGraph) {
 // A bundle directory without --metric takes the metrics of its manifest.
 TEST_F(RegistryServiceTest, BundleMetricsComeFromItsManifest) {
   WriteFile("bundle/model.onnx", "graph");
-  WriteFile("bundle/manifest.json",
-            R"({"metrics": {"accuracy": 0.97, "inference_time_ms": 1.5, "other": "x"}})");
+  WriteFile(
+      "bundle/manifest.json",
+      R"({"metrics": {"accuracy": 0.97, "inference_time_ms": 1.5, "other": "x"}})");
   auto v = service_->Register({.path = dir_ + "/bundle", .version_id = "b1"});
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->performance_metrics,
-            (std::map<std::string, double>{{"accuracy", 0.97}, {"inference_time_ms", 1.5}}));
+            (std::map<std::string, double>{{"accuracy", 0.97},
+                                           {"inference_time_ms", 1.5}}));
   EXPECT_EQ(inspected_.back(), dir_ + "/bundle/model.onnx");
-  auto given = service_->Register(
-      {.path = dir_ + "/bundle", .version_id = "b2", .metrics = {{"accuracy", 0.5}}});
+  auto given = service_->Register({.path = dir_ + "/bundle",
+                                   .version_id = "b2",
+                                   .metrics = {{"accuracy", 0.5}}});
   ASSERT_TRUE(given.ok());
   EXPECT_EQ(given->performance_metrics.size(), 1u);
 }
 
 // A file the inspector cannot read needs --architecture and stays "unknown".
 TEST_F(RegistryServiceTest, NonOnnxFileNeedsArchitecture) {
-  RegisterRequest req{.path = WriteFile("weights.pth", "torch"), .version_id = "p1"};
-  EXPECT_EQ(service_->Register(req).status().code(), absl::StatusCode::kInvalidArgument);
+  RegisterRequest req{.path = WriteFile("weights.pth", "torch"),
+                      .version_id = "p1"};
+  EXPECT_EQ(service_->Register(req).status().code(),
+            absl::StatusCode::kInvalidArgument);
   req.architecture = "visual-encoder";
   auto v = service_->Register(req);
   ASSERT_TRUE(v.ok()) << v.status();
@@ -127,11 +140,15 @@ TEST_F(RegistryServiceTest, NonOnnxFileNeedsArchitecture) {
 TEST_F(RegistryServiceTest, DuplicateIdLeavesStoreUntouched) {
   Register("v1", "one");
   RegisterRequest req{.path = WriteFile("two.onnx", "two"), .version_id = "v1"};
-  auto before = std::distance(fs::recursive_directory_iterator(dir_ + "/store"), {});
+  auto before =
+      std::distance(fs::recursive_directory_iterator(dir_ + "/store"), {});
   absl::Status s = service_->Register(req).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_NE(std::string(s.message()).find("another checksum"), std::string::npos);
-  EXPECT_EQ(std::distance(fs::recursive_directory_iterator(dir_ + "/store"), {}), before);
+  EXPECT_NE(std::string(s.message()).find("another checksum"),
+            std::string::npos);
+  EXPECT_EQ(
+      std::distance(fs::recursive_directory_iterator(dir_ + "/store"), {}),
+      before);
 }
 
 // Bad requests are InvalidArgument before anything is read or written.
@@ -143,18 +160,22 @@ TEST_F(RegistryServiceTest, RejectsBadRequests) {
   };
   const Case cases[] = {
       {{.path = f, .version_id = "../up"}, absl::StatusCode::kInvalidArgument},
-      {{.path = f, .version_id = "ok", .model_type = "gpt"}, absl::StatusCode::kInvalidArgument},
+      {{.path = f, .version_id = "ok", .model_type = "gpt"},
+       absl::StatusCode::kInvalidArgument},
       {{.path = f, .version_id = "ok", .architecture = "tri-encoder"},
        absl::StatusCode::kInvalidArgument},
       {{.path = f, .version_id = "ok", .metrics = {{"accuracy", 1.5}}},
        absl::StatusCode::kInvalidArgument},
       {{.path = f, .version_id = "ok", .metrics = {{"inference_time_ms", -1}}},
        absl::StatusCode::kInvalidArgument},
-      {{.path = f, .version_id = "ok", .tags = {"bad tag"}}, absl::StatusCode::kInvalidArgument},
-      {{.path = dir_ + "/missing.onnx", .version_id = "ok"}, absl::StatusCode::kNotFound},
+      {{.path = f, .version_id = "ok", .tags = {"bad tag"}},
+       absl::StatusCode::kInvalidArgument},
+      {{.path = dir_ + "/missing.onnx", .version_id = "ok"},
+       absl::StatusCode::kNotFound},
   };
   for (const auto& c : cases) {
-    EXPECT_EQ(service_->Register(c.req).status().code(), c.code) << c.req.version_id;
+    EXPECT_EQ(service_->Register(c.req).status().code(), c.code)
+        << c.req.version_id;
   }
   EXPECT_TRUE(reg_->ListVersions()->empty());
 }
@@ -182,7 +203,8 @@ TEST_F(RegistryServiceTest, CpuOverrideIsStored) {
   auto without = service_->Validate({"v1", "production", "", "me"});
   ASSERT_TRUE(without.ok());
   EXPECT_FALSE(without->valid);
-  auto with = service_->Validate({"v1", "production", "CI runner, no GPU", "me"});
+  auto with =
+      service_->Validate({"v1", "production", "CI runner, no GPU", "me"});
   ASSERT_TRUE(with.ok());
   EXPECT_TRUE(with->valid);
   auto stored = reg_->ListValidations("v1");
@@ -191,7 +213,8 @@ TEST_F(RegistryServiceTest, CpuOverrideIsStored) {
   EXPECT_EQ((*stored)[0].override_reason, "CI runner, no GPU");
 }
 
-// Rollback plans the newest previously active validated version and executes it.
+// Rollback plans the newest previously active validated version and executes
+// it.
 TEST_F(RegistryServiceTest, RollbackPlansAndExecutes) {
   for (const char* id : {"v1", "v2", "v3"}) {
     Register(id, id);
@@ -203,7 +226,8 @@ TEST_F(RegistryServiceTest, RollbackPlansAndExecutes) {
   ASSERT_EQ(plan->candidates.size(), 2u);
   EXPECT_EQ(plan->candidates[0].version_id, "v2");
   EXPECT_EQ(plan->candidates[1].version_id, "v1");
-  EXPECT_EQ(reg_->History("development")->size(), 3u);  // --plan changed nothing
+  EXPECT_EQ(reg_->History("development")->size(),
+            3u);  // --plan changed nothing
   auto e = service_->Rollback("development", "", "me", "bad canary");
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_EQ(e->version_id, "v2");
@@ -220,11 +244,14 @@ TEST_F(RegistryServiceTest, LatestIsNewestValidated) {
   Register("v1", "1");
   Register("v2", "2", /*acc=*/0.5);
   Register("v3", "3");
-  for (const char* id : {"v1", "v2"}) ASSERT_TRUE(service_->Validate({id, "development", "", ""}).ok());
+  for (const char* id : {"v1", "v2"})
+    ASSERT_TRUE(service_->Validate({id, "development", "", ""}).ok());
   auto latest = service_->Latest("development");
   ASSERT_TRUE(latest.ok());
-  EXPECT_EQ(latest->version_id, "v1");  // v2 failed (accuracy), v3 never validated
-  EXPECT_EQ(service_->Latest("production").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(latest->version_id,
+            "v1");  // v2 failed (accuracy), v3 never validated
+  EXPECT_EQ(service_->Latest("production").status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 // Export then import into an empty registry and store reproduces everything.
@@ -232,7 +259,8 @@ TEST_F(RegistryServiceTest, ExportImportRoundTrips) {
   Register("v1", "1");
   Register("v2", "2");
   ASSERT_TRUE(service_->Validate({"v1", "development", "", ""}).ok());
-  ASSERT_TRUE(service_->Validate({"v2", "production", "", ""}).ok());  // fails: no GPU
+  ASSERT_TRUE(
+      service_->Validate({"v2", "production", "", ""}).ok());  // fails: no GPU
   ASSERT_TRUE(service_->Export(dir_ + "/export").ok());
 
   auto reg2 = Open(dir_ + "/r2.db");

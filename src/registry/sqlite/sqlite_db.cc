@@ -5,7 +5,8 @@
 namespace spatial::registry::sqlite {
 
 absl::Status SqliteStatus(sqlite3* db, int rc, absl::string_view what) {
-  std::string msg = absl::StrCat(what, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  std::string msg =
+      absl::StrCat(what, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   switch (rc & 0xff) {
     case SQLITE_OK:
     case SQLITE_DONE:
@@ -13,7 +14,8 @@ absl::Status SqliteStatus(sqlite3* db, int rc, absl::string_view what) {
       return absl::OkStatus();
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return absl::UnavailableError(absl::StrCat(msg, " (another process holds the registry; try again)"));
+      return absl::UnavailableError(absl::StrCat(
+          msg, " (another process holds the registry; try again)"));
     case SQLITE_CONSTRAINT:
       return absl::FailedPreconditionError(msg);
     case SQLITE_NOTADB:
@@ -40,14 +42,17 @@ absl::Status Exec(sqlite3* db, absl::string_view sql) {
 }
 
 Stmt::Stmt(sqlite3* db, absl::string_view sql) : db_(db), sql_(sql) {
-  int rc = sqlite3_prepare_v2(db, sql_.c_str(), static_cast<int>(sql_.size()), &stmt_, nullptr);
+  int rc = sqlite3_prepare_v2(db, sql_.c_str(), static_cast<int>(sql_.size()),
+                              &stmt_, nullptr);
   if (rc != SQLITE_OK) status_ = SqliteStatus(db, rc, "registry query");
 }
 
 Stmt::~Stmt() { sqlite3_finalize(stmt_); }
 
 Stmt& Stmt::Bind(int i, absl::string_view v) {
-  if (stmt_) sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  if (stmt_)
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()),
+                      SQLITE_TRANSIENT);
   return *this;
 }
 Stmt& Stmt::Bind(int i, int64_t v) {
@@ -82,11 +87,15 @@ absl::Status Stmt::Run() {
 std::string Stmt::Text(int col) const {
   const unsigned char* t = sqlite3_column_text(stmt_, col);
   int n = sqlite3_column_bytes(stmt_, col);
-  return t ? std::string(reinterpret_cast<const char*>(t), static_cast<size_t>(n)) : std::string();
+  return t ? std::string(reinterpret_cast<const char*>(t),
+                         static_cast<size_t>(n))
+           : std::string();
 }
 int64_t Stmt::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
 double Stmt::Double(int col) const { return sqlite3_column_double(stmt_, col); }
-bool Stmt::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+bool Stmt::IsNull(int col) const {
+  return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
+}
 
 absl::StatusOr<Transaction> Transaction::Begin(sqlite3* db, bool write) {
   absl::Status s = Exec(db, write ? "BEGIN IMMEDIATE" : "BEGIN");

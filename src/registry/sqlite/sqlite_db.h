@@ -8,10 +8,10 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace spatial::registry::sqlite {
 
@@ -56,7 +56,9 @@ class Stmt {
 class Transaction {
  public:
   static absl::StatusOr<Transaction> Begin(sqlite3* db, bool write);
-  Transaction(Transaction&& o) noexcept : db_(o.db_), open_(o.open_) { o.open_ = false; }
+  Transaction(Transaction&& o) noexcept : db_(o.db_), open_(o.open_) {
+    o.open_ = false;
+  }
   Transaction& operator=(Transaction&&) = delete;
   ~Transaction();
   absl::Status Commit();

@@ -89,25 +89,38 @@ static_assert(std::size(kMigrations) == SqliteRegistry::kSchemaVersion);
 std::string Now() { return base::FormatIso8601(absl::Now()); }
 
 ModelVersion ReadVersionRow(const Stmt& s) {
-  return sql::FromColumns({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5),
-                           s.Int(6), s.Text(7), s.Text(8), s.Text(9), s.Text(10), s.Text(11),
-                           s.Text(12), s.Int(13) != 0});
+  return sql::FromColumns({s.Text(0), s.Text(1), s.Text(2), s.Text(3),
+                           s.Text(4), s.Text(5), s.Int(6), s.Text(7), s.Text(8),
+                           s.Text(9), s.Text(10), s.Text(11), s.Text(12),
+                           s.Int(13) != 0});
 }
 
 absl::Status InsertVersion(sqlite3* db, const ModelVersion& v) {
   const sql::VersionColumns c = sql::ToColumns(v);
   Stmt s(db, absl::StrCat("INSERT INTO versions (", kVersionColumns,
                           ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
-  s.Bind(1, c.id).Bind(2, c.model_type).Bind(3, c.architecture)
-      .Bind(4, c.file_path).Bind(5, c.creation_date).Bind(6, c.checksum)
-      .Bind(7, c.size_bytes).Bind(8, c.metrics)
-      .Bind(9, c.compatibility).Bind(10, c.training_config)
-      .Bind(11, c.tags).Bind(12, c.validation_status)
-      .Bind(13, c.actor).Bind(14, static_cast<int64_t>(c.is_directory ? 1 : 0));
+  s.Bind(1, c.id)
+      .Bind(2, c.model_type)
+      .Bind(3, c.architecture)
+      .Bind(4, c.file_path)
+      .Bind(5, c.creation_date)
+      .Bind(6, c.checksum)
+      .Bind(7, c.size_bytes)
+      .Bind(8, c.metrics)
+      .Bind(9, c.compatibility)
+      .Bind(10, c.training_config)
+      .Bind(11, c.tags)
+      .Bind(12, c.validation_status)
+      .Bind(13, c.actor)
+      .Bind(14, static_cast<int64_t>(c.is_directory ? 1 : 0));
   RETURN_IF_ERROR(s.Run());
   for (const auto& f : v.files) {
-    Stmt fs(db, "INSERT INTO artifact_files (version_id, path, sha256, size) VALUES (?,?,?,?)");
-    fs.Bind(1, v.version_id).Bind(2, f.path).Bind(3, f.sha256)
+    Stmt fs(db,
+            "INSERT INTO artifact_files (version_id, path, sha256, size) "
+            "VALUES (?,?,?,?)");
+    fs.Bind(1, v.version_id)
+        .Bind(2, f.path)
+        .Bind(3, f.sha256)
         .Bind(4, static_cast<int64_t>(f.size));
     RETURN_IF_ERROR(fs.Run());
   }
@@ -115,8 +128,8 @@ absl::Status InsertVersion(sqlite3* db, const ModelVersion& v) {
 }
 
 // Checksum of an existing version, nullopt when the id is free.
-absl::StatusOr<std::optional<std::string>> ExistingChecksum(sqlite3* db,
-                                                            absl::string_view id) {
+absl::StatusOr<std::optional<std::string>> ExistingChecksum(
+    sqlite3* db, absl::string_view id) {
   Stmt s(db, "SELECT checksum FROM versions WHERE id = ?");
   s.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, s.Step());
@@ -136,31 +149,40 @@ absl::StatusOr<std::vector<std::string>> Column(sqlite3* db, const char* sql) {
 }
 
 absl::Status UpsertEnvironment(sqlite3* db, const Environment& e) {
-  Stmt s(db, "INSERT INTO environments (name, spec) VALUES (?, ?) "
-             "ON CONFLICT(name) DO UPDATE SET spec = excluded.spec");
+  Stmt s(db,
+         "INSERT INTO environments (name, spec) VALUES (?, ?) "
+         "ON CONFLICT(name) DO UPDATE SET spec = excluded.spec");
   s.Bind(1, e.name).Bind(2, EnvironmentToJson(e).dump());
   return s.Run();
 }
 
 absl::Status UpsertValidation(sqlite3* db, const ValidationRecord& r) {
-  Stmt s(db, "INSERT OR REPLACE INTO validations (version_id, environment, valid, "
-             "result, override_reason, actor, validated_at) VALUES (?,?,?,?,?,?,?)");
-  s.Bind(1, r.version_id).Bind(2, r.environment).Bind(3, int64_t{r.valid ? 1 : 0})
-      .Bind(4, r.result.dump()).Bind(5, r.override_reason).Bind(6, r.actor)
+  Stmt s(
+      db,
+      "INSERT OR REPLACE INTO validations (version_id, environment, valid, "
+      "result, override_reason, actor, validated_at) VALUES (?,?,?,?,?,?,?)");
+  s.Bind(1, r.version_id)
+      .Bind(2, r.environment)
+      .Bind(3, int64_t{r.valid ? 1 : 0})
+      .Bind(4, r.result.dump())
+      .Bind(5, r.override_reason)
+      .Bind(6, r.actor)
       .Bind(7, r.validated_at);
   RETURN_IF_ERROR(s.Run());
-  Stmt u(db, "UPDATE versions SET validation_status = CASE WHEN EXISTS ("
-             "SELECT 1 FROM validations WHERE version_id = ?1 AND valid = 1) "
-             "THEN 'validated' ELSE 'failed' END WHERE id = ?1");
+  Stmt u(db,
+         "UPDATE versions SET validation_status = CASE WHEN EXISTS ("
+         "SELECT 1 FROM validations WHERE version_id = ?1 AND valid = 1) "
+         "THEN 'validated' ELSE 'failed' END WHERE id = ?1");
   u.Bind(1, r.version_id);
   return u.Run();
 }
 
 // The version active in `environment`, nullopt when none ever was.
-absl::StatusOr<std::optional<std::string>> LastActive(sqlite3* db,
-                                                      absl::string_view environment) {
-  Stmt s(db, "SELECT version_id FROM deployments WHERE environment = ? "
-             "ORDER BY seq DESC LIMIT 1");
+absl::StatusOr<std::optional<std::string>> LastActive(
+    sqlite3* db, absl::string_view environment) {
+  Stmt s(db,
+         "SELECT version_id FROM deployments WHERE environment = ? "
+         "ORDER BY seq DESC LIMIT 1");
   s.Bind(1, environment);
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::optional<std::string>();
@@ -168,11 +190,19 @@ absl::StatusOr<std::optional<std::string>> LastActive(sqlite3* db,
 }
 
 // Appends `e` as it is (created_at included); returns its seq.
-absl::StatusOr<int64_t> InsertDeployment(sqlite3* db, const DeploymentEvent& e) {
-  Stmt ins(db, "INSERT INTO deployments (environment, version_id, previous_version_id, "
-               "kind, actor, reason, created_at) VALUES (?,?,?,?,?,?,?)");
-  ins.Bind(1, e.environment).Bind(2, e.version_id).Bind(3, e.previous_version_id)
-      .Bind(4, ToString(e.kind)).Bind(5, e.actor).Bind(6, e.reason).Bind(7, e.created_at);
+absl::StatusOr<int64_t> InsertDeployment(sqlite3* db,
+                                         const DeploymentEvent& e) {
+  Stmt ins(
+      db,
+      "INSERT INTO deployments (environment, version_id, previous_version_id, "
+      "kind, actor, reason, created_at) VALUES (?,?,?,?,?,?,?)");
+  ins.Bind(1, e.environment)
+      .Bind(2, e.version_id)
+      .Bind(3, e.previous_version_id)
+      .Bind(4, ToString(e.kind))
+      .Bind(5, e.actor)
+      .Bind(6, e.reason)
+      .Bind(7, e.created_at);
   RETURN_IF_ERROR(ins.Run());
   return static_cast<int64_t>(sqlite3_last_insert_rowid(db));
 }
@@ -184,7 +214,8 @@ absl::Status NoSuchVersion(sqlite3* db, absl::string_view id) {
 
 absl::Status NoSuchEnvironment(sqlite3* db, absl::string_view name) {
   auto names = Column(db, "SELECT name FROM environments ORDER BY name");
-  return sql::UnknownEnvironment(name, names.ok() ? *names : std::vector<std::string>());
+  return sql::UnknownEnvironment(
+      name, names.ok() ? *names : std::vector<std::string>());
 }
 
 }  // namespace
@@ -204,7 +235,8 @@ absl::StatusOr<std::unique_ptr<SqliteRegistry>> SqliteRegistry::Open(
               (options.create ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(options.path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
-    absl::Status s = SqliteStatus(db, rc, absl::StrCat("cannot open registry ", options.path));
+    absl::Status s = SqliteStatus(
+        db, rc, absl::StrCat("cannot open registry ", options.path));
     sqlite3_close_v2(db);
     return s;
   }
@@ -219,34 +251,39 @@ absl::StatusOr<std::unique_ptr<SqliteRegistry>> SqliteRegistry::Open(
     auto row = app.Step();
     if (!row.ok()) {
       return absl::FailedPreconditionError(absl::StrCat(
-          options.path, " is not a spatial-deploy registry (", row.status().message(),
-          "); point --registry at another path"));
+          options.path, " is not a spatial-deploy registry (",
+          row.status().message(), "); point --registry at another path"));
     }
     app_id = static_cast<int32_t>(app.Int(0));
   }
   if (app_id != 0 && app_id != kApplicationId) {
     return absl::FailedPreconditionError(absl::StrCat(
-        options.path, " is a SQLite database of another application (application_id ",
-        app_id, "), not a spatial-deploy registry"));
+        options.path,
+        " is a SQLite database of another application (application_id ", app_id,
+        "), not a spatial-deploy registry"));
   }
   if (app_id == 0) {
     // Refuse another application's database before changing anything in it
-    // (switching to WAL rewrites its header). Migrate() checks again under lock.
+    // (switching to WAL rewrites its header). Migrate() checks again under
+    // lock.
     auto tables = Column(db, "SELECT name FROM sqlite_master");
     if (!tables.ok()) return tables.status();
     if (!tables->empty()) {
       return absl::FailedPreconditionError(absl::StrCat(
-          options.path, " is a SQLite database of another application (tables: ",
+          options.path,
+          " is a SQLite database of another application (tables: ",
           absl::StrJoin(*tables, ", "), "), not a spatial-deploy registry"));
     }
   }
-  RETURN_IF_ERROR(Exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL"));
+  RETURN_IF_ERROR(
+      Exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL"));
   if (options.path != ":memory:") {
     // Changing the journal mode does not wait on the busy handler: retry it
     // for as long as the busy timeout allows while another process writes.
     auto deadline = absl::Now() + absl::Milliseconds(options.busy_timeout_ms);
     absl::Status wal = Exec(db, "PRAGMA journal_mode = WAL");
-    while (wal.code() == absl::StatusCode::kUnavailable && absl::Now() < deadline) {
+    while (wal.code() == absl::StatusCode::kUnavailable &&
+           absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(10));
       wal = Exec(db, "PRAGMA journal_mode = WAL");
     }
@@ -266,17 +303,21 @@ absl::Status SqliteRegistry::Migrate() {
   }
   int version = 0;
   if (app_id == 0) {
-    ASSIGN_OR_RETURN(auto tables, Column(db_, "SELECT name FROM sqlite_master"));
+    ASSIGN_OR_RETURN(auto tables,
+                     Column(db_, "SELECT name FROM sqlite_master"));
     if (!tables.empty()) {
       return absl::FailedPreconditionError(absl::StrCat(
           path_, " is a SQLite database of another application (tables: ",
           absl::StrJoin(tables, ", "), "), not a spatial-deploy registry"));
     }
-    RETURN_IF_ERROR(Exec(db_, absl::StrCat("PRAGMA application_id = ", kApplicationId)));
+    RETURN_IF_ERROR(
+        Exec(db_, absl::StrCat("PRAGMA application_id = ", kApplicationId)));
   } else {
     Stmt v(db_, "SELECT version FROM schema_version");
     ASSIGN_OR_RETURN(bool has, v.Step());
-    if (!has) return absl::DataLossError(absl::StrCat(path_, ": schema_version is empty"));
+    if (!has)
+      return absl::DataLossError(
+          absl::StrCat(path_, ": schema_version is empty"));
     version = static_cast<int>(v.Int(0));
   }
   if (version > kSchemaVersion) {
@@ -286,18 +327,22 @@ absl::Status SqliteRegistry::Migrate() {
   }
   for (int i = version; i < kSchemaVersion; ++i) {
     RETURN_IF_ERROR(Exec(db_, kMigrations[i]));
-    RETURN_IF_ERROR(Exec(db_, absl::StrCat("UPDATE schema_version SET version = ", i + 1)));
+    RETURN_IF_ERROR(
+        Exec(db_, absl::StrCat("UPDATE schema_version SET version = ", i + 1)));
   }
   return tx.Commit();
 }
 
-std::string SqliteRegistry::Describe() const { return absl::StrCat("sqlite:", path_); }
+std::string SqliteRegistry::Describe() const {
+  return absl::StrCat("sqlite:", path_);
+}
 
 absl::Status SqliteRegistry::AddVersion(const ModelVersion& v) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
   ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, v.version_id));
-  if (existing) return sql::AlreadyRegistered(v.version_id, *existing, v.checksum);
+  if (existing)
+    return sql::AlreadyRegistered(v.version_id, *existing, v.checksum);
   RETURN_IF_ERROR(InsertVersion(db_, v));
   return tx.Commit();
 }
@@ -305,20 +350,25 @@ absl::Status SqliteRegistry::AddVersion(const ModelVersion& v) {
 absl::StatusOr<ModelVersion> SqliteRegistry::GetVersion(absl::string_view id) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, false));
-  Stmt s(db_, absl::StrCat("SELECT ", kVersionColumns, " FROM versions WHERE id = ?"));
+  Stmt s(db_, absl::StrCat("SELECT ", kVersionColumns,
+                           " FROM versions WHERE id = ?"));
   s.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return NoSuchVersion(db_, id);
   ModelVersion v = ReadVersionRow(s);
-  Stmt f(db_, "SELECT path, sha256, size FROM artifact_files WHERE version_id = ? ORDER BY path");
+  Stmt f(db_,
+         "SELECT path, sha256, size FROM artifact_files WHERE version_id = ? "
+         "ORDER BY path");
   f.Bind(1, id);
   for (;;) {
     ASSIGN_OR_RETURN(bool more, f.Step());
     if (!more) break;
     v.files.push_back({f.Text(0), f.Text(1), static_cast<uint64_t>(f.Int(2))});
   }
-  Stmt e(db_, "SELECT environment FROM validations WHERE version_id = ? AND valid = 1 "
-              "ORDER BY environment");
+  Stmt e(
+      db_,
+      "SELECT environment FROM validations WHERE version_id = ? AND valid = 1 "
+      "ORDER BY environment");
   e.Bind(1, id);
   for (;;) {
     ASSIGN_OR_RETURN(bool more, e.Step());
@@ -333,41 +383,51 @@ absl::StatusOr<std::vector<ModelVersion>> SqliteRegistry::ListVersions() {
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, false));
   std::vector<ModelVersion> out;
   std::map<std::string, size_t, std::less<>> index;
-  Stmt s(db_, absl::StrCat("SELECT ", kVersionColumns, " FROM versions ORDER BY seq"));
+  Stmt s(db_, absl::StrCat("SELECT ", kVersionColumns,
+                           " FROM versions ORDER BY seq"));
   for (;;) {
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
     index.emplace(s.Text(0), out.size());
     out.push_back(ReadVersionRow(s));
   }
-  Stmt f(db_, "SELECT version_id, path, sha256, size FROM artifact_files ORDER BY version_id, path");
+  Stmt f(db_,
+         "SELECT version_id, path, sha256, size FROM artifact_files ORDER BY "
+         "version_id, path");
   for (;;) {
     ASSIGN_OR_RETURN(bool row, f.Step());
     if (!row) break;
     auto it = index.find(f.Text(0));
     if (it != index.end()) {
-      out[it->second].files.push_back({f.Text(1), f.Text(2), static_cast<uint64_t>(f.Int(3))});
+      out[it->second].files.push_back(
+          {f.Text(1), f.Text(2), static_cast<uint64_t>(f.Int(3))});
     }
   }
-  Stmt e(db_, "SELECT version_id, environment FROM validations WHERE valid = 1 "
-              "ORDER BY version_id, environment");
+  Stmt e(db_,
+         "SELECT version_id, environment FROM validations WHERE valid = 1 "
+         "ORDER BY version_id, environment");
   for (;;) {
     ASSIGN_OR_RETURN(bool row, e.Step());
     if (!row) break;
     auto it = index.find(e.Text(0));
-    if (it != index.end()) out[it->second].deployment_environments.push_back(e.Text(1));
+    if (it != index.end())
+      out[it->second].deployment_environments.push_back(e.Text(1));
   }
   return out;
 }
 
-absl::StatusOr<std::vector<ModelVersion>> SqliteRegistry::ListVersionSummaries() {
+absl::StatusOr<std::vector<ModelVersion>>
+SqliteRegistry::ListVersionSummaries() {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, false));
   std::vector<ModelVersion> out;
   std::map<std::string, size_t, std::less<>> index;
   // No JSON columns: parsing them is most of the cost of a full listing.
-  Stmt s(db_, "SELECT id, model_type, architecture, file_path, creation_date, checksum, "
-              "size_bytes, validation_status, actor, is_directory FROM versions ORDER BY seq");
+  Stmt s(db_,
+         "SELECT id, model_type, architecture, file_path, creation_date, "
+         "checksum, "
+         "size_bytes, validation_status, actor, is_directory FROM versions "
+         "ORDER BY seq");
   for (;;) {
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
@@ -379,19 +439,22 @@ absl::StatusOr<std::vector<ModelVersion>> SqliteRegistry::ListVersionSummaries()
     v.creation_date = s.Text(4);
     v.checksum = s.Text(5);
     v.size_bytes = static_cast<uint64_t>(s.Int(6));
-    v.validation_status = ParseValidationStatus(s.Text(7)).value_or(ValidationStatus::kPending);
+    v.validation_status =
+        ParseValidationStatus(s.Text(7)).value_or(ValidationStatus::kPending);
     v.actor = s.Text(8);
     v.is_directory = s.Int(9) != 0;
     index.emplace(v.version_id, out.size());
     out.push_back(std::move(v));
   }
-  Stmt e(db_, "SELECT version_id, environment FROM validations WHERE valid = 1 "
-              "ORDER BY version_id, environment");
+  Stmt e(db_,
+         "SELECT version_id, environment FROM validations WHERE valid = 1 "
+         "ORDER BY version_id, environment");
   for (;;) {
     ASSIGN_OR_RETURN(bool row, e.Step());
     if (!row) break;
     auto it = index.find(e.Text(0));
-    if (it != index.end()) out[it->second].deployment_environments.push_back(e.Text(1));
+    if (it != index.end())
+      out[it->second].deployment_environments.push_back(e.Text(1));
   }
   return out;
 }
@@ -408,13 +471,15 @@ absl::Status SqliteRegistry::PutEnvironment(const Environment& e) {
   return tx.Commit();
 }
 
-absl::StatusOr<Environment> SqliteRegistry::GetEnvironment(absl::string_view name) {
+absl::StatusOr<Environment> SqliteRegistry::GetEnvironment(
+    absl::string_view name) {
   absl::MutexLock lock(&mu_);
   Stmt s(db_, "SELECT spec FROM environments WHERE name = ?");
   s.Bind(1, name);
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return NoSuchEnvironment(db_, name);
-  return EnvironmentFromJson(ParseStored(s.Text(0)), absl::StrCat("environment ", name));
+  return EnvironmentFromJson(ParseStored(s.Text(0)),
+                             absl::StrCat("environment ", name));
 }
 
 absl::StatusOr<std::vector<Environment>> SqliteRegistry::ListEnvironments() {
@@ -424,8 +489,10 @@ absl::StatusOr<std::vector<Environment>> SqliteRegistry::ListEnvironments() {
   for (;;) {
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
-    ASSIGN_OR_RETURN(Environment e, EnvironmentFromJson(ParseStored(s.Text(1)),
-                                                        absl::StrCat("environment ", s.Text(0))));
+    ASSIGN_OR_RETURN(
+        Environment e,
+        EnvironmentFromJson(ParseStored(s.Text(1)),
+                            absl::StrCat("environment ", s.Text(0))));
     out.push_back(std::move(e));
   }
   return out;
@@ -443,9 +510,11 @@ absl::Status SqliteRegistry::RecordValidation(const ValidationRecord& r) {
 absl::StatusOr<std::vector<ValidationRecord>> SqliteRegistry::ListValidations(
     absl::string_view version_id) {
   absl::MutexLock lock(&mu_);
-  Stmt s(db_, "SELECT version_id, environment, valid, result, override_reason, actor, "
-              "validated_at FROM validations WHERE ?1 = '' OR version_id = ?1 "
-              "ORDER BY version_id, environment");
+  Stmt s(
+      db_,
+      "SELECT version_id, environment, valid, result, override_reason, actor, "
+      "validated_at FROM validations WHERE ?1 = '' OR version_id = ?1 "
+      "ORDER BY version_id, environment");
   s.Bind(1, version_id);
   std::vector<ValidationRecord> out;
   for (;;) {
@@ -457,7 +526,8 @@ absl::StatusOr<std::vector<ValidationRecord>> SqliteRegistry::ListValidations(
   return out;
 }
 
-absl::StatusOr<DeploymentEvent> SqliteRegistry::Activate(DeploymentEvent event) {
+absl::StatusOr<DeploymentEvent> SqliteRegistry::Activate(
+    DeploymentEvent event) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
   ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, event.version_id));
@@ -469,7 +539,9 @@ absl::StatusOr<DeploymentEvent> SqliteRegistry::Activate(DeploymentEvent event) 
     if (!found) return NoSuchEnvironment(db_, event.environment);
   }
   {
-    Stmt v(db_, "SELECT valid FROM validations WHERE version_id = ? AND environment = ?");
+    Stmt v(db_,
+           "SELECT valid FROM validations WHERE version_id = ? AND environment "
+           "= ?");
     v.Bind(1, event.version_id).Bind(2, event.environment);
     ASSIGN_OR_RETURN(bool found, v.Step());
     if (!found || v.Int(0) == 0) {
@@ -496,16 +568,19 @@ absl::StatusOr<std::optional<std::string>> SqliteRegistry::ActiveVersion(
 absl::StatusOr<std::vector<DeploymentEvent>> SqliteRegistry::History(
     absl::string_view environment) {
   absl::MutexLock lock(&mu_);
-  Stmt s(db_, "SELECT seq, environment, version_id, previous_version_id, kind, actor, "
-              "reason, created_at FROM deployments WHERE ?1 = '' OR environment = ?1 "
-              "ORDER BY seq");
+  Stmt s(
+      db_,
+      "SELECT seq, environment, version_id, previous_version_id, kind, actor, "
+      "reason, created_at FROM deployments WHERE ?1 = '' OR environment = ?1 "
+      "ORDER BY seq");
   s.Bind(1, environment);
   std::vector<DeploymentEvent> out;
   for (;;) {
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
     out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Text(3),
-                   s.Text(4) == "rollback" ? DeploymentKind::kRollback : DeploymentKind::kPromote,
+                   s.Text(4) == "rollback" ? DeploymentKind::kRollback
+                                           : DeploymentKind::kPromote,
                    s.Text(5), s.Text(6), s.Text(7)});
   }
   return out;
@@ -514,7 +589,8 @@ absl::StatusOr<std::vector<DeploymentEvent>> SqliteRegistry::History(
 absl::Status SqliteRegistry::Import(const RegistrySnapshot& snapshot) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
-  for (const auto& e : snapshot.environments) RETURN_IF_ERROR(UpsertEnvironment(db_, e));
+  for (const auto& e : snapshot.environments)
+    RETURN_IF_ERROR(UpsertEnvironment(db_, e));
   for (const auto& v : snapshot.versions) {
     ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, v.version_id));
     if (existing && *existing != v.checksum) {
@@ -532,7 +608,8 @@ absl::Status SqliteRegistry::Import(const RegistrySnapshot& snapshot) {
       return sql::ImportHistoryBreaksChain(e, current.value_or(""));
     }
     auto seq = InsertDeployment(db_, e);
-    if (!seq.ok()) return sql::ImportDeploymentRefused(e, seq.status().message());
+    if (!seq.ok())
+      return sql::ImportDeploymentRefused(e, seq.status().message());
   }
   return tx.Commit();
 }

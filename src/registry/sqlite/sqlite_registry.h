@@ -19,15 +19,16 @@ namespace spatial::registry {
 class SqliteRegistry final : public Registry {
  public:
   struct Options {
-    std::string path;               // file path, or ":memory:"
-    int busy_timeout_ms = 30000;    // wait this long for another writer
-    bool create = true;             // create the file when missing
+    std::string path;             // file path, or ":memory:"
+    int busy_timeout_ms = 30000;  // wait this long for another writer
+    bool create = true;           // create the file when missing
   };
 
   // Opens (creating and migrating when needed). FailedPrecondition when the
   // file is not a SQLite database or is a database of another application, or
   // when its schema is newer than this binary knows.
-  static absl::StatusOr<std::unique_ptr<SqliteRegistry>> Open(const Options& options);
+  static absl::StatusOr<std::unique_ptr<SqliteRegistry>> Open(
+      const Options& options);
   ~SqliteRegistry() override;
 
   absl::Status AddVersion(const ModelVersion& v) override;

@@ -24,16 +24,26 @@ std::string FreshDir(const std::string& name) {
 
 INSTANTIATE_TEST_SUITE_P(
     Sqlite, RegistryConformanceTest,
-    ::testing::Values(RegistryFactory{"memory", [] {
-      auto r = SqliteRegistry::Open({.path = ":memory:"});
-      return r.ok() ? std::unique_ptr<Registry>(std::move(*r)) : nullptr;
-    }}, RegistryFactory{"file", [] {
-      static std::atomic<int> n{0};
-      // ctest runs each test in its own process, in parallel: the pid keeps them apart.
-      std::string dir = FreshDir("conf" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-      auto r = SqliteRegistry::Open({.path = dir + "/r.db"});
-      return r.ok() ? std::unique_ptr<Registry>(std::move(*r)) : nullptr;
-    }}),
+    ::testing::Values(
+        RegistryFactory{"memory",
+                        [] {
+                          auto r = SqliteRegistry::Open({.path = ":memory:"});
+                          return r.ok()
+                                     ? std::unique_ptr<Registry>(std::move(*r))
+                                     : nullptr;
+                        }},
+        RegistryFactory{
+            "file",
+            [] {
+              static std::atomic<int> n{0};
+              // ctest runs each test in its own process, in parallel: the pid
+              // keeps them apart.
+              std::string dir = FreshDir("conf" + std::to_string(::getpid()) +
+                                         "_" + std::to_string(n++));
+              auto r = SqliteRegistry::Open({.path = dir + "/r.db"});
+              return r.ok() ? std::unique_ptr<Registry>(std::move(*r))
+                            : nullptr;
+            }}),
     [](const auto& param_info) { return param_info.param.name; });
 
 // Data written by one connection is seen by a new one (the file persists).
@@ -57,8 +67,9 @@ TEST(SqliteRegistryTest, RefusesFilesThatAreNotOurs) {
   ASSERT_TRUE(base::WriteFileAtomic(text, contents).ok());
   auto r = SqliteRegistry::Open({.path = text});
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(std::string(r.status().message()).find("not a spatial-deploy registry"),
-            std::string::npos);
+  EXPECT_NE(
+      std::string(r.status().message()).find("not a spatial-deploy registry"),
+      std::string::npos);
   EXPECT_EQ(*base::ReadFile(text), contents);
 }
 
@@ -73,7 +84,9 @@ TEST(SqliteRegistryTest, ConcurrentWritersLoseNothing) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 25; ++i) {
-        if (!reg.AddVersion(TestVersion("t" + std::to_string(t) + "-" + std::to_string(i))).ok()) {
+        if (!reg.AddVersion(TestVersion("t" + std::to_string(t) + "-" +
+                                        std::to_string(i)))
+                 .ok()) {
           ++failures;
         }
       }
@@ -91,10 +104,12 @@ TEST(SqliteRegistryTest, TwoConnectionsInterleaveWrites) {
   auto b = SqliteRegistry::Open({.path = dir + "/r.db"});
   ASSERT_TRUE(a.ok() && b.ok());
   std::thread ta([&] {
-    for (int i = 0; i < 30; ++i) ASSERT_TRUE((*a)->AddVersion(TestVersion("a" + std::to_string(i))).ok());
+    for (int i = 0; i < 30; ++i)
+      ASSERT_TRUE((*a)->AddVersion(TestVersion("a" + std::to_string(i))).ok());
   });
   std::thread tb([&] {
-    for (int i = 0; i < 30; ++i) ASSERT_TRUE((*b)->AddVersion(TestVersion("b" + std::to_string(i))).ok());
+    for (int i = 0; i < 30; ++i)
+      ASSERT_TRUE((*b)->AddVersion(TestVersion("b" + std::to_string(i))).ok());
   });
   ta.join();
   tb.join();
@@ -108,8 +123,11 @@ TEST(SqliteRegistryTest, MigrateCopiesEverythingOnce) {
   ASSERT_TRUE(from.ok() && to.ok());
   ASSERT_TRUE((*from)->PutEnvironment(TestEnvironment("production")).ok());
   ASSERT_TRUE((*from)->AddVersion(TestVersion("v1")).ok());
-  ASSERT_TRUE((*from)->RecordValidation(TestValidation("v1", "production", true)).ok());
-  ASSERT_TRUE((*from)->Activate({.environment = "production", .version_id = "v1"}).ok());
+  ASSERT_TRUE(
+      (*from)->RecordValidation(TestValidation("v1", "production", true)).ok());
+  ASSERT_TRUE((*from)
+                  ->Activate({.environment = "production", .version_id = "v1"})
+                  .ok());
   auto s = MigrateRegistry(**from, **to);
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->deployments, 1);

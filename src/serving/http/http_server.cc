@@ -1,13 +1,12 @@
 #include "src/serving/http/http_server.h"
 
 #include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <thread>
-
-#include <boost/asio.hpp>
-#include <boost/beast.hpp>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -32,7 +31,8 @@ struct HttpServer::Impl {
   RequestHandler* handler = nullptr;
   net::io_context ioc;
   // Keeps run() going while a handler holds a request with no I/O pending.
-  net::executor_work_guard<net::io_context::executor_type> work{ioc.get_executor()};
+  net::executor_work_guard<net::io_context::executor_type> work{
+      ioc.get_executor()};
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> threads;
   std::atomic<int> connections{0};
@@ -60,44 +60,52 @@ std::string ErrorBody(absl::string_view message) {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, HttpServer::Impl* impl) : stream_(std::move(socket)), impl_(impl) {
+  Session(tcp::socket socket, HttpServer::Impl* impl)
+      : stream_(std::move(socket)), impl_(impl) {
     ++impl_->connections;
   }
   ~Session() { --impl_->connections; }
 
   void Start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+    net::dispatch(stream_.get_executor(),
+                  [self = shared_from_this()] { self->ReadHeader(); });
   }
 
  private:
   void ReadHeader() {
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(impl_->options.max_header_bytes));
+    parser_->header_limit(
+        static_cast<std::uint32_t>(impl_->options.max_header_bytes));
     parser_->body_limit(impl_->options.max_body_bytes);
-    stream_.expires_after(first_ ? impl_->options.read_timeout : impl_->options.idle_timeout);
+    stream_.expires_after(first_ ? impl_->options.read_timeout
+                                 : impl_->options.idle_timeout);
     first_ = false;
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                               self->OnHeader(ec);
-                             });
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          self->OnHeader(ec);
+        });
   }
 
   void OnHeader(beast::error_code ec) {
     if (ec) return OnReadError(ec);
     auto& req = parser_->get();
     // Refuse an oversized body before reading it.
-    if (auto len = parser_->content_length(); len && *len > impl_->options.max_body_bytes) {
-      return Reply(413, ErrorBody(absl::StrCat("the request body is ", *len,
-                                               " bytes; the limit is ",
-                                               impl_->options.max_body_bytes)),
+    if (auto len = parser_->content_length();
+        len && *len > impl_->options.max_body_bytes) {
+      return Reply(413,
+                   ErrorBody(absl::StrCat("the request body is ", *len,
+                                          " bytes; the limit is ",
+                                          impl_->options.max_body_bytes)),
                    false);
     }
     stream_.expires_after(impl_->options.read_timeout);
     if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
-      auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_,
-                                                                      req.version());
+      auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(
+          bhttp::status::continue_, req.version());
       bhttp::async_write(stream_, *cont,
-                         [self = shared_from_this(), cont](beast::error_code wec, std::size_t) {
+                         [self = shared_from_this(), cont](
+                             beast::error_code wec, std::size_t) {
                            if (wec) return self->Close();
                            self->ReadBody();
                          });
@@ -107,28 +115,34 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReadBody() {
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                        self->OnRead(ec);
-                      });
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          self->OnRead(ec);
+        });
   }
 
   void OnReadError(beast::error_code ec) {
     if (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
-        ec == net::error::connection_reset || ec == net::error::operation_aborted) {
+        ec == net::error::connection_reset ||
+        ec == net::error::operation_aborted) {
       return Close();
     }
     // The stream's timer has closed the socket already: nothing can be sent.
     if (ec == beast::error::timeout) return Close();
     if (ec == bhttp::error::body_limit) {
-      return Reply(413, ErrorBody(absl::StrCat("the request body is larger than ",
-                                               impl_->options.max_body_bytes, " bytes")),
-                   false);
+      return Reply(
+          413,
+          ErrorBody(absl::StrCat("the request body is larger than ",
+                                 impl_->options.max_body_bytes, " bytes")),
+          false);
     }
     if (ec == bhttp::error::header_limit) {
       return Reply(431, ErrorBody("the request headers are too large"), false);
     }
-    Reply(400, ErrorBody(absl::StrCat("malformed HTTP request: ", ec.message())), false);
+    Reply(400,
+          ErrorBody(absl::StrCat("malformed HTTP request: ", ec.message())),
+          false);
   }
 
   void OnRead(beast::error_code ec) {
@@ -141,18 +155,23 @@ class Session : public std::enable_shared_from_this<Session> {
     r.path = target.substr(0, q);
     if (q != std::string::npos) r.query = target.substr(q + 1);
     for (const auto& field : req) {
-      r.headers.emplace_back(absl::AsciiStrToLower(std::string(field.name_string())),
-                             std::string(field.value()));
+      r.headers.emplace_back(
+          absl::AsciiStrToLower(std::string(field.name_string())),
+          std::string(field.value()));
     }
     r.body = std::move(req.body());
     bool keep_alive = req.keep_alive() && !impl_->stopping;
     version_ = req.version();
     ++impl_->in_flight;
-    stream_.expires_never();  // the handler may queue; the write sets its own deadline
-    impl_->handler->Handle(std::move(r), [self = shared_from_this(), keep_alive](HttpResponse resp) {
-      net::post(self->stream_.get_executor(), [self, resp = std::move(resp), keep_alive]() mutable {
+    stream_.expires_never();  // the handler may queue; the write sets its own
+                              // deadline
+    impl_->handler->Handle(std::move(r), [self = shared_from_this(),
+                                          keep_alive](HttpResponse resp) {
+      net::post(self->stream_.get_executor(), [self, resp = std::move(resp),
+                                               keep_alive]() mutable {
         // A server that began stopping meanwhile closes after this answer.
-        self->Write(std::move(resp), keep_alive && !self->impl_->stopping, /*counted=*/true);
+        self->Write(std::move(resp), keep_alive && !self->impl_->stopping,
+                    /*counted=*/true);
       });
     });
   }
@@ -175,8 +194,8 @@ class Session : public std::enable_shared_from_this<Session> {
     res->prepare_payload();
     stream_.expires_after(impl_->options.read_timeout);
     bhttp::async_write(stream_, *res,
-                       [self = shared_from_this(), res, keep_alive, counted](beast::error_code ec,
-                                                                             std::size_t) {
+                       [self = shared_from_this(), res, keep_alive, counted](
+                           beast::error_code ec, std::size_t) {
                          if (counted) self->impl_->FinishRequest();
                          if (ec || !keep_alive) return self->Close();
                          self->ReadHeader();
@@ -200,42 +219,46 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 void HttpServer::Impl::Accept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
-    if (ec) {
-      if (ec == net::error::operation_aborted || stopping) return;
-      return Accept();  // e.g. EMFILE: keep serving the connections we have
-    }
-    if (connections >= options.max_connections) {
-      beast::error_code ignored;
-      socket.close(ignored);
-    } else {
-      socket.set_option(tcp::no_delay(true));
-      std::make_shared<Session>(std::move(socket), this)->Start();
-    }
-    Accept();
-  });
+  acceptor.async_accept(
+      net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+        if (ec) {
+          if (ec == net::error::operation_aborted || stopping) return;
+          return Accept();  // e.g. EMFILE: keep serving the connections we have
+        }
+        if (connections >= options.max_connections) {
+          beast::error_code ignored;
+          socket.close(ignored);
+        } else {
+          socket.set_option(tcp::no_delay(true));
+          std::make_shared<Session>(std::move(socket), this)->Start();
+        }
+        Accept();
+      });
 }
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 HttpServer::~HttpServer() { Stop(std::chrono::milliseconds(0)); }
 
-absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& options,
-                                                             RequestHandler* handler) {
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
+    const Options& options, RequestHandler* handler) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->handler = handler;
   beast::error_code ec;
   auto address = net::ip::make_address(options.address, ec);
-  if (ec) return absl::InvalidArgumentError(absl::StrCat("invalid address '", options.address, "'"));
+  if (ec)
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid address '", options.address, "'"));
   tcp::endpoint endpoint(address, static_cast<unsigned short>(options.port));
   impl->acceptor.open(endpoint.protocol(), ec);
   if (!ec) impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) impl->acceptor.bind(endpoint, ec);
   if (!ec) impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.address, ":",
-                                               options.port, ": ", ec.message()));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.address, ":", options.port,
+                     ": ", ec.message()));
   }
   impl->port = impl->acceptor.local_endpoint().port();
   impl->Accept();
@@ -258,7 +281,8 @@ void HttpServer::Stop(std::chrono::milliseconds drain) {
   });
   {
     std::unique_lock<std::mutex> lock(impl_->mu);
-    impl_->cv.wait_for(lock, drain, [&] { return impl_->in_flight.load() == 0; });
+    impl_->cv.wait_for(lock, drain,
+                       [&] { return impl_->in_flight.load() == 0; });
   }
   impl_->work.reset();
   impl_->ioc.stop();

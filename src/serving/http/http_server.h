@@ -22,7 +22,8 @@ struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string path;    // without the query string, percent-decoding not applied
   std::string query;   // after '?', raw
-  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::vector<std::pair<std::string, std::string>>
+      headers;  // names lower-cased
   std::string body;
   std::string Header(const std::string& lower_name) const;
 };
@@ -47,19 +48,22 @@ class HttpServer {
  public:
   struct Options {
     std::string address = "0.0.0.0";
-    int port = 8001;                    // 0 = any free port (see port())
+    int port = 8001;  // 0 = any free port (see port())
     int io_threads = 2;
-    size_t max_body_bytes = 10 * 1024 * 1024 + 64 * 1024;  // 10 MB upload + form overhead
+    size_t max_body_bytes =
+        10 * 1024 * 1024 + 64 * 1024;  // 10 MB upload + form overhead
     size_t max_header_bytes = 16 * 1024;
     int max_connections = 4096;
-    std::chrono::milliseconds read_timeout{30000};  // per request, headers and body
-    std::chrono::milliseconds idle_timeout{60000};  // between keep-alive requests
+    std::chrono::milliseconds read_timeout{
+        30000};  // per request, headers and body
+    std::chrono::milliseconds idle_timeout{
+        60000};  // between keep-alive requests
   };
 
   // Binds, listens and starts the I/O threads. Unavailable when the port is
   // taken; InvalidArgument for a bad address.
-  static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const Options& options,
-                                                           RequestHandler* handler);
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
+      const Options& options, RequestHandler* handler);
   ~HttpServer();
 
   int port() const;

@@ -1,10 +1,9 @@
 #include "src/serving/http/http_server.h"
 
-#include <future>
-#include <thread>
-
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
+#include <future>
+#include <thread>
 
 #include "gtest/gtest.h"
 
@@ -22,7 +21,8 @@ class EchoHandler : public RequestHandler {
   void Handle(HttpRequest r, Responder respond) override {
     HttpResponse resp;
     resp.content_type = "text/plain";
-    resp.body = r.method + " " + r.path + " q=" + r.query + " len=" + std::to_string(r.body.size()) +
+    resp.body = r.method + " " + r.path + " q=" + r.query +
+                " len=" + std::to_string(r.body.size()) +
                 " x=" + r.Header("x-test");
     if (r.path == "/slow") {
       std::thread([respond, resp] {
@@ -43,7 +43,8 @@ class HttpServerTest : public ::testing::Test {
     o.port = 0;
     o.max_body_bytes = 1000;
     o.max_header_bytes = 2000;
-    if (o.read_timeout == HttpServer::Options{}.read_timeout) o.read_timeout = std::chrono::seconds(5);
+    if (o.read_timeout == HttpServer::Options{}.read_timeout)
+      o.read_timeout = std::chrono::seconds(5);
     auto s = HttpServer::Start(o, &handler_);
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
@@ -54,10 +55,12 @@ class HttpServerTest : public ::testing::Test {
   std::string Raw(const std::string& bytes, int timeout_ms = 3000) {
     net::io_context ioc;
     tcp::socket sock(ioc);
-    sock.connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server_->port())});
+    sock.connect({net::ip::make_address("127.0.0.1"),
+                  static_cast<unsigned short>(server_->port())});
     net::write(sock, net::buffer(bytes));
     std::string out;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::milliseconds(timeout_ms);
     sock.non_blocking(true);
     char buf[4096];
     while (std::chrono::steady_clock::now() < deadline) {
@@ -76,7 +79,8 @@ class HttpServerTest : public ::testing::Test {
   bhttp::response<bhttp::string_body> Get(const std::string& target) {
     net::io_context ioc;
     beast::tcp_stream stream(ioc);
-    stream.connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server_->port())});
+    stream.connect({net::ip::make_address("127.0.0.1"),
+                    static_cast<unsigned short>(server_->port())});
     bhttp::request<bhttp::string_body> req(bhttp::verb::get, target, 11);
     bhttp::write(stream, req);
     beast::flat_buffer buf;
@@ -98,27 +102,33 @@ TEST_F(HttpServerTest, AnswersAndSplitsPathAndQuery) {
 
 // Two requests on one keep-alive connection both get answers.
 TEST_F(HttpServerTest, KeepsConnectionsAlive) {
-  std::string out = Raw(
-      "GET /a HTTP/1.1\r\nHost: x\r\nX-Test: one\r\n\r\n"
-      "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc");
+  std::string out =
+      Raw("GET /a HTTP/1.1\r\nHost: x\r\nX-Test: one\r\n\r\n"
+          "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: "
+          "close\r\n\r\nabc");
   EXPECT_NE(out.find("GET /a q= len=0 x=one"), std::string::npos) << out;
   EXPECT_NE(out.find("POST /b q= len=3 x="), std::string::npos) << out;
 }
 
 // A body over the limit is refused from its Content-Length, before it is read.
 TEST_F(HttpServerTest, RefusesOversizedBodyWith413) {
-  std::string out = Raw("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n");
+  std::string out =
+      Raw("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n");
   EXPECT_EQ(out.rfind("HTTP/1.1 413", 0), 0u) << out;
   EXPECT_NE(out.find("\"error\""), std::string::npos);
   // A chunked body that grows past the limit is refused too.
   std::string chunk(1500, 'a');
-  out = Raw("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5dc\r\n" + chunk +
-            "\r\n0\r\n\r\n");
+  out =
+      Raw("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+          "chunked\r\n\r\n5dc\r\n" +
+          chunk + "\r\n0\r\n\r\n");
   EXPECT_EQ(out.rfind("HTTP/1.1 413", 0), 0u) << out.substr(0, 100);
 }
 
 TEST_F(HttpServerTest, RefusesHugeHeadersWith431) {
-  std::string out = Raw("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(5000, 'h') + "\r\n\r\n");
+  std::string out =
+      Raw("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(5000, 'h') +
+          "\r\n\r\n");
   EXPECT_EQ(out.rfind("HTTP/1.1 431", 0), 0u) << out.substr(0, 100);
 }
 
@@ -131,9 +141,12 @@ TEST_F(HttpServerTest, GarbageIs400) {
 TEST_F(HttpServerTest, HonoursExpectContinue) {
   net::io_context ioc;
   tcp::socket sock(ioc);
-  sock.connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server_->port())});
-  net::write(sock, net::buffer(std::string(
-                       "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")));
+  sock.connect({net::ip::make_address("127.0.0.1"),
+                static_cast<unsigned short>(server_->port())});
+  net::write(
+      sock,
+      net::buffer(std::string("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                              "4\r\nExpect: 100-continue\r\n\r\n")));
   char buf[256];
   size_t n = sock.read_some(net::buffer(buf));
   EXPECT_EQ(std::string(buf, n).rfind("HTTP/1.1 100 Continue", 0), 0u);
@@ -157,7 +170,8 @@ TEST_F(HttpServerTest, SlowClientTimesOut) {
   std::string out = Raw("GET / HTTP/1.1\r\nHost", 3000);
   auto took = std::chrono::steady_clock::now() - t0;
   EXPECT_EQ(out, "");
-  EXPECT_LT(took, std::chrono::milliseconds(2500));  // closed, not left to our 3 s limit
+  EXPECT_LT(took, std::chrono::milliseconds(
+                      2500));  // closed, not left to our 3 s limit
 }
 
 // Stop lets an in-flight request finish before closing.
@@ -182,7 +196,8 @@ TEST(HttpServerStartTest, PortInUseIsUnavailable) {
   auto b = HttpServer::Start(o, &h);
   EXPECT_EQ(b.status().code(), absl::StatusCode::kUnavailable);
   o.address = "not-an-ip";
-  EXPECT_EQ(HttpServer::Start(o, &h).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(HttpServer::Start(o, &h).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
