@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "src/base/labels_csv.h"
 
 namespace spatial::loadtest {
 
@@ -49,12 +50,8 @@ absl::StatusOr<RequestSet> BuildRequests(const Url& url,
 
 // One part of a labelled folder (DIR/labels.csv rows "path,label[,class]", an
 // optional "path,..." header, paths relative to DIR).
-struct LabelledFile {
-  std::string path;  // DIR/relative
-  int label = 0;
-  std::string class_name;
-};
-absl::StatusOr<std::vector<LabelledFile>> ReadLabelsCsv(const std::string& dir);
+using base::LabelledFile;
+using base::ReadLabelsCsv;
 
 // A multipart/form-data body: `fields` as text parts, then the file in part
 // `file` (filename and Content-Type given).
