@@ -143,10 +143,9 @@ TEST_F(HttpServerTest, HonoursExpectContinue) {
   tcp::socket sock(ioc);
   sock.connect({net::ip::make_address("127.0.0.1"),
                 static_cast<unsigned short>(server_->port())});
-  net::write(
-      sock,
-      net::buffer(std::string("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: "
-                              "4\r\nExpect: 100-continue\r\n\r\n")));
+  net::write(sock, net::buffer(std::string(
+                       "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                       "4\r\nExpect: 100-continue\r\n\r\n")));
   char buf[256];
   size_t n = sock.read_some(net::buffer(buf));
   EXPECT_EQ(std::string(buf, n).rfind("HTTP/1.1 100 Continue", 0), 0u);
