@@ -46,7 +46,7 @@ std::string Env(const char* name) {
 // Loads a bundle into a batcher and warms every worker with a real image, so
 // that the first request does not pay for lazy initialisation.
 absl::StatusOr<std::shared_ptr<serving::ServedModel>> LoadModel(
-    const std::string& dir, const ServeFlags& f) {
+    const std::string& dir, const ServeFlags& f, serving::Metrics* metrics) {
   serving::Batcher::Options o;
   o.workers =
       f.workers > 0
@@ -55,9 +55,15 @@ absl::StatusOr<std::shared_ptr<serving::ServedModel>> LoadModel(
   o.max_batch = f.max_batch;
   o.max_queue_delay = std::chrono::microseconds(f.max_queue_delay_us);
   o.queue_capacity = static_cast<size_t>(f.queue_capacity);
-  ASSIGN_OR_RETURN(auto batcher, serving::Batcher::Start(o, [&] {
-                     return inference::Classifier::Open(dir);
-                   }));
+  // The model type labels the batch metrics; read it before the workers start.
+  ASSIGN_OR_RETURN(auto manifest, inference::LoadManifest(dir));
+  ASSIGN_OR_RETURN(
+      auto batcher,
+      serving::Batcher::Start(
+          o, [&] { return inference::Classifier::Open(dir); },
+          [metrics, type = manifest.model_type](int size, double seconds) {
+            metrics->RecordBatch(type, size, seconds);
+          }));
   auto model = std::make_shared<serving::ServedModel>();
   model->bundle_dir = dir;
   model->version =
@@ -122,9 +128,10 @@ int Serve(const ServeFlags& flags) {
     }
   }
   cv::setNumThreads(1);  // one inference per worker; workers = cores
+  serving::Metrics metrics;
   std::shared_ptr<serving::ServedModel> spatial, standard;
   for (const auto& dir : f.model_dirs) {
-    auto m = LoadModel(dir, f);
+    auto m = LoadModel(dir, f, &metrics);
     if (!m.ok())
       return fail(absl::Status(
           m.status().code(),
@@ -136,7 +143,16 @@ int Serve(const ServeFlags& flags) {
           " models given; serve one of each")));
     slot = *m;
   }
-  serving::PizzaApi api({.environment = f.environment, .ab_split = f.ab_split},
+  if (spatial)
+    metrics.SetModelInfo("spatial", spatial->version,
+                         spatial->manifest().model_type);
+  if (standard) {
+    metrics.SetModelInfo("standard", standard->version,
+                         standard->manifest().model_type);
+  }
+  serving::PizzaApi api({.environment = f.environment,
+                         .ab_split = f.ab_split,
+                         .metrics = &metrics},
                         spatial, standard);
   serving::http::HttpServer::Options ho;
   ho.address = f.address;

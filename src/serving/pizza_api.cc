@@ -120,6 +120,37 @@ PizzaApi::PizzaApi(Options options, std::shared_ptr<ServedModel> spatial,
       rng_(options.seed ? options.seed : std::random_device{}()) {}
 
 void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
+  if (options_.metrics == nullptr)
+    return Route(std::move(req), std::move(respond));
+  // Known endpoints are labels; anything else is "other", so that a scan of
+  // random paths cannot grow the metrics without bound.
+  static const char* kEndpoints[] = {"/",
+                                     "/health",
+                                     "/status",
+                                     "/classify",
+                                     "/predict/spatial",
+                                     "/predict/standard",
+                                     "/ab-test/compare",
+                                     "/ab-test/status",
+                                     "/v2/health/live",
+                                     "/v2/health/ready",
+                                     "/metrics"};
+  std::string endpoint = absl::StartsWith(req.path, "/visualizations/")
+                             ? "/visualizations"
+                             : "other";
+  for (const char* e : kEndpoints) {
+    if (req.path == e) endpoint = e;
+  }
+  Route(std::move(req), [this, endpoint, respond = std::move(respond),
+                         started = Clock::now()](HttpResponse r) {
+    options_.metrics->RecordRequest(
+        endpoint, r.status,
+        std::chrono::duration<double>(Clock::now() - started).count());
+    respond(std::move(r));
+  });
+}
+
+void PizzaApi::Route(HttpRequest req, http::Responder respond) {
   ++requests_;
   const std::string& path = req.path;
   const bool get = req.method == "GET" || req.method == "HEAD";
@@ -137,9 +168,9 @@ void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
         200, {{"service", "pizza-api-spatial"},
               {"environment", options_.environment},
               {"endpoints",
-               {"/health", "/status", "/classify", "/predict/spatial",
-                "/predict/standard", "/ab-test/compare", "/ab-test/status",
-                "/v2/health/live", "/v2/health/ready"}}}));
+               {"/health", "/status", "/metrics", "/classify",
+                "/predict/spatial", "/predict/standard", "/ab-test/compare",
+                "/ab-test/status", "/v2/health/live", "/v2/health/ready"}}}));
   }
   if (path == "/health") {
     if (!need(get)) return;
@@ -163,6 +194,20 @@ void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
   if (path == "/status") {
     if (!need(get)) return;
     return respond(Status());
+  }
+  if (path == "/metrics") {
+    if (!need(get)) return;
+    std::map<std::string, size_t> depths;
+    if (spatial_)
+      depths[spatial_->manifest().model_type] =
+          spatial_->batcher->queue_depth();
+    if (standard_)
+      depths[standard_->manifest().model_type] =
+          standard_->batcher->queue_depth();
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = options_.metrics ? options_.metrics->Render(depths) : "";
+    return respond(r);
   }
   if (path == "/ab-test/status") {
     if (!need(get)) return;
@@ -248,6 +293,7 @@ void PizzaApi::Classify(const HttpRequest& req, const std::string& forced,
     model = use_spatial ? standard_ : spatial_;
     fallback = true;
     ++fallbacks_;
+    if (options_.metrics) options_.metrics->RecordFallback();
   }
   auto input = std::make_shared<inference::PreparedInput>(
       inference::PrepareInput(model->manifest(), *image));
@@ -267,6 +313,8 @@ void PizzaApi::Classify(const HttpRequest& req, const std::string& forced,
       return respond(Error(pred.status()));
     }
     const auto& m = model->manifest();
+    if (options_.metrics)
+      options_.metrics->RecordPrediction(m.model_type, m.classes[pred->label]);
     double seconds =
         std::chrono::duration<double>(Clock::now() - started).count();
     if (stats) stats->latency_us_total += static_cast<uint64_t>(seconds * 1e6);

@@ -15,6 +15,7 @@
 
 #include "src/serving/batcher.h"
 #include "src/serving/http/http_server.h"
+#include "src/serving/metrics.h"
 
 namespace spatial::serving {
 
@@ -33,12 +34,16 @@ class PizzaApi : public http::RequestHandler {
     double ab_split =
         0.5;            // share of requests without a group sent to A (spatial)
     uint64_t seed = 0;  // for the A/B draw; 0 = random
+    Metrics* metrics =
+        nullptr;  // not owned, outlives the api; null: /metrics is empty
   };
   // Either model may be null (not served); at least one must be set.
   PizzaApi(Options options, std::shared_ptr<ServedModel> spatial,
            std::shared_ptr<ServedModel> standard);
 
   void Handle(http::HttpRequest request, http::Responder respond) override;
+  // Routes one request (Handle() adds the request metrics around it).
+  void Route(http::HttpRequest request, http::Responder respond);
 
   // Counters by A/B group, for /ab-test/status.
   struct GroupStats {

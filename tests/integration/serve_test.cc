@@ -147,6 +147,28 @@ TEST_F(ServeTest, HealthAndReadinessAnswer) {
             "dual-encoder");
 }
 
+// /metrics is Prometheus text that counts the requests this server answered.
+TEST_F(ServeTest, MetricsCountRequests) {
+  ASSERT_EQ(Request(port_, "POST", "/predict/spatial", kForm,
+                    Multipart({{"file", "image/jpeg", Pizza(1)}}))
+                .status,
+            200);
+  Reply m = Request(port_, "GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.headers.find("text/plain; version=0.0.4"), std::string::npos)
+      << m.headers;
+  EXPECT_NE(m.body.find("pizza_api_requests_total{endpoint=\"/predict/"
+                        "spatial\",status=\"200\"} 1"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("pizza_api_predictions_total{model=\"spatial-mllm\","
+                        "class=\"burnt\"} 1"),
+            std::string::npos);
+  EXPECT_NE(
+      m.body.find("# TYPE pizza_api_inference_duration_seconds histogram"),
+      std::string::npos);
+}
+
 // /classify answers in the original shape with the model's real probabilities.
 TEST_F(ServeTest, ClassifyAnswersInTheOriginalShape) {
   Reply r = Request(port_, "POST", "/classify", kForm,
