@@ -103,7 +103,8 @@ std::string Metrics::Render(
       uint64_t cumulative = 0;
       for (size_t i = 0; i <= h.bounds.size(); ++i) {
         cumulative += h.counts[i];
-        std::string le = i < h.bounds.size() ? absl::StrCat(h.bounds[i]) : "+Inf";
+        std::string le =
+            i < h.bounds.size() ? absl::StrCat(h.bounds[i]) : "+Inf";
         absl::StrAppend(&out, name, "_bucket{", label, "=\"", Escape(key),
                         "\",le=\"", le, "\"} ", cumulative, "\n");
       }
