@@ -102,7 +102,7 @@ absl::StatusOr<RegistryContext> OpenRegistryContext(
     store = (fs::path(base::DirName(path)) / "store").string();
   }
   RegistryContext ctx;
-  ASSIGN_OR_RETURN(ctx.registry, OpenRegistry(location, /*create=*/true));
+  ASSIGN_OR_RETURN(ctx.registry, OpenRegistry(location, !flags.must_exist));
   ctx.location = ctx.registry->Describe();
   ctx.actor = !flags.actor.empty() ? flags.actor : Env("SPATIAL_ACTOR");
   if (ctx.actor.empty()) ctx.actor = OsUser();

@@ -17,10 +17,11 @@ namespace spatial::cli {
 struct RegistryFlags {
   std::string
       registry;  // --registry; "" = $SPATIAL_REGISTRY, else var/registry.db
-  std::string store;   // --store; "" = "store" beside a SQLite registry
-  std::string config;  // --config; "" = $SPATIAL_CONFIG,
-                       // config/environments.json, built-in
-  std::string actor;   // --actor; "" = $SPATIAL_ACTOR, else the OS user
+  std::string store;        // --store; "" = "store" beside a SQLite registry
+  std::string config;       // --config; "" = $SPATIAL_CONFIG,
+                            // config/environments.json, built-in
+  std::string actor;        // --actor; "" = $SPATIAL_ACTOR, else the OS user
+  bool must_exist = false;  // a missing SQLite file is NotFound, not created
 };
 
 struct RegistryContext {

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -9,14 +10,17 @@
 #include <future>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cli/exit_codes.h"
+#include "cli/registry_context.h"
 #include "opencv2/core/utility.hpp"
 #include "src/base/files.h"
 #include "src/base/status_macros.h"
+#include "src/serving/model_manager.h"
 #include "src/serving/pizza_api.h"
 #include "src/vision/decode.h"
 #include "src/vision/renderer.h"
@@ -36,51 +40,15 @@ struct ServeFlags {
   int max_queue_delay_us = 2000;
   int queue_capacity = 256;
   double ab_split = 0.5;
+  RegistryFlags registry;  // serve the active version when set
+  double poll_registry_s = 5;
+  int warmup_rounds = 2;
+  double inject_spatial_faults = 0;
 };
 
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
   return v ? v : "";
-}
-
-// Loads a bundle into a batcher and warms every worker with a real image, so
-// that the first request does not pay for lazy initialisation.
-absl::StatusOr<std::shared_ptr<serving::ServedModel>> LoadModel(
-    const std::string& dir, const ServeFlags& f, serving::Metrics* metrics) {
-  serving::Batcher::Options o;
-  o.workers =
-      f.workers > 0
-          ? f.workers
-          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  o.max_batch = f.max_batch;
-  o.max_queue_delay = std::chrono::microseconds(f.max_queue_delay_us);
-  o.queue_capacity = static_cast<size_t>(f.queue_capacity);
-  // The model type labels the batch metrics; read it before the workers start.
-  ASSIGN_OR_RETURN(auto manifest, inference::LoadManifest(dir));
-  ASSIGN_OR_RETURN(
-      auto batcher,
-      serving::Batcher::Start(
-          o, [&] { return inference::Classifier::Open(dir); },
-          [metrics, type = manifest.model_type](int size, double seconds) {
-            metrics->RecordBatch(type, size, seconds);
-          }));
-  auto model = std::make_shared<serving::ServedModel>();
-  model->bundle_dir = dir;
-  model->version =
-      absl::StrCat(batcher->manifest().name, "-v", batcher->manifest().version);
-  model->batcher = std::move(batcher);
-  auto img = vision::DecodeImage(vision::RenderPizza(0, 1, 0, 128).jpeg);
-  if (!img.ok()) return img.status();
-  auto input = std::make_shared<inference::PreparedInput>(
-      inference::PrepareInput(model->manifest(), *img));
-  std::vector<std::promise<absl::Status>> warm(static_cast<size_t>(o.workers) *
-                                               2);
-  for (auto& p : warm) {
-    RETURN_IF_ERROR(model->batcher->Submit(
-        input, [&p](auto r) { p.set_value(r.status()); }));
-  }
-  for (auto& p : warm) RETURN_IF_ERROR(p.get_future().get());
-  return model;
 }
 
 int Serve(const ServeFlags& flags) {
@@ -92,6 +60,7 @@ int Serve(const ServeFlags& flags) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);  // not a stop: re-read the registry
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   ServeFlags f = flags;
   auto fail = [](const absl::Status& s) {
@@ -113,7 +82,9 @@ int Serve(const ServeFlags& flags) {
     return fail(absl::InvalidArgumentError("--port must be 0..65535"));
   if (f.ab_split < 0 || f.ab_split > 1)
     return fail(absl::InvalidArgumentError("--ab-split must be in [0, 1]"));
-  if (f.model_dirs.empty()) {
+  if (f.registry.registry.empty())
+    f.registry.registry = Env("SPATIAL_REGISTRY");
+  if (f.model_dirs.empty() && f.registry.registry.empty()) {
     // The original compose file named the model with these variables.
     std::string type = Env("MODEL_TYPE"), path = Env("SPATIAL_MODEL_PATH");
     if (!path.empty()) f.model_dirs.push_back(path);
@@ -129,40 +100,53 @@ int Serve(const ServeFlags& flags) {
   }
   cv::setNumThreads(1);  // one inference per worker; workers = cores
   serving::Metrics metrics;
-  std::shared_ptr<serving::ServedModel> spatial, standard;
-  for (const auto& dir : f.model_dirs) {
-    auto m = LoadModel(dir, f, &metrics);
-    if (!m.ok())
-      return fail(absl::Status(
-          m.status().code(),
-          absl::StrCat("cannot serve ", dir, ": ", m.status().message())));
-    auto& slot = (*m)->manifest().has_spatial() ? spatial : standard;
-    if (slot)
-      return fail(absl::InvalidArgumentError(absl::StrCat(
-          "two ", (*m)->manifest().has_spatial() ? "spatial" : "standard",
-          " models given; serve one of each")));
-    slot = *m;
+  serving::ModelManager::Options mo;
+  mo.batcher.workers =
+      f.workers > 0
+          ? f.workers
+          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  mo.batcher.max_batch = f.max_batch;
+  mo.batcher.max_queue_delay = std::chrono::microseconds(f.max_queue_delay_us);
+  mo.batcher.queue_capacity = static_cast<size_t>(f.queue_capacity);
+  mo.warmup_rounds = f.warmup_rounds;
+  mo.metrics = &metrics;
+  mo.model_dirs = f.model_dirs;
+  mo.environment = f.environment;
+  mo.poll_interval =
+      std::chrono::milliseconds(static_cast<int64_t>(f.poll_registry_s * 1000));
+  if (f.inject_spatial_faults < 0 || f.inject_spatial_faults > 1)
+    return fail(absl::InvalidArgumentError(
+        "--inject-spatial-faults must be in [0, 1]"));
+  mo.spatial_fault_rate = f.inject_spatial_faults;
+  std::optional<RegistryContext> ctx;
+  std::string work_dir;
+  if (!f.registry.registry.empty()) {
+    f.registry.must_exist = true;
+    auto opened = OpenRegistryContext(f.registry);
+    if (!opened.ok()) return fail(opened.status());
+    ctx = std::move(*opened);
+    if (auto env = ctx->registry->GetEnvironment(f.environment); !env.ok())
+      return fail(env.status());
+    work_dir = (std::filesystem::temp_directory_path() /
+                absl::StrCat("spatial-serve-", getpid()))
+                   .string();
+    mo.registry = ctx->registry.get();
+    mo.store = &ctx->service->store();
+    mo.work_dir = work_dir;
   }
-  if (spatial)
-    metrics.SetModelInfo("spatial", spatial->version,
-                         spatial->manifest().model_type);
-  if (standard) {
-    metrics.SetModelInfo("standard", standard->version,
-                         standard->manifest().model_type);
-  }
-  serving::PizzaApi api({.environment = f.environment,
-                         .ab_split = f.ab_split,
-                         .metrics = &metrics},
-                        spatial, standard);
+  serving::ModelManager manager(mo);
+  serving::PizzaApi api(
+      {.environment = f.environment,
+       .ab_split = f.ab_split,
+       .metrics = &metrics},
+      [&manager] { return manager.Current(); },
+      [&manager] { return manager.ready(); });
   serving::http::HttpServer::Options ho;
   ho.address = f.address;
   ho.port = f.port;
   ho.io_threads = f.io_threads;
   auto server = serving::http::HttpServer::Start(ho, &api);
   if (!server.ok()) return fail(server.status());
-  double ready_ms = std::chrono::duration<double, std::milli>(
-                        std::chrono::steady_clock::now() - t0)
-                        .count();
   if (!f.port_file.empty()) {
     absl::Status s = base::WriteFileAtomic(
         f.port_file, absl::StrCat((*server)->port(), "\n"));
@@ -170,17 +154,52 @@ int Serve(const ServeFlags& flags) {
   }
   std::cout << "pizza-api-spatial listening on http://" << f.address << ":"
             << (*server)->port() << " (environment " << f.environment
-            << "; spatial " << (spatial ? spatial->version : "none")
-            << ", standard " << (standard ? standard->version : "none")
-            << "; ready in " << static_cast<int>(ready_ms) << " ms)"
-            << std::endl;
+            << "); loading models" << std::endl;
+  // Listening first, ready later: liveness answers while models load and
+  // /v2/health/ready says 503 until every model is warm.
+  if (absl::Status s = manager.Start(); !s.ok()) {
+    (*server)->Stop(std::chrono::seconds(1));
+    return fail(s);
+  }
+  double ready_ms = std::chrono::duration<double, std::milli>(
+                        std::chrono::steady_clock::now() - t0)
+                        .count();
+  {
+    // A snapshot held here would keep a swapped-out model from draining.
+    auto models = manager.Current();
+    std::cout << "pizza-api-spatial "
+              << (manager.ready() ? "ready" : "NOT ready (see above)")
+              << ": spatial "
+              << (models->spatial ? models->spatial->version : "none")
+              << ", standard "
+              << (models->standard ? models->standard->version : "none")
+              << (ctx ? absl::StrCat("; watching ", ctx->location, " every ",
+                                     f.poll_registry_s, " s")
+                      : "")
+              << " (" << static_cast<int>(ready_ms) << " ms after start)"
+              << std::endl;
+  }
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  for (;;) {
+    sigwait(&stop_signals, &sig);
+    if (sig != SIGHUP) break;
+    // SIGHUP: look at the registry now, retrying a version that failed.
+    std::cout << "received SIGHUP: checking the registry" << std::endl;
+    auto swapped = manager.Refresh(/*force=*/true);
+    if (!swapped.ok()) {
+      std::cerr << swapped.status().message() << std::endl;
+    } else if (!*swapped) {
+      std::cout << "nothing new to serve" << std::endl;
+    }
+  }
   std::cout << "received " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
             << ": finishing in-flight requests" << std::endl;
   (*server)->Stop(std::chrono::seconds(20));
-  if (spatial) spatial->batcher->Stop();
-  if (standard) standard->batcher->Stop();
+  manager.Stop();
+  if (!work_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(work_dir, ec);
+  }
   std::cout << "stopped" << std::endl;
   return kExitOk;
 }
@@ -191,7 +210,8 @@ void AddServeCommand(CLI::App& app, std::function<int()>* action) {
   auto f = std::make_shared<ServeFlags>();
   CLI::App* serve = app.add_subcommand("serve",
                                        "Run pizza-api-spatial, the inference "
-                                       "server (stop with SIGTERM or Ctrl-C)");
+                                       "server (stop with SIGTERM or Ctrl-C; "
+                                       "SIGHUP re-reads the registry now)");
   serve->add_option("--environment", f->environment,
                     "development | staging | production (default $ENVIRONMENT, "
                     "else development)");
@@ -224,6 +244,30 @@ void AddServeCommand(CLI::App& app, std::function<int()>* action) {
       ->add_option("--ab-split", f->ab_split,
                    "Share of requests without a group sent to A (spatial)")
       ->capture_default_str();
+  serve->add_option("--registry", f->registry.registry,
+                    "Serve the version active for the environment in this "
+                    "registry (SQLite path or postgresql:// URL; default "
+                    "$SPATIAL_REGISTRY), swapping to newly promoted versions");
+  serve->add_option("--store", f->registry.store,
+                    "Artifact store of the registry (default: store/ beside a "
+                    "SQLite registry)");
+  serve->add_option("--config", f->registry.config,
+                    "Environments file (default $SPATIAL_CONFIG, "
+                    "config/environments.json, built-in)");
+  serve
+      ->add_option("--poll-registry-s", f->poll_registry_s,
+                   "Seconds between registry checks for a new version (0: "
+                   "never)")
+      ->capture_default_str();
+  serve
+      ->add_option("--warmup-rounds", f->warmup_rounds,
+                   "Warm-up rounds per worker before a model serves (a round "
+                   "runs every batch size from 1 to --max-batch)")
+      ->capture_default_str();
+  serve->add_option(
+      "--inject-spatial-faults", f->inject_spatial_faults,
+      "Testing only: share of spatial inferences made to fail, to exercise "
+      "the fallback to the standard model (default 0)");
   serve->callback([f, action] { *action = [f] { return Serve(*f); }; });
 }
 

@@ -1,22 +1,49 @@
 #include "src/serving/batcher.h"
 
+#include <random>
+
 #include "absl/strings/str_cat.h"
 
 namespace spatial::serving {
 
 absl::StatusOr<std::unique_ptr<Batcher>> Batcher::Start(
     const Options& options, const ClassifierFactory& factory,
-    BatchObserver observer) {
+    BatchObserver observer, const Warmup& warmup) {
   if (options.workers < 1 || options.max_batch < 1 ||
       options.queue_capacity < 1) {
     return absl::InvalidArgumentError(
         "workers, max batch and queue capacity must be >= 1");
+  }
+  if (!(options.fault_rate >= 0 && options.fault_rate <= 1)) {
+    return absl::InvalidArgumentError("fault rate must be in [0, 1]");
   }
   std::vector<std::unique_ptr<inference::Classifier>> classifiers;
   for (int i = 0; i < options.workers; ++i) {
     auto c = factory();
     if (!c.ok()) return c.status();
     classifiers.push_back(std::move(*c));
+  }
+  if (warmup.input && warmup.rounds > 0) {
+    std::vector<absl::Status> results(classifiers.size());
+    std::vector<std::thread> warmers;
+    for (size_t w = 0; w < classifiers.size(); ++w) {
+      warmers.emplace_back([&, w] {
+        for (int r = 0; r < warmup.rounds && results[w].ok(); ++r) {
+          for (int n = 1; n <= options.max_batch && results[w].ok(); ++n) {
+            std::vector<const inference::PreparedInput*> batch(
+                static_cast<size_t>(n), warmup.input.get());
+            results[w] = classifiers[w]->Classify(batch).status();
+          }
+        }
+      });
+    }
+    for (auto& t : warmers) t.join();
+    for (const auto& s : results) {
+      if (!s.ok()) {
+        return absl::Status(s.code(),
+                            absl::StrCat("warm-up failed: ", s.message()));
+      }
+    }
   }
   std::unique_ptr<Batcher> b(new Batcher(options, std::move(observer),
                                          classifiers.front()->manifest()));
@@ -66,6 +93,8 @@ void Batcher::Stop() {
 
 void Batcher::Work(inference::Classifier* classifier) {
   std::vector<Job> batch;
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_real_distribution<double> coin(0, 1);
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
@@ -94,7 +123,10 @@ void Batcher::Work(inference::Classifier* classifier) {
             .count();
     if (observer_) observer_(static_cast<int>(batch.size()), seconds);
     for (size_t i = 0; i < batch.size(); ++i) {
-      if (preds.ok()) {
+      const double fault_rate = fault_rate_.load();
+      if (fault_rate > 0 && coin(rng) < fault_rate) {
+        batch[i].done(absl::InternalError("injected fault (fault_rate)"));
+      } else if (preds.ok()) {
         batch[i].done((*preds)[i]);
       } else {
         batch[i].done(preds.status());

@@ -8,6 +8,7 @@
 #ifndef SPATIAL_SERVING_BATCHER_H_
 #define SPATIAL_SERVING_BATCHER_H_
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -22,6 +23,14 @@
 
 namespace spatial::serving {
 
+// Warm-up before serving: every worker's classifier runs `input` in batches
+// of every size from 1 to max_batch, `rounds` times (OpenCV's DNN allocates
+// per batch shape on first use; a cold shape costs a request its latency).
+struct Warmup {
+  std::shared_ptr<const inference::PreparedInput> input;
+  int rounds = 0;
+};
+
 class Batcher {
  public:
   struct Options {
@@ -30,6 +39,10 @@ class Batcher {
     std::chrono::microseconds max_queue_delay{
         2000};                    // wait for a batch to fill
     size_t queue_capacity = 256;  // waiting requests at most
+    // Fault injection for resilience tests: the share of requests whose
+    // inference fails with Internal ("injected fault"), as a real engine
+    // failure would. 0 in production.
+    double fault_rate = 0;
   };
   using Done = std::function<void(absl::StatusOr<inference::Prediction>)>;
   using ClassifierFactory =
@@ -37,10 +50,11 @@ class Batcher {
   // Called after each batch with its size and the seconds it took.
   using BatchObserver = std::function<void(int size, double seconds)>;
 
-  // Creates one classifier per worker (a failure fails Start) and starts them.
+  // Creates one classifier per worker (a failure fails Start), warms them up
+  // in parallel (a failure fails Start) and starts the workers.
   static absl::StatusOr<std::unique_ptr<Batcher>> Start(
       const Options& options, const ClassifierFactory& factory,
-      BatchObserver observer = nullptr);
+      BatchObserver observer = nullptr, const Warmup& warmup = {});
   ~Batcher();  // Stop()
 
   // Queues one prepared image; `done` runs on a worker thread exactly once.
@@ -52,6 +66,7 @@ class Batcher {
   void Stop();
 
   size_t queue_depth() const;
+  void set_fault_rate(double rate) { fault_rate_ = rate; }
   const inference::Manifest& manifest() const { return manifest_; }
 
  private:
@@ -63,12 +78,14 @@ class Batcher {
   Batcher(Options options, BatchObserver observer, inference::Manifest manifest)
       : options_(options),
         observer_(std::move(observer)),
-        manifest_(std::move(manifest)) {}
+        manifest_(std::move(manifest)),
+        fault_rate_(options.fault_rate) {}
   void Work(inference::Classifier* classifier);
 
   const Options options_;
   const BatchObserver observer_;
   const inference::Manifest manifest_;
+  std::atomic<double> fault_rate_;
   std::vector<std::unique_ptr<inference::Classifier>> classifiers_;
   std::vector<std::thread> workers_;
   mutable std::mutex mu_;

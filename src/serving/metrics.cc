@@ -82,7 +82,16 @@ void Metrics::RecordFallback() {
 void Metrics::SetModelInfo(const std::string& slot, const std::string& version,
                            const std::string& model_type) {
   std::lock_guard<std::mutex> lock(mu_);
-  models_[slot] = {version, model_type};
+  if (version.empty()) {
+    models_.erase(slot);
+  } else {
+    models_[slot] = {version, model_type};
+  }
+}
+
+void Metrics::RecordModelLoad(bool ok) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++(ok ? loads_ok_ : loads_failed_);
 }
 
 std::string Metrics::Render(
@@ -136,6 +145,12 @@ std::string Metrics::Render(
   Header(&out, "pizza_api_fallbacks_total", "counter",
          "Requests served by another model than the one asked for.");
   absl::StrAppend(&out, "pizza_api_fallbacks_total ", fallbacks_, "\n");
+  Header(&out, "pizza_api_model_loads_total", "counter",
+         "Model loads and swaps by result (a failure keeps the old model).");
+  absl::StrAppend(&out, "pizza_api_model_loads_total{result=\"success\"} ",
+                  loads_ok_,
+                  "\npizza_api_model_loads_total{result=\"failure\"} ",
+                  loads_failed_, "\n");
   Header(&out, "pizza_api_model_info", "gauge", "The loaded models (value 1).");
   for (const auto& [slot, info] : models_) {
     absl::StrAppend(&out, "pizza_api_model_info{slot=\"", Escape(slot),

@@ -20,6 +20,10 @@ class Metrics {
   void RecordPrediction(const std::string& model,
                         const std::string& predicted_class);
   void RecordFallback();
+  // A model load or swap that succeeded or failed (checksum, signature,
+  // warm-up, ...).
+  void RecordModelLoad(bool ok);
+  // The model in `slot`; an empty version removes the slot.
   void SetModelInfo(const std::string& slot, const std::string& version,
                     const std::string& model_type);
   // Everything, with the queue depths and process memory/CPU read now.
@@ -42,6 +46,7 @@ class Metrics {
   std::map<std::string, std::tuple<std::string, std::string>>
       models_;  // slot -> version, type
   uint64_t fallbacks_ = 0;
+  uint64_t loads_ok_ = 0, loads_failed_ = 0;
 };
 
 }  // namespace spatial::serving

@@ -112,11 +112,23 @@ Json FeaturesJson(const vision::SpatialFeatures& f) {
 
 }  // namespace
 
-PizzaApi::PizzaApi(Options options, std::shared_ptr<ServedModel> spatial,
-                   std::shared_ptr<ServedModel> standard)
+// One /classify request on its way through a model (and maybe a fallback).
+struct PizzaApi::ClassifyCall {
+  cv::Mat image;
+  std::string group;  // "A", "B" or "" (the model was chosen otherwise)
+  GroupStats* stats = nullptr;
+  bool want_probabilities = true, want_visualization = false;
+  std::string fallback_reason;  // non-empty: served by the other model
+  Clock::time_point started;
+  http::Responder respond;
+};
+
+PizzaApi::PizzaApi(Options options,
+                   std::function<std::shared_ptr<const ModelSet>()> models,
+                   std::function<bool()> ready)
     : options_(options),
-      spatial_(std::move(spatial)),
-      standard_(std::move(standard)),
+      models_(std::move(models)),
+      ready_(std::move(ready)),
       rng_(options.seed ? options.seed : std::random_device{}()) {}
 
 void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
@@ -175,12 +187,14 @@ void PizzaApi::Route(HttpRequest req, http::Responder respond) {
   if (path == "/health") {
     if (!need(get)) return;
     Json models = Json::object();
-    if (spatial_) models["spatial"] = spatial_->version;
-    if (standard_) models["standard"] = standard_->version;
-    return respond(JsonResponse(200, {{"status", "healthy"},
-                                      {"models", models},
-                                      {"environment", options_.environment},
-                                      {"timestamp", Now()}}));
+    auto set = models_();
+    if (set->spatial) models["spatial"] = set->spatial->version;
+    if (set->standard) models["standard"] = set->standard->version;
+    return respond(
+        JsonResponse(200, {{"status", ready_() ? "healthy" : "loading"},
+                           {"models", models},
+                           {"environment", options_.environment},
+                           {"timestamp", Now()}}));
   }
   if (path == "/v2/health/live") {
     if (!need(get)) return;
@@ -188,8 +202,10 @@ void PizzaApi::Route(HttpRequest req, http::Responder respond) {
   }
   if (path == "/v2/health/ready") {
     if (!need(get)) return;
-    // Models are loaded and warmed before the server starts listening.
-    return respond(JsonResponse(200, {{"ready", true}}));
+    // Ready once models are loaded and warmed (503 until then, so that a
+    // load balancer does not route to a cold server).
+    bool ready = ready_();
+    return respond(JsonResponse(ready ? 200 : 503, {{"ready", ready}}));
   }
   if (path == "/status") {
     if (!need(get)) return;
@@ -198,12 +214,8 @@ void PizzaApi::Route(HttpRequest req, http::Responder respond) {
   if (path == "/metrics") {
     if (!need(get)) return;
     std::map<std::string, size_t> depths;
-    if (spatial_)
-      depths[spatial_->manifest().model_type] =
-          spatial_->batcher->queue_depth();
-    if (standard_)
-      depths[standard_->manifest().model_type] =
-          standard_->batcher->queue_depth();
+    for (const auto& m : models_()->all())
+      depths[m->manifest().model_type] = m->batcher->queue_depth();
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = options_.metrics ? options_.metrics->Render(depths) : "";
@@ -282,67 +294,104 @@ void PizzaApi::Classify(const HttpRequest& req, const std::string& forced,
   auto image = vision::DecodeImage(form->image);
   if (!image.ok()) return respond(Error(image.status()));
 
-  bool fallback = false;
-  std::shared_ptr<ServedModel> model = use_spatial ? spatial_ : standard_;
+  auto models = models_();
+  auto call = std::make_shared<ClassifyCall>();
+  call->image = std::move(*image);
+  call->group = group;
+  call->stats = group == "A" ? &group_a_ : group == "B" ? &group_b_ : nullptr;
+  call->want_probabilities = want_probabilities;
+  call->want_visualization = want_visualization;
+  call->started = started;
+  call->respond = std::move(respond);
+  if (call->stats) ++call->stats->requests;
+  std::shared_ptr<ServedModel> model =
+      use_spatial ? models->spatial : models->standard;
   if (!model) {
-    if (!forced.empty()) {
-      return respond(Error(absl::UnavailableError(absl::StrCat(
-          "the ", forced, " model is not loaded on this server"))));
+    if (!forced.empty() || (!models->spatial && !models->standard)) {
+      if (call->stats) ++call->stats->errors;
+      return call->respond(Error(absl::UnavailableError(
+          forced.empty()
+              ? std::string("no model is loaded yet; retry shortly")
+              : absl::StrCat("the ", forced,
+                             " model is not loaded on this server"))));
     }
     // The asked-for model is not loaded: serve the other one and say so.
-    model = use_spatial ? standard_ : spatial_;
-    fallback = true;
-    ++fallbacks_;
-    if (options_.metrics) options_.metrics->RecordFallback();
+    model = use_spatial ? models->standard : models->spatial;
+    call->fallback_reason = absl::StrCat(
+        "the ", use_spatial ? "spatial" : "standard", " model is not loaded");
+    CountFallback();
   }
+  // A failing spatial model falls back to the standard one, unless the
+  // caller asked for the spatial model by its endpoint.
+  RunClassify(
+      call, model,
+      forced.empty() && model == models->spatial ? models->standard : nullptr);
+}
+
+void PizzaApi::CountFallback() {
+  ++fallbacks_;
+  if (options_.metrics) options_.metrics->RecordFallback();
+}
+
+void PizzaApi::RunClassify(std::shared_ptr<ClassifyCall> call,
+                           std::shared_ptr<ServedModel> model,
+                           std::shared_ptr<ServedModel> fallback) {
   auto input = std::make_shared<inference::PreparedInput>(
-      inference::PrepareInput(model->manifest(), *image));
+      inference::PrepareInput(model->manifest(), call->image));
   std::string viz_url;
-  if (want_visualization && model->manifest().has_spatial()) {
+  if (call->want_visualization && model->manifest().has_spatial()) {
     viz_url = StoreVisualization(*input);
   }
-  GroupStats* stats = group == "A"   ? &group_a_
-                      : group == "B" ? &group_b_
-                                     : nullptr;
-  if (stats) ++stats->requests;
-  auto finish = [this, model, input, group, stats, fallback, want_probabilities,
-                 viz_url, started,
-                 respond](absl::StatusOr<inference::Prediction> pred) {
+  auto finish = [this, call, model, fallback, input,
+                 viz_url](absl::StatusOr<inference::Prediction> pred) {
+    if (!pred.ok() && fallback &&
+        pred.status().code() == absl::StatusCode::kInternal) {
+      call->fallback_reason =
+          absl::StrCat("the spatial model failed: ", pred.status().message());
+      CountFallback();
+      return RunClassify(call, fallback, nullptr);
+    }
     if (!pred.ok()) {
-      if (stats) ++stats->errors;
-      return respond(Error(pred.status()));
+      if (call->stats) ++call->stats->errors;
+      return call->respond(Error(pred.status()));
     }
     const auto& m = model->manifest();
     if (options_.metrics)
       options_.metrics->RecordPrediction(m.model_type, m.classes[pred->label]);
     double seconds =
-        std::chrono::duration<double>(Clock::now() - started).count();
-    if (stats) stats->latency_us_total += static_cast<uint64_t>(seconds * 1e6);
+        std::chrono::duration<double>(Clock::now() - call->started).count();
+    if (call->stats)
+      call->stats->latency_us_total += static_cast<uint64_t>(seconds * 1e6);
+    const bool fell_back = !call->fallback_reason.empty();
     Json j = {
         {"predicted_class", m.classes[pred->label]},
         {"confidence", pred->confidence},
-        {"probabilities",
-         want_probabilities ? ProbabilitiesJson(m, *pred) : Json(nullptr)},
+        {"probabilities", call->want_probabilities ? ProbabilitiesJson(m, *pred)
+                                                   : Json(nullptr)},
         {"model_used", m.model_type},
         {"model_version", model->version},
         {"inference_time", seconds},
         {"spatial_features",
          m.has_spatial() ? FeaturesJson(input->features) : Json(nullptr)},
         {"visualization_url", viz_url.empty() ? Json(nullptr) : Json(viz_url)},
-        {"ab_test_group", group.empty() ? Json(nullptr) : Json(group)},
-        {"fallback", fallback},
+        {"ab_test_group",
+         call->group.empty() ? Json(nullptr) : Json(call->group)},
+        {"fallback", fell_back},
+        {"fallback_reason",
+         fell_back ? Json(call->fallback_reason) : Json(nullptr)},
         {"timestamp", Now()}};
-    respond(JsonResponse(200, j));
+    call->respond(JsonResponse(200, j));
   };
   absl::Status queued = model->batcher->Submit(input, finish);
   if (!queued.ok()) {
-    if (stats) ++stats->errors;
-    respond(Error(queued));
+    if (call->stats) ++call->stats->errors;
+    call->respond(Error(queued));
   }
 }
 
 void PizzaApi::Compare(const HttpRequest& req, http::Responder respond) {
-  if (!spatial_ || !standard_) {
+  auto models = models_();
+  if (!models->spatial || !models->standard) {
     return respond(
         Error(absl::UnavailableError("comparison needs both models loaded")));
   }
@@ -358,7 +407,7 @@ void PizzaApi::Compare(const HttpRequest& req, http::Responder respond) {
   };
   auto both = std::make_shared<Both>();
   const auto started = Clock::now();
-  for (const auto& model : {spatial_, standard_}) {
+  for (const auto& model : {models->spatial, models->standard}) {
     auto input = std::make_shared<inference::PreparedInput>(
         inference::PrepareInput(model->manifest(), *image));
     auto done = [both, model, started,
@@ -392,8 +441,9 @@ void PizzaApi::Compare(const HttpRequest& req, http::Responder respond) {
 
 HttpResponse PizzaApi::Status() const {
   Json models = Json::object();
-  for (const auto& [name, m] :
-       {std::pair{"spatial", spatial_}, std::pair{"standard", standard_}}) {
+  auto set = models_();
+  for (const auto& [name, m] : {std::pair{"spatial", set->spatial},
+                                std::pair{"standard", set->standard}}) {
     if (!m) continue;
     models[name] = {{"version", m->version},
                     {"bundle", m->bundle_dir},

@@ -13,19 +13,11 @@
 #include <random>
 #include <string>
 
-#include "src/serving/batcher.h"
 #include "src/serving/http/http_server.h"
 #include "src/serving/metrics.h"
+#include "src/serving/model_manager.h"
 
 namespace spatial::serving {
-
-// One loaded model: where it came from and its inference pool.
-struct ServedModel {
-  std::string version;  // registry version id, or the bundle's name-version
-  std::string bundle_dir;
-  std::unique_ptr<Batcher> batcher;
-  const inference::Manifest& manifest() const { return batcher->manifest(); }
-};
 
 class PizzaApi : public http::RequestHandler {
  public:
@@ -37,9 +29,12 @@ class PizzaApi : public http::RequestHandler {
     Metrics* metrics =
         nullptr;  // not owned, outlives the api; null: /metrics is empty
   };
-  // Either model may be null (not served); at least one must be set.
-  PizzaApi(Options options, std::shared_ptr<ServedModel> spatial,
-           std::shared_ptr<ServedModel> standard);
+  // `models` returns what is served now (each request takes one snapshot and
+  // finishes on it, so a swap never changes a model under a request);
+  // `ready` says whether models are loaded and warmed.
+  PizzaApi(Options options,
+           std::function<std::shared_ptr<const ModelSet>()> models,
+           std::function<bool()> ready);
 
   void Handle(http::HttpRequest request, http::Responder respond) override;
   // Routes one request (Handle() adds the request metrics around it).
@@ -55,14 +50,21 @@ class PizzaApi : public http::RequestHandler {
   void Classify(const http::HttpRequest& req, const std::string& forced_model,
                 http::Responder respond);
   void Compare(const http::HttpRequest& req, http::Responder respond);
+  struct ClassifyCall;
+  // Runs the call on `model`; when the spatial model fails at inference and
+  // the call allows it, runs it again on `fallback` (flagged and counted).
+  void RunClassify(std::shared_ptr<ClassifyCall> call,
+                   std::shared_ptr<ServedModel> model,
+                   std::shared_ptr<ServedModel> fallback);
+  void CountFallback();
   http::HttpResponse Status() const;
   http::HttpResponse AbStatus() const;
   http::HttpResponse Visualization(const std::string& path) const;
   std::string StoreVisualization(const inference::PreparedInput& input);
 
   const Options options_;
-  std::shared_ptr<ServedModel> spatial_;
-  std::shared_ptr<ServedModel> standard_;
+  const std::function<std::shared_ptr<const ModelSet>()> models_;
+  const std::function<bool()> ready_;
   const std::chrono::steady_clock::time_point started_ =
       std::chrono::steady_clock::now();
   std::atomic<uint64_t> requests_{0}, fallbacks_{0};

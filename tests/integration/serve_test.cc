@@ -112,6 +112,11 @@ class ServeTest : public ::testing::Test {
       if (f >> port_) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    // Listening comes before ready: wait for the models to be warm.
+    while (port_ > 0 && std::chrono::steady_clock::now() < deadline &&
+           Request(port_, "GET", "/v2/health/ready").status != 200) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
   static void TearDownTestSuite() {
     if (pid_ > 0) {

@@ -1,0 +1,315 @@
+#include "src/serving/model_manager.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "src/base/sha256.h"
+#include "src/base/status_macros.h"
+#include "src/vision/decode.h"
+#include "src/vision/renderer.h"
+
+namespace spatial::serving {
+namespace fs = std::filesystem;
+
+std::vector<std::shared_ptr<ServedModel>> ModelSet::all() const {
+  std::vector<std::shared_ptr<ServedModel>> v;
+  if (spatial) v.push_back(spatial);
+  if (standard) v.push_back(standard);
+  return v;
+}
+
+absl::StatusOr<std::shared_ptr<ServedModel>> LoadServedModel(
+    const std::string& dir, const std::string& version,
+    const Batcher::Options& options, Metrics* metrics, int warmup_rounds) {
+  // The model type labels the batch metrics; read it before workers start.
+  ASSIGN_OR_RETURN(auto manifest, inference::LoadManifest(dir));
+  // Warm up with a real image so that the first request does not pay for
+  // lazy initialisation.
+  auto img = vision::DecodeImage(vision::RenderPizza(0, 1, 0, 128).jpeg);
+  if (!img.ok()) return img.status();
+  Warmup warmup{std::make_shared<inference::PreparedInput>(
+                    inference::PrepareInput(manifest, *img)),
+                warmup_rounds};
+  ASSIGN_OR_RETURN(
+      auto batcher,
+      Batcher::Start(
+          options, [&] { return inference::Classifier::Open(dir); },
+          [metrics, type = manifest.model_type](int size, double seconds) {
+            if (metrics) metrics->RecordBatch(type, size, seconds);
+          },
+          warmup));
+  auto model = std::make_shared<ServedModel>();
+  model->bundle_dir = dir;
+  model->version = version.empty()
+                       ? absl::StrCat(manifest.name, "-v", manifest.version)
+                       : version;
+  model->batcher = std::move(batcher);
+  return model;
+}
+
+absl::Status MaterializeVersion(const registry::ArtifactStore& store,
+                                const registry::ModelVersion& v,
+                                const std::string& dest) {
+  if (!v.is_directory) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "version '", v.version_id,
+        "' is a single file; serving needs a bundle directory (model.onnx + "
+        "manifest.json)"));
+  }
+  std::error_code ec;
+  if (!fs::create_directories(dest, ec) || ec) {
+    return absl::InternalError(
+        absl::StrCat("cannot create ", dest, ": ", ec.message()));
+  }
+  for (const auto& f : v.files) {
+    fs::path out = fs::path(dest) / f.path;
+    // Paths come from the registry; refuse anything that leaves `dest`.
+    if (f.path.empty() || fs::path(f.path).is_absolute() ||
+        out.lexically_normal().string().rfind(
+            fs::path(dest).lexically_normal().string(), 0) != 0 ||
+        f.path.find("..") != std::string::npos) {
+      return absl::DataLossError(absl::StrCat(
+          "version '", v.version_id, "' lists a bad file path '", f.path, "'"));
+    }
+    fs::create_directories(out.parent_path(), ec);
+    std::ifstream in(store.BlobPath(f.sha256), std::ios::binary);
+    if (!in) {
+      return absl::NotFoundError(absl::StrCat("version '", v.version_id,
+                                              "': the stored blob of ", f.path,
+                                              " is missing"));
+    }
+    std::ofstream o(out, std::ios::binary | std::ios::trunc);
+    base::Sha256 h;
+    std::vector<char> buf(1 << 16);
+    uint64_t size = 0;
+    while (in) {
+      in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+      auto n = static_cast<size_t>(in.gcount());
+      if (n == 0) break;
+      h.Update(buf.data(), n);
+      o.write(buf.data(), static_cast<std::streamsize>(n));
+      size += n;
+    }
+    o.close();
+    if (!o) {
+      return absl::InternalError(absl::StrCat("cannot write ", out.string()));
+    }
+    if (h.HexDigest() != f.sha256 || size != f.size) {
+      return absl::DataLossError(absl::StrCat(
+          "version '", v.version_id, "': ", f.path,
+          " does not match its registered sha256 (tampered or corrupted "
+          "store); refusing to load it"));
+    }
+  }
+  if (registry::ArtifactStore::CombinedChecksum(v.files) != v.checksum) {
+    return absl::DataLossError(
+        absl::StrCat("version '", v.version_id,
+                     "': its file list does not match its checksum"));
+  }
+  return absl::OkStatus();
+}
+
+ModelManager::ModelManager(Options options) : options_(std::move(options)) {
+  current_ = std::make_shared<ModelSet>();
+}
+
+ModelManager::~ModelManager() { Stop(); }
+
+void ModelManager::Log(const std::string& line) const {
+  if (options_.log) {
+    options_.log(line);
+  } else {
+    std::cerr << line << std::endl;
+  }
+}
+
+absl::StatusOr<std::shared_ptr<ServedModel>> ModelManager::Load(
+    const std::string& dir, const std::string& version) {
+  ASSIGN_OR_RETURN(
+      auto m, LoadServedModel(dir, version, options_.batcher, options_.metrics,
+                              options_.warmup_rounds));
+  if (m->manifest().has_spatial() && options_.spatial_fault_rate > 0) {
+    m->batcher->set_fault_rate(options_.spatial_fault_rate);
+  }
+  return m;
+}
+
+absl::Status ModelManager::Start() {
+  for (const auto& dir : options_.model_dirs) {
+    auto m = Load(dir, "");
+    if (!m.ok()) {
+      if (options_.metrics) options_.metrics->RecordModelLoad(false);
+      return absl::Status(
+          m.status().code(),
+          absl::StrCat("cannot serve ", dir, ": ", m.status().message()));
+    }
+    if (options_.metrics) options_.metrics->RecordModelLoad(true);
+    bool spatial = (*m)->manifest().has_spatial();
+    auto& slot = spatial ? fixed_spatial_ : fixed_standard_;
+    if (slot) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("two ", spatial ? "spatial" : "standard",
+                       " models given; serve one of each"));
+    }
+    slot = *m;
+    Log(absl::StrCat("loaded ", (*m)->version, " from ", dir));
+  }
+  // Ready when something serves, and in registry mode only once the active
+  // version loaded (or none is active): a server that cannot serve what its
+  // environment says must not take traffic.
+  bool registry_ok = true;
+  if (options_.registry) {
+    auto swapped = Refresh();  // publishes the version when it loads
+    if (!swapped.ok()) {
+      registry_ok = false;
+      Log(std::string(swapped.status().message()));
+    }
+  }
+  if (Current()->all().empty()) Publish(nullptr);
+  if (registry_ok && !Current()->all().empty()) ready_ = true;
+  if (options_.registry && options_.poll_interval.count() > 0) {
+    poller_ = std::thread([this] { PollLoop(); });
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> ModelManager::Refresh(bool force) {
+  if (!options_.registry) return false;
+  ReapRetired();
+  std::lock_guard<std::mutex> refresh(refresh_mu_);
+  ASSIGN_OR_RETURN(auto active,
+                   options_.registry->ActiveVersion(options_.environment));
+  if (!active) {
+    if (registry_version_.empty() && !said_waiting_) {
+      said_waiting_ = true;
+      Log(absl::StrCat("no version is active in ", options_.environment,
+                       "; waiting for a promotion"));
+    }
+    return false;
+  }
+  if (*active == registry_version_) return false;
+  if (*active == failed_version_ && !force) return false;
+  auto fail = [&](const absl::Status& s) -> absl::StatusOr<bool> {
+    failed_version_ = *active;
+    if (options_.metrics) options_.metrics->RecordModelLoad(false);
+    return absl::Status(
+        s.code(),
+        absl::StrCat("not loading ", *active, " (active in ",
+                     options_.environment, "): ", s.message(),
+                     "; still serving ",
+                     registry_version_.empty() ? "nothing from the registry"
+                                               : registry_version_));
+  };
+  auto version = options_.registry->GetVersion(*active);
+  if (!version.ok()) return fail(version.status());
+  if (options_.admit) {
+    if (absl::Status s = options_.admit(*version); !s.ok()) return fail(s);
+  }
+  std::string dir = (fs::path(options_.work_dir) /
+                     absl::StrCat(*active, ".", getpid(), ".", ++loads_))
+                        .string();
+  absl::Status unpacked = MaterializeVersion(*options_.store, *version, dir);
+  absl::StatusOr<std::shared_ptr<ServedModel>> model =
+      unpacked.ok() ? Load(dir, *active)
+                    : absl::StatusOr<std::shared_ptr<ServedModel>>(unpacked);
+  std::error_code ec;
+  fs::remove_all(dir, ec);  // loaded into memory; the copy is not needed
+  if (!model.ok()) return fail(model.status());
+  if (options_.metrics) options_.metrics->RecordModelLoad(true);
+  Log(absl::StrCat("serving ", *active, " (active in ", options_.environment,
+                   ")",
+                   registry_version_.empty()
+                       ? ""
+                       : absl::StrCat(", replacing ", registry_version_)));
+  registry_version_ = *active;
+  failed_version_.clear();
+  Publish(*model);
+  ready_ = true;
+  return true;
+}
+
+void ModelManager::Publish(std::shared_ptr<ServedModel> from_registry) {
+  auto set = std::make_shared<ModelSet>();
+  set->spatial = fixed_spatial_;
+  set->standard = fixed_standard_;
+  if (from_registry) {
+    (from_registry->manifest().has_spatial() ? set->spatial : set->standard) =
+        from_registry;
+  }
+  if (options_.metrics) {
+    for (const auto& [slot, m] : {std::pair{"spatial", set->spatial},
+                                  std::pair{"standard", set->standard}}) {
+      options_.metrics->SetModelInfo(slot, m ? m->version : "",
+                                     m ? m->manifest().model_type : "");
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (from_registry_) retired_.push_back(std::move(from_registry_));
+    if (from_registry) from_registry_ = std::move(from_registry);
+    current_ = std::move(set);
+  }
+  ReapRetired();
+}
+
+void ModelManager::ReapRetired() {
+  std::vector<std::shared_ptr<ServedModel>> done;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = retired_.begin(); it != retired_.end();) {
+      // Only this list holds it: no request can reach it any more.
+      if (it->use_count() == 1) {
+        done.push_back(std::move(*it));
+        it = retired_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& m : done) {
+    m->batcher->Stop();
+    Log(absl::StrCat("drained and unloaded ", m->version));
+  }
+}
+
+std::shared_ptr<const ModelSet> ModelManager::Current() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return current_;
+}
+
+void ModelManager::PollLoop() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (stop_cv_.wait_for(lock, options_.poll_interval,
+                            [this] { return stopping_; })) {
+        return;
+      }
+    }
+    auto swapped = Refresh();
+    if (!swapped.ok()) Log(std::string(swapped.status().message()));
+  }
+}
+
+void ModelManager::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (poller_.joinable()) poller_.join();
+  std::vector<std::shared_ptr<ServedModel>> all;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    all = current_->all();
+    for (auto& m : retired_) all.push_back(m);
+    if (from_registry_) all.push_back(from_registry_);
+  }
+  for (auto& m : all) m->batcher->Stop();  // finishes what is queued
+}
+
+}  // namespace spatial::serving
