@@ -11,6 +11,7 @@
 #include "cli/environments_default.h"
 #include "src/base/files.h"
 #include "src/base/status_macros.h"
+#include "src/checks/host_probe.h"
 #include "src/inference/onnx_info.h"
 #include "src/registry/legacy_json.h"
 #include "src/registry/postgres/postgres_registry.h"
@@ -37,16 +38,7 @@ std::string OsUser() {
 
 }  // namespace
 
-registry::HostFacts ProbeHost() {
-  registry::HostFacts host;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator("/proc/driver/nvidia/gpus", ec)) {
-    (void)e;
-    ++host.gpu_count;
-  }
-  host.cuda_available = host.gpu_count > 0 && fs::exists("/dev/nvidiactl", ec);
-  return host;
-}
+registry::HostFacts ProbeHost() { return checks::ProbeHost().Facts(); }
 
 absl::StatusOr<std::vector<registry::Environment>> LoadEnvironments(
     const std::string& config_flag) {

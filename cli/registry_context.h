@@ -44,7 +44,7 @@ absl::StatusOr<std::unique_ptr<registry::Registry>> OpenRegistry(
 absl::StatusOr<std::vector<registry::Environment>> LoadEnvironments(
     const std::string& config_flag);
 
-// What this host offers for the GPU rule (NVIDIA driver's /proc entries).
+// What this host offers for the GPU rule (NVML when a driver is installed).
 registry::HostFacts ProbeHost();
 
 }  // namespace spatial::cli
