@@ -226,9 +226,9 @@ absl::Status Fleet::WaitReady(size_t index) {
   }
   const absl::Time deadline = absl::Now() + options_.ready_timeout;
   auto failure = [&](absl::string_view what) {
-    return absl::UnavailableError(absl::StrCat(
-        "the ", rec.environment, " server (pid ", rec.pid, ") ", what,
-        "; its log ", rec.log, " ends with:\n", LogTail(rec.log)));
+    return absl::UnavailableError(
+        absl::StrCat("the ", rec.environment, " server (pid ", rec.pid, ") ",
+                     what, "; its output ends with:\n", LogTail(rec.log)));
   };
   std::string last = "no answer yet";
   while (absl::Now() < deadline) {
