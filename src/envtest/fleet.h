@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
@@ -69,17 +70,16 @@ class Fleet {
 
   std::vector<ServerRecord> servers() const;
   const std::string& state_file() const { return options_.state_file; }
-  const std::string& run_dir() const { return run_dir_; }
 
  private:
   absl::Status WriteStateLocked() const;
   absl::Status WaitReady(size_t index);
 
   FleetOptions options_;
-  mutable std::mutex mu_;
-  std::string run_dir_;                // guarded by mu_
-  std::vector<ServerRecord> servers_;  // guarded by mu_
-  bool stopping_ = false;              // guarded by mu_
+  mutable std::mutex mu_;  // std::mutex: Debian's absl is not built for TSan
+  std::string run_dir_ ABSL_GUARDED_BY(mu_);
+  std::vector<ServerRecord> servers_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 // Whether `pid` is (still) a `spatial serve` with this port file, read from
