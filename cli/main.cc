@@ -7,6 +7,7 @@
 #include "CLI/CLI.hpp"
 #include "cli/bench_cmd.h"
 #include "cli/data_cmd.h"
+#include "cli/envtest_cmd.h"
 #include "cli/eval_cmd.h"
 #include "cli/exit_codes.h"
 #include "cli/legacy_aliases.h"
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   AddEvalCommand(app, &action);
   AddServeCommand(app, &action);
   AddBenchCommand(app, &action);
+  AddEnvtestCommand(app, &action);
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
