@@ -6,6 +6,7 @@
 
 #include "CLI/CLI.hpp"
 #include "cli/bench_cmd.h"
+#include "cli/check_cmd.h"
 #include "cli/data_cmd.h"
 #include "cli/envtest_cmd.h"
 #include "cli/eval_cmd.h"
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
   AddEvalCommand(app, &action);
   AddServeCommand(app, &action);
   AddBenchCommand(app, &action);
+  AddCheckCommand(app, &action);
   AddEnvtestCommand(app, &action);
 
   try {
