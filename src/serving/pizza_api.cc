@@ -117,6 +117,15 @@ PizzaApi::PizzaApi(Options options, std::shared_ptr<ServedModel> spatial,
     : options_(options),
       spatial_(std::move(spatial)),
       standard_(std::move(standard)),
+      oip_(
+          [this] {
+            std::vector<std::shared_ptr<ServedModel>> models;
+            for (const auto& m : {spatial_, standard_})
+              if (m) models.push_back(m);
+            return models;
+          },
+          [] { return true; },  // loaded and warmed before the server starts
+          {.server_version = SPATIAL_VERSION, .metrics = options.metrics}),
       rng_(options.seed ? options.seed : std::random_device{}()) {}
 
 void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
@@ -132,8 +141,6 @@ void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
                                      "/predict/standard",
                                      "/ab-test/compare",
                                      "/ab-test/status",
-                                     "/v2/health/live",
-                                     "/v2/health/ready",
                                      "/metrics"};
   std::string endpoint = absl::StartsWith(req.path, "/visualizations/")
                              ? "/visualizations"
@@ -141,6 +148,8 @@ void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
   for (const char* e : kEndpoints) {
     if (req.path == e) endpoint = e;
   }
+  if (std::string oip = OipApi::EndpointLabel(req.path); !oip.empty())
+    endpoint = oip;
   Route(std::move(req), [this, endpoint, respond = std::move(respond),
                          started = Clock::now()](HttpResponse r) {
     options_.metrics->RecordRequest(
@@ -152,6 +161,7 @@ void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
 
 void PizzaApi::Route(HttpRequest req, http::Responder respond) {
   ++requests_;
+  if (oip_.Handle(req, respond)) return;
   const std::string& path = req.path;
   const bool get = req.method == "GET" || req.method == "HEAD";
   const bool post = req.method == "POST";
@@ -165,12 +175,14 @@ void PizzaApi::Route(HttpRequest req, http::Responder respond) {
   if (path == "/") {
     if (!need(get)) return;
     return respond(JsonResponse(
-        200, {{"service", "pizza-api-spatial"},
-              {"environment", options_.environment},
-              {"endpoints",
-               {"/health", "/status", "/metrics", "/classify",
-                "/predict/spatial", "/predict/standard", "/ab-test/compare",
-                "/ab-test/status", "/v2/health/live", "/v2/health/ready"}}}));
+        200,
+        {{"service", "pizza-api-spatial"},
+         {"environment", options_.environment},
+         {"endpoints",
+          {"/health", "/status", "/metrics", "/classify", "/predict/spatial",
+           "/predict/standard", "/ab-test/compare", "/ab-test/status", "/v2",
+           "/v2/health/live", "/v2/health/ready", "/v2/models/{name}",
+           "/v2/models/{name}/ready", "/v2/models/{name}/infer"}}}));
   }
   if (path == "/health") {
     if (!need(get)) return;
@@ -181,15 +193,6 @@ void PizzaApi::Route(HttpRequest req, http::Responder respond) {
                                       {"models", models},
                                       {"environment", options_.environment},
                                       {"timestamp", Now()}}));
-  }
-  if (path == "/v2/health/live") {
-    if (!need(get)) return;
-    return respond(JsonResponse(200, {{"live", true}}));
-  }
-  if (path == "/v2/health/ready") {
-    if (!need(get)) return;
-    // Models are loaded and warmed before the server starts listening.
-    return respond(JsonResponse(200, {{"ready", true}}));
   }
   if (path == "/status") {
     if (!need(get)) return;

@@ -1,7 +1,7 @@
 // PizzaApi: the request handlers of pizza-api-spatial (the original API's
-// endpoints and the Open Inference Protocol v2 health routes) over the served
-// models. Decoding and preprocessing run on the calling I/O thread; inference
-// runs on each model's Batcher. Thread-safe.
+// endpoints, and the Open Inference Protocol v2 routes through OipApi) over the
+// served models. Decoding and preprocessing run on the calling I/O thread;
+// inference runs on each model's Batcher. Thread-safe.
 #ifndef SPATIAL_SERVING_PIZZA_API_H_
 #define SPATIAL_SERVING_PIZZA_API_H_
 
@@ -16,16 +16,10 @@
 #include "src/serving/batcher.h"
 #include "src/serving/http/http_server.h"
 #include "src/serving/metrics.h"
+#include "src/serving/oip.h"
+#include "src/serving/served_model.h"
 
 namespace spatial::serving {
-
-// One loaded model: where it came from and its inference pool.
-struct ServedModel {
-  std::string version;  // registry version id, or the bundle's name-version
-  std::string bundle_dir;
-  std::unique_ptr<Batcher> batcher;
-  const inference::Manifest& manifest() const { return batcher->manifest(); }
-};
 
 class PizzaApi : public http::RequestHandler {
  public:
@@ -63,6 +57,7 @@ class PizzaApi : public http::RequestHandler {
   const Options options_;
   std::shared_ptr<ServedModel> spatial_;
   std::shared_ptr<ServedModel> standard_;
+  const OipApi oip_;  // the /v2 routes
   const std::chrono::steady_clock::time_point started_ =
       std::chrono::steady_clock::now();
   std::atomic<uint64_t> requests_{0}, fallbacks_{0};
