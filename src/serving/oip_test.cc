@@ -62,6 +62,10 @@ TEST_F(OipTest, ModelMetadataDescribesTheManifest) {
   EXPECT_NE(v.json.value("error", "").find("spatial-pizza-v1"),
             std::string::npos)
       << v.response.body;
+  // A name that is not UTF-8 is quoted in the message without throwing.
+  Answer x = Call(api, "GET", "/v2/models/pizza\xff\xfe");
+  EXPECT_EQ(x.response.status, 404);
+  EXPECT_TRUE(x.json.is_object()) << x.response.body;
   Answer u = Call(api, "GET", "/v2/models/pepperoni");
   EXPECT_EQ(u.response.status, 404);
   EXPECT_NE(u.json.value("error", "").find("spatial-pizza, standard-pizza"),

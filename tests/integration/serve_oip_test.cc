@@ -171,6 +171,10 @@ TEST_F(ServeOipTest, BadRequestsGetClearErrors) {
        "served versions: spatial-pizza-v1"},
       {"wrong method", "GET", "/v2/models/spatial-pizza/infer", "", 405,
        "use POST"},
+      // Bytes that are not UTF-8 in the path: an answer, not a crash.
+      {"raw bytes in the name", "GET", "/v2/models/pizza\xff\xfe", "", 404,
+       "is not served"},
+      {"raw bytes in a path", "GET", "/nope\xff", "", 404, "no endpoint"},
       {"too big", "POST", "/v2/models/spatial-pizza/infer",
        std::string(11 << 20, ' '), 413, ""},
   };
