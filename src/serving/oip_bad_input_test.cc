@@ -55,6 +55,12 @@ TEST_F(OipTest, BadInferRequestsGetClearErrors) {
       {"missing spatial input", "spatial-pizza",
        spoil([](Json& j) { j["inputs"].erase(1); }), 400,
        "missing input 'spatial'"},
+      {"missing input named before a bad one", "spatial-pizza",
+       spoil([](Json& j) {
+         j["inputs"].erase(1);
+         j["inputs"][0]["data"] = {1, 2, 3};
+       }),
+       400, "missing input 'spatial'"},
       {"wrong datatype", "spatial-pizza",
        spoil([](Json& j) { j["inputs"][0]["datatype"] = "FP64"; }), 400,
        "datatype 'FP64'; expected FP32"},

@@ -128,12 +128,13 @@ absl::Status ReadTensors(const inference::Manifest& m,
   std::string n_from;
   std::vector<std::shared_ptr<inference::PreparedInput>> batch;
   for (const auto& spec : m.inputs) {
-    auto it = given.find(spec.name);
-    if (it == given.end()) {
-      return Invalid("missing input '", spec.name, "'; model '",
-                     absl::StrCat(m.name, "' takes ", Accepted(m)));
+    if (!given.contains(spec.name)) {
+      return Invalid("missing input '", spec.name, "'; model '", m.name,
+                     "' takes ", Accepted(m));
     }
-    const RequestTensor& t = it->second;
+  }
+  for (const auto& spec : m.inputs) {
+    const RequestTensor& t = given.at(spec.name);
     if (t.datatype != "FP32") {
       return Invalid("input '", t.name, "' has datatype '",
                      absl::StrCat(t.datatype, "'; expected FP32"));
