@@ -129,6 +129,8 @@ PizzaApi::PizzaApi(Options options,
     : options_(options),
       models_(std::move(models)),
       ready_(std::move(ready)),
+      oip_([this] { return models_()->all(); }, [this] { return ready_(); },
+           {.server_version = SPATIAL_VERSION, .metrics = options.metrics}),
       rng_(options.seed ? options.seed : std::random_device{}()) {}
 
 void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
@@ -144,8 +146,6 @@ void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
                                      "/predict/standard",
                                      "/ab-test/compare",
                                      "/ab-test/status",
-                                     "/v2/health/live",
-                                     "/v2/health/ready",
                                      "/metrics"};
   std::string endpoint = absl::StartsWith(req.path, "/visualizations/")
                              ? "/visualizations"
@@ -153,6 +153,8 @@ void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
   for (const char* e : kEndpoints) {
     if (req.path == e) endpoint = e;
   }
+  if (std::string oip = OipApi::EndpointLabel(req.path); !oip.empty())
+    endpoint = oip;
   Route(std::move(req), [this, endpoint, respond = std::move(respond),
                          started = Clock::now()](HttpResponse r) {
     options_.metrics->RecordRequest(
@@ -164,6 +166,7 @@ void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
 
 void PizzaApi::Route(HttpRequest req, http::Responder respond) {
   ++requests_;
+  if (oip_.Handle(req, respond)) return;
   const std::string& path = req.path;
   const bool get = req.method == "GET" || req.method == "HEAD";
   const bool post = req.method == "POST";
@@ -177,12 +180,14 @@ void PizzaApi::Route(HttpRequest req, http::Responder respond) {
   if (path == "/") {
     if (!need(get)) return;
     return respond(JsonResponse(
-        200, {{"service", "pizza-api-spatial"},
-              {"environment", options_.environment},
-              {"endpoints",
-               {"/health", "/status", "/metrics", "/classify",
-                "/predict/spatial", "/predict/standard", "/ab-test/compare",
-                "/ab-test/status", "/v2/health/live", "/v2/health/ready"}}}));
+        200,
+        {{"service", "pizza-api-spatial"},
+         {"environment", options_.environment},
+         {"endpoints",
+          {"/health", "/status", "/metrics", "/classify", "/predict/spatial",
+           "/predict/standard", "/ab-test/compare", "/ab-test/status", "/v2",
+           "/v2/health/live", "/v2/health/ready", "/v2/models/{name}",
+           "/v2/models/{name}/ready", "/v2/models/{name}/infer"}}}));
   }
   if (path == "/health") {
     if (!need(get)) return;
@@ -195,17 +200,6 @@ void PizzaApi::Route(HttpRequest req, http::Responder respond) {
                            {"models", models},
                            {"environment", options_.environment},
                            {"timestamp", Now()}}));
-  }
-  if (path == "/v2/health/live") {
-    if (!need(get)) return;
-    return respond(JsonResponse(200, {{"live", true}}));
-  }
-  if (path == "/v2/health/ready") {
-    if (!need(get)) return;
-    // Ready once models are loaded and warmed (503 until then, so that a
-    // load balancer does not route to a cold server).
-    bool ready = ready_();
-    return respond(JsonResponse(ready ? 200 : 503, {{"ready", ready}}));
   }
   if (path == "/status") {
     if (!need(get)) return;

@@ -1,7 +1,7 @@
 // PizzaApi: the request handlers of pizza-api-spatial (the original API's
-// endpoints and the Open Inference Protocol v2 health routes) over the served
-// models. Decoding and preprocessing run on the calling I/O thread; inference
-// runs on each model's Batcher. Thread-safe.
+// endpoints, and the Open Inference Protocol v2 routes through OipApi) over the
+// served models. Decoding and preprocessing run on the calling I/O thread;
+// inference runs on each model's Batcher. Thread-safe.
 #ifndef SPATIAL_SERVING_PIZZA_API_H_
 #define SPATIAL_SERVING_PIZZA_API_H_
 
@@ -16,6 +16,8 @@
 #include "src/serving/http/http_server.h"
 #include "src/serving/metrics.h"
 #include "src/serving/model_manager.h"
+#include "src/serving/oip.h"
+#include "src/serving/served_model.h"
 
 namespace spatial::serving {
 
@@ -65,6 +67,7 @@ class PizzaApi : public http::RequestHandler {
   const Options options_;
   const std::function<std::shared_ptr<const ModelSet>()> models_;
   const std::function<bool()> ready_;
+  const OipApi oip_;  // the /v2 routes
   const std::chrono::steady_clock::time_point started_ =
       std::chrono::steady_clock::now();
   std::atomic<uint64_t> requests_{0}, fallbacks_{0};

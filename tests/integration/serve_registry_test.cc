@@ -17,6 +17,7 @@
 #include "nlohmann/json.hpp"
 #include "src/vision/renderer.h"
 #include "tests/integration/cli_sandbox.h"
+#include "tests/integration/serve_client.h"
 #include "tests/integration/server_process.h"
 
 namespace spatial::integration {
@@ -27,14 +28,14 @@ using std::chrono::seconds;
 
 std::string Bundle(const char* name) { return SourceDir() + "/models/" + name; }
 
-Json ParseOr(const HttpReply& r) {
+Json ParseOr(const Reply& r) {
   return Json::parse(r.body, nullptr, /*allow_exceptions=*/false);
 }
 
-HttpReply Classify(int port, const std::string& jpeg,
-                   const std::string& path = "/classify",
-                   const std::string& use_spatial = "true") {
-  return Request(port, "POST", path, kMultipartType,
+Reply Classify(int port, const std::string& jpeg,
+               const std::string& path = "/classify",
+               const std::string& use_spatial = "true") {
+  return Request(port, "POST", path, kForm,
                  Multipart({{"file", "image/jpeg", jpeg},
                             {"use_spatial", "", use_spatial}}));
 }
@@ -95,7 +96,7 @@ TEST(ServeRegistryTest, SwapsToAPromotedVersionUnderLoadFailingNoRequest) {
   for (int i = 0; i < 4; ++i) {
     clients.emplace_back([&] {
       while (!stop) {
-        HttpReply r = Classify(port, jpeg);
+        Reply r = Classify(port, jpeg);
         Json j = ParseOr(r);
         std::lock_guard<std::mutex> lock(mu);
         if (r.status == 200 && !j.is_discarded() && !j["fallback"]) {
@@ -182,7 +183,7 @@ TEST(ServeRegistryTest, TamperedVersionIsRefusedAndTheOldOneKeepsServing) {
             std::string::npos)
       << log;
   EXPECT_EQ(ServedVersion(port, "spatial"), "s1");
-  HttpReply c = Classify(port, vision::RenderPizza(2, 3, 0, 96).jpeg);
+  Reply c = Classify(port, vision::RenderPizza(2, 3, 0, 96).jpeg);
   EXPECT_EQ(c.status, 200) << c.body;
   EXPECT_EQ(ParseOr(c)["model_version"], "s1");
   std::string metrics = Request(port, "GET", "/metrics").body;
@@ -216,9 +217,9 @@ TEST(ServeTest, ReadyOnlyAfterWarmUp) {
   ASSERT_TRUE(server.WaitForPort(seconds(30))) << server.Log();
   const int port = server.port();
   EXPECT_EQ(Request(port, "GET", "/v2/health/live").status, 200);
-  HttpReply ready = Request(port, "GET", "/v2/health/ready");
-  EXPECT_EQ(ready.status, 503) << ready.body;
-  HttpReply early = Classify(port, vision::RenderPizza(0, 1, 0, 96).jpeg);
+  Reply ready = Request(port, "GET", "/v2/health/ready");
+  EXPECT_EQ(ready.status, 400) << ready.body;  // OIP: 4xx = not ready
+  Reply early = Classify(port, vision::RenderPizza(0, 1, 0, 96).jpeg);
   EXPECT_EQ(early.status, 503) << early.body;
   EXPECT_NE(early.headers.find("Retry-After"), std::string::npos);
   ASSERT_TRUE(server.WaitReady(seconds(60))) << server.Log();
@@ -238,7 +239,7 @@ TEST(ServeTest, SpatialFailureFallsBackToStandardAndSaysSo) {
   ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
   const int port = server.port();
   const std::string jpeg = vision::RenderPizza(4, 5, 0, 96).jpeg;
-  HttpReply r = Classify(port, jpeg);
+  Reply r = Classify(port, jpeg);
   ASSERT_EQ(r.status, 200) << r.body;
   Json j = ParseOr(r);
   EXPECT_EQ(j["model_used"], "standard-cnn");
@@ -251,7 +252,7 @@ TEST(ServeTest, SpatialFailureFallsBackToStandardAndSaysSo) {
   Json direct = ParseOr(Classify(port, jpeg, "/predict/standard"));
   EXPECT_EQ(j["probabilities"], direct["probabilities"]);
   // Asking for the spatial model by name gets its error, not another model.
-  HttpReply forced = Classify(port, jpeg, "/predict/spatial");
+  Reply forced = Classify(port, jpeg, "/predict/spatial");
   EXPECT_EQ(forced.status, 500) << forced.body;
   EXPECT_NE(forced.body.find("injected fault"), std::string::npos);
   std::string metrics = Request(port, "GET", "/metrics").body;

@@ -1,128 +1,41 @@
 // Black-box tests of `spatial serve`: the real binary with the shipped models,
 // real HTTP on 127.0.0.1, every endpoint and the bad inputs of the original
 // API.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <thread>
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "src/vision/renderer.h"
-#include "tests/test_paths.h"
+#include "tests/integration/serve_client.h"
 
 namespace {
 
 using Json = nlohmann::json;
 
-struct Reply {
-  int status = 0;
-  std::string headers;
-  std::string body;
-};
-
-// One request on a fresh connection (Connection: close), bounded by a timeout.
-Reply Request(int port, const std::string& method, const std::string& path,
-              const std::string& content_type = "",
-              const std::string& body = "") {
-  Reply r;
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return r;
-  }
-  std::string req = method + " " + path +
-                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
-  if (!content_type.empty()) req += "Content-Type: " + content_type + "\r\n";
-  req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  size_t off = 0;
-  while (off < req.size()) {
-    ssize_t n = ::send(fd, req.data() + off, req.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) break;  // the server may refuse early (413) and close
-    off += static_cast<size_t>(n);
-  }
-  std::string all;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) break;
-    all.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  auto split = all.find("\r\n\r\n");
-  if (all.size() < 12 || split == std::string::npos) return r;
-  r.status = std::stoi(all.substr(9, 3));
-  r.headers = all.substr(0, split);
-  r.body = all.substr(split + 4);
-  return r;
-}
-
-std::string Multipart(
-    const std::vector<std::tuple<std::string, std::string, std::string>>& parts,
-    const std::string& boundary = "SpatialBoundary") {
-  std::string out;
-  for (const auto& [name, type, data] : parts) {
-    out += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" +
-           name + "\"";
-    if (!type.empty()) out += "; filename=\"upload\"\r\nContent-Type: " + type;
-    out += "\r\n\r\n" + data + "\r\n";
-  }
-  return out + "--" + boundary + "--\r\n";
-}
-const std::string kForm = "multipart/form-data; boundary=SpatialBoundary";
+using spatial::integration::kForm;
+using spatial::integration::Multipart;
+using spatial::integration::Reply;
+using spatial::integration::Request;
 
 class ServeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     // No ASSERT here: a fatal failure in SetUpTestSuite makes gtest skip the
     // tests, and ctest counts skips as passes. SetUp() fails them instead.
-    static const std::string bin_s = spatial::testing::SpatialBinary();
-    static const std::string src_s = spatial::testing::SourceDir();
-    const char* bin = bin_s.c_str();
-    const char* src = src_s.c_str();
-    port_file_ =
-        ::testing::TempDir() + "/serve_test_port_" + std::to_string(::getpid());
-    std::filesystem::remove(port_file_);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      if (::chdir(src) != 0) _exit(127);
-      ::execl(bin, bin, "serve", "--port", "0", "--address", "127.0.0.1",
-              "--port-file", port_file_.c_str(), "--workers", "1",
-              "--max-queue-delay-us", "500", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::ifstream f(port_file_);
-      if (f >> port_) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    // Listening comes before ready: wait for the models to be warm.
-    while (port_ > 0 && std::chrono::steady_clock::now() < deadline &&
-           Request(port_, "GET", "/v2/health/ready").status != 200) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    server_ = spatial::integration::StartServe(
+        {"--workers", "1", "--max-queue-delay-us", "500"});
+    pid_ = server_.pid;
+    port_ = server_.port;
   }
   static void TearDownTestSuite() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
+    server_.pid = pid_;  // ZzSigtermStopsCleanly reaps it and sets -1
+    spatial::integration::KillServe(&server_);
   }
   // A server that never came up fails every test (never a silent skip).
   void SetUp() override {
@@ -132,9 +45,9 @@ class ServeTest : public ::testing::Test {
     return spatial::vision::RenderPizza(label, 31337, 0, 128).jpeg;
   }
 
+  static inline spatial::integration::ServeProcess server_;
   static inline pid_t pid_ = -1;
   static inline int port_ = 0;
-  static inline std::string port_file_;
 };
 
 TEST_F(ServeTest, HealthAndReadinessAnswer) {

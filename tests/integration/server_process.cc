@@ -13,65 +13,10 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/integration/serve_client.h"
 #include "tests/test_paths.h"
 
 namespace spatial::integration {
-
-const char kMultipartType[] = "multipart/form-data; boundary=SpatialBoundary";
-
-HttpReply Request(int port, const std::string& method, const std::string& path,
-                  const std::string& content_type, const std::string& body) {
-  HttpReply r;
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return r;
-  }
-  std::string req = method + " " + path +
-                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
-  if (!content_type.empty()) req += "Content-Type: " + content_type + "\r\n";
-  req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  size_t off = 0;
-  while (off < req.size()) {
-    ssize_t n = ::send(fd, req.data() + off, req.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) break;  // the server may refuse early (413) and close
-    off += static_cast<size_t>(n);
-  }
-  std::string all;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) break;
-    all.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  auto split = all.find("\r\n\r\n");
-  if (all.size() < 12 || split == std::string::npos) return r;
-  r.status = std::stoi(all.substr(9, 3));
-  r.headers = all.substr(0, split);
-  r.body = all.substr(split + 4);
-  return r;
-}
-
-std::string Multipart(
-    const std::vector<std::tuple<std::string, std::string, std::string>>&
-        parts) {
-  const std::string boundary = "SpatialBoundary";
-  std::string out;
-  for (const auto& [name, type, data] : parts) {
-    out += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" +
-           name + "\"";
-    if (!type.empty()) out += "; filename=\"upload\"\r\nContent-Type: " + type;
-    out += "\r\n\r\n" + data + "\r\n";
-  }
-  return out + "--" + boundary + "--\r\n";
-}
 
 ServerProcess::ServerProcess(const std::vector<std::string>& args,
                              const std::string& cwd,

@@ -1,6 +1,6 @@
 // ServerProcess: a real `spatial serve` child on 127.0.0.1 for black-box
-// tests, with its log in a file, and a minimal HTTP/1.1 client to talk to it.
-// Not thread-safe except Request(), which any thread may call.
+// tests, with its log in a file (talk to it with serve_client.h). Not
+// thread-safe.
 #ifndef SPATIAL_TESTS_INTEGRATION_SERVER_PROCESS_H_
 #define SPATIAL_TESTS_INTEGRATION_SERVER_PROCESS_H_
 
@@ -8,28 +8,9 @@
 
 #include <chrono>
 #include <string>
-#include <tuple>
 #include <vector>
 
 namespace spatial::integration {
-
-struct HttpReply {
-  int status = 0;  // 0: no answer (connection refused, timeout, garbage)
-  std::string headers;
-  std::string body;
-};
-
-// One request on a fresh connection (Connection: close), 10 s timeout.
-HttpReply Request(int port, const std::string& method, const std::string& path,
-                  const std::string& content_type = "",
-                  const std::string& body = "");
-
-// A multipart/form-data body of (name, content type, data) parts with the
-// boundary of kMultipartType; a part with a content type is sent as a file.
-std::string Multipart(
-    const std::vector<std::tuple<std::string, std::string, std::string>>&
-        parts);
-extern const char kMultipartType[];
 
 class ServerProcess {
  public:
@@ -50,6 +31,12 @@ class ServerProcess {
   int Terminate(std::chrono::milliseconds timeout);
 
   int port() const { return port_; }
+  // Hands the process over to the caller (no kill at destruction).
+  pid_t Release() {
+    pid_t p = pid_;
+    pid_ = -1;
+    return p;
+  }
   pid_t pid() const { return pid_; }
   std::string Log() const;
 

@@ -39,8 +39,11 @@ inline int HttpStatusFor(const absl::Status& s) {
   }
 }
 
+// Messages may quote request bytes (a path, a field) that are not UTF-8:
+// replaced, never thrown on (an exception here would end the server).
 inline std::string ErrorJson(const absl::Status& s) {
-  return nlohmann::json{{"error", std::string(s.message())}}.dump();
+  return nlohmann::json{{"error", std::string(s.message())}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace spatial::serving::http
