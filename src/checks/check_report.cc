@@ -111,6 +111,20 @@ nlohmann::json CheckReport::ToJson(const std::string& timestamp,
             {"deployment_ready", s.deployment_ready()}}}};
 }
 
+namespace {
+
+// " (0.9833; limit 0.85)" for numeric values, "" otherwise.
+std::string Measured(const CheckResult& r) {
+  if (!r.value.is_number()) return "";
+  std::string out = absl::StrFormat(" (%.4g", r.value.get<double>());
+  if (r.threshold.is_number())
+    absl::StrAppend(&out,
+                    absl::StrFormat("; limit %.4g", r.threshold.get<double>()));
+  return out + ")";
+}
+
+}  // namespace
+
 std::string CheckReport::ToText() const {
   std::string out;
   for (const auto& [category, tests] : categories_) {
@@ -121,8 +135,8 @@ std::string CheckReport::ToText() const {
                          : r.status == CheckStatus::kError  ? "ERROR"
                          : r.required                       ? "SKIP!"
                                                             : "skip";
-      absl::StrAppend(
-          &out, absl::StrFormat("  %-6s %-36s %s\n", mark, name, r.reason));
+      absl::StrAppend(&out, absl::StrFormat("  %-6s %-36s %s%s\n", mark, name,
+                                            r.reason, Measured(r)));
     }
   }
   Summary s = summary();
