@@ -14,6 +14,7 @@
 #include "cli/legacy_aliases.h"
 #include "cli/model_cmd.h"
 #include "cli/serve_cmd.h"
+#include "cli/token_cmd.h"
 
 int main(int argc, char** argv) {
   using namespace spatial::cli;
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
   AddDataCommand(app, &action);
   AddEvalCommand(app, &action);
   AddServeCommand(app, &action);
+  AddTokenCommand(app, &action);
   AddBenchCommand(app, &action);
   AddCheckCommand(app, &action);
   AddEnvtestCommand(app, &action);

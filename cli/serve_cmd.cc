@@ -44,6 +44,8 @@ struct ServeFlags {
   double poll_registry_s = 5;
   int warmup_rounds = 2;
   double inject_spatial_faults = 0;
+  std::string tokens_file;  // "" = $SPATIAL_TOKENS_FILE, else none
+  bool require_token = false;
 };
 
 std::string Env(const char* name) {
@@ -135,10 +137,28 @@ int Serve(const ServeFlags& flags) {
     mo.work_dir = work_dir;
   }
   serving::ModelManager manager(mo);
+  if (f.tokens_file.empty()) f.tokens_file = Env("SPATIAL_TOKENS_FILE");
+  std::optional<serving::TokenTable> tokens;
+  if (!f.tokens_file.empty()) {
+    auto t = serving::TokenTable::Load(f.tokens_file);
+    if (!t.ok()) return fail(t.status());
+    tokens = std::move(*t);
+  } else if (f.require_token) {
+    return fail(absl::InvalidArgumentError(
+        "--require-token needs --tokens-file (or $SPATIAL_TOKENS_FILE)"));
+  }
+  serving::ManagementApi management(
+      {.tokens = tokens ? &*tokens : nullptr,
+       .service = ctx ? ctx->service.get() : nullptr,
+       .manager = &manager,
+       .environment = f.environment});
   serving::PizzaApi api(
       {.environment = f.environment,
        .ab_split = f.ab_split,
-       .metrics = &metrics},
+       .metrics = &metrics,
+       .management = &management,
+       .tokens = tokens ? &*tokens : nullptr,
+       .require_token = f.require_token},
       [&manager] { return manager.Current(); },
       [&manager] { return manager.ready(); });
   serving::http::HttpServer::Options ho;
@@ -268,6 +288,12 @@ void AddServeCommand(CLI::App& app, std::function<int()>* action) {
       "--inject-spatial-faults", f->inject_spatial_faults,
       "Testing only: share of spatial inferences made to fail, to exercise "
       "the fallback to the standard model (default 0)");
+  serve->add_option("--tokens-file", f->tokens_file,
+                    "Bearer tokens for /api/v1 (JSON of name, role, sha256; "
+                    "make one with `spatial token add`; default "
+                    "$SPATIAL_TOKENS_FILE)");
+  serve->add_flag("--require-token", f->require_token,
+                  "Inference endpoints need a token too (any role)");
   serve->callback([f, action] { *action = [f] { return Serve(*f); }; });
 }
 

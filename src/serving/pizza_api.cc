@@ -155,6 +155,8 @@ void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
   }
   if (std::string oip = OipApi::EndpointLabel(req.path); !oip.empty())
     endpoint = oip;
+  if (std::string m = ManagementApi::EndpointLabel(req.path); !m.empty())
+    endpoint = m;
   Route(std::move(req), [this, endpoint, respond = std::move(respond),
                          started = Clock::now()](HttpResponse r) {
     options_.metrics->RecordRequest(
@@ -166,6 +168,15 @@ void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
 
 void PizzaApi::Route(HttpRequest req, http::Responder respond) {
   ++requests_;
+  if (options_.management && options_.management->Handle(req, respond)) return;
+  if (options_.require_token && req.method == "POST" &&
+      (req.path == "/classify" || absl::StartsWith(req.path, "/predict/") ||
+       req.path == "/ab-test/compare" ||
+       (absl::StartsWith(req.path, "/v2/") &&
+        absl::EndsWith(req.path, "/infer")))) {
+    AuthResult auth = Authorize(options_.tokens, req, Role::kViewer);
+    if (!auth.entry) return respond(auth.refusal);
+  }
   if (oip_.Handle(req, respond)) return;
   const std::string& path = req.path;
   const bool get = req.method == "GET" || req.method == "HEAD";

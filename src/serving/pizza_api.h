@@ -14,6 +14,7 @@
 #include <string>
 
 #include "src/serving/http/http_server.h"
+#include "src/serving/management_api.h"
 #include "src/serving/metrics.h"
 #include "src/serving/model_manager.h"
 #include "src/serving/oip.h"
@@ -30,6 +31,9 @@ class PizzaApi : public http::RequestHandler {
     uint64_t seed = 0;  // for the A/B draw; 0 = random
     Metrics* metrics =
         nullptr;  // not owned, outlives the api; null: /metrics is empty
+    ManagementApi* management = nullptr;  // not owned; null: no /api/v1
+    const TokenTable* tokens = nullptr;   // not owned; for require_token
+    bool require_token = false;  // inference endpoints need a viewer token
   };
   // `models` returns what is served now (each request takes one snapshot and
   // finishes on it, so a swap never changes a model under a request);

@@ -21,6 +21,14 @@ namespace spatial::integration {
 
 Reply Request(int port, const std::string& method, const std::string& path,
               const std::string& content_type, const std::string& body) {
+  return RequestWithHeaders(port, method, path, {}, content_type, body);
+}
+
+Reply RequestWithHeaders(int port, const std::string& method,
+                         const std::string& path,
+                         const std::vector<std::string>& headers,
+                         const std::string& content_type,
+                         const std::string& body) {
   Reply r;
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   timeval tv{10, 0};
@@ -36,6 +44,7 @@ Reply Request(int port, const std::string& method, const std::string& path,
   std::string req = method + " " + path +
                     " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
   if (!content_type.empty()) req += "Content-Type: " + content_type + "\r\n";
+  for (const auto& h : headers) req += h + "\r\n";
   req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   size_t off = 0;
   while (off < req.size()) {

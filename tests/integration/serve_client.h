@@ -22,6 +22,13 @@ Reply Request(int port, const std::string& method, const std::string& path,
               const std::string& content_type = "",
               const std::string& body = "");
 
+// The same with extra header lines ("Name: value").
+Reply RequestWithHeaders(int port, const std::string& method,
+                         const std::string& path,
+                         const std::vector<std::string>& headers,
+                         const std::string& content_type = "",
+                         const std::string& body = "");
+
 // A multipart/form-data body of (field name, content type, data) parts; a
 // part with a content type is sent as a file upload. Boundary as in kForm.
 std::string Multipart(

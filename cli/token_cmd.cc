@@ -1,0 +1,78 @@
+#include "cli/token_cmd.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "cli/exit_codes.h"
+#include "nlohmann/json.hpp"
+#include "src/base/files.h"
+#include "src/serving/tokens.h"
+
+namespace spatial::cli {
+namespace {
+
+struct TokenFlags {
+  std::string name, role = "viewer", file;
+};
+
+int AddToken(const TokenFlags& f) {
+  auto fail = [](const absl::Status& s) {
+    std::cerr << "error: " << s.message() << "\n";
+    return ExitCodeFor(s);
+  };
+  auto role = serving::ParseRole(f.role);
+  if (!role.ok()) return fail(role.status());
+  if (f.name.empty() || f.name.size() > 64)
+    return fail(absl::InvalidArgumentError("--name must be 1..64 characters"));
+  nlohmann::json j = {{"tokens", nlohmann::json::array()}};
+  if (std::filesystem::exists(f.file)) {
+    auto table = serving::TokenTable::Load(f.file);  // validates the file
+    if (!table.ok()) return fail(table.status());
+    auto text = base::ReadFile(f.file, 1 << 20);
+    if (!text.ok()) return fail(text.status());
+    j = nlohmann::json::parse(*text);
+    for (const auto& e : j["tokens"]) {
+      if (e["name"] == f.name) {
+        return fail(absl::AlreadyExistsError("a token named '" + f.name +
+                                             "' exists in " + f.file));
+      }
+    }
+  }
+  auto [token, entry] = serving::NewToken(f.name, *role);
+  j["tokens"].push_back({{"name", entry.name},
+                         {"role", serving::RoleName(entry.role)},
+                         {"sha256", entry.sha256}});
+  if (absl::Status s = base::WriteFileAtomic(f.file, j.dump(2) + "\n");
+      !s.ok()) {
+    return fail(s);
+  }
+  chmod(f.file.c_str(), 0600);
+  // The only time the token exists outside its user's hands: the file keeps
+  // its hash only.
+  std::cerr << "added token '" << f.name << "' (" << f.role << ") to " << f.file
+            << "; it is printed once, on stdout:\n";
+  std::cout << token << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddTokenCommand(CLI::App& app, std::function<int()>* action) {
+  auto f = std::make_shared<TokenFlags>();
+  CLI::App* token = app.add_subcommand(
+      "token", "Bearer tokens for the server's management API");
+  token->require_subcommand(1);
+  CLI::App* add = token->add_subcommand(
+      "add",
+      "Make a token, store its sha256 in the tokens file, print it once");
+  add->add_option("--name", f->name, "Who holds it (the audit log's actor)")
+      ->required();
+  add->add_option("--role", f->role, "viewer | deployer | admin")
+      ->capture_default_str();
+  add->add_option("--file", f->file, "Tokens file (created 0600)")->required();
+  add->callback([f, action] { *action = [f] { return AddToken(*f); }; });
+}
+
+}  // namespace spatial::cli

@@ -1,0 +1,213 @@
+#include "src/serving/management_api.h"
+
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "nlohmann/json.hpp"
+#include "src/registry/legacy_json.h"
+#include "src/serving/http/status_mapping.h"
+
+namespace spatial::serving {
+namespace {
+
+using Json = nlohmann::json;
+using http::HttpRequest;
+using http::HttpResponse;
+
+HttpResponse JsonReply(int status, const Json& j) {
+  HttpResponse r;
+  r.status = status;
+  r.body = j.dump();
+  return r;
+}
+
+HttpResponse ErrorReply(const absl::Status& s) {
+  HttpResponse r;
+  r.status = http::HttpStatusFor(s);
+  r.body = http::ErrorJson(s);
+  return r;
+}
+
+Json EventJson(const registry::DeploymentEvent& e) {
+  return {{"seq", e.seq},
+          {"environment", e.environment},
+          {"version_id", e.version_id},
+          {"previous_version_id", e.previous_version_id},
+          {"kind", e.kind == registry::DeploymentKind::kPromote ? "promote"
+                                                                : "rollback"},
+          {"actor", e.actor},
+          {"reason", e.reason},
+          {"created_at", e.created_at}};
+}
+
+// Which role a route needs; 0 for no such route.
+int NeededRole(const std::string& method, const std::vector<std::string>& p) {
+  // p: the path split on '/', without the leading "", "api", "v1".
+  if (method == "GET" && (p == std::vector<std::string>{"models"} ||
+                          (p.size() == 2 && p[0] == "models") ||
+                          p == std::vector<std::string>{"audit"})) {
+    return static_cast<int>(Role::kViewer);
+  }
+  if (method == "POST" && (p == std::vector<std::string>{"reload"} ||
+                           (p.size() == 3 && p[0] == "environments" &&
+                            (p[2] == "promote" || p[2] == "rollback")))) {
+    return static_cast<int>(Role::kDeployer);
+  }
+  return 0;
+}
+
+}  // namespace
+
+AuthResult Authorize(const TokenTable* tokens, const HttpRequest& req,
+                     Role role) {
+  AuthResult r;
+  auto refuse = [&](int status, const std::string& message) {
+    r.refusal =
+        ErrorReply(status == 401 ? absl::UnauthenticatedError(message)
+                                 : absl::PermissionDeniedError(message));
+    if (status == 401)
+      r.refusal.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+  };
+  if (tokens == nullptr) {
+    return refuse(401,
+                  "this server has no tokens file (--tokens-file); nothing "
+                  "here is open without one");
+  }
+  std::string auth = req.Header("authorization");
+  if (!absl::StartsWithIgnoreCase(auth, "Bearer ")) {
+    return refuse(401, "send Authorization: Bearer <token>");
+  }
+  auto entry = tokens->Find(std::string(
+      absl::StripAsciiWhitespace(absl::string_view(auth).substr(7))));
+  if (!entry) return refuse(401, "unknown token");
+  if (static_cast<int>(entry->role) < static_cast<int>(role)) {
+    return refuse(403, absl::StrCat("token '", entry->name, "' has role ",
+                                    RoleName(entry->role), "; this needs ",
+                                    RoleName(role)));
+  }
+  r.entry = entry;
+  return r;
+}
+
+std::string ManagementApi::EndpointLabel(const std::string& path) {
+  if (!absl::StartsWith(path, "/api/v1/")) return "";
+  std::vector<std::string> p =
+      absl::StrSplit(path.substr(8), '/', absl::SkipEmpty());
+  if (p.empty()) return "/api/v1/other";
+  if (p[0] == "models")
+    return p.size() == 1 ? "/api/v1/models" : "/api/v1/models/id";
+  if (p[0] == "environments" && p.size() == 3 &&
+      (p[2] == "promote" || p[2] == "rollback"))
+    return "/api/v1/environments/" + p[2];
+  if (p[0] == "audit" || p[0] == "reload") return "/api/v1/" + p[0];
+  return "/api/v1/other";
+}
+
+bool ManagementApi::Handle(const HttpRequest& req, http::Responder& respond) {
+  if (req.path != "/api/v1" && !absl::StartsWith(req.path, "/api/v1/"))
+    return false;
+  std::vector<std::string> p = absl::StrSplit(
+      absl::string_view(req.path).substr(std::min<size_t>(8, req.path.size())),
+      '/', absl::SkipEmpty());
+  int needed = NeededRole(req.method, p);
+  if (needed == 0) {
+    respond(ErrorReply(absl::NotFoundError(absl::StrCat(
+        "no management endpoint ", req.method, " ", req.path.substr(0, 200)))));
+    return true;
+  }
+  // Authenticate before anything else is looked at.
+  AuthResult auth = Authorize(options_.tokens, req, static_cast<Role>(needed));
+  if (!auth.entry) {
+    respond(auth.refusal);
+    return true;
+  }
+  respond(Route(req, *auth.entry));
+  return true;
+}
+
+HttpResponse ManagementApi::Serving() const {
+  Json serving = Json::object();
+  if (options_.manager) {
+    auto set = options_.manager->Current();
+    if (set->spatial) serving["spatial"] = set->spatial->version;
+    if (set->standard) serving["standard"] = set->standard->version;
+  }
+  return JsonReply(200, serving);
+}
+
+HttpResponse ManagementApi::Route(const HttpRequest& req,
+                                  const TokenEntry& caller) {
+  std::vector<std::string> p = absl::StrSplit(
+      absl::string_view(req.path).substr(8), '/', absl::SkipEmpty());
+  if (p[0] == "reload") {
+    if (!options_.manager)
+      return ErrorReply(absl::UnavailableError("no model manager"));
+    auto swapped = options_.manager->Refresh(/*force=*/true);
+    if (!swapped.ok()) return ErrorReply(swapped.status());
+    Json j = {{"swapped", *swapped}, {"serving", Json::parse(Serving().body)}};
+    return JsonReply(200, j);
+  }
+  if (!options_.service) {
+    return ErrorReply(absl::UnavailableError(
+        "this server runs without a registry (start it with --registry)"));
+  }
+  registry::Registry& reg = options_.service->registry();
+  if (p[0] == "models" && p.size() == 1) {
+    auto versions = reg.ListVersionSummaries();
+    if (!versions.ok()) return ErrorReply(versions.status());
+    Json list = Json::array();
+    for (const auto& v : *versions) list.push_back(registry::VersionToJson(v));
+    Json active = Json::object();
+    if (auto envs = reg.ListEnvironments(); envs.ok()) {
+      for (const auto& e : *envs) {
+        auto a = reg.ActiveVersion(e.name);
+        active[e.name] = a.ok() && *a ? Json(**a) : Json(nullptr);
+      }
+    }
+    return JsonReply(200, {{"versions", list}, {"active", active}});
+  }
+  if (p[0] == "models") {
+    auto v = reg.GetVersion(p[1]);
+    if (!v.ok()) return ErrorReply(v.status());
+    return JsonReply(200, registry::VersionToJson(*v));
+  }
+  if (p[0] == "audit") {
+    return ErrorReply(absl::UnimplementedError("audit log not in this build"));
+  }
+  // POST /api/v1/environments/{env}/promote|rollback
+  Json body = Json::parse(req.body.empty() ? "{}" : req.body, nullptr,
+                          /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    return ErrorReply(
+        absl::InvalidArgumentError("the body must be a JSON object"));
+  }
+  const std::string& env = p[1];
+  std::string reason = body.value("reason", "");
+  absl::StatusOr<registry::DeploymentEvent> event;
+  if (p[2] == "promote") {
+    if (!body.contains("version_id") || !body["version_id"].is_string()) {
+      return ErrorReply(absl::InvalidArgumentError(
+          "promote needs {\"version_id\": \"...\"}"));
+    }
+    event =
+        options_.service->Promote(body["version_id"], env, caller.name, reason);
+  } else {
+    event = options_.service->Rollback(env, body.value("to", ""), caller.name,
+                                       reason);
+  }
+  if (!event.ok()) return ErrorReply(event.status());
+  Json j = {{"event", EventJson(*event)}};
+  // This server's own environment changed: serve it now, not at the next poll.
+  if (env == options_.environment && options_.manager) {
+    auto swapped = options_.manager->Refresh();
+    j["swap"] = swapped.ok() ? Json(*swapped ? "swapped" : "unchanged")
+                             : Json(std::string(swapped.status().message()));
+    j["serving"] = Json::parse(Serving().body);
+  }
+  return JsonReply(200, j);
+}
+
+}  // namespace spatial::serving

@@ -1,0 +1,59 @@
+// ManagementApi: the server's /api/v1 routes, behind bearer tokens.
+//   GET  /api/v1/models                          viewer
+//   GET  /api/v1/models/{id}                     viewer
+//   GET  /api/v1/audit                           viewer
+//   POST /api/v1/environments/{env}/promote      deployer  {"version_id",
+//   "reason"} POST /api/v1/environments/{env}/rollback     deployer  {"to"?,
+//   "reason"} POST /api/v1/reload                          deployer
+// 401 without a token or with an unknown one, 403 when the token's role is
+// too low. The token's name is the actor recorded in the registry's history
+// and audit log. Thread-safe (the registry serialises its own use).
+#ifndef SPATIAL_SERVING_MANAGEMENT_API_H_
+#define SPATIAL_SERVING_MANAGEMENT_API_H_
+
+#include <optional>
+#include <string>
+
+#include "src/registry/registry_service.h"
+#include "src/serving/http/http_server.h"
+#include "src/serving/model_manager.h"
+#include "src/serving/tokens.h"
+
+namespace spatial::serving {
+
+// The caller's token entry when it has at least `role`; otherwise the 401 or
+// 403 response to send. With no token table every call is refused (401).
+struct AuthResult {
+  std::optional<TokenEntry> entry;
+  http::HttpResponse refusal;
+};
+AuthResult Authorize(const TokenTable* tokens, const http::HttpRequest& req,
+                     Role role);
+
+class ManagementApi {
+ public:
+  struct Options {
+    const TokenTable* tokens = nullptr;            // not owned; null: all 401
+    registry::RegistryService* service = nullptr;  // not owned; null: 503
+    ModelManager* manager = nullptr;               // not owned
+    std::string environment;                       // the server's
+  };
+  explicit ManagementApi(Options options) : options_(std::move(options)) {}
+
+  // Answers /api/v1/...; false (no answer) for other paths.
+  bool Handle(const http::HttpRequest& req, http::Responder& respond);
+
+  // Fixed metric labels for /api/v1 paths ("" for other paths).
+  static std::string EndpointLabel(const std::string& path);
+
+ private:
+  http::HttpResponse Route(const http::HttpRequest& req,
+                           const TokenEntry& caller);
+  http::HttpResponse Serving() const;
+
+  Options options_;
+};
+
+}  // namespace spatial::serving
+
+#endif  // SPATIAL_SERVING_MANAGEMENT_API_H_
