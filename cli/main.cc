@@ -5,10 +5,12 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "cli/audit_cmd.h"
 #include "cli/bench_cmd.h"
 #include "cli/data_cmd.h"
 #include "cli/eval_cmd.h"
 #include "cli/exit_codes.h"
+#include "cli/keys_cmd.h"
 #include "cli/legacy_aliases.h"
 #include "cli/model_cmd.h"
 #include "cli/serve_cmd.h"
@@ -39,6 +41,8 @@ int main(int argc, char** argv) {
   AddEvalCommand(app, &action);
   AddServeCommand(app, &action);
   AddBenchCommand(app, &action);
+  AddKeysCommand(app, &action);
+  AddAuditCommand(app, &action);
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());

@@ -9,6 +9,7 @@
 #include "cli/exit_codes.h"
 #include "cli/model_output.h"
 #include "cli/registry_context.h"
+#include "cli/sign_cmd.h"
 #include "src/base/files.h"
 #include "src/base/status_macros.h"
 #include "src/base/text.h"
@@ -274,7 +275,7 @@ absl::StatusOr<int> RunExport(const ModelFlags& f, RegistryContext& ctx) {
 }
 
 absl::StatusOr<int> RunImport(const ModelFlags& f, RegistryContext& ctx) {
-  ASSIGN_OR_RETURN(auto s, ctx.service->Import(f.path));
+  ASSIGN_OR_RETURN(auto s, ctx.service->Import(f.path, ctx.actor));
   std::cout << "imported " << s.versions_added << " new version(s), "
             << s.versions_unchanged << " already present, " << s.environments
             << " environment(s) from " << f.path << "\n";
@@ -355,8 +356,8 @@ void AddModelCommand(CLI::App& app, std::function<int()>* action) {
       "Environments file loaded on first use (default $SPATIAL_CONFIG, else "
       "config/environments.json, else built in)");
   model->add_option("--actor", f->reg.actor,
-                    "Who is acting, for the history (default $SPATIAL_ACTOR, "
-                    "else the OS user)");
+                    "Who is acting, for the history and the audit log "
+                    "(default $SPATIAL_ACTOR, else the OS user)");
 
   auto sub =
       [&](const char* name, const char* help,
@@ -486,6 +487,8 @@ void AddModelCommand(CLI::App& app, std::function<int()>* action) {
                    "SQLite path does not exist)")
       ->required();
   migrate->callback([f, action] { *action = [f] { return RunMigrate(*f); }; });
+
+  AddSignCommands(*model, std::shared_ptr<RegistryFlags>(f, &f->reg), action);
 }
 
 }  // namespace spatial::cli
