@@ -155,6 +155,7 @@ absl::StatusOr<int> RunInfo(const ModelFlags& f, RegistryContext& ctx) {
   ASSIGN_OR_RETURN(auto v, ctx.registry->GetVersion(f.id));
   ASSIGN_OR_RETURN(auto validations,
                    ctx.registry->ListValidations(v.version_id));
+  ASSIGN_OR_RETURN(auto signatures, ctx.registry->ListSignatures(v.version_id));
   if (f.json) {
     Json j = registry::VersionToJson(v);
     Json vals = Json::array();
@@ -167,9 +168,22 @@ absl::StatusOr<int> RunInfo(const ModelFlags& f, RegistryContext& ctx) {
                       {"result", r.result}});
     }
     j["validations"] = vals;
+    Json sigs = Json::array();
+    for (const auto& s : signatures) {
+      sigs.push_back({{"key_id", s.key_id},
+                      {"actor", s.actor},
+                      {"signed_at", s.signed_at}});
+    }
+    j["signatures"] = sigs;
     std::cout << j.dump(2) << "\n";
   } else {
     std::cout << FormatVersionInfo(v, validations);
+    std::cout << "signatures" << (signatures.empty() ? "             none" : "")
+              << "\n";
+    for (const auto& s : signatures) {
+      std::cout << "  key " << s.key_id << "  by " << s.actor << "  at "
+                << s.signed_at << "\n";
+    }
   }
   return kExitOk;
 }

@@ -164,6 +164,10 @@ TEST_F(CliSecurityTest, RegisteredVersionSignatureCoversItsBlobs) {
   EXPECT_THAT(sign.out, HasSubstr("signed v1"));
   ProcessResult ok = Model({"verify", "v1", "--public-key", pub()});
   EXPECT_EQ(ok.exit_code, 0) << ok;
+  Json signed_info = box_.JsonAt(box_.registry(), {"info", "v1"});
+  ASSERT_EQ(signed_info["signatures"].size(), 1u) << signed_info.dump(2);
+  EXPECT_EQ(signed_info["signatures"][0]["actor"], "tester");
+  EXPECT_THAT(Model({"info", "v1"}).out, HasSubstr("  key "));
 
   const std::string other = Generate("other");
   ProcessResult wrong =
