@@ -30,10 +30,10 @@ bool IsBundlePath(const std::string& target) {
 absl::StatusOr<int> SignBundle(const std::string& dir,
                                const security::PrivateKey& key) {
   ASSIGN_OR_RETURN(auto files, security::HashDirectory(dir));
-  const std::string name =
-      fs::path(dir).lexically_normal().filename().string().empty()
-          ? fs::path(dir).lexically_normal().parent_path().filename().string()
-          : fs::path(dir).lexically_normal().filename().string();
+  // The subject's name: the directory's own name.
+  fs::path p = fs::absolute(dir).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  const std::string name = p.filename().string();
   ASSIGN_OR_RETURN(auto envelope, security::SignFiles(name, files, key));
   const std::string out = (fs::path(dir) / registry::kSignatureFile).string();
   RETURN_IF_ERROR(base::WriteFileAtomic(out, envelope.Serialize() + "\n"));

@@ -275,5 +275,28 @@ TEST_F(CliSecurityTest, UnsignedPromotionToProductionIsRefused) {
   EXPECT_THAT(untrust.err, HasSubstr("does not trust key 0000000000000000"));
 }
 
+// `keys require` switches the requirement of an environment on and off; both
+// changes are in the audit log.
+TEST_F(CliSecurityTest, RequireSwitchesTheSignatureRule) {
+  box_.Register(
+      bundle(), "v1",
+      {"--metric", "accuracy=0.95", "--metric", "inference_time_ms=10"});
+  auto dev_rule = [&]() {
+    ProcessResult r = Model({"validate", "v1", "--environment", "development"});
+    return FindRule(ParseJsonOrFail(r.out, r.command), "signature");
+  };
+  EXPECT_TRUE(dev_rule().is_null());
+  ASSERT_EQ(Keys({"require", "--environment", "development"}).exit_code, 0);
+  EXPECT_EQ(dev_rule()["outcome"], "fail");
+  ASSERT_EQ(
+      Keys({"require", "--environment", "development", "--off"}).exit_code, 0);
+  EXPECT_TRUE(dev_rule().is_null());
+  ProcessResult audit =
+      Run({"audit", "list", "--registry", box_.registry(), "--config",
+           SourceDir() + "/config/environments.json"});
+  EXPECT_THAT(audit.out, HasSubstr("policy.require_signature"));
+  EXPECT_THAT(audit.out, HasSubstr("\"require_signature\":false"));
+}
+
 }  // namespace
 }  // namespace spatial::integration
