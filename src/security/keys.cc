@@ -191,12 +191,10 @@ absl::Status WriteKeyPair(const PrivateKey& key, const std::string& dir) {
 
 absl::StatusOr<PrivateKey> LoadPrivateKey(const std::string& path) {
   InitSodium();
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  // A symbolic link is followed (secret mounts are often links); the mode
+  // checked is the file's own, through the opened descriptor.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ELOOP) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "private key ", path, " is a symbolic link; point at the file"));
-    }
     return base::ErrnoStatus(errno, absl::StrCat("private key ", path));
   }
   struct stat st {};

@@ -77,6 +77,18 @@ TEST(KeysTest, GroupReadablePrivateKeyIsRefused) {
   EXPECT_TRUE(LoadPrivateKey(path).ok());
 }
 
+// A link to the key (as secret mounts use) is followed; the mode that counts
+// is the key file's.
+TEST(KeysTest, SymlinkedPrivateKeyIsCheckedByItsTarget) {
+  const std::string dir = FreshDir("link");
+  ASSERT_TRUE(WriteKeyPair(PrivateKey::Generate(), dir).ok());
+  fs::create_symlink(dir + "/signing.key", dir + "/link.key");
+  EXPECT_TRUE(LoadPrivateKey(dir + "/link.key").ok());
+  ASSERT_EQ(::chmod((dir + "/signing.key").c_str(), 0644), 0);
+  EXPECT_EQ(LoadPrivateKey(dir + "/link.key").status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
 TEST(KeysTest, PublicKeyFileIsNotAcceptedAsPrivateKeyAndViceVersa) {
   const std::string dir = FreshDir("swap");
   ASSERT_TRUE(WriteKeyPair(PrivateKey::Generate(), dir).ok());
