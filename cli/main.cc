@@ -5,12 +5,14 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "cli/audit_cmd.h"
 #include "cli/bench_cmd.h"
 #include "cli/check_cmd.h"
 #include "cli/data_cmd.h"
 #include "cli/envtest_cmd.h"
 #include "cli/eval_cmd.h"
 #include "cli/exit_codes.h"
+#include "cli/keys_cmd.h"
 #include "cli/legacy_aliases.h"
 #include "cli/model_cmd.h"
 #include "cli/serve_cmd.h"
@@ -45,6 +47,8 @@ int main(int argc, char** argv) {
   AddBenchCommand(app, &action);
   AddCheckCommand(app, &action);
   AddEnvtestCommand(app, &action);
+  AddKeysCommand(app, &action);
+  AddAuditCommand(app, &action);
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());

@@ -9,6 +9,7 @@
 #include "cli/exit_codes.h"
 #include "cli/model_output.h"
 #include "cli/registry_context.h"
+#include "cli/sign_cmd.h"
 #include "src/base/files.h"
 #include "src/base/status_macros.h"
 #include "src/base/text.h"
@@ -154,6 +155,7 @@ absl::StatusOr<int> RunInfo(const ModelFlags& f, RegistryContext& ctx) {
   ASSIGN_OR_RETURN(auto v, ctx.registry->GetVersion(f.id));
   ASSIGN_OR_RETURN(auto validations,
                    ctx.registry->ListValidations(v.version_id));
+  ASSIGN_OR_RETURN(auto signatures, ctx.registry->ListSignatures(v.version_id));
   if (f.json) {
     Json j = registry::VersionToJson(v);
     Json vals = Json::array();
@@ -166,9 +168,22 @@ absl::StatusOr<int> RunInfo(const ModelFlags& f, RegistryContext& ctx) {
                       {"result", r.result}});
     }
     j["validations"] = vals;
+    Json sigs = Json::array();
+    for (const auto& s : signatures) {
+      sigs.push_back({{"key_id", s.key_id},
+                      {"actor", s.actor},
+                      {"signed_at", s.signed_at}});
+    }
+    j["signatures"] = sigs;
     std::cout << j.dump(2) << "\n";
   } else {
     std::cout << FormatVersionInfo(v, validations);
+    std::cout << "signatures" << (signatures.empty() ? "             none" : "")
+              << "\n";
+    for (const auto& s : signatures) {
+      std::cout << "  key " << s.key_id << "  by " << s.actor << "  at "
+                << s.signed_at << "\n";
+    }
   }
   return kExitOk;
 }
@@ -274,7 +289,7 @@ absl::StatusOr<int> RunExport(const ModelFlags& f, RegistryContext& ctx) {
 }
 
 absl::StatusOr<int> RunImport(const ModelFlags& f, RegistryContext& ctx) {
-  ASSIGN_OR_RETURN(auto s, ctx.service->Import(f.path));
+  ASSIGN_OR_RETURN(auto s, ctx.service->Import(f.path, ctx.actor));
   std::cout << "imported " << s.versions_added << " new version(s), "
             << s.versions_unchanged << " already present, " << s.environments
             << " environment(s) from " << f.path << "\n";
@@ -355,8 +370,8 @@ void AddModelCommand(CLI::App& app, std::function<int()>* action) {
       "Environments file loaded on first use (default $SPATIAL_CONFIG, else "
       "config/environments.json, else built in)");
   model->add_option("--actor", f->reg.actor,
-                    "Who is acting, for the history (default $SPATIAL_ACTOR, "
-                    "else the OS user)");
+                    "Who is acting, for the history and the audit log "
+                    "(default $SPATIAL_ACTOR, else the OS user)");
 
   auto sub =
       [&](const char* name, const char* help,
@@ -486,6 +501,8 @@ void AddModelCommand(CLI::App& app, std::function<int()>* action) {
                    "SQLite path does not exist)")
       ->required();
   migrate->callback([f, action] { *action = [f] { return RunMigrate(*f); }; });
+
+  AddSignCommands(*model, std::shared_ptr<RegistryFlags>(f, &f->reg), action);
 }
 
 }  // namespace spatial::cli

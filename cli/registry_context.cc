@@ -17,6 +17,7 @@
 #include "src/registry/postgres/postgres_registry.h"
 #include "src/registry/postgres/postgres_url.h"
 #include "src/registry/sqlite/sqlite_registry.h"
+#include "src/security/policy.h"
 
 namespace spatial::cli {
 namespace fs = std::filesystem;
@@ -103,9 +104,10 @@ absl::StatusOr<RegistryContext> OpenRegistryContext(
   opts.store_root = store;
   opts.host = ProbeHost();
   opts.inspector = inference::InspectOnnx;
+  opts.signature_check = security::CheckSigned;
   ctx.service = std::make_unique<registry::RegistryService>(std::move(opts));
   ASSIGN_OR_RETURN(auto envs, LoadEnvironments(flags.config));
-  RETURN_IF_ERROR(ctx.service->EnsureEnvironments(envs));
+  RETURN_IF_ERROR(ctx.service->EnsureEnvironments(envs, ctx.actor));
   return ctx;
 }
 

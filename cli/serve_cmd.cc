@@ -20,6 +20,7 @@
 #include "opencv2/core/utility.hpp"
 #include "src/base/files.h"
 #include "src/base/status_macros.h"
+#include "src/security/policy.h"
 #include "src/serving/model_manager.h"
 #include "src/serving/pizza_api.h"
 #include "src/vision/decode.h"
@@ -132,6 +133,14 @@ int Serve(const ServeFlags& flags) {
     work_dir = (std::filesystem::temp_directory_path() /
                 absl::StrCat("spatial-serve-", getpid()))
                    .string();
+    // Staging and production serve only versions signed by a trusted key
+    // (the environment's policy, read anew for every load).
+    mo.admit = [reg = ctx->registry.get(), store = &ctx->service->store(),
+                env_name = f.environment](const registry::ModelVersion& v) {
+      auto env = reg->GetEnvironment(env_name);
+      if (!env.ok()) return env.status();
+      return security::CheckServable(*reg, *store, v, *env);
+    };
     mo.registry = ctx->registry.get();
     mo.store = &ctx->service->store();
     mo.work_dir = work_dir;

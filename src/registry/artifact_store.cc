@@ -111,7 +111,7 @@ absl::StatusOr<ArtifactFile> ArtifactStore::IngestFile(
 }
 
 absl::StatusOr<IngestResult> ArtifactStore::Ingest(
-    const std::string& path) const {
+    const std::string& path, const std::vector<std::string>& skip) const {
   std::error_code ec;
   fs::file_status st = fs::symlink_status(path, ec);
   if (ec || !fs::exists(st)) {
@@ -149,6 +149,10 @@ absl::StatusOr<IngestResult> ArtifactStore::Ingest(
     if (!fs::is_regular_file(est)) {
       return absl::InvalidArgumentError(
           absl::StrCat(it->path().string(), " is not a regular file"));
+    }
+    if (std::find(skip.begin(), skip.end(),
+                  fs::relative(it->path(), path).string()) != skip.end()) {
+      continue;
     }
     entries.push_back(it->path());
   }

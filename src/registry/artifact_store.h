@@ -32,8 +32,10 @@ class ArtifactStore {
 
   // Copies `path` (a regular file, or a directory of regular files) into the
   // store, hashing while it copies. Symbolic links and special files are
-  // refused (InvalidArgument), a missing path is NotFound.
-  absl::StatusOr<IngestResult> Ingest(const std::string& path) const;
+  // refused (InvalidArgument), a missing path is NotFound. A directory's
+  // files whose relative path is in `skip` are left out.
+  absl::StatusOr<IngestResult> Ingest(
+      const std::string& path, const std::vector<std::string>& skip = {}) const;
 
   // Path of the blob with `sha256` (whether or not it exists).
   std::string BlobPath(const std::string& sha256) const;

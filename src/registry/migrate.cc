@@ -69,8 +69,22 @@ absl::Status Verify(const RegistrySnapshot& want, Registry& to) {
       CompareLists("validations", want.validations, validations,
                    [](const ValidationRecord& r) { return ToComparable(r); }));
   ASSIGN_OR_RETURN(auto history, to.History(""));
-  return CompareLists("deployments", want.deployments, history,
-                      [](const DeploymentEvent& e) { return ToComparable(e); });
+  RETURN_IF_ERROR(
+      CompareLists("deployments", want.deployments, history,
+                   [](const DeploymentEvent& e) { return ToComparable(e); }));
+  std::vector<StoredSignature> signatures;
+  for (const auto& v : want.versions) {
+    ASSIGN_OR_RETURN(auto sigs, to.ListSignatures(v.version_id));
+    signatures.insert(signatures.end(), sigs.begin(), sigs.end());
+  }
+  return CompareLists("signatures", want.signatures, signatures,
+                      [](const StoredSignature& s) {
+                        return Json{{"version_id", s.version_id},
+                                    {"key_id", s.key_id},
+                                    {"envelope", s.envelope},
+                                    {"actor", s.actor},
+                                    {"signed_at", s.signed_at}};
+                      });
 }
 
 }  // namespace
@@ -89,6 +103,11 @@ absl::StatusOr<MigrationSummary> MigrateRegistry(Registry& from, Registry& to) {
   ASSIGN_OR_RETURN(snap.versions, from.ListVersions());
   ASSIGN_OR_RETURN(snap.validations, from.ListValidations(""));
   ASSIGN_OR_RETURN(snap.deployments, from.History(""));
+  for (const auto& v : snap.versions) {
+    ASSIGN_OR_RETURN(auto sigs, from.ListSignatures(v.version_id));
+    snap.signatures.insert(snap.signatures.end(), sigs.begin(), sigs.end());
+  }
+  snap.actor = "migrate";
   RETURN_IF_ERROR(to.Import(snap));
   absl::Status check = Verify(snap, to);
   if (!check.ok()) {

@@ -1,8 +1,9 @@
 // Copying a registry whole from one store to another (SQLite to PostgreSQL
 // when a team outgrows one machine, or back): environments, versions,
-// validations and the full deployment history, in one transaction on the
-// target, then read back and compared. Works on the Registry interface only;
-// as thread-safe as the registries given. Writers to `from` should be
+// validations, signatures and the full deployment history (not the audit
+// log: the target's own chain starts with the import), in one transaction on
+// the target, then read back and compared. Works on the Registry interface
+// only; as thread-safe as the registries given. Writers to `from` should be
 // stopped while it runs: it reads `from` with several calls, and the check
 // compares the target with what it read.
 #ifndef SPATIAL_REGISTRY_MIGRATE_H_

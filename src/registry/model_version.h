@@ -76,6 +76,27 @@ struct Environment {
 
   // A GPU is required when the environment does not allow CPU-only hosts.
   bool gpu_required() const { return !allow_cpu_only; }
+  // extra.require_signature: validation, promotion and serving need a valid
+  // signature by one of extra.trusted_keys (src/security/policy.h).
+  bool requires_signature() const {
+    auto it = extra.find("require_signature");
+    return it != extra.end() && it->is_boolean() && it->get<bool>();
+  }
+};
+
+// The file of a bundle directory that holds its signature (a DSSE envelope);
+// it is not part of the model's files.
+inline constexpr const char* kSignatureFile = "model.sig";
+
+// A signature of a registered version: the DSSE envelope JSON as signed, by
+// which key, who stored it and when. One per (version, key).
+struct StoredSignature {
+  std::string version_id;
+  std::string key_id;
+  std::string envelope;  // DSSE JSON (src/security/dsse.h)
+  std::string actor;
+  std::string signed_at;  // ISO 8601, when it was stored
+  bool operator==(const StoredSignature&) const = default;
 };
 
 // The stored outcome of `validate` for one (version, environment).

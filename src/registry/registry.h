@@ -1,10 +1,16 @@
 // Registry: the storage interface of model versions, environments,
 // validations and deployments. Adapters (SQLite, PostgreSQL) implement it;
-// callers never see which. Every mutation is one transaction. Implementations
-// are thread-safe and safe to use from several processes at once.
+// callers never see which. Every mutation is one transaction, which also
+// appends one record to the audit log (src/registry/audit.h): AddVersion as
+// "register" (actor: the version's), RecordValidation as "validate",
+// Activate as "promote" or "rollback", Import as "import" (the snapshot's
+// actor), PutEnvironment as "environment.put", AddSignature as "sign",
+// UpdateEnvironment as its note says. Implementations are thread-safe and
+// safe to use from several processes at once.
 #ifndef SPATIAL_REGISTRY_REGISTRY_H_
 #define SPATIAL_REGISTRY_REGISTRY_H_
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "src/registry/audit.h"
 #include "src/registry/model_version.h"
 
 namespace spatial::registry {
@@ -24,6 +31,11 @@ struct RegistrySnapshot {
   // Past deployments, oldest first, kept as they were (kind, actor, reason,
   // created_at); the registry assigns new seqs in this order.
   std::vector<DeploymentEvent> deployments;
+  // Signatures of the versions (of this snapshot or already in the registry),
+  // each replacing one by the same key.
+  std::vector<StoredSignature> signatures;
+  // Who imports, for the audit log.
+  std::string actor;
 };
 
 class Registry {
@@ -77,6 +89,24 @@ class Registry {
   // previous_version_id is not the version active at that point fails the
   // whole import with FailedPrecondition (a history must stay one chain).
   virtual absl::Status Import(const RegistrySnapshot& snapshot) = 0;
+
+  // Changes environment `name` with `change` (which sees the stored record and
+  // may refuse with an error, which is returned) and appends `note` to the
+  // audit log, in one transaction. NotFound for an unknown name.
+  virtual absl::Status UpdateEnvironment(
+      absl::string_view name,
+      const std::function<absl::Status(Environment&)>& change,
+      const AuditNote& note) = 0;
+
+  // Stores a signature of a version, replacing one by the same key. NotFound
+  // for an unknown version.
+  virtual absl::Status AddSignature(const StoredSignature& s) = 0;
+  // The signatures of a version, by key id; empty when unsigned.
+  virtual absl::StatusOr<std::vector<StoredSignature>> ListSignatures(
+      absl::string_view version_id) = 0;
+
+  // The whole audit log in seq order, as stored (not verified).
+  virtual absl::StatusOr<std::vector<AuditRecord>> ListAudit() = 0;
 
   // A human description of where the registry lives (no secrets).
   virtual std::string Describe() const = 0;

@@ -96,6 +96,50 @@ std::map<std::string, double> ManifestMetrics(const std::string& dir) {
 
 }  // namespace
 
+absl::Status RegistryService::CheckSignature(const ModelVersion& v,
+                                             const Environment& env) const {
+  if (!env.requires_signature()) return absl::OkStatus();
+  if (!options_.signature_check) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(env.name,
+                     " requires a signature and no signature check is "
+                     "configured"));
+  }
+  return options_.signature_check(*options_.registry, store_, v, env);
+}
+
+absl::StatusOr<std::vector<StoredSignature>> RegistryService::BundleSignatures(
+    const std::string& dir, const std::string& version_id,
+    const std::string& actor) const {
+  std::vector<StoredSignature> out;
+  const std::string path = (fs::path(dir) / kSignatureFile).string();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec) || !fs::exists(fs::symlink_status(path, ec)))
+    return out;
+  ASSIGN_OR_RETURN(std::string text, base::ReadFile(path, 1 << 20));
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("signatures") ||
+      !j["signatures"].is_array() || j["signatures"].empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path,
+        " is not a DSSE signature envelope (spatial model sign writes "
+        "one); remove it or sign the bundle again"));
+  }
+  const std::string now = base::FormatIso8601(absl::Now());
+  for (const auto& sig : j["signatures"]) {
+    if (!sig.is_object() || !sig.contains("keyid") ||
+        !sig["keyid"].is_string() ||
+        base::CheckIdentifier(sig["keyid"].get<std::string>(), "key id").ok() ==
+            false) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": a signature without a valid keyid"));
+    }
+    out.push_back(
+        {version_id, sig["keyid"].get<std::string>(), text, actor, now});
+  }
+  return out;
+}
+
 Json RegistryService::InspectCompatibility(const std::string& path,
                                            bool is_directory) const {
   auto onnx = OnnxPathOf(path, is_directory);
@@ -177,7 +221,11 @@ absl::StatusOr<ModelVersion> RegistryService::Register(
       req.model_type.empty()
           ? (v.architecture == "dual-encoder" ? "spatial-mllm" : "standard-cnn")
           : req.model_type;
-  ASSIGN_OR_RETURN(IngestResult ingest, store_.Ingest(req.path));
+  // A bundle's signature is kept as a signature of the version, not a file.
+  ASSIGN_OR_RETURN(auto signatures,
+                   BundleSignatures(req.path, req.version_id, req.actor));
+  ASSIGN_OR_RETURN(IngestResult ingest,
+                   store_.Ingest(req.path, {kSignatureFile}));
   v.file_path = fs::absolute(req.path).lexically_normal().string();
   v.creation_date = base::FormatIso8601(absl::Now());
   v.checksum = ingest.checksum;
@@ -193,6 +241,17 @@ absl::StatusOr<ModelVersion> RegistryService::Register(
   v.is_directory = ingest.is_directory;
   v.files = std::move(ingest.files);
   RETURN_IF_ERROR(options_.registry->AddVersion(v));
+  for (const auto& sig : signatures) {
+    absl::Status s = options_.registry->AddSignature(sig);
+    if (!s.ok()) {
+      return absl::Status(
+          s.code(),
+          absl::StrCat("registered ", v.version_id,
+                       " but could not store its signature (", s.message(),
+                       "); sign it again with "
+                       "spatial model sign"));
+    }
+  }
   return v;
 }
 
@@ -210,6 +269,9 @@ absl::StatusOr<ValidationRecord> RegistryService::Validate(
   in.cpu_override_reason = req.cpu_override_reason;
   if (absl::Status s = store_.VerifyVersion(v); !s.ok()) {
     in.artifact_error = std::string(s.message());
+  }
+  if (absl::Status s = CheckSignature(v, env); !s.ok()) {
+    in.signature_error = std::string(s.message());
   }
   ValidationOutcome outcome = ApplyRules(in);
   ValidationRecord r;
@@ -243,6 +305,16 @@ absl::StatusOr<DeploymentEvent> RegistryService::ActivateVerified(
         "refusing to ",
         event.kind == DeploymentKind::kPromote ? "promote '" : "roll back to '",
         event.version_id, "': ", s.message()));
+  }
+  // Nor at a version without a signature it trusts, where one is required
+  // (a validation imported from elsewhere does not lift this).
+  ASSIGN_OR_RETURN(Environment env,
+                   options_.registry->GetEnvironment(event.environment));
+  if (absl::Status s = CheckSignature(v, env); !s.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to ",
+        event.kind == DeploymentKind::kPromote ? "promote '" : "roll back to '",
+        event.version_id, "' in ", env.name, ": ", s.message()));
   }
   return options_.registry->Activate(std::move(event));
 }
@@ -321,11 +393,12 @@ absl::StatusOr<std::vector<VersionCheck>> RegistryService::Test() {
 }
 
 absl::Status RegistryService::EnsureEnvironments(
-    const std::vector<Environment>& environments) {
+    const std::vector<Environment>& environments, const std::string& actor) {
   ASSIGN_OR_RETURN(auto existing, options_.registry->ListEnvironments());
   if (!existing.empty()) return absl::OkStatus();
   RegistrySnapshot snapshot;
   snapshot.environments = environments;
+  snapshot.actor = actor;
   return options_.registry->Import(snapshot);
 }
 
@@ -340,10 +413,12 @@ absl::Status RegistryService::Export(const std::string& dir) {
                                EnvironmentsToJson(envs).dump(2) + "\n");
 }
 
-absl::StatusOr<ImportSummary> RegistryService::Import(const std::string& dir) {
+absl::StatusOr<ImportSummary> RegistryService::Import(
+    const std::string& dir, const std::string& actor) {
   std::string versions_path = absl::StrCat(dir, "/", kVersionsFile);
   std::string envs_path = absl::StrCat(dir, "/", kEnvironmentsFile);
   RegistrySnapshot snapshot;
+  snapshot.actor = actor;
   ImportSummary summary;
   // Parse everything before touching the registry: a bad file changes nothing.
   if (fs::exists(envs_path)) {
@@ -355,6 +430,19 @@ absl::StatusOr<ImportSummary> RegistryService::Import(const std::string& dir) {
   if (!versions_text.ok()) {
     return absl::NotFoundError(absl::StrCat("cannot import from ", dir, ": ",
                                             versions_text.status().message()));
+  }
+  // An import never changes who an environment trusts or whether it requires
+  // signatures: that is `spatial keys trust/untrust`, audited on its own.
+  for (auto& e : snapshot.environments) {
+    auto existing = options_.registry->GetEnvironment(e.name);
+    if (!existing.ok()) continue;
+    for (const char* key : {"require_signature", "trusted_keys"}) {
+      if (existing->extra.contains(key)) {
+        e.extra[key] = existing->extra[key];
+      } else {
+        e.extra.erase(key);
+      }
+    }
   }
   ASSIGN_OR_RETURN(Json vj, ParseJson(*versions_text, versions_path));
   ASSIGN_OR_RETURN(snapshot.versions, VersionsFromJson(vj, versions_path));
@@ -383,7 +471,7 @@ absl::StatusOr<ImportSummary> RegistryService::Import(const std::string& dir) {
     if (!present) {
       fs::path src = v.file_path;
       if (src.is_relative()) src = fs::path(dir) / src;
-      auto ingest = store_.Ingest(src.string());
+      auto ingest = store_.Ingest(src.string(), {kSignatureFile});
       if (ingest.ok() && ingest->checksum == v.checksum) {
         v.files = ingest->files;
         v.is_directory = ingest->is_directory;

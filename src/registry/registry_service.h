@@ -72,6 +72,13 @@ class RegistryService {
     std::string store_root;        // required
     Inspector inspector;  // empty: compatibility is recorded as unknown
     HostFacts host;       // what validation knows of this machine
+    // Checks that a version carries a valid signature by a key the
+    // environment trusts, over its stored files (security::CheckSigned).
+    // Called for environments that require signatures (validation,
+    // promotion, rollback); empty: they refuse every version.
+    std::function<absl::Status(Registry&, const ArtifactStore&,
+                               const ModelVersion&, const Environment&)>
+        signature_check;
   };
 
   explicit RegistryService(Options options)
@@ -96,16 +103,27 @@ class RegistryService {
   absl::StatusOr<std::vector<VersionCheck>> Test();
 
   absl::Status Export(const std::string& dir);
-  absl::StatusOr<ImportSummary> Import(const std::string& dir);
+  absl::StatusOr<ImportSummary> Import(const std::string& dir,
+                                       const std::string& actor = "");
 
-  // Loads `environments` when the registry has none yet.
-  absl::Status EnsureEnvironments(const std::vector<Environment>& environments);
+  // Loads `environments` when the registry has none yet (audited as an
+  // import by `actor`).
+  absl::Status EnsureEnvironments(const std::vector<Environment>& environments,
+                                  const std::string& actor = "config");
 
   const ArtifactStore& store() const { return store_; }
   Registry& registry() const { return *options_.registry; }
 
  private:
   Json InspectCompatibility(const std::string& path, bool is_directory) const;
+  // The signature check for `env`: OK where none is required.
+  absl::Status CheckSignature(const ModelVersion& v,
+                              const Environment& env) const;
+  // Reads a bundle's model.sig into signatures of `version_id` (none when the
+  // directory has no model.sig). InvalidArgument for a malformed file.
+  absl::StatusOr<std::vector<StoredSignature>> BundleSignatures(
+      const std::string& dir, const std::string& version_id,
+      const std::string& actor) const;
   // Checks the version's files in the store, then activates it.
   absl::StatusOr<DeploymentEvent> ActivateVerified(DeploymentEvent event);
 

@@ -193,6 +193,19 @@ Json ValidationOutcome::ToJson() const {
   return {{"valid", valid}, {"rules", rules_json}};
 }
 
+RuleResult SignatureRule(const ValidationInput& in) {
+  RuleResult r{
+      .rule = "signature",
+      .required = "a signature by a key " + in.environment->name + " trusts"};
+  if (in.signature_error) {
+    r.outcome = RuleOutcome::kFail;
+    r.message = *in.signature_error;
+  } else {
+    r.message = "signed by a trusted key; every file matches the signature";
+  }
+  return r;
+}
+
 ValidationOutcome ApplyRules(const ValidationInput& in) {
   const ModelVersion& v = *in.version;
   const Environment& env = *in.environment;
@@ -200,6 +213,7 @@ ValidationOutcome ApplyRules(const ValidationInput& in) {
   out.rules = {ArtifactRule(in),    ArchitectureRule(v, env),
                MemoryRule(v, env),  AccuracyRule(v, env),
                LatencyRule(v, env), GpuRule(in)};
+  if (env.requires_signature()) out.rules.push_back(SignatureRule(in));
   out.valid = std::none_of(
       out.rules.begin(), out.rules.end(),
       [](const auto& r) { return r.outcome == RuleOutcome::kFail; });

@@ -23,7 +23,7 @@ absl::string_view ToString(RuleOutcome o);
 
 struct RuleResult {
   std::string rule;  // "artifact", "architecture", "memory", "accuracy",
-                     // "latency", "gpu"
+                     // "latency", "gpu", "signature" (where required)
   RuleOutcome outcome = RuleOutcome::kPass;
   std::string message;
   Json measured;  // null when unknown
@@ -39,6 +39,10 @@ struct ValidationInput {
   std::optional<std::string> artifact_error;
   // Non-empty: the operator accepts a CPU-only host where a GPU is required.
   std::string cpu_override_reason;
+  // Where the environment requires a signature: the outcome of checking the
+  // version's signatures against its trusted keys and files, an error message
+  // when it failed. Unused where no signature is required.
+  std::optional<std::string> signature_error;
 };
 
 struct ValidationOutcome {

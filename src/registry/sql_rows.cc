@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "src/base/text.h"
+#include "src/registry/legacy_json.h"
 
 namespace spatial::registry::sql {
 
@@ -129,6 +130,55 @@ absl::Status ImportValidationRefused(const ValidationRecord& r,
   return absl::FailedPreconditionError(
       absl::StrCat("import refused: validation of '", r.version_id, "' for '",
                    r.environment, "': ", why, "; nothing was imported"));
+}
+
+AuditNote RegisterNote(const ModelVersion& v) {
+  return {v.actor,
+          "register",
+          v.version_id,
+          {{"checksum", v.checksum},
+           {"files", v.files.size()},
+           {"size_bytes", v.size_bytes}}};
+}
+
+AuditNote PutEnvironmentNote(const Environment& e) {
+  return {"", "environment.put", e.name, {{"spec", EnvironmentToJson(e)}}};
+}
+
+AuditNote ValidateNote(const ValidationRecord& r) {
+  return {r.actor,
+          "validate",
+          r.version_id,
+          {{"environment", r.environment},
+           {"valid", r.valid},
+           {"override_reason", r.override_reason}}};
+}
+
+AuditNote ActivateNote(const DeploymentEvent& e) {
+  return {e.actor,
+          std::string(ToString(e.kind)),
+          e.version_id,
+          {{"environment", e.environment},
+           {"previous_version_id", e.previous_version_id},
+           {"reason", e.reason}}};
+}
+
+AuditNote ImportNote(const RegistrySnapshot& snapshot,
+                     const std::vector<std::string>& versions_added) {
+  Json envs = Json::array();
+  for (const auto& e : snapshot.environments) envs.push_back(e.name);
+  return {snapshot.actor,
+          "import",
+          "",
+          {{"environments", envs},
+           {"versions_added", versions_added},
+           {"validations", snapshot.validations.size()},
+           {"deployments", snapshot.deployments.size()},
+           {"signatures", snapshot.signatures.size()}}};
+}
+
+AuditNote SignNote(const StoredSignature& s) {
+  return {s.actor, "sign", s.version_id, {{"key_id", s.key_id}}};
 }
 
 }  // namespace spatial::registry::sql

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "src/registry/model_version.h"
+#include "src/registry/registry.h"
 
 namespace spatial::registry::sql {
 
@@ -58,6 +59,15 @@ absl::Status ImportDeploymentRefused(const DeploymentEvent& e,
                                      absl::string_view why);
 absl::Status ImportValidationRefused(const ValidationRecord& r,
                                      absl::string_view why);
+
+// The audit log's record of each mutation, the same for every adapter.
+AuditNote RegisterNote(const ModelVersion& v);
+AuditNote PutEnvironmentNote(const Environment& e);
+AuditNote ValidateNote(const ValidationRecord& r);
+AuditNote ActivateNote(const DeploymentEvent& e);
+AuditNote ImportNote(const RegistrySnapshot& snapshot,
+                     const std::vector<std::string>& versions_added);
+AuditNote SignNote(const StoredSignature& s);
 
 }  // namespace spatial::registry::sql
 

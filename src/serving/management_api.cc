@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
+#include "src/registry/audit.h"
 #include "src/registry/legacy_json.h"
 #include "src/serving/http/status_mapping.h"
 
@@ -175,7 +176,12 @@ HttpResponse ManagementApi::Route(const HttpRequest& req,
     return JsonReply(200, registry::VersionToJson(*v));
   }
   if (p[0] == "audit") {
-    return ErrorReply(absl::UnimplementedError("audit log not in this build"));
+    auto records = reg.ListAudit();
+    if (!records.ok()) return ErrorReply(records.status());
+    Json list = Json::array();
+    for (const auto& r : *records)
+      list.push_back(registry::AuditRecordToJson(r));
+    return JsonReply(200, {{"records", list}});
   }
   // POST /api/v1/environments/{env}/promote|rollback
   Json body = Json::parse(req.body.empty() ? "{}" : req.body, nullptr,

@@ -66,8 +66,10 @@ TEST(CliRegistryTest, RegistersFileArtifactWhenGivenMetricsTagsAndConfig) {
   Json info = box.JsonAt(box.registry(), {"info", "pizza-1.0"});
   Json info_without_validations = info;
   info_without_validations.erase("validations");
+  info_without_validations.erase("signatures");
   EXPECT_EQ(info_without_validations, v);
   EXPECT_EQ(info["validations"], Json::array());
+  EXPECT_EQ(info["signatures"], Json::array());
   EXPECT_EQ(box.ListJson(), Json::array({v}));
 }
 
@@ -217,6 +219,18 @@ TEST(CliRegistryTest, MemoryRulePassesWhenEstimateIsGivenAsMetric) {
   box.Register(box.WriteRandomFile("m.onnx", 512), "v1",
                {"--metric", "accuracy=0.95", "--metric",
                 "inference_time_ms=100", "--metric", "memory_estimate_gb=4"});
+  // Staging also requires a signature by a key it trusts.
+  ASSERT_EQ(box.Spatial({"keys", "generate", "--out", box.Path("k")}).exit_code,
+            0);
+  ASSERT_EQ(
+      box.Spatial({"keys", "trust", box.Path("k/signing.pub"), "--environment",
+                   "staging", "--registry", box.registry(), "--config",
+                   SourceDir() + "/config/environments.json"})
+          .exit_code,
+      0);
+  ASSERT_EQ(
+      box.Model({"sign", "v1", "--key", box.Path("k/signing.key")}).exit_code,
+      0);
   ProcessResult r = box.Model({"validate", "v1", "--environment", "staging",
                                "--allow-cpu-override", "test host"});
   EXPECT_EQ(FindRule(ParseJsonOrFail(r.out, r.command), "memory")["outcome"],

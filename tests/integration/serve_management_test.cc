@@ -88,6 +88,7 @@ TEST_F(ManagementTest, EveryRoleAgainstEveryEndpoint) {
       {"GET", "/api/v1/models", "", 401, 401, 200, 200, 200},
       {"GET", "/api/v1/models/s1", "", 401, 401, 200, 200, 200},
       {"GET", "/api/v1/models/nope", "", 401, 401, 404, 404, 404},
+      {"GET", "/api/v1/audit", "", 401, 401, 200, 200, 200},
       {"POST", "/api/v1/reload", "", 401, 401, 403, 200, 200},
       {"POST", "/api/v1/environments/development/promote",
        R"({"version_id": "nope"})", 401, 401, 403, 404, 404},
@@ -143,6 +144,14 @@ TEST_F(ManagementTest, PromoteAndRollbackThroughTheApiSwapAndRecordTheActor) {
   EXPECT_NE(hist.out.find("deployer1"), std::string::npos) << hist.out;
   EXPECT_NE(hist.out.find("admin1"), std::string::npos);
   EXPECT_NE(hist.out.find("latency regression"), std::string::npos);
+  // The audit log names the token holders too, and its chain verifies.
+  Reply audit = Call(port, "GET", "/api/v1/audit", tokens_["viewer"]);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  EXPECT_NE(audit.body.find("\"actor\":\"deployer1\""), std::string::npos)
+      << audit.body;
+  ProcessResult verify =
+      box_.Spatial({"audit", "verify", "--registry", box_.registry()});
+  EXPECT_EQ(verify.exit_code, 0) << verify;
 }
 
 TEST_F(ManagementTest, RequireTokenGuardsInferenceButNotHealth) {

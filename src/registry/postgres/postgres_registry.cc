@@ -88,6 +88,30 @@ CREATE TABLE deployments (
 );
 CREATE INDEX deployments_by_env ON deployments (environment, seq);
 )sql",
+    R"sql(
+CREATE TABLE signatures (
+  version_id TEXT NOT NULL REFERENCES versions(id),
+  key_id TEXT NOT NULL,
+  envelope TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  signed_at TEXT NOT NULL,
+  PRIMARY KEY (version_id, key_id)
+);
+CREATE TABLE audit_log (
+  seq BIGINT PRIMARY KEY,
+  time TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  details TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END; $$;
+CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+)sql",
 };
 static_assert(std::size(kMigrations) == PostgresRegistry::kSchemaVersion);
 
@@ -207,6 +231,36 @@ std::optional<std::string> LastActive(Tx& tx, const std::string& environment) {
   return Text(r[0][0]);
 }
 
+void UpsertSignature(Tx& tx, const StoredSignature& sig) {
+  tx.exec_params(
+      "INSERT INTO signatures (version_id, key_id, envelope, actor, "
+      "signed_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT (version_id, "
+      "key_id) DO UPDATE SET envelope = excluded.envelope, actor = "
+      "excluded.actor, signed_at = excluded.signed_at",
+      sig.version_id, sig.key_id, sig.envelope, sig.actor, sig.signed_at);
+}
+
+// Appends `note` to the audit log. The table lock makes appends one at a time
+// registry-wide, so each sees the record before it; it is taken last in every
+// transaction, and nothing waits while holding it, so it adds no deadlock.
+void AppendAudit(Tx& tx, const AuditNote& note) {
+  tx.exec("LOCK TABLE audit_log IN EXCLUSIVE MODE");
+  std::optional<AuditRecord> prev;
+  pqxx::result last =
+      tx.exec("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+  if (!last.empty()) {
+    prev.emplace();
+    prev->seq = last[0][0].as<int64_t>();
+    prev->hash = Text(last[0][1]);
+  }
+  AuditRecord r = NextAuditRecord(prev, note, Now());
+  tx.exec_params(
+      "INSERT INTO audit_log (seq, time, actor, action, subject, details, "
+      "prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+      r.seq, r.time, r.actor, r.action, r.subject, r.details.dump(),
+      r.prev_hash, r.hash);
+}
+
 }  // namespace
 
 PostgresRegistry::PostgresRegistry(std::unique_ptr<pg::PgSession> session)
@@ -296,7 +350,10 @@ absl::Status PostgresRegistry::AddVersion(const ModelVersion& v) {
   return session_->Run(
       "cannot add version", TxKind::kWrite, [&](Tx& tx) -> absl::Status {
         std::optional<std::string> existing = InsertVersion(tx, v);
-        if (!existing) return absl::OkStatus();
+        if (!existing) {
+          AppendAudit(tx, sql::RegisterNote(v));
+          return absl::OkStatus();
+        }
         return sql::AlreadyRegistered(v.version_id, *existing, v.checksum);
       });
 }
@@ -383,6 +440,7 @@ absl::Status PostgresRegistry::PutEnvironment(const Environment& e) {
   return session_->Run("cannot store environment", TxKind::kWrite,
                        [&](Tx& tx) -> absl::Status {
                          UpsertEnvironment(tx, e);
+                         AppendAudit(tx, sql::PutEnvironmentNote(e));
                          return absl::OkStatus();
                        });
 }
@@ -429,6 +487,7 @@ absl::Status PostgresRegistry::RecordValidation(const ValidationRecord& r) {
                            return NoSuchVersion(tx, r.version_id);
                          }
                          UpsertValidation(tx, r);
+                         AppendAudit(tx, sql::ValidateNote(r));
                          return absl::OkStatus();
                        });
 }
@@ -490,6 +549,7 @@ absl::StatusOr<DeploymentEvent> PostgresRegistry::Activate(
         }
         e.created_at = Now();
         e.seq = InsertDeployment(tx, e);
+        AppendAudit(tx, sql::ActivateNote(e));
         return e;
       });
 }
@@ -537,12 +597,14 @@ absl::Status PostgresRegistry::Import(const RegistrySnapshot& snapshot) {
         // Lock order as in Activate: the history first, then rows.
         if (!snapshot.deployments.empty()) LockDeployments(tx);
         for (const auto& e : snapshot.environments) UpsertEnvironment(tx, e);
+        std::vector<std::string> added;
         for (const auto& v : snapshot.versions) {
           std::optional<std::string> existing = InsertVersion(tx, v);
           if (existing && *existing != v.checksum) {
             return sql::ImportChecksumConflict(v.version_id, *existing,
                                                v.checksum);
           }
+          if (!existing) added.push_back(v.version_id);
         }
         for (const auto& r : snapshot.validations) {
           try {
@@ -567,7 +629,91 @@ absl::Status PostgresRegistry::Import(const RegistrySnapshot& snapshot) {
                 pg::CurrentExceptionToStatus("registry", described_).message());
           }
         }
+        for (const auto& sig : snapshot.signatures) {
+          if (!LockVersion(tx, sig.version_id)) {
+            return NoSuchVersion(tx, sig.version_id);
+          }
+          UpsertSignature(tx, sig);
+        }
+        AppendAudit(tx, sql::ImportNote(snapshot, added));
         return absl::OkStatus();
+      });
+}
+
+absl::Status PostgresRegistry::UpdateEnvironment(
+    absl::string_view name_view,
+    const std::function<absl::Status(Environment&)>& change,
+    const AuditNote& note) {
+  absl::MutexLock lock(&mu_);
+  const std::string name(name_view);
+  return session_->Run(
+      "cannot update environment", TxKind::kWrite, [&](Tx& tx) -> absl::Status {
+        pqxx::result r = tx.exec_params(
+            "SELECT spec FROM environments WHERE name = $1 FOR UPDATE", name);
+        if (r.empty()) return NoSuchEnvironment(tx, name);
+        ASSIGN_OR_RETURN(
+            Environment e,
+            EnvironmentFromJson(ParseStored(Text(r[0][0])),
+                                absl::StrCat("environment ", name)));
+        RETURN_IF_ERROR(change(e));
+        if (e.name != name) {
+          return absl::InvalidArgumentError("an environment cannot be renamed");
+        }
+        UpsertEnvironment(tx, e);
+        AppendAudit(tx, note);
+        return absl::OkStatus();
+      });
+}
+
+absl::Status PostgresRegistry::AddSignature(const StoredSignature& sig) {
+  absl::MutexLock lock(&mu_);
+  return session_->Run("cannot store signature", TxKind::kWrite,
+                       [&](Tx& tx) -> absl::Status {
+                         if (!LockVersion(tx, sig.version_id)) {
+                           return NoSuchVersion(tx, sig.version_id);
+                         }
+                         UpsertSignature(tx, sig);
+                         AppendAudit(tx, sql::SignNote(sig));
+                         return absl::OkStatus();
+                       });
+}
+
+absl::StatusOr<std::vector<StoredSignature>> PostgresRegistry::ListSignatures(
+    absl::string_view version_id_view) {
+  absl::MutexLock lock(&mu_);
+  const std::string version_id(version_id_view);
+  using Out = std::vector<StoredSignature>;
+  return session_->Run(
+      "cannot list signatures", TxKind::kRead,
+      [&](Tx& tx) -> absl::StatusOr<Out> {
+        Out out;
+        for (const auto& row : tx.exec_params(
+                 "SELECT version_id, key_id, envelope, actor, signed_at FROM "
+                 "signatures WHERE version_id = $1 ORDER BY key_id COLLATE "
+                 "\"C\"",
+                 version_id)) {
+          out.push_back({Text(row[0]), Text(row[1]), Text(row[2]), Text(row[3]),
+                         Text(row[4])});
+        }
+        return out;
+      });
+}
+
+absl::StatusOr<std::vector<AuditRecord>> PostgresRegistry::ListAudit() {
+  absl::MutexLock lock(&mu_);
+  using Out = std::vector<AuditRecord>;
+  return session_->Run(
+      "cannot read the audit log", TxKind::kRead,
+      [&](Tx& tx) -> absl::StatusOr<Out> {
+        Out out;
+        for (const auto& row :
+             tx.exec("SELECT seq, time, actor, action, subject, details, "
+                     "prev_hash, hash FROM audit_log ORDER BY seq")) {
+          out.push_back({row[0].as<int64_t>(), Text(row[1]), Text(row[2]),
+                         Text(row[3]), Text(row[4]), ParseStored(Text(row[5])),
+                         Text(row[6]), Text(row[7])});
+        }
+        return out;
       });
 }
 

@@ -54,11 +54,19 @@ class PostgresRegistry final : public Registry {
   absl::StatusOr<std::vector<DeploymentEvent>> History(
       absl::string_view environment) override;
   absl::Status Import(const RegistrySnapshot& snapshot) override;
+  absl::Status UpdateEnvironment(
+      absl::string_view name,
+      const std::function<absl::Status(Environment&)>& change,
+      const AuditNote& note) override;
+  absl::Status AddSignature(const StoredSignature& s) override;
+  absl::StatusOr<std::vector<StoredSignature>> ListSignatures(
+      absl::string_view version_id) override;
+  absl::StatusOr<std::vector<AuditRecord>> ListAudit() override;
   // "postgresql://user:***@host/db": the URL with its password masked.
   std::string Describe() const override;
 
   // The schema version this binary writes.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
  private:
   explicit PostgresRegistry(std::unique_ptr<pg::PgSession> session);

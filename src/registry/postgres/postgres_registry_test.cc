@@ -110,6 +110,43 @@ TEST(PostgresRegistryTest, RefusesNewerSchema) {
   EXPECT_NE(std::string(r.status().message()).find("newer"), std::string::npos);
 }
 
+// A schema-1 registry (before signatures and the audit log) is upgraded when
+// opened; its audit log then refuses UPDATE and DELETE, and edits made
+// around the trigger are found by the chain check.
+TEST(PostgresRegistryTest, UpgradesSchemaOneAndGuardsTheAuditLog) {
+  std::string url = FreshDatabase();
+  {
+    auto r = PostgresRegistry::Open({.url = url});
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_TRUE((*r)->AddVersion(TestVersion("v1")).ok());
+  }
+  Sql(url,
+      "DROP TABLE audit_log; DROP TABLE signatures; DROP FUNCTION "
+      "audit_log_append_only(); UPDATE schema_version SET version = 1");
+  auto r = PostgresRegistry::Open({.url = url});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)->ListVersionIds()->size(), 1u);
+  EXPECT_TRUE((*r)->ListAudit()->empty());
+  for (const char* id : {"v2", "v3", "v4"})
+    ASSERT_TRUE((*r)->AddVersion(TestVersion(id)).ok());
+  EXPECT_FALSE(VerifyAuditChain(*(*r)->ListAudit()).broken_seq.has_value());
+
+  EXPECT_THROW(Sql(url, "UPDATE audit_log SET actor = 'x' WHERE seq = 1"),
+               pqxx::sql_error);
+  EXPECT_THROW(Sql(url, "DELETE FROM audit_log WHERE seq = 1"),
+               pqxx::sql_error);
+  Sql(url,
+      "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change; "
+      "UPDATE audit_log SET subject = 'v9' WHERE seq = 2");
+  AuditCheck edited = VerifyAuditChain(*(*r)->ListAudit());
+  ASSERT_TRUE(edited.broken_seq.has_value());
+  EXPECT_EQ(*edited.broken_seq, 2);
+  Sql(url, "DELETE FROM audit_log WHERE seq = 2");
+  AuditCheck deleted = VerifyAuditChain(*(*r)->ListAudit());
+  ASSERT_TRUE(deleted.broken_seq.has_value());
+  EXPECT_EQ(*deleted.broken_seq, 3);
+}
+
 // Several processes opening a new database at once create the schema once.
 TEST(PostgresRegistryTest, ConcurrentOpenersCreateSchemaOnce) {
   std::string url = FreshDatabase();

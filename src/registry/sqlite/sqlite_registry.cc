@@ -83,6 +83,30 @@ CREATE TABLE deployments (
 );
 CREATE INDEX deployments_by_env ON deployments (environment, seq);
 )sql",
+    R"sql(
+CREATE TABLE signatures (
+  version_id TEXT NOT NULL REFERENCES versions(id),
+  key_id TEXT NOT NULL,
+  envelope TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  signed_at TEXT NOT NULL,
+  PRIMARY KEY (version_id, key_id)
+);
+CREATE TABLE audit_log (
+  seq INTEGER PRIMARY KEY,
+  time TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  details TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteRegistry::kSchemaVersion);
 
@@ -205,6 +229,45 @@ absl::StatusOr<int64_t> InsertDeployment(sqlite3* db,
       .Bind(7, e.created_at);
   RETURN_IF_ERROR(ins.Run());
   return static_cast<int64_t>(sqlite3_last_insert_rowid(db));
+}
+
+absl::Status UpsertSignature(sqlite3* db, const StoredSignature& sig) {
+  Stmt s(db,
+         "INSERT OR REPLACE INTO signatures (version_id, key_id, envelope, "
+         "actor, signed_at) VALUES (?,?,?,?,?)");
+  s.Bind(1, sig.version_id)
+      .Bind(2, sig.key_id)
+      .Bind(3, sig.envelope)
+      .Bind(4, sig.actor)
+      .Bind(5, sig.signed_at);
+  return s.Run();
+}
+
+// Appends `note` to the audit log; the caller holds a write transaction.
+absl::Status AppendAudit(sqlite3* db, const AuditNote& note) {
+  std::optional<AuditRecord> prev;
+  {
+    Stmt last(db, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+    ASSIGN_OR_RETURN(bool row, last.Step());
+    if (row) {
+      prev.emplace();
+      prev->seq = last.Int(0);
+      prev->hash = last.Text(1);
+    }
+  }
+  AuditRecord r = NextAuditRecord(prev, note, Now());
+  Stmt ins(db,
+           "INSERT INTO audit_log (seq, time, actor, action, subject, details, "
+           "prev_hash, hash) VALUES (?,?,?,?,?,?,?,?)");
+  ins.Bind(1, r.seq)
+      .Bind(2, r.time)
+      .Bind(3, r.actor)
+      .Bind(4, r.action)
+      .Bind(5, r.subject)
+      .Bind(6, r.details.dump())
+      .Bind(7, r.prev_hash)
+      .Bind(8, r.hash);
+  return ins.Run();
 }
 
 absl::Status NoSuchVersion(sqlite3* db, absl::string_view id) {
@@ -344,6 +407,7 @@ absl::Status SqliteRegistry::AddVersion(const ModelVersion& v) {
   if (existing)
     return sql::AlreadyRegistered(v.version_id, *existing, v.checksum);
   RETURN_IF_ERROR(InsertVersion(db_, v));
+  RETURN_IF_ERROR(AppendAudit(db_, sql::RegisterNote(v)));
   return tx.Commit();
 }
 
@@ -468,6 +532,7 @@ absl::Status SqliteRegistry::PutEnvironment(const Environment& e) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
   RETURN_IF_ERROR(UpsertEnvironment(db_, e));
+  RETURN_IF_ERROR(AppendAudit(db_, sql::PutEnvironmentNote(e)));
   return tx.Commit();
 }
 
@@ -504,6 +569,7 @@ absl::Status SqliteRegistry::RecordValidation(const ValidationRecord& r) {
   ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, r.version_id));
   if (!existing) return NoSuchVersion(db_, r.version_id);
   RETURN_IF_ERROR(UpsertValidation(db_, r));
+  RETURN_IF_ERROR(AppendAudit(db_, sql::ValidateNote(r)));
   return tx.Commit();
 }
 
@@ -555,6 +621,7 @@ absl::StatusOr<DeploymentEvent> SqliteRegistry::Activate(
   }
   event.created_at = Now();
   ASSIGN_OR_RETURN(event.seq, InsertDeployment(db_, event));
+  RETURN_IF_ERROR(AppendAudit(db_, sql::ActivateNote(event)));
   RETURN_IF_ERROR(tx.Commit());
   return event;
 }
@@ -591,12 +658,16 @@ absl::Status SqliteRegistry::Import(const RegistrySnapshot& snapshot) {
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
   for (const auto& e : snapshot.environments)
     RETURN_IF_ERROR(UpsertEnvironment(db_, e));
+  std::vector<std::string> added;
   for (const auto& v : snapshot.versions) {
     ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, v.version_id));
     if (existing && *existing != v.checksum) {
       return sql::ImportChecksumConflict(v.version_id, *existing, v.checksum);
     }
-    if (!existing) RETURN_IF_ERROR(InsertVersion(db_, v));
+    if (!existing) {
+      RETURN_IF_ERROR(InsertVersion(db_, v));
+      added.push_back(v.version_id);
+    }
   }
   for (const auto& r : snapshot.validations) {
     absl::Status s = UpsertValidation(db_, r);
@@ -611,7 +682,76 @@ absl::Status SqliteRegistry::Import(const RegistrySnapshot& snapshot) {
     if (!seq.ok())
       return sql::ImportDeploymentRefused(e, seq.status().message());
   }
+  for (const auto& sig : snapshot.signatures) {
+    ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, sig.version_id));
+    if (!existing) return NoSuchVersion(db_, sig.version_id);
+    RETURN_IF_ERROR(UpsertSignature(db_, sig));
+  }
+  RETURN_IF_ERROR(AppendAudit(db_, sql::ImportNote(snapshot, added)));
   return tx.Commit();
+}
+
+absl::Status SqliteRegistry::UpdateEnvironment(
+    absl::string_view name,
+    const std::function<absl::Status(Environment&)>& change,
+    const AuditNote& note) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
+  Stmt s(db_, "SELECT spec FROM environments WHERE name = ?");
+  s.Bind(1, name);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return NoSuchEnvironment(db_, name);
+  ASSIGN_OR_RETURN(Environment e,
+                   EnvironmentFromJson(ParseStored(s.Text(0)),
+                                       absl::StrCat("environment ", name)));
+  RETURN_IF_ERROR(change(e));
+  if (e.name != name) {
+    return absl::InvalidArgumentError("an environment cannot be renamed");
+  }
+  RETURN_IF_ERROR(UpsertEnvironment(db_, e));
+  RETURN_IF_ERROR(AppendAudit(db_, note));
+  return tx.Commit();
+}
+
+absl::Status SqliteRegistry::AddSignature(const StoredSignature& sig) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
+  ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, sig.version_id));
+  if (!existing) return NoSuchVersion(db_, sig.version_id);
+  RETURN_IF_ERROR(UpsertSignature(db_, sig));
+  RETURN_IF_ERROR(AppendAudit(db_, sql::SignNote(sig)));
+  return tx.Commit();
+}
+
+absl::StatusOr<std::vector<StoredSignature>> SqliteRegistry::ListSignatures(
+    absl::string_view version_id) {
+  absl::MutexLock lock(&mu_);
+  Stmt s(db_,
+         "SELECT version_id, key_id, envelope, actor, signed_at FROM "
+         "signatures WHERE version_id = ? ORDER BY key_id");
+  s.Bind(1, version_id);
+  std::vector<StoredSignature> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4)});
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<AuditRecord>> SqliteRegistry::ListAudit() {
+  absl::MutexLock lock(&mu_);
+  Stmt s(db_,
+         "SELECT seq, time, actor, action, subject, details, prev_hash, hash "
+         "FROM audit_log ORDER BY seq");
+  std::vector<AuditRecord> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4),
+                   ParseStored(s.Text(5)), s.Text(6), s.Text(7)});
+  }
+  return out;
 }
 
 }  // namespace spatial::registry

@@ -128,8 +128,12 @@ TEST(SqliteRegistryTest, MigrateCopiesEverythingOnce) {
   ASSERT_TRUE((*from)
                   ->Activate({.environment = "production", .version_id = "v1"})
                   .ok());
+  const StoredSignature sig{"v1", "k1", "{}", "signer", "2026-11-25T00:00:00Z"};
+  ASSERT_TRUE((*from)->AddSignature(sig).ok());
   auto s = MigrateRegistry(**from, **to);
   ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(*(*to)->ListSignatures("v1"), std::vector<StoredSignature>{sig});
+  EXPECT_EQ((*to)->ListAudit()->back().actor, "migrate");
   EXPECT_EQ(s->deployments, 1);
   EXPECT_EQ(**(*to)->ActiveVersion("production"), "v1");
   EXPECT_EQ((*to)->History("production")->front().created_at,

@@ -1,0 +1,140 @@
+// Conformance tests of the audit log, signatures and UpdateEnvironment (the
+// Registry additions of the security work), for every adapter.
+#include "src/registry/registry_conformance.h"
+
+namespace spatial::registry {
+namespace {
+
+std::vector<std::string> Actions(const std::vector<AuditRecord>& records) {
+  std::vector<std::string> out;
+  for (const auto& r : records) out.push_back(r.action);
+  return out;
+}
+
+StoredSignature TestSignature(const std::string& id, const std::string& key) {
+  return {id, key, "{\"payloadType\": \"x\", \"key\": \"" + key + "\"}",
+          "signer", "2026-11-25T12:00:00.000000Z"};
+}
+
+// Every mutation appends one record with its actor, action and subject; the
+// records form an intact chain numbered from 1.
+TEST_P(RegistryConformanceTest, EveryChangeAppendsOneChainedAuditRecord) {
+  ASSERT_TRUE(reg_->AddVersion(TestVersion("v1")).ok());
+  ASSERT_TRUE(
+      reg_->RecordValidation(TestValidation("v1", "production", true)).ok());
+  ASSERT_TRUE(reg_->Activate({.environment = "production",
+                              .version_id = "v1",
+                              .actor = "deployer",
+                              .reason = "go"})
+                  .ok());
+  ASSERT_TRUE(reg_->AddSignature(TestSignature("v1", "k1")).ok());
+  ASSERT_TRUE(reg_->UpdateEnvironment(
+                      "production",
+                      [](Environment& e) {
+                        e.extra["note"] = "changed";
+                        return absl::OkStatus();
+                      },
+                      {"admin", "key.trust", "production", {{"key_id", "k1"}}})
+                  .ok());
+  RegistrySnapshot snap;
+  snap.versions = {TestVersion("v2")};
+  snap.actor = "importer";
+  ASSERT_TRUE(reg_->Import(snap).ok());
+
+  auto log = reg_->ListAudit();
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(Actions(*log),
+            (std::vector<std::string>{"environment.put", "environment.put",
+                                      "register", "validate", "promote", "sign",
+                                      "key.trust", "import"}));
+  for (size_t i = 0; i < log->size(); ++i)
+    EXPECT_EQ((*log)[i].seq, static_cast<int64_t>(i + 1));
+  const auto& promote = (*log)[4];
+  EXPECT_EQ(promote.actor, "deployer");
+  EXPECT_EQ(promote.subject, "v1");
+  EXPECT_EQ(promote.details["environment"], "production");
+  EXPECT_EQ(promote.details["reason"], "go");
+  EXPECT_EQ((*log)[2].actor, "tester");
+  EXPECT_EQ((*log)[3].details["valid"], true);
+  EXPECT_EQ((*log)[5].details["key_id"], "k1");
+  EXPECT_EQ((*log)[6].actor, "admin");
+  EXPECT_EQ((*log)[7].actor, "importer");
+  EXPECT_EQ((*log)[7].details["versions_added"], Json({"v2"}));
+  EXPECT_EQ((*reg_->GetEnvironment("production")).extra["note"], "changed");
+
+  AuditCheck check = VerifyAuditChain(*log);
+  EXPECT_FALSE(check.broken_seq.has_value()) << check.problem;
+  EXPECT_EQ(check.records, 8);
+  EXPECT_EQ(check.head, log->back().hash);
+  EXPECT_EQ((*log)[0].prev_hash, kAuditGenesis);
+  EXPECT_EQ((*log)[1].prev_hash, (*log)[0].hash);
+}
+
+// A refused change leaves no audit record (it is in the same transaction).
+TEST_P(RegistryConformanceTest, RefusedChangeAppendsNoAuditRecord) {
+  ASSERT_TRUE(reg_->AddVersion(TestVersion("v1")).ok());
+  const size_t before = reg_->ListAudit()->size();
+  EXPECT_FALSE(reg_->AddVersion(TestVersion("v1", "other")).ok());
+  EXPECT_FALSE(
+      reg_->Activate({.environment = "production", .version_id = "v1"}).ok());
+  EXPECT_FALSE(reg_->AddSignature(TestSignature("nope", "k1")).ok());
+  absl::Status refused = reg_->UpdateEnvironment(
+      "production",
+      [](Environment& e) {
+        e.extra["note"] = "half-done";
+        return absl::FailedPreconditionError("changed my mind");
+      },
+      {"admin", "key.trust", "production"});
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(refused.message(), "changed my mind");
+  EXPECT_FALSE(reg_->GetEnvironment("production")->extra.contains("note"));
+  EXPECT_EQ(reg_->UpdateEnvironment(
+                    "nowhere", [](Environment&) { return absl::OkStatus(); },
+                    {"admin", "key.trust", "nowhere"})
+                .code(),
+            absl::StatusCode::kNotFound);
+  RegistrySnapshot conflict;
+  conflict.versions = {TestVersion("v1", "different")};
+  EXPECT_FALSE(reg_->Import(conflict).ok());
+  EXPECT_EQ(reg_->ListAudit()->size(), before);
+}
+
+// Signatures read back as stored, one per (version, key), a new one by the
+// same key replacing the old.
+TEST_P(RegistryConformanceTest, SignaturesAreKeptPerKey) {
+  ASSERT_TRUE(reg_->AddVersion(TestVersion("v1")).ok());
+  ASSERT_TRUE(reg_->AddVersion(TestVersion("v2")).ok());
+  EXPECT_TRUE(reg_->ListSignatures("v1")->empty());
+  EXPECT_EQ(reg_->AddSignature(TestSignature("v9", "k1")).code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_TRUE(reg_->AddSignature(TestSignature("v1", "k2")).ok());
+  ASSERT_TRUE(reg_->AddSignature(TestSignature("v1", "k1")).ok());
+  StoredSignature again = TestSignature("v1", "k2");
+  again.envelope = "{\"replaced\": true}";
+  ASSERT_TRUE(reg_->AddSignature(again).ok());
+  auto sigs = reg_->ListSignatures("v1");
+  ASSERT_TRUE(sigs.ok()) << sigs.status();
+  ASSERT_EQ(sigs->size(), 2u);
+  EXPECT_EQ((*sigs)[0], TestSignature("v1", "k1"));
+  EXPECT_EQ((*sigs)[1], again);
+  EXPECT_TRUE(reg_->ListSignatures("v2")->empty());
+}
+
+// Import brings signatures along, all or nothing.
+TEST_P(RegistryConformanceTest, ImportCarriesSignatures) {
+  RegistrySnapshot snap;
+  snap.versions = {TestVersion("v1")};
+  snap.signatures = {TestSignature("v1", "k1")};
+  ASSERT_TRUE(reg_->Import(snap).ok());
+  auto sigs = reg_->ListSignatures("v1");
+  ASSERT_EQ(sigs->size(), 1u);
+  EXPECT_EQ((*sigs)[0], TestSignature("v1", "k1"));
+  RegistrySnapshot broken;
+  broken.versions = {TestVersion("v2")};
+  broken.signatures = {TestSignature("v3", "k1")};
+  EXPECT_EQ(reg_->Import(broken).code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(reg_->GetVersion("v2").ok());
+}
+
+}  // namespace
+}  // namespace spatial::registry

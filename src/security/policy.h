@@ -1,0 +1,49 @@
+// Signature policy of the deployment environments: which public keys an
+// environment trusts (extra.trusted_keys: [{"id": KEYID, "public_key":
+// "ed25519:BASE64"}]) and whether it requires a signature
+// (extra.require_signature). CheckServable is the one check the server's
+// model manager runs before loading a version. Thread-safe as the Registry.
+#ifndef SPATIAL_SECURITY_POLICY_H_
+#define SPATIAL_SECURITY_POLICY_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "src/registry/artifact_store.h"
+#include "src/registry/registry.h"
+#include "src/security/keys.h"
+
+namespace spatial::security {
+
+// The environment's trusted keys. InvalidArgument naming the environment for
+// a malformed entry or an id that does not match its key.
+absl::StatusOr<std::vector<PublicKey>> TrustedKeys(
+    const registry::Environment& env);
+
+// Adds `key` to the environment's trusted keys; AlreadyExists when there.
+absl::Status AddTrustedKey(registry::Environment& env, const PublicKey& key);
+// Removes the key with `key_id`; NotFound (naming the trusted ids) otherwise.
+absl::Status RemoveTrustedKey(registry::Environment& env,
+                              const std::string& key_id);
+
+// OK when one of the version's stored signatures is by a key `env` trusts and
+// every file of the version, hashed from its blob in `store`, matches it.
+// FailedPrecondition otherwise, with a message that says which of: unsigned,
+// no trusted key, signed by an untrusted key, files changed (naming the file).
+absl::Status CheckSigned(registry::Registry& registry,
+                         const registry::ArtifactStore& store,
+                         const registry::ModelVersion& v,
+                         const registry::Environment& env);
+
+// What the server runs before it loads `v` in `env`: OK when `env` does not
+// require signatures, else CheckSigned.
+absl::Status CheckServable(registry::Registry& registry,
+                           const registry::ArtifactStore& store,
+                           const registry::ModelVersion& v,
+                           const registry::Environment& env);
+
+}  // namespace spatial::security
+
+#endif  // SPATIAL_SECURITY_POLICY_H_
