@@ -262,3 +262,99 @@ TEST(ServeTest, SpatialFailureFallsBackToStandardAndSaysSo) {
 
 }  // namespace
 }  // namespace spatial::integration
+
+namespace spatial::integration {
+namespace {
+
+// Staging serves only versions signed by a key it trusts: a signed version
+// whose stored file changed after promotion is refused at load, and the old
+// one keeps serving.
+TEST(ServeRegistryTest, StagingRefusesATamperedSignedVersionAndKeepsTheOld) {
+  Sandbox box;
+  const std::string config = SourceDir() + "/config/environments.json";
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"--registry", box.registry(), "--config", config});
+    ProcessResult r = box.Spatial(args);
+    EXPECT_EQ(r.exit_code, 0) << r;
+    return r;
+  };
+  ASSERT_EQ(
+      box.Spatial({"keys", "generate", "--out", box.Path("keys")}).exit_code,
+      0);
+  run({"model", "register", Bundle("spatial-pizza-v1"), "--version-id", "s1"});
+  // Not named like the version: `model sign s2` would sign a directory s2.
+  run({"model", "register", VariantBundle(box, "variant2"), "--version-id",
+       "s2"});
+  run({"keys", "trust", box.Path("keys/signing.pub"), "--environment",
+       "staging"});
+  for (const char* id : {"s1", "s2"}) {
+    run({"model", "sign", id, "--key", box.Path("keys/signing.key")});
+    run({"model", "validate", id, "--environment", "staging",
+         "--allow-cpu-override", "test host has no GPU"});
+  }
+  run({"model", "promote", "s1", "--environment", "staging"});
+  ServerProcess server(
+      {"--registry", box.registry(), "--config", config, "--environment",
+       "staging", "--workers", "1", "--poll-registry-s", "0"},
+      box.dir(), box.Path("serve.log"));
+  ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
+  EXPECT_EQ(ServedVersion(server.port(), "spatial"), "s1");
+
+  run({"model", "promote", "s2", "--environment", "staging"});
+  Json info = box.JsonAt(box.registry(), {"info", "s2"});
+  for (const auto& f : info["spatial_deploy"]["files"]) {
+    if (f["path"] != "manifest.json") continue;
+    std::string h = f["sha256"];
+    std::string blob = box.store() + "/sha256/" + h.substr(0, 2) + "/" + h;
+    ASSERT_EQ(::chmod(blob.c_str(), 0644), 0);
+    std::ofstream(blob, std::ios::app) << " ";
+  }
+  ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
+  auto deadline = std::chrono::steady_clock::now() + seconds(20);
+  while (server.Log().find("not loading s2") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  std::string log = server.Log();
+  EXPECT_NE(log.find("not loading s2 (active in staging)"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("manifest.json"), std::string::npos) << log;
+  EXPECT_EQ(ServedVersion(server.port(), "spatial"), "s1");
+  EXPECT_EQ(
+      Classify(server.port(), vision::RenderPizza(1, 9, 0, 96).jpeg).status,
+      200);
+  // A signed, intact version by a key staging stopped trusting is refused
+  // by the server too (the policy is read anew at every load).
+  run({"model", "register", VariantBundle(box, "variant3"), "--version-id",
+       "s3"});
+  run({"model", "sign", "s3", "--key", box.Path("keys/signing.key")});
+  run({"model", "validate", "s3", "--environment", "staging",
+       "--allow-cpu-override", "test host has no GPU"});
+  run({"model", "promote", "s3", "--environment", "staging"});
+  ProcessResult keys = run({"keys", "list"});
+  const std::string header = "staging (signature required):\n  ";
+  auto at = keys.out.find(header);
+  ASSERT_NE(at, std::string::npos) << keys;
+  std::string key_id = keys.out.substr(at + header.size(), 16);
+  run({"keys", "untrust", key_id, "--environment", "staging"});
+  ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
+  deadline = std::chrono::steady_clock::now() + seconds(20);
+  while (server.Log().find("not loading s3") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  log = server.Log();
+  EXPECT_NE(log.find("not loading s3 (active in staging)"), std::string::npos)
+      << log;
+  EXPECT_EQ(ServedVersion(server.port(), "spatial"), "s1");
+  EXPECT_NE(Request(server.port(), "GET", "/metrics")
+                .body.find("pizza_api_model_loads_total{result=\"failure\"} 2"),
+            std::string::npos);
+  // The private key never reaches the server's log.
+  std::string key = ReadBytes(box.Path("keys/signing.key"));
+  EXPECT_EQ(log.find(key.substr(0, std::min<size_t>(key.size(), 40))),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace spatial::integration
