@@ -27,6 +27,10 @@ struct HttpAnswer {
 // GET http://127.0.0.1:PORT/PATH on a fresh connection, 5 s timeout.
 HttpAnswer Get(int port, const std::string& path);
 
+// utime + stime in seconds of process `pid`; 0: this process; -1: its
+// waited-for children (getrusage RUSAGE_CHILDREN).
+double CpuSeconds(pid_t pid);
+
 // "2.31 2.10 1.95" from /proc/loadavg.
 std::string LoadAverage();
 

@@ -120,26 +120,6 @@ Args ParseArgs(int argc, char** argv) {
 
 const char* Verdict(bool pass) { return pass ? "PASS" : "MISS"; }
 
-// utime + stime of a process in seconds (self: pid 0).
-double CpuSeconds(pid_t pid) {
-  if (pid == 0) {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-  }
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string all((std::istreambuf_iterator<char>(f)), {});
-  auto close = all.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::vector<std::string> fields = absl::StrSplit(all.substr(close + 2), ' ');
-  // Fields after "(comm) ": state is index 0; utime, stime are 11 and 12.
-  if (fields.size() < 13) return 0;
-  return static_cast<double>(std::atoll(fields[11].c_str()) +
-                             std::atoll(fields[12].c_str())) /
-         static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
 struct Rate {
   double per_s = 0;      // images (or requests) per wall-clock second
   double per_cpu_s = 0;  // per CPU second used (load-independent)
@@ -196,13 +176,13 @@ Rate EngineRate(const std::string& dir, int workers, int batch, double seconds,
     });
   }
   auto t0 = Clock::now();
-  double cpu0 = CpuSeconds(0);
+  double cpu0 = spatial::bench::CpuSeconds(0);
   go = true;
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   stop = true;
   for (auto& t : threads) t.join();
   double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
-  double cpu = CpuSeconds(0) - cpu0;
+  double cpu = spatial::bench::CpuSeconds(0) - cpu0;
   uint64_t total = 0;
   for (uint64_t d : done) total += d;
   auto n = static_cast<double>(total);
@@ -304,7 +284,7 @@ int main(int argc, char** argv) {
     Die("the server did not get ready:\n" + server.Log());
   const double ready_ms = server.ready_ms();
   const double logged_ms = server.LoggedReadyMs();
-  const double ready_cpu_s = CpuSeconds(server.pid());
+  const double ready_cpu_s = spatial::bench::CpuSeconds(server.pid());
 
   lt::http::BenchOptions o;
   auto url = lt::ParseUrl(
@@ -333,13 +313,14 @@ int main(int argc, char** argv) {
   int best_c = 0;
   for (int c : args.concurrency) {
     o.concurrency = {c};
-    double server_cpu0 = CpuSeconds(server.pid()), self_cpu0 = CpuSeconds(0);
+    double server_cpu0 = spatial::bench::CpuSeconds(server.pid()),
+           self_cpu0 = spatial::bench::CpuSeconds(0);
     auto t0 = Clock::now();
     auto level = lt::http::RunBench(o);
     if (!level.ok()) Die(std::string(level.status().message()));
     double wall = std::chrono::duration<double>(Clock::now() - t0).count();
-    double server_cpu = CpuSeconds(server.pid()) - server_cpu0;
-    double self_cpu = CpuSeconds(0) - self_cpu0;
+    double server_cpu = spatial::bench::CpuSeconds(server.pid()) - server_cpu0;
+    double self_cpu = spatial::bench::CpuSeconds(0) - self_cpu0;
     const lt::LevelResult& l = level->at(0);
     // Requests per server CPU second over the whole level (warm-up included).
     double all = static_cast<double>(l.stats.responses + l.warmup_requests);

@@ -37,6 +37,7 @@
 namespace fs = std::filesystem;
 namespace lt = spatial::loadtest;
 using spatial::bench::Clock;
+using spatial::bench::CpuSeconds;
 
 namespace {
 
@@ -249,6 +250,11 @@ int main(int argc, char** argv) {
   };
   std::vector<Window> windows;
   bool all_seen = true;
+  // The server's CPU use in the steady lead, after the load's warm-up.
+  std::this_thread::sleep_until(load_start + std::chrono::milliseconds(500));
+  const auto lead_start = Clock::now();
+  const double lead_cpu = CpuSeconds(server.pid());
+  double steady_cores = 0;
   for (int i = 0; i < args.swaps; ++i) {
     std::this_thread::sleep_until(
         load_start + std::chrono::duration_cast<Clock::duration>(
@@ -256,20 +262,31 @@ int main(int argc, char** argv) {
                                                        i * args.period_s)));
     const std::string target = i % 2 == 0 ? "s2" : "s1";
     auto t0 = Clock::now();
+    if (i == 0) {
+      steady_cores = (CpuSeconds(server.pid()) - lead_cpu) /
+                     std::chrono::duration<double>(t0 - lead_start).count();
+    }
+    double server_cpu0 = CpuSeconds(server.pid()), cli_cpu0 = CpuSeconds(-1);
     model({"promote", target, "--environment", "development"});
     auto t_promoted = Clock::now();
+    double cli_cpu = CpuSeconds(-1) - cli_cpu0;
     auto deadline = t0 + std::chrono::seconds(20);
     while (ServedSpatial(server.port()) != target && Clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     auto t_seen = Clock::now();
+    double server_cpu = CpuSeconds(server.pid()) - server_cpu0;
     bool seen = ServedSpatial(server.port()) == target;
     all_seen = all_seen && seen;
+    double swap_ms =
+        std::chrono::duration<double, std::milli>(t_seen - t0).count();
     std::printf(
-        "  swap %d -> %s: promote CLI %.0f ms, served after %.0f ms%s\n", i + 1,
-        target.c_str(),
+        "  swap %d -> %s: promote CLI %.0f ms (%.0f ms CPU), served after %.0f "
+        "ms%s; server CPU meanwhile %.0f ms = %.2f cores (steady: %.2f)\n",
+        i + 1, target.c_str(),
         std::chrono::duration<double, std::milli>(t_promoted - t0).count(),
-        std::chrono::duration<double, std::milli>(t_seen - t0).count(),
-        seen ? "" : " (NOT seen within 20 s)");
+        cli_cpu * 1000, swap_ms, seen ? "" : " (NOT seen within 20 s)",
+        server_cpu * 1000, swap_ms > 0 ? server_cpu * 1000 / swap_ms : 0,
+        steady_cores);
     std::fflush(stdout);
     windows.push_back(
         {SteadyNs(t0), SteadyNs(t_seen + std::chrono::seconds(1))});
