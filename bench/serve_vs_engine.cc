@@ -191,6 +191,22 @@ Rate EngineRate(const std::string& dir, int workers, int batch, double seconds,
 
 double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
 
+// Largest value of a Prometheus metric's samples (e.g. a gauge per model).
+double MetricMax(const std::string& metrics, const std::string& name) {
+  double best = 0;
+  for (absl::string_view line : absl::StrSplit(metrics, '\n')) {
+    if (!absl::StartsWith(line, name + "{") &&
+        !absl::StartsWith(line, name + " "))
+      continue;
+    double v = 0;
+    auto sp = line.rfind(' ');
+    if (sp != absl::string_view::npos &&
+        absl::SimpleAtod(line.substr(sp + 1), &v))
+      best = std::max(best, v);
+  }
+  return best;
+}
+
 // Mean of a Prometheus histogram from its _sum and _count lines.
 double HistogramMean(const std::string& metrics, const std::string& name) {
   double sum = 0, count = 0;
@@ -285,6 +301,7 @@ int main(int argc, char** argv) {
   const double ready_ms = server.ready_ms();
   const double logged_ms = server.LoggedReadyMs();
   const double ready_cpu_s = spatial::bench::CpuSeconds(server.pid());
+  const int64_t ready_rss_kb = server.StatusKb("VmRSS");
 
   lt::http::BenchOptions o;
   auto url = lt::ParseUrl(
@@ -384,10 +401,19 @@ int main(int argc, char** argv) {
     p.rate = std::max(1.0, best.per_s * share);
     p.duration = absl::Seconds(args.open_s);
     p.max_connections = 256;
-    std::atomic<bool> sampling{share > 0.8};
+    // RSS every 20 ms; the batcher's queue depth (/metrics) every 100 ms.
+    std::atomic<bool> sampling{true};
+    int64_t phase_rss_kb = 0;
+    double peak_queue = 0;
     std::thread sampler([&] {
-      while (sampling) {
-        peak_rss_kb = std::max(peak_rss_kb, server.StatusKb("VmRSS"));
+      for (int i = 0; sampling; ++i) {
+        phase_rss_kb = std::max(phase_rss_kb, server.StatusKb("VmRSS"));
+        if (i % 5 == 0) {
+          peak_queue = std::max(
+              peak_queue,
+              MetricMax(spatial::bench::Get(server.port(), "/metrics").body,
+                        "pizza_api_queue_depth"));
+        }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
     });
@@ -398,12 +424,15 @@ int main(int argc, char** argv) {
     const auto& s = run->at(0).stats;
     std::printf(
         "  %2.0f%% = %7.1f req/s: got %7.1f req/s  p50 %7.2f ms  p99 %7.2f ms"
-        "  p99.9 %7.2f ms  failed %llu  late sends %llu\n",
+        "  p99.9 %7.2f ms  failed %llu  late sends %llu\n"
+        "       server: peak VmRSS %.1f MB, peak batcher queue depth %.0f\n",
         share * 100, p.rate, run->at(0).throughput(),
         Ms(s.latency.ValueAtQuantile(0.5)), Ms(s.latency.ValueAtQuantile(0.99)),
         Ms(s.latency.ValueAtQuantile(0.999)),
         static_cast<unsigned long long>(s.failed()),
-        static_cast<unsigned long long>(s.late_sends));
+        static_cast<unsigned long long>(s.late_sends),
+        static_cast<double>(phase_rss_kb) * 1024 / 1e6, peak_queue);
+    if (share > 0.8) peak_rss_kb = phase_rss_kb;
   }
   int64_t hwm_kb = server.StatusKb("VmHWM");
   double rss_bytes =
@@ -416,12 +445,13 @@ int main(int argc, char** argv) {
       "          spatial --version (process start)      %6.0f ms   "
       "(reference, best of 3)\n"
       "   server RSS during the 90%% phase: peak VmRSS %.1f MB, VmHWM %.1f MB"
-      "   goal < %.0f MB   %s\n",
+      "   goal < %.0f MB   %s  (%.1f MB when it got ready)\n",
       ready_ms, kReadyGoalMs, Verdict(ready_ms <= kReadyGoalMs), logged_ms,
       ready_cpu_s * 1000, start_ms,
       static_cast<double>(peak_rss_kb) * 1024 / 1e6,
       static_cast<double>(hwm_kb) * 1024 / 1e6, kRssGoalBytes / 1e6,
-      Verdict(rss_bytes < kRssGoalBytes));
+      Verdict(rss_bytes < kRssGoalBytes),
+      static_cast<double>(ready_rss_kb) * 1024 / 1e6);
   std::printf("  load average at end: %s\n",
               spatial::bench::LoadAverage().c_str());
   int rc = server.Terminate(std::chrono::seconds(20));
