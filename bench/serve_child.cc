@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,8 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 
 namespace spatial::bench {
@@ -86,6 +89,39 @@ double CpuSeconds(pid_t pid) {
   return static_cast<double>(std::atoll(fields[11].c_str()) +
                              std::atoll(fields[12].c_str())) /
          static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// Largest value of a Prometheus metric's samples (e.g. a gauge per model).
+double MetricMax(const std::string& metrics, const std::string& name) {
+  double best = 0;
+  for (absl::string_view line : absl::StrSplit(metrics, '\n')) {
+    if (!absl::StartsWith(line, name + "{") &&
+        !absl::StartsWith(line, name + " "))
+      continue;
+    double v = 0;
+    auto sp = line.rfind(' ');
+    if (sp != absl::string_view::npos &&
+        absl::SimpleAtod(line.substr(sp + 1), &v))
+      best = std::max(best, v);
+  }
+  return best;
+}
+
+// Mean of a Prometheus histogram from its _sum and _count lines.
+double HistogramMean(const std::string& metrics, const std::string& name) {
+  double sum = 0, count = 0;
+  for (absl::string_view line : absl::StrSplit(metrics, '\n')) {
+    auto value = [&] {
+      double v = 0;
+      auto sp = line.rfind(' ');
+      if (sp != absl::string_view::npos)
+        (void)absl::SimpleAtod(line.substr(sp + 1), &v);
+      return v;
+    };
+    if (absl::StartsWith(line, name + "_sum")) sum += value();
+    if (absl::StartsWith(line, name + "_count")) count += value();
+  }
+  return count > 0 ? sum / count : 0;
 }
 
 namespace {

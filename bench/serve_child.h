@@ -31,6 +31,11 @@ HttpAnswer Get(int port, const std::string& path);
 // waited-for children (getrusage RUSAGE_CHILDREN).
 double CpuSeconds(pid_t pid);
 
+// From a Prometheus text exposition (/metrics): the largest sample of
+// `name` (e.g. a gauge per model), and a histogram's mean (_sum / _count).
+double MetricMax(const std::string& metrics, const std::string& name);
+double HistogramMean(const std::string& metrics, const std::string& name);
+
 // "2.31 2.10 1.95" from /proc/loadavg.
 std::string LoadAverage();
 

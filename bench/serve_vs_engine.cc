@@ -29,6 +29,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "bench/engine_rate.h"
 #include "bench/serve_child.h"
 #include "opencv2/core/utility.hpp"
 #include "src/inference/classifier.h"
@@ -120,109 +121,7 @@ Args ParseArgs(int argc, char** argv) {
 
 const char* Verdict(bool pass) { return pass ? "PASS" : "MISS"; }
 
-struct Rate {
-  double per_s = 0;      // images (or requests) per wall-clock second
-  double per_cpu_s = 0;  // per CPU second used (load-independent)
-  double cpu_cores = 0;  // CPU seconds / wall seconds
-};
-
-// Images per second of `workers` threads, each with its own Classifier,
-// running batches of `batch` for `seconds`; with `decode`, each image is
-// decoded and prepared in the loop as the server does per request. The CPU
-// is this process's (only these threads run meanwhile).
-Rate EngineRate(const std::string& dir, int workers, int batch, double seconds,
-                const std::vector<std::string>& jpegs, bool decode) {
-  std::vector<std::unique_ptr<spatial::inference::Classifier>> cls;
-  std::vector<std::vector<spatial::inference::PreparedInput>> prepared;
-  for (int w = 0; w < workers; ++w) {
-    auto c = spatial::inference::Classifier::Open(dir);
-    if (!c.ok()) Die(std::string(c.status().message()));
-    std::vector<spatial::inference::PreparedInput> mine;
-    for (const auto& j : jpegs)
-      mine.push_back((*c)->Prepare(*spatial::vision::DecodeImage(j)));
-    cls.push_back(std::move(*c));
-    prepared.push_back(std::move(mine));
-  }
-  std::atomic<bool> go{false}, stop{false};
-  std::vector<uint64_t> done(static_cast<size_t>(workers), 0);
-  std::vector<std::thread> threads;
-  for (int w = 0; w < workers; ++w) {
-    threads.emplace_back([&, w] {
-      auto& c = *cls[w];
-      auto& inputs = prepared[w];
-      size_t cursor = static_cast<size_t>(w);
-      std::vector<spatial::inference::PreparedInput> fresh(batch);
-      // Warm up: one batch, not counted.
-      std::vector<const spatial::inference::PreparedInput*> b;
-      for (int i = 0; i < batch; ++i) b.push_back(&inputs[i % inputs.size()]);
-      if (!c.Classify(b).ok()) Die("warm-up batch failed");
-      while (!go) std::this_thread::yield();
-      while (!stop) {
-        b.clear();
-        for (int i = 0; i < batch; ++i) {
-          size_t k = cursor++ % inputs.size();
-          if (decode) {
-            auto img = spatial::vision::DecodeImage(jpegs[k]);
-            if (!img.ok()) Die("decode failed");
-            fresh[i] = c.Prepare(*img);
-            b.push_back(&fresh[i]);
-          } else {
-            b.push_back(&inputs[k]);
-          }
-        }
-        if (!c.Classify(b).ok()) Die("inference failed");
-        done[w] += static_cast<uint64_t>(batch);
-      }
-    });
-  }
-  auto t0 = Clock::now();
-  double cpu0 = spatial::bench::CpuSeconds(0);
-  go = true;
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop = true;
-  for (auto& t : threads) t.join();
-  double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
-  double cpu = spatial::bench::CpuSeconds(0) - cpu0;
-  uint64_t total = 0;
-  for (uint64_t d : done) total += d;
-  auto n = static_cast<double>(total);
-  return {n / elapsed, cpu > 0 ? n / cpu : 0, cpu / elapsed};
-}
-
 double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
-
-// Largest value of a Prometheus metric's samples (e.g. a gauge per model).
-double MetricMax(const std::string& metrics, const std::string& name) {
-  double best = 0;
-  for (absl::string_view line : absl::StrSplit(metrics, '\n')) {
-    if (!absl::StartsWith(line, name + "{") &&
-        !absl::StartsWith(line, name + " "))
-      continue;
-    double v = 0;
-    auto sp = line.rfind(' ');
-    if (sp != absl::string_view::npos &&
-        absl::SimpleAtod(line.substr(sp + 1), &v))
-      best = std::max(best, v);
-  }
-  return best;
-}
-
-// Mean of a Prometheus histogram from its _sum and _count lines.
-double HistogramMean(const std::string& metrics, const std::string& name) {
-  double sum = 0, count = 0;
-  for (absl::string_view line : absl::StrSplit(metrics, '\n')) {
-    auto value = [&] {
-      double v = 0;
-      auto sp = line.rfind(' ');
-      if (sp != absl::string_view::npos)
-        (void)absl::SimpleAtod(line.substr(sp + 1), &v);
-      return v;
-    };
-    if (absl::StartsWith(line, name + "_sum")) sum += value();
-    if (absl::StartsWith(line, name + "_count")) count += value();
-  }
-  return count > 0 ? sum / count : 0;
-}
 
 }  // namespace
 
@@ -269,16 +168,17 @@ int main(int argc, char** argv) {
       "each\n",
       workers, args.max_batch, args.engine_s);
   auto engine = [&](bool decode, const char* what) {
-    Rate r = EngineRate(args.model_dir, workers, args.max_batch, args.engine_s,
-                        jpegs, decode);
+    auto r = spatial::bench::EngineRate(args.model_dir, workers, args.max_batch,
+                                        args.engine_s, jpegs, decode);
+    if (!r.ok()) Die(std::string(r.status().message()));
     std::printf(
         "  %-40s %8.1f images/s  (%.2f cores busy, %6.1f images per CPU-s)\n",
-        what, r.per_s, r.cpu_cores, r.per_cpu_s);
+        what, r->per_s, r->cpu_cores, r->per_cpu_s);
     std::fflush(stdout);
-    return r;
+    return *r;
   };
-  Rate pure = engine(false, "inference only (prepared inputs)");
-  Rate full = engine(true, "decode + preprocess + inference");
+  spatial::bench::Rate pure = engine(false, "inference only (prepared inputs)");
+  spatial::bench::Rate full = engine(true, "decode + preprocess + inference");
 
   // Process start alone, for the ready time: `spatial --version`, best of 3.
   double start_ms = 1e9;
@@ -288,6 +188,20 @@ int main(int argc, char** argv) {
     start_ms = std::min(
         start_ms,
         std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+
+  // The same server without warm-up, for where the ready time goes.
+  double cold_ms = -1, cold_cpu_ms = -1;
+  {
+    spatial::bench::ServeChild cold(
+        args.spatial,
+        {"--model-dir", args.model_dir, "--workers", std::to_string(workers),
+         "--max-batch", std::to_string(args.max_batch), "--warmup-rounds", "0"},
+        SPATIAL_SOURCE_DIR, dir + "/serve-cold.log");
+    if (cold.WaitReady(std::chrono::seconds(60))) {
+      cold_ms = cold.ready_ms();
+      cold_cpu_ms = spatial::bench::CpuSeconds(cold.pid()) * 1000;
+    }
   }
 
   // b) the real server.
@@ -326,7 +240,7 @@ int main(int argc, char** argv) {
       "   ready after %.0f ms having used %.0f ms of CPU\n",
       workers, args.max_batch, args.client_threads, args.level_s, args.warmup_s,
       ready_ms, ready_cpu_s * 1000);
-  Rate best;
+  spatial::bench::Rate best;
   int best_c = 0;
   for (int c : args.concurrency) {
     o.concurrency = {c};
@@ -341,8 +255,9 @@ int main(int argc, char** argv) {
     const lt::LevelResult& l = level->at(0);
     // Requests per server CPU second over the whole level (warm-up included).
     double all = static_cast<double>(l.stats.responses + l.warmup_requests);
-    Rate r{l.throughput(), server_cpu > 0 ? all / server_cpu : 0,
-           server_cpu / wall};
+    spatial::bench::Rate r{l.throughput(),
+                           server_cpu > 0 ? all / server_cpu : 0,
+                           server_cpu / wall};
     std::printf(
         "  c=%-3d %8.1f req/s  p50 %7.2f ms  p99 %7.2f ms  failed %llu  "
         "server %.2f cores (%6.1f req per CPU-s), load generator %.2f cores\n",
@@ -354,13 +269,15 @@ int main(int argc, char** argv) {
     if (l.stats.failed() == 0 && r.per_s > best.per_s) best = r, best_c = c;
   }
   auto metrics = spatial::bench::Get(server.port(), "/metrics");
-  std::printf("  saturation: %.1f req/s at c=%d; mean batch size %.2f\n",
-              best.per_s, best_c,
-              HistogramMean(metrics.body, "pizza_api_batch_size"));
+  std::printf(
+      "  saturation: %.1f req/s at c=%d; mean batch size %.2f\n", best.per_s,
+      best_c,
+      spatial::bench::HistogramMean(metrics.body, "pizza_api_batch_size"));
 
   // Engine again, so that the reference spans the served measurement (the
   // machine is shared: its load moves during the run).
-  Rate full2 = engine(true, "decode + preprocess + inference, again");
+  spatial::bench::Rate full2 =
+      engine(true, "decode + preprocess + inference, again");
   double reference = (full.per_s + full2.per_s) / 2;
   double reference_cpu = (full.per_cpu_s + full2.per_cpu_s) / 2;
   double cpu_ratio = reference_cpu > 0 ? best.per_cpu_s / reference_cpu : 0;
@@ -409,10 +326,11 @@ int main(int argc, char** argv) {
       for (int i = 0; sampling; ++i) {
         phase_rss_kb = std::max(phase_rss_kb, server.StatusKb("VmRSS"));
         if (i % 5 == 0) {
-          peak_queue = std::max(
-              peak_queue,
-              MetricMax(spatial::bench::Get(server.port(), "/metrics").body,
-                        "pizza_api_queue_depth"));
+          peak_queue =
+              std::max(peak_queue,
+                       spatial::bench::MetricMax(
+                           spatial::bench::Get(server.port(), "/metrics").body,
+                           "pizza_api_queue_depth"));
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
@@ -444,10 +362,12 @@ int main(int argc, char** argv) {
       "          server CPU used until ready            %6.0f ms\n"
       "          spatial --version (process start)      %6.0f ms   "
       "(reference, best of 3)\n"
+      "          with --warmup-rounds 0                 %6.0f ms   "
+      "(reference; %.0f ms of CPU)\n"
       "   server RSS during the 90%% phase: peak VmRSS %.1f MB, VmHWM %.1f MB"
       "   goal < %.0f MB   %s  (%.1f MB when it got ready)\n",
       ready_ms, kReadyGoalMs, Verdict(ready_ms <= kReadyGoalMs), logged_ms,
-      ready_cpu_s * 1000, start_ms,
+      ready_cpu_s * 1000, start_ms, cold_ms, cold_cpu_ms,
       static_cast<double>(peak_rss_kb) * 1024 / 1e6,
       static_cast<double>(hwm_kb) * 1024 / 1e6, kRssGoalBytes / 1e6,
       Verdict(rss_bytes < kRssGoalBytes),
