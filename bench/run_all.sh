@@ -23,6 +23,8 @@ run() {
 run "$here/registry_bench.sh" "$build_dir"
 run "$build_dir/bench/registry_list_bench"
 run "$here/loadgen_vs_wrk.sh" "$build_dir"
+run "$build_dir/bench/serve_vs_engine"
+run "$build_dir/bench/swap_under_load"
 
 echo
 if ((${#failed[@]} > 0)); then

@@ -4,6 +4,7 @@
 #define SPATIAL_LOADTEST_RESULT_H_
 
 #include <cstdint>
+#include <optional>
 
 #include "src/loadtest/schedule.h"
 #include "src/loadtest/stats.h"
@@ -13,6 +14,18 @@ namespace spatial::loadtest {
 enum class LoopMode {
   kClosed,  // N connections, each sends when its previous answer arrived
   kOpen,    // sends at scheduled times whatever the server does
+};
+
+// One request as the client saw it, for callers that need per-request
+// timestamps (e.g. latency around an event). Times are steady_clock
+// nanoseconds (std::chrono::steady_clock::now().time_since_epoch()).
+struct RequestRecord {
+  int64_t origin_ns = 0;  // scheduled send (open loop) or send (closed loop)
+  int64_t end_ns = 0;     // answer complete, or failure noticed
+  int status = 0;         // HTTP status (>= 400 counts as failed); 0: none
+  std::optional<ErrorKind> error;  // no answer: connect, timeout, read, dropped
+  bool warmup = false;             // started during warm-up (not in stats)
+  bool late = false;               // open loop: sent later than tolerated
 };
 
 struct LevelResult {

@@ -130,6 +130,7 @@ absl::StatusOr<LevelResult> RunLevel(const BenchOptions& o,
   plan.timeout_ns = Ns(o.timeout);
   plan.late_tolerance_ns = Ns(o.late_tolerance);
   plan.window_ns = stability ? Ns(o.window) : 0;
+  plan.on_request = o.on_request ? &o.on_request : nullptr;
 
   int threads = open ? o.threads : std::min(o.threads, setup.concurrency);
   std::vector<int> conns = Split(

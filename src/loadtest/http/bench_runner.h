@@ -39,6 +39,11 @@ struct BenchOptions {
   int max_windows = 10;                      // give up on stability after these
   int threads = 2;                           // client threads
   absl::Duration connect_timeout = absl::Seconds(3);  // the reachability check
+  // Called once per finished request (answered or failed, warm-up
+  // included) on the client thread that ran it: several threads call it at
+  // once, so it must be thread-safe, and it should be quick (it delays that
+  // thread's other requests).
+  std::function<void(const RequestRecord&)> on_request;
 };
 
 struct Progress {

@@ -4,8 +4,11 @@
 #include "src/loadtest/http/bench_runner.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <iostream>
+#include <mutex>
 
 #include "absl/strings/match.h"
 #include "boost/asio/ip/tcp.hpp"
@@ -253,6 +256,76 @@ TEST(BenchRunnerTest, PostsMultipartBodies) {
   auto [type, size] = server->LastRequestBody();
   EXPECT_TRUE(absl::StartsWith(type, "multipart/form-data; boundary=")) << type;
   EXPECT_GT(size, 5000u);
+}
+
+// on_request sees every request once, warm-up included, with steady_clock
+// times that place a server stall where it happened.
+int64_t SteadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+TEST(BenchRunnerTest, PerRequestRecordsPlaceAStall) {
+  auto server =
+      StartFixture({.delay = [](uint64_t) { return absl::Milliseconds(1); }});
+  BenchOptions o = GetOptions(*server, absl::Milliseconds(1000));
+  o.mode = LoopMode::kOpen;
+  o.rate = 200;
+  o.warmup = absl::Milliseconds(200);
+  std::mutex mu;
+  std::vector<RequestRecord> records;
+  o.on_request = [&](const RequestRecord& r) {
+    std::lock_guard<std::mutex> lock(mu);
+    records.push_back(r);
+  };
+  const int64_t before = SteadyNs();
+  const int64_t stall_start = before + 600'000'000;
+  const int64_t stall_end = stall_start + 300'000'000;
+  server->ScheduleStall(absl::Milliseconds(600), absl::Milliseconds(300));
+  LevelResult r = RunOne(o);
+  const int64_t after = SteadyNs();
+
+  ASSERT_EQ(records.size(), server->requests());
+  EXPECT_EQ(records.size(), r.warmup_requests + r.stats.responses);
+  size_t warm = 0;
+  const RequestRecord* slowest = &records.front();
+  for (const RequestRecord& rec : records) {
+    EXPECT_EQ(rec.status, 200);
+    EXPECT_FALSE(rec.error.has_value());
+    EXPECT_GE(rec.origin_ns, before);
+    EXPECT_LE(rec.end_ns, after);
+    EXPECT_GE(rec.end_ns, rec.origin_ns);
+    if (rec.warmup) ++warm;
+    if (rec.end_ns - rec.origin_ns > slowest->end_ns - slowest->origin_ns)
+      slowest = &rec;
+    // Sent in the first half of the stall: held until it ended.
+    if (rec.origin_ns >= stall_start + 10'000'000 &&
+        rec.origin_ns < stall_start + 150'000'000) {
+      EXPECT_GE(rec.end_ns - rec.origin_ns, 100'000'000);
+    }
+  }
+  EXPECT_EQ(warm, r.warmup_requests);
+  EXPECT_GT(warm, 0u);
+  EXPECT_GE(slowest->origin_ns, stall_start - 20'000'000);
+  EXPECT_LE(slowest->origin_ns, stall_end);
+  EXPECT_GE(slowest->end_ns - slowest->origin_ns, 250'000'000);
+}
+
+// Failed requests reach on_request with their status or error.
+TEST(BenchRunnerTest, PerRequestRecordsCarryFailures) {
+  auto server = StartFixture({.status = 503});
+  BenchOptions o = GetOptions(*server, absl::ZeroDuration());
+  o.max_requests = 20;
+  std::atomic<int> n{0}, s503{0};
+  o.on_request = [&](const RequestRecord& r) {
+    ++n;
+    if (r.status == 503 && !r.error) ++s503;
+  };
+  LevelResult r = RunOne(o);
+  EXPECT_EQ(r.stats.failed(), 20u);
+  EXPECT_EQ(n.load(), 20);
+  EXPECT_EQ(s503.load(), 20);
 }
 
 }  // namespace

@@ -145,6 +145,14 @@ void Worker::Record(int64_t origin_ns, bool late, int status,
                     std::optional<ErrorKind> error, int64_t end_ns) {
   bool failed = error.has_value() || status >= 400;
   (failed ? failed_ : answered_).fetch_add(1, std::memory_order_relaxed);
+  if (plan_->on_request && *plan_->on_request) {
+    (*plan_->on_request)({.origin_ns = origin_ns,
+                          .end_ns = end_ns,
+                          .status = status,
+                          .error = error,
+                          .warmup = origin_ns < plan_->warmup_end_ns,
+                          .late = late});
+  }
   if (origin_ns < plan_->warmup_end_ns) {
     warmup_.fetch_add(1, std::memory_order_relaxed);
     return;

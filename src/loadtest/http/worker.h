@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -42,6 +43,8 @@ struct LevelPlan {
   std::atomic<uint64_t> issued{0};
   int64_t timeout_ns = 0;
   int64_t late_tolerance_ns = 0;
+  // Per-request callback (BenchOptions::on_request); null: none.
+  const std::function<void(const RequestRecord&)>* on_request = nullptr;
 };
 
 class Worker {
