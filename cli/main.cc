@@ -11,6 +11,7 @@
 #include "cli/exit_codes.h"
 #include "cli/legacy_aliases.h"
 #include "cli/model_cmd.h"
+#include "cli/pipeline_cmd.h"
 #include "cli/serve_cmd.h"
 
 int main(int argc, char** argv) {
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   AddEvalCommand(app, &action);
   AddServeCommand(app, &action);
   AddBenchCommand(app, &action);
+  AddPipelineCommand(app, &action);
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
