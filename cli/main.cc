@@ -6,7 +6,9 @@
 
 #include "CLI/CLI.hpp"
 #include "cli/bench_cmd.h"
+#include "cli/check_cmd.h"
 #include "cli/data_cmd.h"
+#include "cli/envtest_cmd.h"
 #include "cli/eval_cmd.h"
 #include "cli/exit_codes.h"
 #include "cli/legacy_aliases.h"
@@ -40,6 +42,8 @@ int main(int argc, char** argv) {
   AddEvalCommand(app, &action);
   AddServeCommand(app, &action);
   AddBenchCommand(app, &action);
+  AddCheckCommand(app, &action);
+  AddEnvtestCommand(app, &action);
   AddPipelineCommand(app, &action);
 
   try {

@@ -122,7 +122,7 @@ std::string CheckReport::ToText() const {
                          : r.required                       ? "SKIP!"
                                                             : "skip";
       absl::StrAppend(
-          &out, absl::StrFormat("  %-6s %-28s %s\n", mark, name, r.reason));
+          &out, absl::StrFormat("  %-6s %-36s %s\n", mark, name, r.reason));
     }
   }
   Summary s = summary();
