@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -123,11 +124,26 @@ StageResult ModelValidation(const PipelineConfig& c, PipelineState* s) {
     StageResult reg = FromCommand(r, "spatial model register", log);
     if (reg.status != StageStatus::kPassed) return reg;
   }
+  std::string validation = ReportPath(c, "model_validation.json");
   auto v = RunSpatial(
       c, kModelValidation,
-      with({"validate", s->version_id, "--environment", c.environment}));
+      with({"validate", s->version_id, "--environment", c.environment}),
+      validation);
   StageResult val = FromCommand(v, "spatial model validate", log);
-  if (val.status != StageStatus::kPassed) return val;
+  if (val.status != StageStatus::kPassed) {
+    // Name the failed rules (e.g. a corrupted artifact) in the reason.
+    auto text = base::ReadFile(validation);
+    Json j = text.ok() ? Json::parse(*text, nullptr, false) : Json();
+    if (j.is_object() && j.contains("rules")) {
+      for (const auto& rule : j["rules"]) {
+        if (rule.value("outcome", "") == "fail") {
+          absl::StrAppend(&val.reason, "; ", rule.value("rule", ""), ": ",
+                          rule.value("message", ""));
+        }
+      }
+    }
+    return WithReport(val, validation);
+  }
   std::string report = ReportPath(c, "model_checksums.json");
   auto t = RunSpatial(c, kModelValidation, with({"test", "--json"}), report);
   StageResult test =
@@ -202,11 +218,27 @@ StageResult MultiEnvironmentTesting(const PipelineConfig& c, PipelineState* s) {
     return StageResult::Error(std::string(st.message()));
   }
   std::string report = ReportPath(c, "envtest.json");
-  auto r = RunSpatial(
-      c, kEnvtest,
-      {"envtest", "--environment", c.environment, "--output", report, "--junit",
-       ReportPath(c, "envtest.xml"), "--model-dir", s->bundle_dir,
-       "--state-file", ArtifactPath(c, "envtest_state.json")});
+  std::vector<std::string> args = {"envtest",
+                                   "--environment",
+                                   c.environment,
+                                   "--output",
+                                   report,
+                                   "--junit",
+                                   ReportPath(c, "envtest.xml"),
+                                   "--state-file",
+                                   ArtifactPath(c, "envtest_state.json"),
+                                   "--model-dir",
+                                   s->bundle_dir};
+  // The API tests cover /predict/standard and /ab-test/compare, which need
+  // the standard model beside the version under test.
+  std::string standard = c.source_dir + "/models/standard-pizza-v1";
+  std::error_code ec;
+  if (fs::exists(standard + "/manifest.json", ec) &&
+      !fs::equivalent(standard, s->bundle_dir, ec)) {
+    args.push_back("--model-dir");
+    args.push_back(standard);
+  }
+  auto r = RunSpatial(c, kEnvtest, args);
   return WithReport(FromCommand(r, "spatial envtest", LogPath(c, kEnvtest)),
                     report);
 }
@@ -327,13 +359,23 @@ absl::StatusOr<CommandResult> RunSpatial(const PipelineConfig& c,
 
 bool HasSubcommand(const PipelineConfig& c,
                    const std::vector<std::string>& cmd) {
+  // `--help` of an unknown subcommand may print its parent's help and exit
+  // 0, so the usage line must name the command itself.
   std::vector<std::string> argv = {c.spatial};
   argv.insert(argv.end(), cmd.begin(), cmd.end());
   argv.push_back("--help");
+  std::string out =
+      ArtifactPath(c, absl::StrCat("help_", absl::StrJoin(cmd, "_"), ".txt"));
   CommandOptions o;
+  o.stdout_path = out;
   o.timeout = std::chrono::seconds(10);
   auto r = RunCommand(argv, o);
-  return r.ok() && r->exit_code == 0;
+  auto text = base::ReadFile(out);
+  std::error_code ec;
+  fs::remove(out, ec);
+  return r.ok() && r->exit_code == 0 && text.ok() &&
+         absl::StrContains(*text, absl::StrCat("Usage: spatial ",
+                                               absl::StrJoin(cmd, " "), " "));
 }
 
 absl::Status RenderImages(const PipelineConfig& c, const std::string& stage,

@@ -1,0 +1,221 @@
+// Black-box tests of `spatial pipeline run` on small stage subsets against a
+// temp registry: a tampered artifact fails model validation and its
+// dependants are skipped; a failed post-deploy check rolls back
+// automatically; a real server that picks up the promotion passes.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "gtest/gtest.h"
+#include "tests/integration/cli_sandbox.h"
+#include "tests/integration/server_process.h"
+
+namespace spatial::integration {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct PipelineRun {
+  ProcessResult process;
+  Json report;  // reports/pipeline_report.json (null when missing)
+  std::string run_dir;
+};
+
+// Runs the pipeline from the source tree with the sandbox's registry.
+PipelineRun RunPipeline(const Sandbox& box, std::vector<std::string> args) {
+  std::vector<std::string> argv = {SpatialBinary(),
+                                   "pipeline",
+                                   "run",
+                                   "--registry",
+                                   box.registry(),
+                                   "--config",
+                                   SourceDir() + "/config/environments.json",
+                                   "--output",
+                                   box.Path("runs")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  PipelineRun run;
+  run.process = RunProcess(
+      argv, {.cwd = SourceDir(), .timeout = std::chrono::seconds(50)});
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(box.Path("runs"), ec)) {
+    run.run_dir = e.path().string();
+  }
+  std::string text = ReadBytes(run.run_dir + "/reports/pipeline_report.json");
+  if (!text.empty()) run.report = ParseJsonOrFail(text, "pipeline_report");
+  return run;
+}
+
+Json Stage(const PipelineRun& run, const std::string& name) {
+  if (run.report.is_object()) {
+    for (const auto& s : run.report["stages"]) {
+      if (s["name"] == name) return s;
+    }
+  }
+  ADD_FAILURE() << "no stage " << name << " in the report" << run.process;
+  return Json::object();
+}
+
+std::string Bundle() { return SourceDir() + "/models/spatial-pizza-v1"; }
+
+// A port on 127.0.0.1 with nothing listening (bound, then closed).
+int ClosedPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a = {};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+TEST(PipelineRunTest, TamperedArtifactFailsModelValidationAndSkipsDependants) {
+  Sandbox box;
+  box.Register(Bundle(), "v-tampered");
+  // Alter the stored copy of the ONNX graph (found by its digest).
+  const std::string onnx_sha = Sha256OfFile(Bundle() + "/model.onnx");
+  std::string victim;
+  uintmax_t biggest = 0;
+  for (const auto& e : fs::recursive_directory_iterator(box.store())) {
+    if (e.is_regular_file() && Sha256OfFile(e.path().string()) == onnx_sha) {
+      biggest = e.file_size();
+      victim = e.path().string();
+    }
+  }
+  ASSERT_FALSE(victim.empty());
+  fs::permissions(victim, fs::perms::owner_write, fs::perm_options::add);
+  {
+    std::fstream f(victim, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(biggest / 2));
+    f.put('\x5a');
+    f.put('\xa5');
+  }
+
+  PipelineRun run = RunPipeline(
+      box, {"--model-version", "v-tampered", "--stages",
+            "model-validation,performance-testing,security-scanning,"
+            "deployment"});
+  EXPECT_EQ(run.process.exit_code, 1) << run.process;
+  ASSERT_TRUE(run.report.is_object()) << run.process;
+  EXPECT_EQ(Stage(run, "model-validation")["status"], "failed") << run.report;
+  // The registry's rules refuse the version: the artifact rule names the
+  // corrupted file.
+  std::string reason = Stage(run, "model-validation")["reason"];
+  EXPECT_NE(reason.find("spatial model validate exited with 1"),
+            std::string::npos)
+      << reason;
+  EXPECT_NE(reason.find("artifact: artifact file 'model.onnx' is corrupted"),
+            std::string::npos)
+      << reason;
+  for (const char* dependant :
+       {"performance-testing", "security-scanning", "deployment"}) {
+    EXPECT_EQ(Stage(run, dependant)["status"], "skipped") << dependant;
+  }
+  EXPECT_EQ(Stage(run, "performance-testing")["reason"],
+            "dependency model-validation failed");
+  EXPECT_EQ(Stage(run, "environment-validation")["reason"],
+            "not selected (--stages)");
+  EXPECT_NE(run.process.out.find("skipped: dependency model-validation failed"),
+            std::string::npos)
+      << run.process;
+  // The log names the failed artifact check; JUnit and HTML are written.
+  std::string log = ReadBytes(run.run_dir + "/logs/model-validation.log");
+  EXPECT_NE(log.find("model"), std::string::npos);
+  std::string junit = ReadBytes(run.run_dir + "/reports/pipeline_junit.xml");
+  EXPECT_NE(junit.find("failures=\"1\""), std::string::npos) << junit;
+  EXPECT_NE(junit.find("<skipped message=\"dependency model-validation failed"),
+            std::string::npos);
+  std::string html = ReadBytes(run.run_dir + "/reports/index.html");
+  EXPECT_NE(html.find("<td class='failed'>failed</td>"), std::string::npos);
+  // Nothing was promoted.
+  Json history = box.JsonAt(box.registry(), {"history"});
+  EXPECT_EQ(history.dump().find("v-tampered"), std::string::npos) << history;
+}
+
+// v1 is active; the pipeline promotes v2 but the --server never becomes
+// ready: the deployment stage fails and rolls back to v1 with the reason.
+TEST(PipelineRunTest, FailedPostDeployCheckRollsBackAutomatically) {
+  Sandbox box;
+  box.Register(Bundle(), "v1");
+  box.Register(Bundle(), "v2");
+  ASSERT_EQ(
+      box.Model({"validate", "v1", "--environment", "development"}).exit_code,
+      0);
+  ASSERT_EQ(
+      box.Model({"promote", "v1", "--environment", "development"}).exit_code,
+      0);
+  std::string server = "http://127.0.0.1:" + std::to_string(ClosedPort());
+  PipelineRun run = RunPipeline(
+      box, {"--model-version", "v2", "--stages", "model-validation,deployment",
+            "--server", server, "--deploy-timeout-s", "2"});
+  EXPECT_EQ(run.process.exit_code, 1) << run.process;
+  ASSERT_TRUE(run.report.is_object()) << run.process;
+  EXPECT_EQ(Stage(run, "model-validation")["status"], "passed");
+  Json deploy = Stage(run, "deployment");
+  EXPECT_EQ(deploy["status"], "failed");
+  std::string reason = deploy["reason"].get<std::string>();
+  EXPECT_NE(reason.find("post-deploy check failed"), std::string::npos)
+      << reason;
+  EXPECT_NE(reason.find("rolled back automatically"), std::string::npos)
+      << reason;
+
+  Json history =
+      box.JsonAt(box.registry(), {"history", "--environment", "development"});
+  Json events = history.is_array() ? history : history.value("events", Json());
+  ASSERT_TRUE(events.is_array()) << history;
+  ASSERT_GE(events.size(), 3u) << history;  // promote v1, promote v2, rollback
+  const Json& last = events.back();
+  EXPECT_EQ(last["kind"], "rollback") << history;
+  EXPECT_EQ(last["version_id"], "v1") << history;
+  EXPECT_NE(last["reason"].get<std::string>().find("post-deploy check failed"),
+            std::string::npos)
+      << history;
+  Json latest =
+      box.JsonAt(box.registry(), {"latest", "--environment", "development"});
+  EXPECT_NE(latest.dump().find("v1"), std::string::npos) << latest;
+}
+
+// A real server following the registry picks up the promoted version; the
+// canary batch passes and the HTML report has its histogram and matrix.
+TEST(PipelineRunTest, DeploymentToARealServerPassesTheCanary) {
+  Sandbox box;
+  box.Register(Bundle(), "v1");
+  box.Register(Bundle(), "v2");
+  ASSERT_EQ(
+      box.Model({"validate", "v1", "--environment", "development"}).exit_code,
+      0);
+  ASSERT_EQ(
+      box.Model({"promote", "v1", "--environment", "development"}).exit_code,
+      0);
+  ServerProcess server({"--registry", box.registry(), "--environment",
+                        "development", "--poll-registry-s", "1", "--config",
+                        SourceDir() + "/config/environments.json"},
+                       box.dir(), box.Path("server.log"));
+  ASSERT_TRUE(server.WaitReady(std::chrono::seconds(20))) << server.Log();
+  std::string url = "http://127.0.0.1:" + std::to_string(server.port());
+  PipelineRun run =
+      RunPipeline(box, {"--model-version", "v2", "--stages",
+                        "model-validation,deployment", "--server", url,
+                        "--deploy-timeout-s", "20", "--canary-per-class", "2"});
+  EXPECT_EQ(run.process.exit_code, 0) << run.process << server.Log();
+  ASSERT_TRUE(run.report.is_object());
+  EXPECT_EQ(Stage(run, "deployment")["status"], "passed") << run.report;
+  Json deployment = ParseJsonOrFail(
+      ReadBytes(run.run_dir + "/reports/deployment.json"), "deployment.json");
+  EXPECT_EQ(deployment["canary"]["images"], 12) << deployment;
+  EXPECT_GE(deployment["canary"]["accuracy"].get<double>(), 0.7);
+  std::string html = ReadBytes(run.run_dir + "/reports/index.html");
+  EXPECT_NE(html.find("Latency histogram (deployment canary, 12 requests)"),
+            std::string::npos);
+  EXPECT_NE(html.find("Confusion matrix (deployment canary)"),
+            std::string::npos);
+  EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg"))
+      << "the page must not load anything from the network";
+}
+
+}  // namespace
+}  // namespace spatial::integration
