@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
@@ -223,10 +224,15 @@ std::string PipelineHtml(const Json& report) {
   std::string rows;
   for (const auto& s : report["stages"]) {
     std::string status = s.value("status", "");
-    auto link = [](const std::string& p, const char* label) {
-      return p.empty() ? std::string("")
-                       : absl::StrCat("<a href='file://", Esc(p), "'>", label,
-                                      "</a> ");
+    // Relative to reports/ inside the run, so that a downloaded CI
+    // artifact keeps working links.
+    const std::string run_dir = report.value("run_dir", "") + "/";
+    auto link = [&run_dir](const std::string& p, const char* label) {
+      if (p.empty()) return std::string("");
+      std::string href = absl::StartsWith(p, run_dir)
+                             ? "../" + p.substr(run_dir.size())
+                             : "file://" + p;
+      return absl::StrCat("<a href='", Esc(href), "'>", label, "</a> ");
     };
     absl::StrAppend(
         &rows, absl::StrFormat(

@@ -53,7 +53,10 @@ StageResult RunPerformanceStage(const PipelineConfig& c, PipelineState* s) {
   }
 
   Child server;
-  std::string url = c.server;
+  // The candidate is benched on its own server from its bundle (the
+  // --server still runs the version before the promotion); --server only
+  // when the bundle is not on this machine.
+  std::string url = s->bundle_dir.empty() ? c.server : "";
   if (url.empty()) {
     if (s->bundle_dir.empty()) {
       return fail(StageStatus::kError,
@@ -95,7 +98,7 @@ StageResult RunPerformanceStage(const PipelineConfig& c, PipelineState* s) {
     return fail(StageStatus::kError, std::string(base_url.status().message()));
   }
   if (auto st = WaitReady(*base_url, std::chrono::seconds(60),
-                          c.server.empty() ? &server : nullptr);
+                          server.pid() > 0 ? &server : nullptr);
       !st.ok()) {
     return fail(StageStatus::kError,
                 absl::StrCat("server ", url, ": ", st.message()));
