@@ -25,7 +25,8 @@ struct PipelineRun {
 };
 
 // Runs the pipeline from the source tree with the sandbox's registry.
-PipelineRun RunPipeline(const Sandbox& box, std::vector<std::string> args) {
+PipelineRun RunPipeline(const Sandbox& box, std::vector<std::string> args,
+                        const std::string& cwd = SourceDir()) {
   std::vector<std::string> argv = {SpatialBinary(),
                                    "pipeline",
                                    "run",
@@ -37,8 +38,8 @@ PipelineRun RunPipeline(const Sandbox& box, std::vector<std::string> args) {
                                    box.Path("runs")};
   argv.insert(argv.end(), args.begin(), args.end());
   PipelineRun run;
-  run.process = RunProcess(
-      argv, {.cwd = SourceDir(), .timeout = std::chrono::seconds(50)});
+  run.process =
+      RunProcess(argv, {.cwd = cwd, .timeout = std::chrono::seconds(50)});
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(box.Path("runs"), ec)) {
     run.run_dir = e.path().string();
@@ -134,6 +135,45 @@ TEST(PipelineRunTest, TamperedArtifactFailsModelValidationAndSkipsDependants) {
   // Nothing was promoted.
   Json history = box.JsonAt(box.registry(), {"history"});
   EXPECT_EQ(history.dump().find("v-tampered"), std::string::npos) << history;
+}
+
+// A checkout with a password in config/ and a world-readable private key in
+// deploy/: the security stage fails and names the files, never the values.
+TEST(PipelineRunTest, SecurityStageFindsSecretsAndLooseKeyPermissions) {
+  Sandbox box;
+  box.Register(Bundle(), "v1");
+  box.WriteFile("tree/config/app.yaml",
+                "listen: 8001\ndb_password: \"hunter2-real-value\"\n"
+                "api_token: ${API_TOKEN}\n");
+  std::string key =
+      box.WriteFile("tree/deploy/signing.key",
+                    "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA\n"
+                    "-----END PRIVATE KEY-----\n");
+  fs::permissions(key, fs::perms::owner_read | fs::perms::owner_write |
+                           fs::perms::group_read | fs::perms::others_read);
+  PipelineRun run = RunPipeline(
+      box, {"--model-version", "v1", "--stages", "security-scanning"},
+      box.Path("tree"));
+  EXPECT_EQ(run.process.exit_code, 1) << run.process;
+  ASSERT_TRUE(run.report.is_object()) << run.process;
+  Json stage = Stage(run, "security-scanning");
+  EXPECT_EQ(stage["status"], "failed");
+  EXPECT_NE(stage["reason"].get<std::string>().find("2 possible secret(s)"),
+            std::string::npos)
+      << stage;
+  EXPECT_NE(
+      stage["reason"].get<std::string>().find("1 file permission problem(s)"),
+      std::string::npos)
+      << stage;
+  std::string text = ReadBytes(run.run_dir + "/reports/security.json");
+  Json report = ParseJsonOrFail(text, "security.json");
+  EXPECT_EQ(report["checksums"]["status"], "passed") << report;
+  ASSERT_EQ(report["secrets"].size(), 2u) << report;
+  EXPECT_EQ(report["secrets"][0]["file"], "config/app.yaml");
+  EXPECT_EQ(report["secrets"][0]["line"], 2);
+  EXPECT_EQ(report["permissions"][0]["file"].get<std::string>(), key);
+  EXPECT_EQ(text.find("hunter2"), std::string::npos) << "a secret was copied";
+  EXPECT_EQ(text.find("MC4CAQAw"), std::string::npos) << "a key was copied";
 }
 
 // v1 is active; the pipeline promotes v2 but the --server never becomes
