@@ -176,6 +176,37 @@ TEST(PipelineRunTest, SecurityStageFindsSecretsAndLooseKeyPermissions) {
   EXPECT_EQ(text.find("MC4CAQAw"), std::string::npos) << "a key was copied";
 }
 
+// A broken Dockerfile (unpinned base, root, no health check) fails the
+// container stage's static checks; the deployment is then skipped.
+TEST(PipelineRunTest, BrokenDockerfileFailsContainerStageAndBlocksDeployment) {
+  Sandbox box;
+  box.Register(Bundle(), "v1");
+  box.WriteFile("tree/Dockerfile.spatial",
+                "FROM debian:latest\nCOPY . /app\nCMD [\"/app/spatial\", "
+                "\"serve\"]\n");
+  box.WriteFile("tree/docker-compose.yml",
+                "services:\n  pizza-api-spatial:\n    build: .\n");
+  PipelineRun run = RunPipeline(
+      box,
+      {"--model-version", "v1", "--stages", "container-build-test,deployment"},
+      box.Path("tree"));
+  EXPECT_EQ(run.process.exit_code, 1) << run.process;
+  ASSERT_TRUE(run.report.is_object()) << run.process;
+  Json stage = Stage(run, "container-build-test");
+  EXPECT_EQ(stage["status"], "failed") << stage;
+  EXPECT_NE(stage["reason"].get<std::string>().find(
+                "spatial check --docker-mode (static checks) exited with 1"),
+            std::string::npos)
+      << stage;
+  EXPECT_EQ(Stage(run, "deployment")["reason"],
+            "dependency container-build-test failed");
+  std::string log = ReadBytes(run.run_dir + "/logs/container-build-test.log");
+  EXPECT_NE(log.find("unpinned: debian:latest"), std::string::npos) << log;
+  EXPECT_NE(log.find("it would run as root"), std::string::npos) << log;
+  Json history = box.JsonAt(box.registry(), {"history"});
+  EXPECT_EQ(history.dump().find("v1"), std::string::npos) << history;
+}
+
 // v1 is active; the pipeline promotes v2 but the --server never becomes
 // ready: the deployment stage fails and rolls back to v1 with the reason.
 TEST(PipelineRunTest, FailedPostDeployCheckRollsBackAutomatically) {
