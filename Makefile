@@ -21,8 +21,10 @@ build: deps
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600
 
+# PIPELINE_ARGS go to `spatial pipeline run`, e.g. PIPELINE_ARGS=--container-build.
+PIPELINE_ARGS ?=
 run: build
-	@bash scripts/ci/run_spatial_pipeline.sh --spatial $(SPATIAL)
+	@bash scripts/ci/run_spatial_pipeline.sh --spatial $(SPATIAL) -- $(PIPELINE_ARGS)
 
 # The short registry demo (the former `make run`).
 demo: build
