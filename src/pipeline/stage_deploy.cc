@@ -29,11 +29,18 @@ absl::Status WaitForVersion(const HttpUrl& server, const std::string& version,
     auto a = HttpGet(server, "/health", std::chrono::seconds(2));
     if (a.ok() && a->status == 200) {
       Json j = Json::parse(a->body, nullptr, false);
-      std::string now =
-          j.is_object() && j.contains("models") && j["models"].is_object()
-              ? j["models"].value("spatial", "")
-              : "";
-      if (now == version && j.value("status", "") == "healthy") {
+      // The version sits in the "spatial" or the "standard" slot.
+      std::string now;
+      bool serving = false;
+      if (j.is_object() && j.contains("models") && j["models"].is_object()) {
+        for (const auto& [slot, v] : j["models"].items()) {
+          if (!v.is_string()) continue;
+          absl::StrAppend(&now, now.empty() ? "" : ", ", slot, "=",
+                          v.get<std::string>());
+          serving = serving || v.get<std::string>() == version;
+        }
+      }
+      if (serving && j.value("status", "") == "healthy") {
         return absl::OkStatus();
       }
       last = absl::StrCat("serving '", now, "', status ",
