@@ -92,6 +92,21 @@ int RunPipeline(PipelineFlags f) {
                                     : absl::StrCat(" (from ", c.model_dir, ")"))
             << "\nrun directory: " << c.run_dir << std::endl;
   pipeline::LoadEnvironment(c, &state, "pipeline");
+  if (state.environment.is_null()) {
+    // An environments list that was read but lacks E is a usage error.
+    auto text = base::ReadFile(c.run_dir + "/artifacts/environments.json");
+    auto known = text.ok() ? nlohmann::json::parse(*text, nullptr, false)
+                           : nlohmann::json();
+    if (known.is_object() && !known.empty()) {
+      std::string names;
+      for (const auto& [name, _] : known.items()) {
+        absl::StrAppend(&names, names.empty() ? "" : ", ", name);
+      }
+      fs::remove_all(c.run_dir, ec);  // nothing ran: leave no run behind
+      return Usage(absl::StrCat("unknown environment '", c.environment,
+                                "' (known: ", names, ")"));
+    }
+  }
 
   pipeline::Runner runner(&std::cout);
   for (auto& s : pipeline::MakeStages(c, &state, *selected)) {

@@ -207,6 +207,26 @@ TEST(PipelineRunTest, BrokenDockerfileFailsContainerStageAndBlocksDeployment) {
   EXPECT_EQ(history.dump().find("v1"), std::string::npos) << history;
 }
 
+TEST(PipelineRunTest, BadFlagsAreUsageErrorsAndLeaveNoRun) {
+  Sandbox box;
+  box.Register(Bundle(), "v1");
+  const std::vector<std::vector<std::string>> bad = {
+      {"--environment", "nope", "--model-version", "v1"},
+      {"--stages", "model-validation,9"},
+      {"--model-version", "v1", "--model", Bundle()},
+      {"--model", box.dir()},
+  };
+  for (const auto& args : bad) {
+    PipelineRun run = RunPipeline(box, args);
+    EXPECT_EQ(run.process.exit_code, 2) << run.process;
+    EXPECT_NE(run.process.err.find("error: "), std::string::npos)
+        << run.process;
+    EXPECT_TRUE(run.run_dir.empty()) << run.run_dir << run.process;
+  }
+  Json history = box.JsonAt(box.registry(), {"history"});
+  EXPECT_EQ(history.dump().find("v1"), std::string::npos) << history;
+}
+
 // v1 is active; the pipeline promotes v2 but the --server never becomes
 // ready: the deployment stage fails and rolls back to v1 with the reason.
 TEST(PipelineRunTest, FailedPostDeployCheckRollsBackAutomatically) {
