@@ -1,12 +1,13 @@
 # spatial-deploy: two commands on a fresh Debian 12 machine.
-#   make run    installs what is missing, builds, runs the main job
+#   make run    installs what is missing, builds, runs the 8-stage pipeline for
+#               the shipped spatial model (scripts/ci/run_spatial_pipeline.sh)
 #   make test   installs what is missing, builds, runs every test
 PRESET ?= release
 BUILD_DIR := build/$(PRESET)
 JOBS ?= $(shell nproc)
 SPATIAL := $(BUILD_DIR)/cli/spatial
 
-.PHONY: all deps build test run bench train asan tsan format tidy clean
+.PHONY: all deps build test run demo bench train asan tsan format tidy clean
 
 all: build
 
@@ -20,7 +21,13 @@ build: deps
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600
 
+# PIPELINE_ARGS go to `spatial pipeline run`, e.g. PIPELINE_ARGS=--container-build.
+PIPELINE_ARGS ?=
 run: build
+	@bash scripts/ci/run_spatial_pipeline.sh --spatial $(SPATIAL) -- $(PIPELINE_ARGS)
+
+# The short registry demo (the former `make run`).
+demo: build
 	@bash scripts/demo.sh $(SPATIAL)
 
 train: build

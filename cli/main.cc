@@ -15,6 +15,7 @@
 #include "cli/keys_cmd.h"
 #include "cli/legacy_aliases.h"
 #include "cli/model_cmd.h"
+#include "cli/pipeline_cmd.h"
 #include "cli/serve_cmd.h"
 #include "cli/token_cmd.h"
 
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
   AddEnvtestCommand(app, &action);
   AddKeysCommand(app, &action);
   AddAuditCommand(app, &action);
+  AddPipelineCommand(app, &action);
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());

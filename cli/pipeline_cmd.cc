@@ -1,0 +1,206 @@
+#include "cli/pipeline_cmd.h"
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "cli/exit_codes.h"
+#include "src/base/files.h"
+#include "src/pipeline/report.h"
+#include "src/pipeline/runner.h"
+#include "src/pipeline/stages.h"
+#include "src/pipeline/subprocess.h"
+
+namespace spatial::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using pipeline::PipelineConfig;
+
+struct PipelineFlags {
+  PipelineConfig config;
+  std::string stages;
+  std::string output = "output/spatial_pipeline_runs";
+};
+
+std::string UtcStamp() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm;
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+int Usage(const std::string& message) {
+  std::cerr << "error: " << message << "\n";
+  return kExitUsage;
+}
+
+int RunPipeline(PipelineFlags f) {
+  PipelineConfig& c = f.config;
+  if (!c.model_version.empty() && !c.model_dir.empty()) {
+    return Usage("give --model-version ID or --model DIR, not both");
+  }
+  auto selected = pipeline::ParseStageList(f.stages);
+  if (!selected.ok()) return Usage(std::string(selected.status().message()));
+  std::error_code ec;
+  c.source_dir = fs::current_path(ec).string();
+  c.spatial = pipeline::SelfExe();
+  if (c.model_version.empty() && c.model_dir.empty()) {
+    c.model_dir = "models/spatial-pizza-v1";  // the shipped spatial model
+  }
+  if (!c.model_dir.empty()) {
+    if (!fs::is_regular_file(fs::path(c.model_dir) / "manifest.json", ec)) {
+      return Usage(absl::StrCat("--model ", c.model_dir,
+                                ": not a model bundle (no manifest.json)"));
+    }
+    c.model_dir = fs::absolute(c.model_dir, ec).lexically_normal().string();
+  }
+
+  c.run_id = UtcStamp();
+  fs::path out = fs::absolute(f.output, ec);
+  fs::path run = out / c.run_id;
+  for (int n = 2; fs::exists(run, ec); ++n) {
+    run = out / absl::StrCat(c.run_id, "-", n);
+  }
+  c.run_id = run.filename().string();
+  c.run_dir = run.string();
+  for (const char* sub : {"logs", "reports", "artifacts"}) {
+    if (auto s = base::MakeDirs((run / sub).string()); !s.ok()) {
+      std::cerr << "error: " << s.message() << "\n";
+      return kExitFailed;
+    }
+  }
+
+  pipeline::PipelineState state;
+  state.version_id = c.model_version;
+  if (state.version_id.empty()) {
+    state.version_id =
+        absl::StrCat(fs::path(c.model_dir).filename().string(), "-", c.run_id);
+  }
+  state.bundle_dir = c.model_dir;
+
+  pipeline::InstallInterruptHandlers();
+  std::cout << "spatial pipeline run " << c.run_id << ": environment "
+            << c.environment << ", version " << state.version_id
+            << (c.model_dir.empty() ? ""
+                                    : absl::StrCat(" (from ", c.model_dir, ")"))
+            << "\nrun directory: " << c.run_dir << std::endl;
+  pipeline::LoadEnvironment(c, &state, "pipeline");
+  if (state.environment.is_null()) {
+    // An environments list that was read but lacks E is a usage error.
+    auto text = base::ReadFile(c.run_dir + "/artifacts/environments.json");
+    auto known = text.ok() ? nlohmann::json::parse(*text, nullptr, false)
+                           : nlohmann::json();
+    if (known.is_object() && !known.empty()) {
+      std::string names;
+      for (const auto& [name, _] : known.items()) {
+        absl::StrAppend(&names, names.empty() ? "" : ", ", name);
+      }
+      fs::remove_all(c.run_dir, ec);  // nothing ran: leave no run behind
+      return Usage(absl::StrCat("unknown environment '", c.environment,
+                                "' (known: ", names, ")"));
+    }
+  }
+
+  pipeline::Runner runner(&std::cout);
+  for (auto& s : pipeline::MakeStages(c, &state, *selected)) {
+    if (auto st = runner.Add(std::move(s)); !st.ok()) {
+      std::cerr << "error: " << st.message() << "\n";
+      return kExitFailed;
+    }
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto outcomes = runner.Run();
+  if (!outcomes.ok()) {
+    std::cerr << "error: " << outcomes.status().message() << "\n";
+    return kExitFailed;
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+          .count();
+  int code = pipeline::ExitCodeFor(*outcomes);
+  auto html = pipeline::WriteReports(c, state, *outcomes, seconds, code);
+  int passed = 0, skipped = 0, bad = 0;
+  for (const auto& o : *outcomes) {
+    passed += o.result.status == pipeline::StageStatus::kPassed;
+    skipped += o.result.status == pipeline::StageStatus::kSkipped;
+    bad += o.blocked;
+  }
+  std::cout << absl::StrFormat(
+                   "\n%d stages: %d passed, %d skipped, %d failed or "
+                   "blocked in %.1f s\n",
+                   outcomes->size(), passed, skipped, bad, seconds)
+            << "report: " << c.run_dir << "/reports/pipeline_report.json\n"
+            << "junit: " << c.run_dir << "/reports/pipeline_junit.xml\n";
+  if (!html.ok()) {
+    std::cerr << "error: writing the reports: " << html.status().message()
+              << "\n";
+    return kExitFailed;
+  }
+  std::cout << "html: " << *html << std::endl;
+  return code;
+}
+
+}  // namespace
+
+void AddPipelineCommand(CLI::App& app, std::function<int()>* action) {
+  auto f = std::make_shared<PipelineFlags>();
+  CLI::App* pipeline_cmd = app.add_subcommand(
+      "pipeline", "The 8-stage deployment pipeline (the seed's stages)");
+  pipeline_cmd->require_subcommand(1);
+  CLI::App* run = pipeline_cmd->add_subcommand(
+      "run",
+      "Run the stages in dependency order: a stage whose dependency failed "
+      "is skipped, the rest go on; exit 1 when anything failed. Output in "
+      "OUTPUT/<UTC timestamp>/{logs,reports,artifacts}");
+  PipelineConfig& c = f->config;
+  run->add_option("--environment", c.environment,
+                  "development | staging | production")
+      ->capture_default_str();
+  run->add_option("--model-version", c.model_version,
+                  "A version already in the registry");
+  run->add_option("--model", c.model_dir,
+                  "A model bundle to register and take through the pipeline "
+                  "(default models/spatial-pizza-v1)");
+  run->add_option("--stages", f->stages,
+                  "Comma-separated stage names or numbers 1-8 (default all): "
+                  "environment-validation, spatial-tests, model-validation, "
+                  "container-build-test, multi-environment-testing, "
+                  "performance-testing, security-scanning, deployment");
+  run->add_flag("--skip-tests", c.skip_tests,
+                "Skip spatial-tests and multi-environment-testing");
+  run->add_option("--server", c.server,
+                  "A running server (http://HOST:PORT) to bench and to verify "
+                  "after the promotion; a failed check rolls back");
+  run->add_option("--output", f->output, "Runs directory")
+      ->capture_default_str();
+  run->add_option("--registry", c.registry,
+                  "Registry (as for spatial model; default $SPATIAL_REGISTRY, "
+                  "else var/registry.db)");
+  run->add_option("--store", c.store, "Artifact store (as for spatial model)");
+  run->add_option("--config", c.config,
+                  "Environments file (as for spatial model)");
+  run->add_flag("--container-build", c.container_build,
+                "Build and probe the container when an engine runs");
+  run->add_option("--bench-duration", c.bench_duration,
+                  "Measured time per concurrency level")
+      ->capture_default_str();
+  run->add_option("--bench-concurrency", c.bench_concurrency,
+                  "Closed-loop sweep START:END:xFACTOR")
+      ->capture_default_str();
+  run->add_option("--canary-per-class", c.canary_per_class,
+                  "Canary images per class after deployment")
+      ->capture_default_str();
+  run->add_option("--deploy-timeout-s", c.deploy_timeout_s,
+                  "Seconds to wait for --server to report the new version")
+      ->capture_default_str();
+  run->callback([f, action] { *action = [f] { return RunPipeline(*f); }; });
+}
+
+}  // namespace spatial::cli

@@ -1,0 +1,92 @@
+// The 8 stages of `spatial pipeline run` (the seed's order and names). Each
+// stage runs the real work, mostly by spawning the `spatial` binary itself
+// with its output in <run>/logs/<stage>.log and its JSON report in
+// <run>/reports/, like a CI job.
+#ifndef SPATIAL_PIPELINE_STAGES_H_
+#define SPATIAL_PIPELINE_STAGES_H_
+
+#include <string>
+#include <vector>
+
+#include "nlohmann/json.hpp"
+#include "src/pipeline/runner.h"
+
+namespace spatial::pipeline {
+
+struct PipelineConfig {
+  std::string spatial;     // the binary to spawn (this one)
+  std::string source_dir;  // repo root: config/, deploy/, scripts/, models/
+  std::string environment = "development";
+  std::string model_version;  // --model-version: already registered
+  std::string model_dir;      // --model: a bundle to register
+  std::string server;         // --server URL: the deployed server to verify
+  std::string registry, store, config;  // passed on to `spatial model`
+  bool container_build = false;
+  bool skip_tests = false;
+  std::string run_dir;  // <output>/<UTC timestamp>
+  std::string run_id;   // the timestamp, also in generated version ids
+  std::string bench_duration = "2s";
+  std::string bench_concurrency = "1:8:x2";
+  int canary_per_class = 4;
+  int deploy_timeout_s = 60;
+};
+
+// What stages learn and pass on.
+struct PipelineState {
+  std::string version_id;      // the version this run takes to deployment
+  std::string bundle_dir;      // its model bundle on disk ("" = unknown)
+  nlohmann::json environment;  // the environment's rules (may be null)
+};
+
+// The 8 stage names in seed order.
+const std::vector<std::string>& StageNames();
+
+// Parses --stages: names or 1-based numbers, comma separated; "" or "all" =
+// every stage. InvalidArgument names the unknown entry.
+absl::StatusOr<std::vector<std::string>> ParseStageList(
+    const std::string& list);
+
+// The stages, wired to `config` and sharing `state` (which must outlive them).
+// Stages not in `selected` are recorded as skipped.
+std::vector<Stage> MakeStages(const PipelineConfig& config,
+                              PipelineState* state,
+                              const std::vector<std::string>& selected);
+
+// ---- shared by the stage implementations (stages_*.cc) ----
+std::string LogPath(const PipelineConfig& c, const std::string& stage);
+std::string ReportPath(const PipelineConfig& c, const std::string& file);
+std::string ArtifactPath(const PipelineConfig& c, const std::string& file);
+// --registry/--store/--config as given.
+std::vector<std::string> RegistryArgs(const PipelineConfig& c);
+// Runs `spatial ARGS...`; output appended to the stage's log (stdout to
+// `stdout_path` instead when given). The log gets a "$ command" line first.
+absl::StatusOr<CommandResult> RunSpatial(const PipelineConfig& c,
+                                         const std::string& stage,
+                                         const std::vector<std::string>& args,
+                                         const std::string& stdout_path = "",
+                                         int timeout_s = 600);
+// True when the binary knows `spatial <cmd...> --help`.
+bool HasSubcommand(const PipelineConfig& c,
+                   const std::vector<std::string>& cmd);
+// Renders labelled images (`spatial data render`) into DIR; OK when DIR/
+// labels.csv exists afterwards.
+absl::Status RenderImages(const PipelineConfig& c, const std::string& stage,
+                          const std::string& dir, int per_class, int seed);
+// The environment's rule `performance_requirements.<key>`; `fallback` when
+// absent.
+double EnvRequirement(const PipelineState& s, const std::string& key,
+                      double fallback);
+
+// Reads the environment's rules into state->environment once (`spatial
+// model environments --json`, so the registry's own copy); stays null on
+// failure, and the stages then use the seed's development numbers.
+void LoadEnvironment(const PipelineConfig& c, PipelineState* s,
+                     const std::string& stage);
+
+StageResult RunPerformanceStage(const PipelineConfig& c, PipelineState* s);
+StageResult RunSecurityStage(const PipelineConfig& c, PipelineState* s);
+StageResult RunDeploymentStage(const PipelineConfig& c, PipelineState* s);
+
+}  // namespace spatial::pipeline
+
+#endif  // SPATIAL_PIPELINE_STAGES_H_
