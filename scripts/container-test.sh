@@ -154,9 +154,9 @@ if [ ! -s "$BASE_TAR" ]; then
   MIRROR=$(
     {
       awk '/^URIs:/ {u=$2} /^Suites:/ && / bookworm( |$)/ {print u}' \
-        /etc/apt/sources.list.d/*.sources 2>/dev/null
+        /etc/apt/sources.list.d/*.sources 2>/dev/null || true
       awk '$1=="deb" && $3=="bookworm" {print $2}' \
-        /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null
+        /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true
     } | head -n1
   )
   [ -n "$MIRROR" ] || fail "no bookworm mirror in /etc/apt/sources.list{,.d}"
