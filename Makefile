@@ -1,12 +1,13 @@
 # spatial-deploy: two commands on a fresh Debian 12 machine.
 #   make run    installs what is missing, builds, runs the main job
 #   make test   installs what is missing, builds, runs every test
+#   make container-test   builds Dockerfile.spatial with podman, runs and probes it
 PRESET ?= release
 BUILD_DIR := build/$(PRESET)
 JOBS ?= $(shell nproc)
 SPATIAL := $(BUILD_DIR)/cli/spatial
 
-.PHONY: all deps build test run bench train asan tsan format tidy clean
+.PHONY: all deps build test run bench train asan tsan format tidy clean container-test
 
 all: build
 
@@ -19,6 +20,13 @@ build: deps
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600
+
+# Builds the image from scratch in a private podman storage (no Docker engine,
+# no registry), runs it, probes it, removes it; then a broken Dockerfile must
+# fail with the build's own error.
+container-test:
+	@bash scripts/container-test.sh
+	@bash tests/container/broken_dockerfile_test.sh
 
 run: build
 	@bash scripts/demo.sh $(SPATIAL)

@@ -124,6 +124,7 @@ else
   WORK=$(mktemp -d "${TMPDIR:-/tmp}/spatial-container-test.XXXXXX")
 fi
 mkdir -p "$WORK/conf" "$WORK/storage" "$WORK/run" "$WORK/tmp"
+echo "work dir: $WORK"
 # Measured on these hosts: crun fails on the hybrid cgroup setup and both
 # runtimes fail to set RLIMIT_NOFILE without explicit ulimits.
 cat >"$WORK/conf/containers.conf" <<EOF
