@@ -2,12 +2,13 @@
 #   make run    installs what is missing, builds, runs the 8-stage pipeline for
 #               the shipped spatial model (scripts/ci/run_spatial_pipeline.sh)
 #   make test   installs what is missing, builds, runs every test
+#   make container-test   builds Dockerfile.spatial with podman, runs and probes it
 PRESET ?= release
 BUILD_DIR := build/$(PRESET)
 JOBS ?= $(shell nproc)
 SPATIAL := $(BUILD_DIR)/cli/spatial
 
-.PHONY: all deps build test run demo bench train asan tsan format tidy clean
+.PHONY: all deps build test run demo bench train asan tsan format tidy clean container-test
 
 all: build
 
@@ -20,6 +21,13 @@ build: deps
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600
+
+# Builds the image from scratch in a private podman storage (no Docker engine,
+# no registry), runs it, probes it, removes it; then a broken Dockerfile must
+# fail with the build's own error.
+container-test:
+	@bash scripts/container-test.sh
+	@bash tests/container/broken_dockerfile_test.sh
 
 # PIPELINE_ARGS go to `spatial pipeline run`, e.g. PIPELINE_ARGS=--container-build.
 PIPELINE_ARGS ?=

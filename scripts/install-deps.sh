@@ -3,18 +3,32 @@
 # Idempotent: checks with dpkg first and touches apt only when something is missing.
 set -euo pipefail
 
-PACKAGES=(
-  build-essential cmake ninja-build pkg-config git
+# What `cmake --preset release` + `cmake --build --target spatial` need (the
+# container image's build stage installs only these: --build-only). GoogleTest
+# is here because the top-level CMakeLists finds it at configure time.
+BUILD_PACKAGES=(
+  build-essential cmake ninja-build pkg-config
   libopencv-core-dev libopencv-imgproc-dev libopencv-dnn-dev
   libturbojpeg0-dev libpng-dev libwebp-dev libssl-dev
   libonnx-dev libprotobuf-dev
   libboost-dev
-  libsqlite3-dev sqlite3
-  libpqxx-dev postgresql
+  libsqlite3-dev
+  libpqxx-dev
   nlohmann-json3-dev libcli11-dev libabsl-dev libsodium-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  coreutils
+  libgtest-dev libgmock-dev
 )
+# The tests, benchmarks and checks on top: PostgreSQL for the team-registry
+# tests, python3-yaml + yamllint + promtool (prometheus) + docker-compose for
+# the deploy/ file tests.
+TEST_PACKAGES=(
+  git sqlite3 postgresql libbenchmark-dev coreutils
+  python3 python3-yaml yamllint prometheus docker-compose
+)
+
+PACKAGES=("${BUILD_PACKAGES[@]}")
+if [ "${1:-}" != "--build-only" ]; then
+  PACKAGES+=("${TEST_PACKAGES[@]}")
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

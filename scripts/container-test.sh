@@ -1,0 +1,282 @@
+#!/usr/bin/env bash
+# container-test.sh: builds Dockerfile.spatial with podman, runs the image and
+# probes it for real (issue #8). No Docker engine and no registry needed: the
+# base images are made locally with debootstrap from the host's apt mirror.
+#
+#   scripts/container-test.sh [--dockerfile FILE] [--storage DIR] [--build-jobs N]
+#                             [--image IMAGE]
+#
+#   --dockerfile FILE  build this file instead of Dockerfile.spatial
+#   --storage DIR      keep podman's storage in DIR between runs (layer cache,
+#                      for iterating on the Dockerfile); default: a temp dir
+#                      that is removed at the end
+#   --build-jobs N     compile jobs inside the build (default 2)
+#   --image IMAGE      skip the build and test IMAGE from --storage DIR (kept)
+# Environment: SPATIAL_CONTAINER_CACHE (base image cache, default
+# ~/.cache/spatial-container), IMAGE_BUDGET_MB (default 600).
+# Exit: 0 all checks passed, 1 a step failed (its own error is printed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+DOCKERFILE=Dockerfile.spatial
+KEEP_STORAGE=""
+BUILD_JOBS=2
+GIVEN_IMAGE=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dockerfile) DOCKERFILE=$2; shift 2 ;;
+    --storage) KEEP_STORAGE=$2; shift 2 ;;
+    --build-jobs) BUILD_JOBS=$2; shift 2 ;;
+    --image) GIVEN_IMAGE=$2; shift 2 ;;
+    -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+    *) echo "container-test: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+if [ -n "$GIVEN_IMAGE" ] && [ -z "$KEEP_STORAGE" ]; then
+  echo "container-test: --image needs --storage DIR (the storage that holds it)" >&2
+  exit 2
+fi
+CACHE_DIR=${SPATIAL_CONTAINER_CACHE:-$HOME/.cache/spatial-container}
+BUDGET_MB=${IMAGE_BUDGET_MB:-600}
+IMAGE=${GIVEN_IMAGE:-localhost/pizza-api-spatial:container-test-$$}
+CONTAINER=spatial-container-test-$$
+
+# ---- timing and cleanup -----------------------------------------------------
+TIMES=()
+STEP=""
+STEP_T0=0
+step() {  # step NAME: closes the previous step's timer, starts this one
+  end_step
+  STEP=$1
+  STEP_T0=$(date +%s%N)
+  echo "== $STEP"
+}
+end_step() {
+  if [ -n "$STEP" ]; then
+    local ds=$((($(date +%s%N) - STEP_T0) / 100000000))
+    TIMES+=("$(printf '%-36s %5d.%d s' "$STEP" $((ds / 10)) $((ds % 10)))")
+    STEP=""
+  fi
+}
+fail() {
+  echo "container-test: FAILED at '$STEP': $*" >&2
+  exit 1
+}
+
+WORK=""
+CREATED_CONTAINER=0
+CREATED_IMAGE=0
+cleanup() {
+  local rc=$?
+  end_step
+  set +e
+  if [ "$CREATED_CONTAINER" = 1 ]; then
+    podman rm -f -t 5 "$CONTAINER" >/dev/null 2>&1
+  fi
+  if [ -n "$WORK" ] && [ -z "$KEEP_STORAGE" ]; then
+    # Our storage holds only what this run made: drop every image in it, then
+    # release its mounts and remove the directory.
+    if [ "$CREATED_IMAGE" = 1 ] || podman images -q 2>/dev/null | grep -q .; then
+      podman rmi -a -f >/dev/null 2>&1
+    fi
+    findmnt -rn -o TARGET | grep -F "$WORK/" | sort -r | while read -r m; do
+      umount -l "$m"
+    done
+    rm -rf "$WORK"
+  elif [ -n "$WORK" ]; then
+    [ "$CREATED_IMAGE" = 1 ] && podman rmi "$IMAGE" >/dev/null 2>&1
+    rm -rf "$WORK/conf"
+  fi
+  if [ ${#TIMES[@]} -gt 0 ]; then
+    echo "---- container-test step times"
+    printf '%s\n' "${TIMES[@]}"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    fail "needs root (or sudo) for: $*"
+  fi
+}
+
+# ---- 1. tools ----------------------------------------------------------------
+step "tools (podman, buildah, runc, ...)"
+TOOLS=(podman buildah runc debootstrap curl iptables)
+missing=()
+for p in "${TOOLS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+    missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    --no-install-recommends "${missing[@]}" containernetworking-plugins
+fi
+[ -f "$DOCKERFILE" ] || fail "no such Dockerfile: $DOCKERFILE"
+
+# ---- 2. podman configured in a private dir ----------------------------------
+step "podman config"
+if [ -n "$KEEP_STORAGE" ]; then
+  mkdir -p "$KEEP_STORAGE"
+  WORK=$(cd "$KEEP_STORAGE" && pwd)
+else
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/spatial-container-test.XXXXXX")
+fi
+mkdir -p "$WORK/conf" "$WORK/storage" "$WORK/run" "$WORK/tmp"
+echo "work dir: $WORK"
+# Measured on these hosts: crun fails on the hybrid cgroup setup and both
+# runtimes fail to set RLIMIT_NOFILE without explicit ulimits.
+cat >"$WORK/conf/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+tmp_dir = "$WORK/tmp"
+EOF
+cat >"$WORK/conf/storage.conf" <<EOF
+[storage]
+driver = "overlay"
+graphroot = "$WORK/storage"
+runroot = "$WORK/run"
+EOF
+export CONTAINERS_CONF=$WORK/conf/containers.conf
+export CONTAINERS_STORAGE_CONF=$WORK/conf/storage.conf
+podman info --format '{{.Host.OCIRuntime.Name}} {{.Store.GraphDriverName}} {{.Store.GraphRoot}}'
+
+# ---- 3. base images from debootstrap ----------------------------------------
+step "base image (debootstrap, cached)"
+ARCH=$(dpkg --print-architecture)
+BASE_TAR=$CACHE_DIR/bookworm-minbase-$ARCH.tar
+if [ ! -s "$BASE_TAR" ]; then
+  # The mirror apt already uses for bookworm (deb822 or one-line sources).
+  MIRROR=$(
+    {
+      awk '/^URIs:/ {u=$2} /^Suites:/ && / bookworm( |$)/ {print u}' \
+        /etc/apt/sources.list.d/*.sources 2>/dev/null || true
+      awk '$1=="deb" && $3=="bookworm" {print $2}' \
+        /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true
+    } | head -n1
+  )
+  [ -n "$MIRROR" ] || fail "no bookworm mirror in /etc/apt/sources.list{,.d}"
+  echo "debootstrap from $MIRROR"
+  mkdir -p "$CACHE_DIR"
+  ROOTFS=$WORK/rootfs
+  as_root debootstrap --variant=minbase bookworm "$ROOTFS" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 ||
+    { tail -20 "$WORK/debootstrap.log" >&2; fail "debootstrap failed"; }
+  as_root rm -rf "$ROOTFS"/var/cache/apt/archives/*.deb "$ROOTFS"/var/lib/apt/lists/*
+  as_root tar -C "$ROOTFS" -cf "$BASE_TAR.tmp" .
+  as_root rm -rf "$ROOTFS"
+  mv "$BASE_TAR.tmp" "$BASE_TAR"
+fi
+for name in debian:bookworm debian:bookworm-slim; do
+  podman image exists "docker.io/library/$name" ||
+    podman import --quiet \
+      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      --change 'CMD ["bash"]' "$BASE_TAR" "docker.io/library/$name" >/dev/null
+done
+
+# ---- 4. build -------------------------------------------------------------
+if [ -z "$GIVEN_IMAGE" ]; then
+  step "build $DOCKERFILE"
+  CREATED_IMAGE=1
+  # --format docker keeps HEALTHCHECK (OCI images drop it); --pull=never uses
+  # the local base images; nice: the build compiles the project.
+  nice -n 10 podman build --format docker --isolation chroot --pull=never \
+    --build-arg BUILD_JOBS="$BUILD_JOBS" -f "$DOCKERFILE" -t "$IMAGE" "$ROOT" ||
+    fail "podman build failed (its error is above)"
+fi
+
+# ---- 5. image checks ------------------------------------------------------
+step "image size and contents"
+SIZE=$(podman image inspect --format '{{.Size}}' "$IMAGE")
+SIZE_MB=$((SIZE / 1000000))
+echo "image size: $SIZE_MB MB (budget $BUDGET_MB MB)"
+[ "$SIZE_MB" -lt "$BUDGET_MB" ] || fail "image is $SIZE_MB MB, over the $BUDGET_MB MB budget"
+TOOLCHAIN=$(podman run --rm --no-healthcheck --entrypoint sh "$IMAGE" -c \
+  'command -v c++ cc gcc g++ cmake make; ls /usr/include 2>/dev/null | head -3' || true)
+[ -z "$TOOLCHAIN" ] || fail "runtime image carries build tools or headers: $TOOLCHAIN"
+DEV=$(podman run --rm --no-healthcheck --entrypoint sh "$IMAGE" -c "dpkg-query -W -f='\${Package}\n' | grep -- '-dev\$' || true")
+[ -z "$DEV" ] || fail "runtime image carries -dev packages: $DEV"
+HC=$(podman image inspect --format '{{.Config.Healthcheck}}' "$IMAGE")
+case "$HC" in *http*) ;; *) fail "image has no HTTP HEALTHCHECK: $HC" ;; esac
+
+# ---- 6. run ---------------------------------------------------------------
+step "run and wait for /health"
+CREATED_CONTAINER=1
+# Read-only root as in docker-compose.yml and deploy/k8s (podman mounts tmpfs
+# on /tmp and /run). No healthcheck timer (it needs systemd): the check runs
+# once, below, with `podman healthcheck run` (podman 4.3 still logs that it
+# cannot reach systemd for the timer: harmless).
+podman run -d --name "$CONTAINER" --read-only --health-interval disable \
+  -p 127.0.0.1::8001 "$IMAGE" >/dev/null
+PORT=$(podman port "$CONTAINER" 8001/tcp | sed 's/.*://')
+BASE_URL=http://127.0.0.1:$PORT
+echo "published at $BASE_URL"
+ok=0
+for _ in $(seq 1 120); do
+  if curl -fsS -m 2 "$BASE_URL/health" >"$WORK/health.json" 2>/dev/null; then
+    ok=1
+    break
+  fi
+  if [ "$(podman inspect --format '{{.State.Running}}' "$CONTAINER")" != true ]; then
+    podman logs "$CONTAINER" >&2 || true
+    fail "the container exited before answering /health"
+  fi
+  sleep 0.5
+done
+[ "$ok" = 1 ] || { podman logs "$CONTAINER" >&2; fail "/health did not answer within 60 s"; }
+cat "$WORK/health.json"; echo
+for _ in $(seq 1 120); do
+  curl -fsS -m 2 "$BASE_URL/v2/health/ready" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+curl -fsS -m 2 "$BASE_URL/v2/health/ready" || fail "/v2/health/ready is not 200"
+echo
+
+step "classify rendered pizzas"
+# Rendered inside the container by the image's own binary, posted from here.
+podman exec "$CONTAINER" spatial data render --out /tmp/probe --per-class 1 --seed 4242 >/dev/null
+podman cp "$CONTAINER:/tmp/probe" "$WORK/probe"
+total=0
+right=0
+while IFS=, read -r path _ class; do
+  [ "$path" = path ] && continue  # header
+  total=$((total + 1))
+  out=$(curl -fsS -m 10 -F "file=@$WORK/probe/$path" "$BASE_URL/classify") ||
+    fail "/classify failed for $path"
+  predicted=$(printf '%s' "$out" | grep -o '"predicted_class":"[^"]*"' | head -n1 | cut -d'"' -f4)
+  printf '%s' "$out" | grep -q '"confidence":' || fail "no confidence in: $out"
+  [ -n "$predicted" ] || fail "no predicted_class in: $out"
+  echo "$path: rendered $class, predicted $predicted"
+  [ "$predicted" = "$class" ] && right=$((right + 1))
+done <"$WORK/probe/labels.csv"
+[ "$total" -ge 6 ] || fail "expected 6 rendered pizzas, got $total"
+# A model that answers a constant class scores 1 of 6.
+[ "$right" -ge 4 ] || fail "only $right of $total rendered pizzas classified right"
+
+step "metrics, user, healthcheck"
+curl -fsS -m 5 "$BASE_URL/metrics" >"$WORK/metrics.txt" || fail "/metrics failed"
+for m in pizza_api_requests_total pizza_api_predictions_total pizza_api_model_info; do
+  grep -q "^$m" "$WORK/metrics.txt" || fail "/metrics has no $m"
+done
+UID_IN=$(podman exec "$CONTAINER" id -u)
+USER_TOP=$(podman top "$CONTAINER" user,args | awk 'NR>1 && /serve/ {print $1}')
+echo "server runs as uid $UID_IN ($USER_TOP)"
+if [ "$UID_IN" = 0 ] || [ -z "$USER_TOP" ] || [ "$USER_TOP" = root ]; then
+  fail "the server runs as root (or was not found by podman top)"
+fi
+podman healthcheck run "$CONTAINER" || fail "podman healthcheck run: not healthy"
+echo "healthcheck: healthy"
+end_step
+echo "container-test: OK ($IMAGE, $SIZE_MB MB, classified $right/$total right)"

@@ -1,0 +1,347 @@
+#!/usr/bin/env python3
+"""Checks the container and deployment files against each other and against
+the real server: Dockerfile.spatial, docker-compose.yml, deploy/prometheus.yml,
+deploy/grafana/ and deploy/k8s/.
+
+  deploy_files_test.py --source-dir DIR --binary build/release/cli/spatial
+
+Tools it runs (installed by scripts/install-deps.sh): yamllint, promtool
+(package prometheus), docker-compose. The probe paths and metric names are
+checked on a real `spatial serve` started on 127.0.0.1 port 0 with the
+ConfigMap's settings.
+"""
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+import yaml
+
+ARGS = None
+YAMLLINT_CONFIG = ("{extends: default, rules: {line-length: {max: 100}, "
+                   "document-start: disable}}")
+
+
+def src(*parts):
+    return os.path.join(ARGS.source_dir, *parts)
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def load_k8s():
+    """All documents of deploy/k8s/*.yaml by (kind, name)."""
+    docs = {}
+    k8s = src("deploy", "k8s")
+    for name in sorted(os.listdir(k8s)):
+        if not name.endswith(".yaml") or name == "kustomization.yaml":
+            continue
+        with open(os.path.join(k8s, name)) as f:
+            for doc in yaml.safe_load_all(f):
+                docs[(doc["kind"], doc["metadata"]["name"])] = doc
+    return docs
+
+
+def dockerfile_runtime():
+    """Instructions of the Dockerfile's last stage as (KEYWORD, rest)."""
+    with open(src("Dockerfile.spatial")) as f:
+        text = f.read().replace("\\\n", " ")
+    stages, cur = [], None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        word, _, rest = line.partition(" ")
+        if word.upper() == "FROM":
+            cur = []
+            stages.append((rest, cur))
+        if cur is not None:
+            cur.append((word.upper(), rest.strip()))
+    return stages
+
+
+class Server:
+    """`spatial serve` on 127.0.0.1 port 0 with the given environment."""
+
+    def __init__(self, env):
+        self.dir = tempfile.TemporaryDirectory()
+        port_file = os.path.join(self.dir.name, "port")
+        self.log = open(os.path.join(self.dir.name, "log"), "w+")
+        self.proc = subprocess.Popen(
+            [ARGS.binary, "serve", "--address", "127.0.0.1", "--port", "0",
+             "--port-file", port_file],
+            cwd=ARGS.source_dir, env=env, stdout=self.log, stderr=self.log)
+        deadline = time.time() + 60
+        while not os.path.exists(port_file) or not read(port_file).strip():
+            if self.proc.poll() is not None or time.time() > deadline:
+                self.log.seek(0)
+                raise RuntimeError("server did not start: " + self.log.read())
+            time.sleep(0.05)
+        self.base = "http://127.0.0.1:" + read(port_file).strip()
+
+    def get(self, path):
+        try:
+            with urllib.request.urlopen(self.base + path, timeout=10) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def wait_ready(self):
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.get("/v2/health/ready")[0] == 200:
+                return True
+            time.sleep(0.1)
+        return False
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=30)
+        self.log.close()
+        self.dir.cleanup()
+        return code
+
+
+class YamlToolsTest(unittest.TestCase):
+    # Every YAML file is lint-clean; the Prometheus config passes promtool;
+    # the compose file passes docker-compose config.
+    def test_yamllint(self):
+        files = [src("docker-compose.yml"), src("deploy")]
+        r = subprocess.run(["yamllint", "-f", "parsable", "-d", YAMLLINT_CONFIG] + files,
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_promtool_check_config(self):
+        r = subprocess.run(["promtool", "check", "config", src("deploy", "prometheus.yml")],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_prometheus_scrapes_the_api_service(self):
+        with open(src("deploy", "prometheus.yml")) as f:
+            prom = yaml.safe_load(f)
+        with open(src("docker-compose.yml")) as f:
+            compose = yaml.safe_load(f)
+        job = [j for j in prom["scrape_configs"] if j["job_name"] == "pizza-api-spatial"]
+        self.assertEqual(len(job), 1)
+        self.assertEqual(job[0]["metrics_path"], "/metrics")
+        targets = [t for sc in job[0]["static_configs"] for t in sc["targets"]]
+        self.assertEqual(targets, ["pizza-api-spatial:8001"])
+        self.assertIn("pizza-api-spatial", compose["services"])
+
+    def test_docker_compose_config(self):
+        r = subprocess.run(["docker-compose", "-f", src("docker-compose.yml"), "config"],
+                           capture_output=True, text=True, cwd=ARGS.source_dir)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        api = yaml.safe_load(r.stdout)["services"]["pizza-api-spatial"]
+        self.assertEqual(api["build"]["dockerfile"], "Dockerfile.spatial")
+        self.assertIn("8001", api["ports"][0])
+        test = " ".join(api["healthcheck"]["test"])
+        self.assertIn("http://127.0.0.1:8001/health", test)
+        self.assertTrue(all("8001" in p or "9090" in p or "3000" in p
+                            for s in yaml.safe_load(r.stdout)["services"].values()
+                            for p in s.get("ports", [])))
+
+
+class DockerfileTest(unittest.TestCase):
+    # The runtime stage is slim, non-root, exposes the server's port and has
+    # an HTTP HEALTHCHECK; base images are pinned to a release.
+    def test_runtime_stage(self):
+        stages = dockerfile_runtime()
+        self.assertGreaterEqual(len(stages), 2, "multi-stage")
+        for base, _ in stages:
+            self.assertRegex(base.split()[0], r"^debian:bookworm(-slim)?$")
+        base, instr = stages[-1]
+        self.assertEqual(base, "debian:bookworm-slim")
+        kv = {}
+        for word, rest in instr:
+            kv.setdefault(word, []).append(rest)
+        self.assertEqual(kv["EXPOSE"], ["8001"])
+        self.assertIn("API_PORT=8001", kv["ENV"])
+        user = kv["USER"][-1].split(":")[0]
+        self.assertTrue(user.isdigit() and int(user) != 0, user)
+        self.assertRegex(kv["HEALTHCHECK"][0], r"http://127\.0\.0\.1:\$\{API_PORT\}/")
+        self.assertEqual(json.loads(kv["CMD"][0]), ["spatial", "serve", "--address", "0.0.0.0"])
+        runs = " ".join(kv["RUN"])
+        self.assertNotRegex(runs, r"(-dev\b|build-essential|\bg\+\+|\bgcc\b|cmake)")
+
+
+class K8sTest(unittest.TestCase):
+    # The manifests agree with each other, with the Dockerfile and with
+    # config/environments.json.
+    @classmethod
+    def setUpClass(cls):
+        cls.docs = load_k8s()
+        cls.dep = cls.docs[("Deployment", "pizza-api-spatial")]
+        cls.pod = cls.dep["spec"]["template"]["spec"]
+        cls.c = cls.pod["containers"][0]
+
+    def test_image_port_and_user_match_the_dockerfile_and_compose(self):
+        with open(src("docker-compose.yml")) as f:
+            compose = yaml.safe_load(f)
+        self.assertEqual(self.c["image"], compose["services"]["pizza-api-spatial"]["image"])
+        self.assertEqual(self.c["ports"][0]["containerPort"], 8001)
+        _, instr = dockerfile_runtime()[-1]
+        uid = [r for w, r in instr if w == "USER"][-1].split(":")[0]
+        self.assertTrue(self.pod["securityContext"]["runAsNonRoot"])
+        self.assertEqual(self.pod["securityContext"]["runAsUser"], int(uid))
+        self.assertFalse(self.c["securityContext"]["allowPrivilegeEscalation"])
+        self.assertTrue(self.c["securityContext"]["readOnlyRootFilesystem"])
+
+    def test_probes_and_resources(self):
+        self.assertEqual(self.c["readinessProbe"]["httpGet"]["path"], "/v2/health/ready")
+        self.assertEqual(self.c["livenessProbe"]["httpGet"]["path"], "/v2/health/live")
+        for probe in ("readinessProbe", "livenessProbe"):
+            self.assertEqual(self.c[probe]["httpGet"]["port"], self.c["ports"][0]["name"])
+        for kind in ("requests", "limits"):
+            self.assertIn("cpu", self.c["resources"][kind])
+            self.assertIn("memory", self.c["resources"][kind])
+
+    def test_service_and_hpa_point_at_the_deployment(self):
+        svc = self.docs[("Service", "pizza-api-spatial")]
+        labels = self.dep["spec"]["template"]["metadata"]["labels"]
+        self.assertTrue(svc["spec"]["selector"].items() <= labels.items())
+        self.assertEqual(svc["spec"]["ports"][0]["targetPort"], self.c["ports"][0]["name"])
+        hpa = self.docs[("HorizontalPodAutoscaler", "pizza-api-spatial")]
+        self.assertEqual(hpa["spec"]["scaleTargetRef"]["kind"], "Deployment")
+        self.assertEqual(hpa["spec"]["scaleTargetRef"]["name"], self.dep["metadata"]["name"])
+        self.assertLessEqual(hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"])
+
+    def test_config_maps_exist_and_match_config(self):
+        ref = self.c["envFrom"][0]["configMapRef"]["name"]
+        self.assertIn(("ConfigMap", ref), self.docs)
+        vol = [v for v in self.pod["volumes"] if "configMap" in v][0]
+        envs = self.docs[("ConfigMap", vol["configMap"]["name"])]
+        with open(src("config", "environments.json")) as f:
+            self.assertEqual(json.loads(envs["data"]["environments.json"]), json.load(f))
+        mount = [m for m in self.c["volumeMounts"] if m["name"] == vol["name"]][0]
+        self.assertEqual(self.docs[("ConfigMap", ref)]["data"]["SPATIAL_CONFIG"],
+                         mount["mountPath"] + "/environments.json")
+
+    def test_secrets_only_by_reference(self):
+        # A variable holds a secret only through a Secret reference; a
+        # *_FILE variable names a file mounted from a Secret volume.
+        secret_volumes = {v["name"] for v in self.docs[("Deployment", "pizza-api-spatial")]
+                          ["spec"]["template"]["spec"].get("volumes", []) if "secret" in v}
+        for e in self.c["env"]:
+            if e["name"].endswith("_FILE"):
+                mounts = [m for m in self.c["volumeMounts"]
+                          if e["value"].startswith(m["mountPath"] + "/")]
+                self.assertTrue(mounts and mounts[0]["name"] in secret_volumes, e["name"])
+            else:
+                self.assertIn("secretKeyRef", e.get("valueFrom", {}), e["name"])
+        for (kind, _), doc in self.docs.items():
+            self.assertNotEqual(kind, "Secret", "no Secret objects with values in the repo")
+
+
+class AgainstRealServerTest(unittest.TestCase):
+    # The server started with the ConfigMap's settings answers the probe
+    # paths, and its /metrics has every metric and label the Grafana
+    # dashboard queries (whose PromQL promtool parses).
+    @classmethod
+    def setUpClass(cls):
+        docs = load_k8s()
+        cm = docs[("ConfigMap", "pizza-api-spatial-config")]["data"]
+        envs = docs[("ConfigMap", "pizza-api-spatial-environments")]["data"]
+        cls.tmp = tempfile.TemporaryDirectory()
+        config = os.path.join(cls.tmp.name, "environments.json")
+        with open(config, "w") as f:
+            f.write(envs["environments.json"])
+        env = dict(os.environ, **cm)
+        env["SPATIAL_CONFIG"] = config
+        cls.server = Server(env)
+        cls.ready = cls.server.wait_ready()
+        with open(src("deploy", "grafana", "dashboards", "pizza-api-spatial.json")) as f:
+            cls.dashboard = json.load(f)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        cls.tmp.cleanup()
+
+    def test_probe_paths(self):
+        self.assertTrue(self.ready, "not ready within 60 s")
+        dep = load_k8s()[("Deployment", "pizza-api-spatial")]
+        c = dep["spec"]["template"]["spec"]["containers"][0]
+        for probe in ("readinessProbe", "livenessProbe"):
+            status, body = self.server.get(c[probe]["httpGet"]["path"])
+            self.assertEqual(status, 200, body)
+        self.assertEqual(self.server.get("/health")[0], 200)
+
+    def exprs(self):
+        return [t["expr"] for p in self.dashboard["panels"] for t in p["targets"]]
+
+    def test_dashboard_metrics_and_labels_exist(self):
+        self.assertTrue(self.ready)
+        # One real prediction so that the per-model series exist.
+        status, _ = self.server.get("/status")
+        self.assertEqual(status, 200)
+        data = os.path.join(self.tmp.name, "render")
+        subprocess.run([ARGS.binary, "data", "render", "--out", data, "--per-class", "1"],
+                       check=True, capture_output=True)
+        subprocess.run([ARGS.binary, "bench", self.server.base + "/classify", "--image-dir",
+                        data, "--requests", "6",
+                        "--concurrency", "1", "--threads", "1", "--quiet"],
+                       check=True, capture_output=True, cwd=ARGS.source_dir)
+        status, metrics = self.server.get("/metrics")
+        self.assertEqual(status, 200)
+        series = {}  # metric name -> label names seen
+        for line in metrics.splitlines():
+            m = re.match(r"^([a-z_:]+)(\{([^}]*)\})?\s", line)
+            if m:
+                names = set(re.findall(r'([a-z_]+)="', m.group(3) or ""))
+                series.setdefault(m.group(1), set()).update(names)
+        used = set()
+        for expr in self.exprs():
+            names = re.findall(r"\b((?:pizza_api|process)_[a-z_]+)", expr)
+            for name in names:
+                used.add(name)
+                self.assertIn(name, series, f"{name} (in {expr}) is not in /metrics")
+                for lbl in re.findall(name + r'\{([a-z_]+)=', expr):
+                    self.assertIn(lbl, series[name], f"{name} has no label {lbl}")
+            # Every label an aggregation keeps exists on a metric it reads.
+            for group in re.findall(r"by \(([^)]*)\)", expr):
+                for lbl in (x.strip() for x in group.split(",")):
+                    if lbl == "le":
+                        continue
+                    self.assertTrue(any(lbl in series[n] for n in names),
+                                    f"no metric of {expr} has label {lbl}")
+        for required in ("pizza_api_requests_total", "pizza_api_request_duration_seconds_bucket",
+                         "pizza_api_inference_duration_seconds_bucket", "pizza_api_batch_size_sum",
+                         "pizza_api_queue_depth", "pizza_api_predictions_total",
+                         "pizza_api_fallbacks_total", "pizza_api_model_loads_total",
+                         "pizza_api_model_info", "process_resident_memory_bytes",
+                         "process_cpu_seconds_total"):
+            self.assertIn(required, used, f"the dashboard does not graph {required}")
+
+    def test_dashboard_promql_parses(self):
+        rules = {"groups": [{"name": "dashboard", "rules": [
+            {"record": f"dashboard:expr{i}", "expr": e} for i, e in enumerate(self.exprs())]}]}
+        path = os.path.join(self.tmp.name, "rules.yml")
+        with open(path, "w") as f:
+            yaml.safe_dump(rules, f)
+        r = subprocess.run(["promtool", "check", "rules", path], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+
+def main():
+    global ARGS
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--source-dir", required=True)
+    parser.add_argument("--binary", required=True)
+    ARGS, rest = parser.parse_known_args()
+    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+
+
+if __name__ == "__main__":
+    main()
