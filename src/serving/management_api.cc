@@ -9,6 +9,7 @@
 #include "src/registry/audit.h"
 #include "src/registry/legacy_json.h"
 #include "src/serving/http/status_mapping.h"
+#include "src/serving/responses.h"
 
 namespace spatial::serving {
 namespace {
@@ -16,20 +17,6 @@ namespace {
 using Json = nlohmann::json;
 using http::HttpRequest;
 using http::HttpResponse;
-
-HttpResponse JsonReply(int status, const Json& j) {
-  HttpResponse r;
-  r.status = status;
-  r.body = j.dump();
-  return r;
-}
-
-HttpResponse ErrorReply(const absl::Status& s) {
-  HttpResponse r;
-  r.status = http::HttpStatusFor(s);
-  r.body = http::ErrorJson(s);
-  return r;
-}
 
 Json EventJson(const registry::DeploymentEvent& e) {
   return {{"seq", e.seq},
@@ -65,9 +52,8 @@ AuthResult Authorize(const TokenTable* tokens, const HttpRequest& req,
                      Role role) {
   AuthResult r;
   auto refuse = [&](int status, const std::string& message) {
-    r.refusal =
-        ErrorReply(status == 401 ? absl::UnauthenticatedError(message)
-                                 : absl::PermissionDeniedError(message));
+    r.refusal = Error(status == 401 ? absl::UnauthenticatedError(message)
+                                    : absl::PermissionDeniedError(message));
     if (status == 401)
       r.refusal.headers.emplace_back("WWW-Authenticate", "Bearer");
     return r;
@@ -115,7 +101,7 @@ bool ManagementApi::Handle(const HttpRequest& req, http::Responder& respond) {
       '/', absl::SkipEmpty());
   int needed = NeededRole(req.method, p);
   if (needed == 0) {
-    respond(ErrorReply(absl::NotFoundError(absl::StrCat(
+    respond(Error(absl::NotFoundError(absl::StrCat(
         "no management endpoint ", req.method, " ", req.path.substr(0, 200)))));
     return true;
   }
@@ -136,7 +122,7 @@ HttpResponse ManagementApi::Serving() const {
     if (set->spatial) serving["spatial"] = set->spatial->version;
     if (set->standard) serving["standard"] = set->standard->version;
   }
-  return JsonReply(200, serving);
+  return JsonResponse(200, serving);
 }
 
 HttpResponse ManagementApi::Route(const HttpRequest& req,
@@ -145,20 +131,20 @@ HttpResponse ManagementApi::Route(const HttpRequest& req,
       absl::string_view(req.path).substr(8), '/', absl::SkipEmpty());
   if (p[0] == "reload") {
     if (!options_.manager)
-      return ErrorReply(absl::UnavailableError("no model manager"));
+      return Error(absl::UnavailableError("no model manager"));
     auto swapped = options_.manager->Refresh(/*force=*/true);
-    if (!swapped.ok()) return ErrorReply(swapped.status());
+    if (!swapped.ok()) return Error(swapped.status());
     Json j = {{"swapped", *swapped}, {"serving", Json::parse(Serving().body)}};
-    return JsonReply(200, j);
+    return JsonResponse(200, j);
   }
   if (!options_.service) {
-    return ErrorReply(absl::UnavailableError(
+    return Error(absl::UnavailableError(
         "this server runs without a registry (start it with --registry)"));
   }
   registry::Registry& reg = options_.service->registry();
   if (p[0] == "models" && p.size() == 1) {
     auto versions = reg.ListVersionSummaries();
-    if (!versions.ok()) return ErrorReply(versions.status());
+    if (!versions.ok()) return Error(versions.status());
     Json list = Json::array();
     for (const auto& v : *versions) list.push_back(registry::VersionToJson(v));
     Json active = Json::object();
@@ -168,34 +154,33 @@ HttpResponse ManagementApi::Route(const HttpRequest& req,
         active[e.name] = a.ok() && *a ? Json(**a) : Json(nullptr);
       }
     }
-    return JsonReply(200, {{"versions", list}, {"active", active}});
+    return JsonResponse(200, {{"versions", list}, {"active", active}});
   }
   if (p[0] == "models") {
     auto v = reg.GetVersion(p[1]);
-    if (!v.ok()) return ErrorReply(v.status());
-    return JsonReply(200, registry::VersionToJson(*v));
+    if (!v.ok()) return Error(v.status());
+    return JsonResponse(200, registry::VersionToJson(*v));
   }
   if (p[0] == "audit") {
     auto records = reg.ListAudit();
-    if (!records.ok()) return ErrorReply(records.status());
+    if (!records.ok()) return Error(records.status());
     Json list = Json::array();
     for (const auto& r : *records)
       list.push_back(registry::AuditRecordToJson(r));
-    return JsonReply(200, {{"records", list}});
+    return JsonResponse(200, {{"records", list}});
   }
   // POST /api/v1/environments/{env}/promote|rollback
   Json body = Json::parse(req.body.empty() ? "{}" : req.body, nullptr,
                           /*allow_exceptions=*/false);
   if (body.is_discarded() || !body.is_object()) {
-    return ErrorReply(
-        absl::InvalidArgumentError("the body must be a JSON object"));
+    return Error(absl::InvalidArgumentError("the body must be a JSON object"));
   }
   const std::string& env = p[1];
   std::string reason = body.value("reason", "");
   absl::StatusOr<registry::DeploymentEvent> event;
   if (p[2] == "promote") {
     if (!body.contains("version_id") || !body["version_id"].is_string()) {
-      return ErrorReply(absl::InvalidArgumentError(
+      return Error(absl::InvalidArgumentError(
           "promote needs {\"version_id\": \"...\"}"));
     }
     event =
@@ -204,7 +189,7 @@ HttpResponse ManagementApi::Route(const HttpRequest& req,
     event = options_.service->Rollback(env, body.value("to", ""), caller.name,
                                        reason);
   }
-  if (!event.ok()) return ErrorReply(event.status());
+  if (!event.ok()) return Error(event.status());
   Json j = {{"event", EventJson(*event)}};
   // This server's own environment changed: serve it now, not at the next poll.
   if (env == options_.environment && options_.manager) {
@@ -213,7 +198,7 @@ HttpResponse ManagementApi::Route(const HttpRequest& req,
                              : Json(std::string(swapped.status().message()));
     j["serving"] = Json::parse(Serving().body);
   }
-  return JsonReply(200, j);
+  return JsonResponse(200, j);
 }
 
 }  // namespace spatial::serving

@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 #include "src/serving/http/status_mapping.h"
+#include "src/serving/responses.h"
 
 namespace spatial::serving {
 namespace {
@@ -15,21 +16,6 @@ namespace {
 using Json = nlohmann::json;
 using http::HttpRequest;
 using http::HttpResponse;
-
-HttpResponse JsonResponse(int status, const Json& j) {
-  HttpResponse r;
-  r.status = status;
-  r.body = j.dump();
-  return r;
-}
-
-HttpResponse Error(const absl::Status& s) {
-  HttpResponse r;
-  r.status = http::HttpStatusFor(s);
-  r.body = http::ErrorJson(s);
-  if (r.status == 503) r.headers.emplace_back("Retry-After", "1");
-  return r;
-}
 
 enum class Action {
   kServerMetadata,

@@ -11,6 +11,7 @@
 #include "src/base/text.h"
 #include "src/serving/http/status_mapping.h"
 #include "src/serving/multipart.h"
+#include "src/serving/responses.h"
 #include "src/vision/codec.h"
 #include "src/vision/decode.h"
 
@@ -21,21 +22,6 @@ using Json = nlohmann::json;
 using http::HttpRequest;
 using http::HttpResponse;
 using Clock = std::chrono::steady_clock;
-
-HttpResponse JsonResponse(int status, const Json& j) {
-  HttpResponse r;
-  r.status = status;
-  r.body = j.dump();
-  return r;
-}
-
-HttpResponse Error(const absl::Status& s) {
-  HttpResponse r;
-  r.status = http::HttpStatusFor(s);
-  r.body = http::ErrorJson(s);
-  if (r.status == 503) r.headers.emplace_back("Retry-After", "1");
-  return r;
-}
 
 std::string Now() { return base::FormatIso8601(absl::Now()); }
 

@@ -1,0 +1,31 @@
+// The JSON and error responses every handler of pizza-api-spatial sends.
+#ifndef SPATIAL_SERVING_RESPONSES_H_
+#define SPATIAL_SERVING_RESPONSES_H_
+
+#include "absl/status/status.h"
+#include "nlohmann/json.hpp"
+#include "src/serving/http/http_server.h"
+#include "src/serving/http/status_mapping.h"
+
+namespace spatial::serving {
+
+// `j` as the body; bytes that are not UTF-8 are replaced, never thrown on.
+inline http::HttpResponse JsonResponse(int status, const nlohmann::json& j) {
+  http::HttpResponse r;
+  r.status = status;
+  r.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+// {"error": message} with the status's HTTP code; 503 says when to retry.
+inline http::HttpResponse Error(const absl::Status& s) {
+  http::HttpResponse r;
+  r.status = http::HttpStatusFor(s);
+  r.body = http::ErrorJson(s);
+  if (r.status == 503) r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+}  // namespace spatial::serving
+
+#endif  // SPATIAL_SERVING_RESPONSES_H_
