@@ -43,7 +43,7 @@ struct ServeFlags {
   double ab_split = 0.5;
   RegistryFlags registry;  // serve the active version when set
   double poll_registry_s = 5;
-  int warmup_rounds = 2;
+  int warmup_rounds = 1;
   double inject_spatial_faults = 0;
   std::string tokens_file;  // "" = $SPATIAL_TOKENS_FILE, else none
   bool require_token = false;

@@ -51,7 +51,7 @@ struct ModelSet {
 // name-vN.
 absl::StatusOr<std::shared_ptr<ServedModel>> LoadServedModel(
     const std::string& dir, const std::string& version,
-    const Batcher::Options& options, Metrics* metrics, int warmup_rounds = 2);
+    const Batcher::Options& options, Metrics* metrics, int warmup_rounds = 1);
 
 // Copies a registered directory artifact out of `store` into `dest` (which
 // must not exist), verifying every file's sha256 against `v` as it is written
@@ -65,7 +65,7 @@ class ModelManager {
  public:
   struct Options {
     Batcher::Options batcher;
-    int warmup_rounds = 2;                // Warmup rounds before a model serves
+    int warmup_rounds = 1;                // Warmup rounds before a model serves
     Metrics* metrics = nullptr;           // required, not owned
     std::vector<std::string> model_dirs;  // fixed bundles
     // With a registry: serve the version active in `environment`.
