@@ -1,8 +1,11 @@
 // `spatial bench` as a user runs it: the real binary (SPATIAL_BINARY) against
 // a fixture server in this process. Checks the exit codes (0, 1, 2, 99) and
 // the report files.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -126,9 +129,19 @@ TEST_F(BenchCliTest, UsageErrorsExit2) {
 
 // Nothing listening on the port: exit 1 with the reason.
 TEST_F(BenchCliTest, UnreachableTargetExits1) {
-  std::string url = server_->Url("/");
-  server_.reset();  // the port is closed now
+  // A port bound but not listening refuses connections, and nobody else can
+  // take it meanwhile (a freed port could be reused by a parallel test).
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::string url =
+      "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/";
   Outcome o = RunSpatial({"bench", url, "--duration", "200ms"});
+  ::close(fd);
   EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
   EXPECT_TRUE(absl::StrContains(o.err, "cannot connect")) << o.err;
 }
