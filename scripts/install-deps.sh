@@ -19,10 +19,11 @@ BUILD_PACKAGES=(
 )
 # The tests, benchmarks and checks on top: PostgreSQL for the team-registry
 # tests, python3-yaml + yamllint + promtool (prometheus) + docker-compose for
-# the deploy/ file tests.
+# the deploy/ file tests, chromium (headless) for the pipeline report's
+# screenshot test.
 TEST_PACKAGES=(
   git sqlite3 postgresql libbenchmark-dev coreutils
-  python3 python3-yaml yamllint prometheus docker-compose
+  python3 python3-yaml yamllint prometheus docker-compose chromium
 )
 
 PACKAGES=("${BUILD_PACKAGES[@]}")
