@@ -223,6 +223,11 @@ StageResult MultiEnvironmentTesting(const PipelineConfig& c, PipelineState* s) {
                                    ArtifactPath(c, "envtest_state.json"),
                                    "--model-dir",
                                    s->bundle_dir};
+  // The run's environments file sets envtest's thresholds too.
+  if (!c.config.empty()) {
+    args.push_back("--environments-file");
+    args.push_back(c.config);
+  }
   // The API tests cover /predict/standard and /ab-test/compare, which need
   // the standard model beside the version under test.
   std::string standard = c.source_dir + "/models/standard-pizza-v1";

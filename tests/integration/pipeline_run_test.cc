@@ -26,16 +26,18 @@ struct PipelineRun {
 
 // Runs the pipeline from the source tree with the sandbox's registry.
 PipelineRun RunPipeline(const Sandbox& box, std::vector<std::string> args,
-                        const std::string& cwd = SourceDir()) {
-  std::vector<std::string> argv = {SpatialBinary(),
-                                   "pipeline",
-                                   "run",
-                                   "--registry",
-                                   box.registry(),
-                                   "--config",
-                                   SourceDir() + "/config/environments.json",
-                                   "--output",
-                                   box.Path("runs")};
+                        const std::string& cwd = SourceDir(),
+                        const std::string& config = "") {
+  std::vector<std::string> argv = {
+      SpatialBinary(),
+      "pipeline",
+      "run",
+      "--registry",
+      box.registry(),
+      "--config",
+      config.empty() ? SourceDir() + "/config/environments.json" : config,
+      "--output",
+      box.Path("runs")};
   argv.insert(argv.end(), args.begin(), args.end());
   PipelineRun run;
   run.process =
@@ -205,6 +207,29 @@ TEST(PipelineRunTest, BrokenDockerfileFailsContainerStageAndBlocksDeployment) {
   EXPECT_NE(log.find("it would run as root"), std::string::npos) << log;
   Json history = box.JsonAt(box.registry(), {"history"});
   EXPECT_EQ(history.dump().find("v1"), std::string::npos) << history;
+}
+
+// An accuracy floor no model reaches fails multi-environment testing for
+// that reason, and the deployment that depends on it does not happen.
+TEST(PipelineRunTest, UnreachableAccuracyFailsEnvtestAndBlocksDeployment) {
+  Sandbox box;
+  std::string config = ReadBytes(SourceDir() + "/config/environments.json");
+  Json envs = ParseJsonOrFail(config, "environments.json");
+  envs["development"]["performance_requirements"]["accuracy"] = 1.01;
+  std::string strict = box.WriteFile("strict.json", envs.dump(2));
+  PipelineRun run = RunPipeline(
+      box,
+      {"--model", Bundle(), "--stages", "multi-environment-testing,deployment"},
+      SourceDir(), strict);
+  EXPECT_EQ(run.process.exit_code, 1) << run.process;
+  ASSERT_TRUE(run.report.is_object()) << run.process;
+  Json stage = Stage(run, "multi-environment-testing");
+  EXPECT_EQ(stage["status"], "failed") << stage;
+  Json envtest = ParseJsonOrFail(
+      ReadBytes(run.run_dir + "/reports/envtest.json"), "envtest.json");
+  EXPECT_NE(envtest.dump().find("1.01"), std::string::npos) << envtest.dump();
+  EXPECT_EQ(Stage(run, "deployment")["reason"],
+            "dependency multi-environment-testing failed");
 }
 
 TEST(PipelineRunTest, BadFlagsAreUsageErrorsAndLeaveNoRun) {
