@@ -35,9 +35,12 @@ Outcome RunSpatial(const std::vector<std::string>& args) {
   const char* env = std::getenv("SPATIAL_BINARY");
   std::string binary =
       env != nullptr && *env != '\0' ? env : SPATIAL_DEFAULT_BINARY;
-  std::string dir = testing::TempDir();
-  std::string out_path = dir + "/bench_cli_out.txt",
-              err_path = dir + "/bench_cli_err.txt";
+  // Per process and call: ctest runs each test of this file as its own
+  // process, in parallel, and they share TempDir().
+  static int calls = 0;
+  std::string stem = testing::TempDir() + "/bench_cli_" +
+                     std::to_string(getpid()) + "_" + std::to_string(++calls);
+  std::string out_path = stem + "_out.txt", err_path = stem + "_err.txt";
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(),
@@ -62,6 +65,8 @@ Outcome RunSpatial(const std::vector<std::string>& args) {
   posix_spawn_file_actions_destroy(&actions);
   o.out = base::ReadFile(out_path).value_or("");
   o.err = base::ReadFile(err_path).value_or("");
+  unlink(out_path.c_str());
+  unlink(err_path.c_str());
   return o;
 }
 
