@@ -4,6 +4,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 #include <condition_variable>
+#include <iostream>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -165,15 +166,29 @@ class Session : public std::enable_shared_from_this<Session> {
     ++impl_->in_flight;
     stream_.expires_never();  // the handler may queue; the write sets its own
                               // deadline
-    impl_->handler->Handle(std::move(r), [self = shared_from_this(),
-                                          keep_alive](HttpResponse resp) {
+    // The handler answers once, now or later from another thread. Should it
+    // throw, the connection still gets a 500 (unless it answered already) and
+    // the server lives on; a second answer is dropped.
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    auto respond = [self = shared_from_this(), keep_alive,
+                    answered](HttpResponse resp) {
+      if (answered->exchange(true)) return;
       net::post(self->stream_.get_executor(), [self, resp = std::move(resp),
                                                keep_alive]() mutable {
         // A server that began stopping meanwhile closes after this answer.
         self->Write(std::move(resp), keep_alive && !self->impl_->stopping,
                     /*counted=*/true);
       });
-    });
+    };
+    try {
+      impl_->handler->Handle(std::move(r), respond);
+    } catch (const std::exception& e) {
+      std::cerr << "pizza-api-spatial: handler threw: " << e.what() << "\n";
+      HttpResponse resp;
+      resp.status = 500;
+      resp.body = ErrorBody("internal error while handling the request");
+      respond(std::move(resp));
+    }
   }
 
   void Reply(int status, std::string body, bool keep_alive) {

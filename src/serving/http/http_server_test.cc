@@ -3,6 +3,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 #include <future>
+#include <stdexcept>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -24,6 +25,11 @@ class EchoHandler : public RequestHandler {
     resp.body = r.method + " " + r.path + " q=" + r.query +
                 " len=" + std::to_string(r.body.size()) +
                 " x=" + r.Header("x-test");
+    if (r.path == "/throw") throw std::runtime_error("handler bug");
+    if (r.path == "/answer-then-throw") {
+      respond(resp);
+      throw std::runtime_error("handler bug after answering");
+    }
     if (r.path == "/slow") {
       std::thread([respond, resp] {
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -101,6 +107,21 @@ TEST_F(HttpServerTest, AnswersAndSplitsPathAndQuery) {
 }
 
 // Two requests on one keep-alive connection both get answers.
+// A handler that throws costs its request a 500, not the server its life;
+// one that answered before throwing keeps its answer (sent once).
+TEST_F(HttpServerTest, HandlerExceptionIs500AndServerLivesOn) {
+  auto res = Get("/throw");
+  EXPECT_EQ(res.result_int(), 500);
+  EXPECT_NE(res.body().find("internal error"), std::string::npos) << res.body();
+  std::string out =
+      Raw("GET /answer-then-throw HTTP/1.1\r\nHost: x\r\n\r\n"
+          "GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(out.find("GET /answer-then-throw"), std::string::npos) << out;
+  EXPECT_EQ(out.find("500"), std::string::npos) << out;
+  EXPECT_NE(out.find("GET /b"), std::string::npos) << out;
+  EXPECT_EQ(Get("/after").result_int(), 200);
+}
+
 TEST_F(HttpServerTest, KeepsConnectionsAlive) {
   std::string out =
       Raw("GET /a HTTP/1.1\r\nHost: x\r\nX-Test: one\r\n\r\n"
