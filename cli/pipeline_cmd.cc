@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -80,8 +81,11 @@ int RunPipeline(PipelineFlags f) {
   pipeline::PipelineState state;
   state.version_id = c.model_version;
   if (state.version_id.empty()) {
-    state.version_id =
-        absl::StrCat(fs::path(c.model_dir).filename().string(), "-", c.run_id);
+    // The run id is unique only within one --output directory; a random
+    // suffix keeps two runs of the same second on one registry apart.
+    state.version_id = absl::StrCat(
+        fs::path(c.model_dir).filename().string(), "-", c.run_id, "-",
+        absl::StrFormat("%04x", std::random_device{}() & 0xffff));
   }
   state.bundle_dir = c.model_dir;
 

@@ -55,27 +55,6 @@ absl::StatusOr<CommandResult> RunSpatial(const PipelineConfig& c,
   return RunCommand(argv, o);
 }
 
-bool HasSubcommand(const PipelineConfig& c,
-                   const std::vector<std::string>& cmd) {
-  // `--help` of an unknown subcommand may print its parent's help and exit
-  // 0, so the usage line must name the command itself.
-  std::vector<std::string> argv = {c.spatial};
-  argv.insert(argv.end(), cmd.begin(), cmd.end());
-  argv.push_back("--help");
-  std::string out =
-      ArtifactPath(c, absl::StrCat("help_", absl::StrJoin(cmd, "_"), ".txt"));
-  CommandOptions o;
-  o.stdout_path = out;
-  o.timeout = std::chrono::seconds(10);
-  auto r = RunCommand(argv, o);
-  auto text = base::ReadFile(out);
-  std::error_code ec;
-  fs::remove(out, ec);
-  return r.ok() && r->exit_code == 0 && text.ok() &&
-         absl::StrContains(*text, absl::StrCat("Usage: spatial ",
-                                               absl::StrJoin(cmd, " "), " "));
-}
-
 absl::Status RenderImages(const PipelineConfig& c, const std::string& stage,
                           const std::string& dir, int per_class, int seed) {
   auto r =

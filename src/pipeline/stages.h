@@ -65,9 +65,6 @@ absl::StatusOr<CommandResult> RunSpatial(const PipelineConfig& c,
                                          const std::vector<std::string>& args,
                                          const std::string& stdout_path = "",
                                          int timeout_s = 600);
-// True when the binary knows `spatial <cmd...> --help`.
-bool HasSubcommand(const PipelineConfig& c,
-                   const std::vector<std::string>& cmd);
 // Renders labelled images (`spatial data render`) into DIR; OK when DIR/
 // labels.csv exists afterwards.
 absl::Status RenderImages(const PipelineConfig& c, const std::string& stage,

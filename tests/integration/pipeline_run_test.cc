@@ -141,6 +141,22 @@ TEST(PipelineRunTest, TamperedArtifactFailsModelValidationAndSkipsDependants) {
 
 // A checkout with a password in config/ and a world-readable private key in
 // deploy/: the security stage fails and names the files, never the values.
+// Passed stages say what they checked, counted from their own reports.
+TEST(PipelineRunTest, PassedCheckStagesCountWhatTheyChecked) {
+  Sandbox box;
+  PipelineRun run = RunPipeline(box, {"--model", Bundle(), "--stages",
+                                      "environment-validation,spatial-tests"});
+  EXPECT_EQ(run.process.exit_code, 0) << run.process;
+  ASSERT_TRUE(run.report.is_object()) << run.process;
+  for (const char* stage : {"environment-validation", "spatial-tests"}) {
+    EXPECT_EQ(Stage(run, stage)["status"], "passed") << stage << run.report;
+    std::string reason = Stage(run, stage)["reason"];
+    EXPECT_NE(reason.find(" passed, 0 failed"), std::string::npos)
+        << stage << ": " << reason;
+    EXPECT_EQ(reason.find(": 0 passed"), std::string::npos) << reason;
+  }
+}
+
 TEST(PipelineRunTest, SecurityStageFindsSecretsAndLooseKeyPermissions) {
   Sandbox box;
   box.Register(Bundle(), "v1");
