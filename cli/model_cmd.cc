@@ -402,7 +402,8 @@ void AddModelCommand(CLI::App& app, std::function<int()>* action) {
                   "dual-encoder | visual-encoder | spatial-encoder (default: "
                   "from the graph)");
   reg->add_option("--metric", f->metrics,
-                  "NAME=NUMBER, e.g. accuracy=0.93 (repeatable)");
+                  "NAME=NUMBER, e.g. accuracy=0.93 (repeatable; replaces "
+                  "the bundle manifest's value of NAME, keeps the others)");
   reg->add_option("--tag", f->tags, "Tag (repeatable)");
   reg->add_option("--training-config", f->training_config,
                   "JSON file with the training config");

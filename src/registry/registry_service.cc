@@ -230,11 +230,11 @@ absl::StatusOr<ModelVersion> RegistryService::Register(
   v.creation_date = base::FormatIso8601(absl::Now());
   v.checksum = ingest.checksum;
   v.size_bytes = ingest.total_size;
-  v.performance_metrics = req.metrics;
-  if (v.performance_metrics.empty() && ingest.is_directory) {
-    // A bundle's manifest carries the metrics `spatial eval` measured.
-    v.performance_metrics = ManifestMetrics(req.path);
-  }
+  // A bundle's manifest carries the metrics `spatial eval` measured; a metric
+  // given with the request replaces the manifest's of that name only.
+  if (ingest.is_directory) v.performance_metrics = ManifestMetrics(req.path);
+  for (const auto& [name, value] : req.metrics)
+    v.performance_metrics[name] = value;
   v.training_config = req.training_config;
   v.tags = req.tags;
   v.actor = req.actor;

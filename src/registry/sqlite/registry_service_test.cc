@@ -104,7 +104,8 @@ TEST_F(RegistryServiceTest, RegisterFillsCompatibilityFromTheGraph) {
   EXPECT_TRUE(fs::exists(service_->store().BlobPath(v.checksum)));
 }
 
-// A bundle directory without --metric takes the metrics of its manifest.
+// A bundle directory takes the metrics of its manifest; --metric overrides
+// one by name.
 TEST_F(RegistryServiceTest, BundleMetricsComeFromItsManifest) {
   WriteFile("bundle/model.onnx", "graph");
   WriteFile(
@@ -120,7 +121,10 @@ TEST_F(RegistryServiceTest, BundleMetricsComeFromItsManifest) {
                                    .version_id = "b2",
                                    .metrics = {{"accuracy", 0.5}}});
   ASSERT_TRUE(given.ok());
-  EXPECT_EQ(given->performance_metrics.size(), 1u);
+  // --metric replaces the manifest's value of its name and keeps the others.
+  EXPECT_EQ(given->performance_metrics,
+            (std::map<std::string, double>{{"accuracy", 0.5},
+                                           {"inference_time_ms", 1.5}}));
 }
 
 // A file the inspector cannot read needs --architecture and stays "unknown".
