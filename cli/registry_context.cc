@@ -102,7 +102,7 @@ absl::StatusOr<RegistryContext> OpenRegistryContext(
   registry::RegistryService::Options opts;
   opts.registry = ctx.registry.get();
   opts.store_root = store;
-  opts.host = ProbeHost();
+  opts.host = ProbeHost;
   opts.inspector = inference::InspectOnnx;
   opts.signature_check = security::CheckSigned;
   ctx.service = std::make_unique<registry::RegistryService>(std::move(opts));

@@ -265,7 +265,7 @@ absl::StatusOr<ValidationRecord> RegistryService::Validate(
   ValidationInput in;
   in.version = &v;
   in.environment = &env;
-  in.host = options_.host;
+  if (options_.host) in.host = options_.host();
   in.cpu_override_reason = req.cpu_override_reason;
   if (absl::Status s = store_.VerifyVersion(v); !s.ok()) {
     in.artifact_error = std::string(s.message());

@@ -71,7 +71,10 @@ class RegistryService {
     Registry* registry = nullptr;  // required, not owned
     std::string store_root;        // required
     Inspector inspector;  // empty: compatibility is recorded as unknown
-    HostFacts host;       // what validation knows of this machine
+    // What validation knows of this machine, asked only when a validation
+    // runs (probing a GPU driver costs every other command nothing then);
+    // empty: no GPU.
+    std::function<HostFacts()> host;
     // Checks that a version carries a valid signature by a key the
     // environment trusts, over its stored files (security::CheckSigned).
     // Called for environments that require signatures (validation,
