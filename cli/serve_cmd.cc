@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/exit_codes.h"
 #include "cli/registry_context.h"
+#include "cli/serve_workdir.h"
 #include "opencv2/core/utility.hpp"
 #include "src/base/files.h"
 #include "src/base/status_macros.h"
@@ -130,9 +131,7 @@ int Serve(const ServeFlags& flags) {
     ctx = std::move(*opened);
     if (auto env = ctx->registry->GetEnvironment(f.environment); !env.ok())
       return fail(env.status());
-    work_dir = (std::filesystem::temp_directory_path() /
-                absl::StrCat("spatial-serve-", getpid()))
-                   .string();
+    work_dir = ServeWorkDir();  // (sweeps the dirs of killed servers)
     // Staging and production serve only versions signed by a trusted key
     // (the environment's policy, read anew for every load).
     mo.admit = [reg = ctx->registry.get(), store = &ctx->service->store(),
