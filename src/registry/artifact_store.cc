@@ -162,10 +162,16 @@ absl::StatusOr<IngestResult> ArtifactStore::Ingest(
     return absl::InvalidArgumentError(
         absl::StrCat(path, " is an empty directory"));
   }
-  std::sort(entries.begin(), entries.end());
-  for (const auto& e : entries) {
-    ASSIGN_OR_RETURN(ArtifactFile f,
-                     IngestFile(e.string(), fs::relative(e, path).string()));
+  // Byte order of the relative path, as both adapters list files (SQLite's
+  // BINARY collation, PostgreSQL's COLLATE "C"), so that the combined
+  // checksum of the stored list is the one computed here. (Path order would
+  // differ for names like "a.b" and "a/b".)
+  std::vector<std::pair<std::string, fs::path>> sorted;
+  for (const auto& e : entries)
+    sorted.emplace_back(fs::relative(e, path).string(), e);
+  std::sort(sorted.begin(), sorted.end());
+  for (const auto& [relative, e] : sorted) {
+    ASSIGN_OR_RETURN(ArtifactFile f, IngestFile(e.string(), relative));
     result.total_size += f.size;
     result.files.push_back(std::move(f));
   }

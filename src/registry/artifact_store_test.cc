@@ -60,6 +60,27 @@ TEST(ArtifactStoreTest, IngestsDirectoryWithCombinedChecksum) {
                             base::Sha256Hex("ref")));
 }
 
+// Files are listed in byte order of their relative paths, the order in which
+// the registries store them: "a.b" ('.' is 0x2e) before "a/b" ('/' is 0x2f),
+// although path order puts the directory "a" first.
+TEST(ArtifactStoreTest, ListsFilesInByteOrderOfTheirPaths) {
+  std::string dir = FreshDir("order");
+  fs::create_directories(dir + "/bundle/a");
+  ASSERT_TRUE(base::WriteFileAtomic(dir + "/bundle/a/b", "in dir").ok());
+  ASSERT_TRUE(base::WriteFileAtomic(dir + "/bundle/a.b", "dotted").ok());
+  ASSERT_TRUE(base::WriteFileAtomic(dir + "/bundle/a-c", "dashed").ok());
+  ArtifactStore store(dir + "/store");
+  auto r = store.Ingest(dir + "/bundle");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->files.size(), 3u);
+  EXPECT_EQ(r->files[0].path, "a-c");
+  EXPECT_EQ(r->files[1].path, "a.b");
+  EXPECT_EQ(r->files[2].path, "a/b");
+  EXPECT_EQ(r->checksum, base::Sha256Hex(base::Sha256Hex("dashed") +
+                                         base::Sha256Hex("dotted") +
+                                         base::Sha256Hex("in dir")));
+}
+
 // Missing paths, symlinks and empty directories are refused with specific
 // codes.
 TEST(ArtifactStoreTest, RefusesWhatIsNotAnArtifact) {

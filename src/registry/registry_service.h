@@ -24,7 +24,7 @@ struct RegisterRequest {
   std::string model_type;  // "" = from the graph (dual-encoder -> spatial-mllm)
   std::string architecture;  // "" = from the graph
   std::map<std::string, double>
-      metrics;  // empty: a bundle's manifest.json metrics
+      metrics;  // over a bundle's manifest.json metrics, by name
   std::vector<std::string> tags;
   Json training_config = Json::object();
   std::string actor;

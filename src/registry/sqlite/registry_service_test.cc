@@ -127,6 +127,21 @@ TEST_F(RegistryServiceTest, BundleMetricsComeFromItsManifest) {
                                            {"inference_time_ms", 1.5}}));
 }
 
+// A bundle whose file names sort differently by path and by bytes ("a.b",
+// "a/b") passes the store check once stored and read back.
+TEST_F(RegistryServiceTest, NestedBundlePassesTheStoreCheck) {
+  WriteFile("nested/a/b", "in dir");
+  WriteFile("nested/a.b", "dotted");
+  auto v = service_->Register({.path = dir_ + "/nested",
+                               .version_id = "n1",
+                               .architecture = "visual-encoder"});
+  ASSERT_TRUE(v.ok()) << v.status();
+  auto checks = service_->Test();
+  ASSERT_TRUE(checks.ok()) << checks.status();
+  ASSERT_EQ(checks->size(), 1u);
+  EXPECT_TRUE((*checks)[0].status.ok()) << (*checks)[0].status;
+}
+
 // A file the inspector cannot read needs --architecture and stays "unknown".
 TEST_F(RegistryServiceTest, NonOnnxFileNeedsArchitecture) {
   RegisterRequest req{.path = WriteFile("weights.pth", "torch"),
