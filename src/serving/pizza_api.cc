@@ -23,8 +23,6 @@ using http::HttpRequest;
 using http::HttpResponse;
 using Clock = std::chrono::steady_clock;
 
-std::string Now() { return base::FormatIso8601(absl::Now()); }
-
 }  // namespace
 
 PizzaApi::PizzaApi(Options options,

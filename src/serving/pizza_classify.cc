@@ -24,8 +24,6 @@ using http::HttpRequest;
 using http::HttpResponse;
 using Clock = std::chrono::steady_clock;
 
-std::string Now() { return base::FormatIso8601(absl::Now()); }
-
 absl::StatusOr<bool> ParseBool(absl::string_view field, absl::string_view v) {
   std::string s = absl::AsciiStrToLower(absl::StripAsciiWhitespace(v));
   if (s == "true" || s == "1" || s == "yes" || s == "on") return true;

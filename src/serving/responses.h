@@ -2,8 +2,12 @@
 #ifndef SPATIAL_SERVING_RESPONSES_H_
 #define SPATIAL_SERVING_RESPONSES_H_
 
+#include <string>
+
 #include "absl/status/status.h"
+#include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
+#include "src/base/text.h"
 #include "src/serving/http/http_server.h"
 #include "src/serving/http/status_mapping.h"
 
@@ -25,6 +29,9 @@ inline http::HttpResponse Error(const absl::Status& s) {
   if (r.status == 503) r.headers.emplace_back("Retry-After", "1");
   return r;
 }
+
+// The "timestamp" of a response: now, ISO 8601 in UTC.
+inline std::string Now() { return base::FormatIso8601(absl::Now()); }
 
 }  // namespace spatial::serving
 
