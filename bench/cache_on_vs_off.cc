@@ -4,8 +4,9 @@
 //     default cache against `--cache-mb 0`: throughput at --concurrency
 //     (closed loop), latency at concurrency 1, and requests per server CPU
 //     second (independent of the machine's other load);
-//  b) unique images (every request's bytes differ: one rendered pizza with a
-//     few pixels changed per request, so decoding costs the same): the cache
+//  b) unique images (every request's bytes differ: one rendered pizza's JPEG
+//     with a comment segment naming the request, so decoding costs the same
+//     and the pixels are identical): the cache
 //     only hashes, misses and stores; the same figures, plus a cache so small
 //     (--cache-mb 0.02) that every store evicts.
 // The configurations alternate for --rounds rounds and each figure is the
@@ -117,23 +118,20 @@ lt::RequestSet Requests(const lt::Url& url,
   return set;
 }
 
-// `count` JPEGs of one rendered pizza, each with pixels set from its index
-// `first + i`, so that every file's bytes (and sha256) differ while decoding
-// and inference cost the same.
-std::vector<std::string> UniqueJpegs(const cv::Mat& base, uint64_t first,
+// `count` copies of one rendered pizza's JPEG, each with a JPEG comment
+// segment (COM, as a camera's metadata) naming its index `first + i` right
+// after the start-of-image marker: every file's bytes (and sha256) differ
+// while decoding and inference cost the same.
+std::vector<std::string> UniqueJpegs(const std::string& jpeg, uint64_t first,
                                      int count) {
   std::vector<std::string> out;
   out.reserve(static_cast<size_t>(count));
   for (int i = 0; i < count; ++i) {
-    cv::Mat img = base.clone();
-    uint64_t n = first + static_cast<uint64_t>(i);
-    for (int b = 0; b < 4; ++b) {
-      img.at<cv::Vec3b>(b, 0) =
-          cv::Vec3b(static_cast<uint8_t>(n >> (8 * b)), 0, 255);
-    }
-    auto jpeg = spatial::vision::EncodeJpeg(img, 90);
-    if (!jpeg.ok()) Die(std::string(jpeg.status().message()));
-    out.push_back(std::move(*jpeg));
+    std::string text = absl::StrCat("cache_on_vs_off ", first + i);
+    const size_t len = text.size() + 2;  // the length field counts itself
+    std::string com = {'\xFF', '\xFE', static_cast<char>(len >> 8),
+                       static_cast<char>(len & 0xFF)};
+    out.push_back(absl::StrCat(jpeg.substr(0, 2), com, text, jpeg.substr(2)));
   }
   return out;
 }
@@ -253,8 +251,15 @@ int main(int argc, char** argv) {
     repeated.push_back(
         spatial::vision::RenderPizza(i % 6, 2027, i / 6, args.image_size).jpeg);
   }
-  const cv::Mat base =
-      spatial::vision::RenderPizza(1, 2028, 0, args.image_size).bgr;
+  const std::string base =
+      spatial::vision::RenderPizza(1, 2028, 0, args.image_size).jpeg;
+  {
+    // The server must take a file with a comment segment as the same image.
+    auto a = spatial::vision::DecodeJpeg(UniqueJpegs(base, 0, 1)[0]);
+    auto b = spatial::vision::DecodeJpeg(base);
+    if (!a.ok() || !b.ok() || cv::norm(*a, *b, cv::NORM_INF) != 0)
+      Die("a JPEG with a comment segment does not decode to the same pixels");
+  }
   // Enough unique images that no level wraps around (checked: a unique
   // level must see no cache hit).
   const int unique_per_level = static_cast<int>(
