@@ -204,11 +204,12 @@ int main(int argc, char** argv) {
     }
   }
 
-  // b) the real server.
+  // b) the real server, without the prediction cache (this measures the
+  // model's path; bench/cache_on_vs_off measures the cache).
   spatial::bench::ServeChild server(
       args.spatial,
       {"--model-dir", args.model_dir, "--workers", std::to_string(workers),
-       "--max-batch", std::to_string(args.max_batch)},
+       "--max-batch", std::to_string(args.max_batch), "--cache-mb", "0"},
       SPATIAL_SOURCE_DIR, dir + "/serve.log");
   if (!server.WaitReady(std::chrono::seconds(60)))
     Die("the server did not get ready:\n" + server.Log());

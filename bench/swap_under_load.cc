@@ -184,10 +184,12 @@ int main(int argc, char** argv) {
   }
   model({"promote", "s1", "--environment", "development"});
 
+  // No prediction cache: every request runs the model being swapped.
   spatial::bench::ServeChild server(
       args.spatial,
       {"--registry", reg, "--config", config, "--environment", "development",
-       "--poll-registry-s", "0.1", "--workers", std::to_string(workers)},
+       "--poll-registry-s", "0.1", "--workers", std::to_string(workers),
+       "--cache-mb", "0"},
       kSource, dir + "/serve.log");
   if (!server.WaitReady(std::chrono::seconds(60)))
     Die("the server did not get ready:\n" + server.Log());

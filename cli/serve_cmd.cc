@@ -11,6 +11,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -48,6 +49,7 @@ struct ServeFlags {
   double inject_spatial_faults = 0;
   std::string tokens_file;  // "" = $SPATIAL_TOKENS_FILE, else none
   bool require_token = false;
+  double cache_mb = 16;  // prediction cache; 0 disables
 };
 
 std::string Env(const char* name) {
@@ -102,8 +104,13 @@ int Serve(const ServeFlags& flags) {
       }
     }
   }
+  if (!(f.cache_mb >= 0 && f.cache_mb <= 1 << 20))
+    return fail(absl::InvalidArgumentError(
+        "--cache-mb must be a size in MB from 0 (no cache) to 1048576"));
   cv::setNumThreads(1);  // one inference per worker; workers = cores
   serving::Metrics metrics;
+  serving::PredictionCache cache(
+      static_cast<uint64_t>(f.cache_mb * 1024 * 1024));
   serving::ModelManager::Options mo;
   mo.batcher.workers =
       f.workers > 0
@@ -114,6 +121,12 @@ int Serve(const ServeFlags& flags) {
   mo.batcher.queue_capacity = static_cast<size_t>(f.queue_capacity);
   mo.warmup_rounds = f.warmup_rounds;
   mo.metrics = &metrics;
+  // Results of versions no longer served are dropped at once.
+  mo.on_publish = [&cache](const serving::ModelSet& set) {
+    std::set<serving::CacheModel> served;
+    for (const auto& m : set.all()) served.insert(serving::CacheModelOf(*m));
+    cache.RetainOnly(std::move(served));
+  };
   mo.model_dirs = f.model_dirs;
   mo.environment = f.environment;
   mo.poll_interval =
@@ -166,7 +179,8 @@ int Serve(const ServeFlags& flags) {
        .metrics = &metrics,
        .management = &management,
        .tokens = tokens ? &*tokens : nullptr,
-       .require_token = f.require_token},
+       .require_token = f.require_token,
+       .cache = &cache},
       [&manager] { return manager.Current(); },
       [&manager] { return manager.ready(); });
   serving::http::HttpServer::Options ho;
@@ -302,6 +316,12 @@ void AddServeCommand(CLI::App& app, std::function<int()>* action) {
                     "$SPATIAL_TOKENS_FILE)");
   serve->add_flag("--require-token", f->require_token,
                   "Inference endpoints need a token too (any role)");
+  serve
+      ->add_option("--cache-mb", f->cache_mb,
+                   "Memory for the prediction cache in MB (results by the "
+                   "upload's sha256 and model version, least recently used "
+                   "evicted first; 0 disables it)")
+      ->capture_default_str();
   serve->callback([f, action] { *action = [f] { return Serve(*f); }; });
 }
 

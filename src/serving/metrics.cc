@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "src/serving/prediction_cache.h"
 
 namespace spatial::serving {
 namespace {
@@ -34,6 +35,33 @@ void Header(std::string* out, const char* name, const char* type,
             const char* help) {
   absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type,
                   "\n");
+}
+
+void RenderCache(std::string* out, const PredictionCacheStats& c) {
+  Header(out, "pizza_api_prediction_cache_lookups_total", "counter",
+         "Prediction cache lookups by result.");
+  absl::StrAppend(
+      out, "pizza_api_prediction_cache_lookups_total{result=\"hit\"} ", c.hits,
+      "\npizza_api_prediction_cache_lookups_total{result=\"miss\"} ", c.misses,
+      "\n");
+  Header(out, "pizza_api_prediction_cache_evictions_total", "counter",
+         "Entries evicted (least recently used) to stay within the size.");
+  absl::StrAppend(out, "pizza_api_prediction_cache_evictions_total ",
+                  c.evictions, "\n");
+  Header(out, "pizza_api_prediction_cache_invalidations_total", "counter",
+         "Entries dropped because their model version is no longer served.");
+  absl::StrAppend(out, "pizza_api_prediction_cache_invalidations_total ",
+                  c.invalidations, "\n");
+  Header(out, "pizza_api_prediction_cache_entries", "gauge",
+         "Results in the prediction cache.");
+  absl::StrAppend(out, "pizza_api_prediction_cache_entries ", c.entries, "\n");
+  Header(out, "pizza_api_prediction_cache_bytes", "gauge",
+         "Memory the prediction cache's entries take (estimate).");
+  absl::StrAppend(out, "pizza_api_prediction_cache_bytes ", c.bytes, "\n");
+  Header(out, "pizza_api_prediction_cache_capacity_bytes", "gauge",
+         "The prediction cache's bound (--cache-mb; 0: disabled).");
+  absl::StrAppend(out, "pizza_api_prediction_cache_capacity_bytes ",
+                  c.capacity_bytes, "\n");
 }
 
 }  // namespace
@@ -94,8 +122,8 @@ void Metrics::RecordModelLoad(bool ok) {
   ++(ok ? loads_ok_ : loads_failed_);
 }
 
-std::string Metrics::Render(
-    const std::map<std::string, size_t>& queue_depths) const {
+std::string Metrics::Render(const std::map<std::string, size_t>& queue_depths,
+                            const PredictionCacheStats* cache) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::string out;
   Header(&out, "pizza_api_requests_total", "counter",
@@ -157,6 +185,7 @@ std::string Metrics::Render(
                     "\",version=\"", Escape(std::get<0>(info)),
                     "\",model_type=\"", Escape(std::get<1>(info)), "\"} 1\n");
   }
+  if (cache) RenderCache(&out, *cache);
   // Process figures from the kernel, read at scrape time.
   long rss_pages = 0;
   {

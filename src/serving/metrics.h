@@ -12,6 +12,8 @@
 
 namespace spatial::serving {
 
+struct PredictionCacheStats;  // prediction_cache.h
+
 class Metrics {
  public:
   Metrics();
@@ -26,8 +28,10 @@ class Metrics {
   // The model in `slot`; an empty version removes the slot.
   void SetModelInfo(const std::string& slot, const std::string& version,
                     const std::string& model_type);
-  // Everything, with the queue depths and process memory/CPU read now.
-  std::string Render(const std::map<std::string, size_t>& queue_depths) const;
+  // Everything, with the queue depths, the prediction cache's figures (when
+  // there is a cache) and process memory/CPU read now.
+  std::string Render(const std::map<std::string, size_t>& queue_depths,
+                     const PredictionCacheStats* cache = nullptr) const;
 
  private:
   struct Histogram {

@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "src/serving/prediction_cache.h"
 
 namespace spatial::serving {
 namespace {
@@ -76,6 +77,33 @@ TEST(MetricsTest, EscapesLabelValues) {
   m.RecordPrediction("m", "a\"b\\c\nd");
   std::string text = m.Render({});
   EXPECT_TRUE(absl::StrContains(text, "class=\"a\\\"b\\\\c\\nd\""));
+}
+
+// The prediction cache's figures, when there is a cache; none without one.
+TEST(MetricsTest, RendersThePredictionCacheFigures) {
+  Metrics m;
+  EXPECT_FALSE(absl::StrContains(m.Render({}), "prediction_cache"));
+  PredictionCacheStats c;
+  c.hits = 7;
+  c.misses = 3;
+  c.evictions = 2;
+  c.invalidations = 5;
+  c.entries = 4;
+  c.bytes = 2048;
+  c.capacity_bytes = 16 << 20;
+  std::string text = m.Render({}, &c);
+  for (const char* line :
+       {"# TYPE pizza_api_prediction_cache_lookups_total counter\n",
+        "pizza_api_prediction_cache_lookups_total{result=\"hit\"} 7\n",
+        "pizza_api_prediction_cache_lookups_total{result=\"miss\"} 3\n",
+        "pizza_api_prediction_cache_evictions_total 2\n",
+        "pizza_api_prediction_cache_invalidations_total 5\n",
+        "# TYPE pizza_api_prediction_cache_entries gauge\n",
+        "pizza_api_prediction_cache_entries 4\n",
+        "pizza_api_prediction_cache_bytes 2048\n",
+        "pizza_api_prediction_cache_capacity_bytes 16777216\n"}) {
+    EXPECT_TRUE(absl::StrContains(text, line)) << line << text;
+  }
 }
 
 }  // namespace

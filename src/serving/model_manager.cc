@@ -251,8 +251,9 @@ void ModelManager::Publish(std::shared_ptr<ServedModel> from_registry) {
     std::lock_guard<std::mutex> lock(mu_);
     if (from_registry_) retired_.push_back(std::move(from_registry_));
     if (from_registry) from_registry_ = std::move(from_registry);
-    current_ = std::move(set);
+    current_ = set;
   }
+  if (options_.on_publish) options_.on_publish(*set);
   ReapRetired();
 }
 

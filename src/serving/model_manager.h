@@ -80,6 +80,9 @@ class ModelManager {
     double spatial_fault_rate = 0;
     // Progress and failures, one line each (default: stderr).
     std::function<void(const std::string&)> log;
+    // Called with the new set after every change of what is served (e.g. to
+    // drop cached results of versions that left); serialized.
+    std::function<void(const ModelSet&)> on_publish;
   };
 
   explicit ModelManager(Options options);

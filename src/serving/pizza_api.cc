@@ -125,7 +125,11 @@ void PizzaApi::Route(HttpRequest req, http::Responder respond) {
       depths[m->manifest().model_type] = m->batcher->queue_depth();
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = options_.metrics ? options_.metrics->Render(depths) : "";
+    std::optional<PredictionCacheStats> cache;
+    if (options_.cache) cache = options_.cache->Stats();
+    r.body = options_.metrics
+                 ? options_.metrics->Render(depths, cache ? &*cache : nullptr)
+                 : "";
     return respond(r);
   }
   if (path == "/ab-test/status") {
@@ -167,12 +171,25 @@ HttpResponse PizzaApi::Status() const {
   }
   double uptime =
       std::chrono::duration<double>(Clock::now() - started_).count();
+  Json cache = nullptr;
+  if (options_.cache) {
+    PredictionCacheStats c = options_.cache->Stats();
+    cache = {{"enabled", options_.cache->enabled()},
+             {"capacity_bytes", c.capacity_bytes},
+             {"bytes", c.bytes},
+             {"entries", c.entries},
+             {"hits", c.hits},
+             {"misses", c.misses},
+             {"evictions", c.evictions},
+             {"invalidations", c.invalidations}};
+  }
   return JsonResponse(200, {{"service", "pizza-api-spatial"},
                             {"environment", options_.environment},
                             {"uptime_seconds", uptime},
                             {"requests", requests_.load()},
                             {"fallbacks", fallbacks_.load()},
                             {"models", models},
+                            {"prediction_cache", cache},
                             {"timestamp", Now()}});
 }
 

@@ -18,6 +18,7 @@
 #include "src/serving/metrics.h"
 #include "src/serving/model_manager.h"
 #include "src/serving/oip.h"
+#include "src/serving/prediction_cache.h"
 #include "src/serving/served_model.h"
 
 namespace spatial::serving {
@@ -34,6 +35,7 @@ class PizzaApi : public http::RequestHandler {
     ManagementApi* management = nullptr;  // not owned; null: no /api/v1
     const TokenTable* tokens = nullptr;   // not owned; for require_token
     bool require_token = false;  // inference endpoints need a viewer token
+    PredictionCache* cache = nullptr;  // not owned; null: no cache
   };
   // `models` returns what is served now (each request takes one snapshot and
   // finishes on it, so a swap never changes a model under a request);
@@ -63,6 +65,12 @@ class PizzaApi : public http::RequestHandler {
                    std::shared_ptr<ServedModel> model,
                    std::shared_ptr<ServedModel> fallback);
   void CountFallback();
+  // The 200 answer of a classification, computed (`features` from the
+  // preprocessing) or from the cache.
+  void RespondPrediction(const ClassifyCall& call, const ServedModel& model,
+                         const inference::Prediction& pred,
+                         const vision::SpatialFeatures* features,
+                         const std::string& viz_url, bool cached);
   http::HttpResponse Status() const;
   http::HttpResponse AbStatus() const;
   http::HttpResponse Visualization(const std::string& path) const;

@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
 #include "opencv2/imgproc.hpp"
+#include "src/base/sha256.h"
 #include "src/base/text.h"
 #include "src/serving/http/status_mapping.h"
 #include "src/serving/multipart.h"
@@ -104,6 +105,7 @@ struct PizzaApi::ClassifyCall {
   GroupStats* stats = nullptr;
   bool want_probabilities = true, want_visualization = false;
   std::string fallback_reason;  // non-empty: served by the other model
+  std::string image_sha256;     // non-empty: the result goes to the cache
   Clock::time_point started;
   http::Responder respond;
 };
@@ -154,24 +156,29 @@ void PizzaApi::Classify(const HttpRequest& req, const std::string& forced,
     if (!v.ok()) return respond(Error(v.status()));
     want_visualization = *v;
   }
-  auto image = vision::DecodeImage(form->image);
-  if (!image.ok()) return respond(Error(image.status()));
+  bool want_cache = true;
+  if (auto f = form->fields.find("cache"); f != form->fields.end()) {
+    auto v = ParseBool("cache", f->second);
+    if (!v.ok()) return respond(Error(v.status()));
+    want_cache = *v;
+  }
 
   auto models = models_();
   auto call = std::make_shared<ClassifyCall>();
-  call->image = std::move(*image);
   call->group = group;
   call->stats = group == "A" ? &group_a_ : group == "B" ? &group_b_ : nullptr;
   call->want_probabilities = want_probabilities;
   call->want_visualization = want_visualization;
   call->started = started;
   call->respond = std::move(respond);
-  if (call->stats) ++call->stats->requests;
   std::shared_ptr<ServedModel> model =
       use_spatial ? models->spatial : models->standard;
   if (!model) {
     if (!forced.empty() || (!models->spatial && !models->standard)) {
-      if (call->stats) ++call->stats->errors;
+      if (call->stats) {
+        ++call->stats->requests;
+        ++call->stats->errors;
+      }
       return call->respond(Error(absl::UnavailableError(
           forced.empty()
               ? std::string("no model is loaded yet; retry shortly")
@@ -182,8 +189,26 @@ void PizzaApi::Classify(const HttpRequest& req, const std::string& forced,
     model = use_spatial ? models->standard : models->spatial;
     call->fallback_reason = absl::StrCat(
         "the ", use_spatial ? "spatial" : "standard", " model is not loaded");
-    CountFallback();
   }
+  // The cache, before any decoding: a hit skips decode, preprocessing and
+  // inference. Visualizations are not cached, so they always compute.
+  if (options_.cache && options_.cache->enabled() && want_cache &&
+      !want_visualization) {
+    call->image_sha256 = base::Sha256Hex(form->image);
+    if (auto hit =
+            options_.cache->Lookup(call->image_sha256, CacheModelOf(*model))) {
+      if (call->stats) ++call->stats->requests;
+      if (!call->fallback_reason.empty()) CountFallback();
+      return RespondPrediction(*call, *model, hit->prediction,
+                               hit->features ? &*hit->features : nullptr, "",
+                               /*cached=*/true);
+    }
+  }
+  auto image = vision::DecodeImage(form->image);
+  if (!image.ok()) return call->respond(Error(image.status()));
+  call->image = std::move(*image);
+  if (call->stats) ++call->stats->requests;
+  if (!call->fallback_reason.empty()) CountFallback();
   // A failing spatial model falls back to the standard one, unless the
   // caller asked for the spatial model by its endpoint.
   RunClassify(
@@ -219,37 +244,55 @@ void PizzaApi::RunClassify(std::shared_ptr<ClassifyCall> call,
       return call->respond(Error(pred.status()));
     }
     const auto& m = model->manifest();
-    if (options_.metrics)
-      options_.metrics->RecordPrediction(m.model_type, m.classes[pred->label]);
-    double seconds =
-        std::chrono::duration<double>(Clock::now() - call->started).count();
-    if (call->stats)
-      call->stats->latency_us_total += static_cast<uint64_t>(seconds * 1e6);
-    const bool fell_back = !call->fallback_reason.empty();
-    Json j = {
-        {"predicted_class", m.classes[pred->label]},
-        {"confidence", pred->confidence},
-        {"probabilities", call->want_probabilities ? ProbabilitiesJson(m, *pred)
-                                                   : Json(nullptr)},
-        {"model_used", m.model_type},
-        {"model_version", model->version},
-        {"inference_time", seconds},
-        {"spatial_features",
-         m.has_spatial() ? FeaturesJson(input->features) : Json(nullptr)},
-        {"visualization_url", viz_url.empty() ? Json(nullptr) : Json(viz_url)},
-        {"ab_test_group",
-         call->group.empty() ? Json(nullptr) : Json(call->group)},
-        {"fallback", fell_back},
-        {"fallback_reason",
-         fell_back ? Json(call->fallback_reason) : Json(nullptr)},
-        {"timestamp", Now()}};
-    call->respond(JsonResponse(200, j));
+    // Stored under the model that produced it (after a fallback, the
+    // standard one; never the model that failed).
+    if (!call->image_sha256.empty() && options_.cache) {
+      options_.cache->Insert(
+          call->image_sha256, CacheModelOf(*model),
+          {*pred,
+           m.has_spatial() ? std::optional(input->features) : std::nullopt});
+    }
+    RespondPrediction(*call, *model, *pred,
+                      m.has_spatial() ? &input->features : nullptr, viz_url,
+                      /*cached=*/false);
   };
   absl::Status queued = model->batcher->Submit(input, finish);
   if (!queued.ok()) {
     if (call->stats) ++call->stats->errors;
     call->respond(Error(queued));
   }
+}
+
+void PizzaApi::RespondPrediction(const ClassifyCall& call,
+                                 const ServedModel& model,
+                                 const inference::Prediction& pred,
+                                 const vision::SpatialFeatures* features,
+                                 const std::string& viz_url, bool cached) {
+  const auto& m = model.manifest();
+  if (options_.metrics)
+    options_.metrics->RecordPrediction(m.model_type, m.classes[pred.label]);
+  double seconds =
+      std::chrono::duration<double>(Clock::now() - call.started).count();
+  if (call.stats)
+    call.stats->latency_us_total += static_cast<uint64_t>(seconds * 1e6);
+  const bool fell_back = !call.fallback_reason.empty();
+  Json j = {
+      {"predicted_class", m.classes[pred.label]},
+      {"confidence", pred.confidence},
+      {"probabilities",
+       call.want_probabilities ? ProbabilitiesJson(m, pred) : Json(nullptr)},
+      {"model_used", m.model_type},
+      {"model_version", model.version},
+      {"inference_time", seconds},
+      {"spatial_features", features ? FeaturesJson(*features) : Json(nullptr)},
+      {"visualization_url", viz_url.empty() ? Json(nullptr) : Json(viz_url)},
+      {"ab_test_group", call.group.empty() ? Json(nullptr) : Json(call.group)},
+      {"fallback", fell_back},
+      {"fallback_reason",
+       fell_back ? Json(call.fallback_reason) : Json(nullptr)},
+      {"cached", cached},
+      {"timestamp", Now()}};
+  call.respond(JsonResponse(200, j));
 }
 
 void PizzaApi::Compare(const HttpRequest& req, http::Responder respond) {

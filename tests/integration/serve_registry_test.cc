@@ -234,8 +234,10 @@ TEST(ServeTest, ReadyOnlyAfterWarmUp) {
 
 TEST(ServeTest, SpatialFailureFallsBackToStandardAndSaysSo) {
   Sandbox box;
-  ServerProcess server({"--workers", "1", "--inject-spatial-faults", "1"},
-                       SourceDir(), box.Path("serve.log"));
+  // No cache: `direct` below must be computed, not the fallback's entry.
+  ServerProcess server(
+      {"--workers", "1", "--inject-spatial-faults", "1", "--cache-mb", "0"},
+      SourceDir(), box.Path("serve.log"));
   ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
   const int port = server.port();
   const std::string jpeg = vision::RenderPizza(4, 5, 0, 96).jpeg;
