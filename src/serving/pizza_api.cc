@@ -9,6 +9,7 @@
 #include "nlohmann/json.hpp"
 #include "opencv2/imgproc.hpp"
 #include "src/base/text.h"
+#include "src/serving/feedback_api.h"
 #include "src/serving/http/status_mapping.h"
 #include "src/serving/multipart.h"
 #include "src/serving/responses.h"
@@ -35,6 +36,10 @@ PizzaApi::PizzaApi(Options options,
       ready_(std::move(ready)),
       oip_([this] { return models_()->all(); }, [this] { return ready_(); },
            {.server_version = SPATIAL_VERSION, .metrics = options.metrics}),
+      own_live_(options.live
+                    ? nullptr
+                    : std::make_unique<LiveAccuracy>(LiveAccuracy::Options{})),
+      live_(options.live ? options.live : own_live_.get()),
       rng_(options.seed ? options.seed : std::random_device{}()) {}
 
 void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
@@ -50,6 +55,7 @@ void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
                                      "/predict/standard",
                                      "/ab-test/compare",
                                      "/ab-test/status",
+                                     "/feedback",
                                      "/metrics"};
   std::string endpoint = absl::StartsWith(req.path, "/visualizations/")
                              ? "/visualizations"
@@ -75,7 +81,7 @@ void PizzaApi::Route(HttpRequest req, http::Responder respond) {
   if (options_.management && options_.management->Handle(req, respond)) return;
   if (options_.require_token && req.method == "POST" &&
       (req.path == "/classify" || absl::StartsWith(req.path, "/predict/") ||
-       req.path == "/ab-test/compare" ||
+       req.path == "/ab-test/compare" || req.path == "/feedback" ||
        (absl::StartsWith(req.path, "/v2/") &&
         absl::EndsWith(req.path, "/infer")))) {
     AuthResult auth = Authorize(options_.tokens, req, Role::kViewer);
@@ -95,14 +101,14 @@ void PizzaApi::Route(HttpRequest req, http::Responder respond) {
   if (path == "/") {
     if (!need(get)) return;
     return respond(JsonResponse(
-        200,
-        {{"service", "pizza-api-spatial"},
-         {"environment", options_.environment},
-         {"endpoints",
-          {"/health", "/status", "/metrics", "/classify", "/predict/spatial",
-           "/predict/standard", "/ab-test/compare", "/ab-test/status", "/v2",
-           "/v2/health/live", "/v2/health/ready", "/v2/models/{name}",
-           "/v2/models/{name}/ready", "/v2/models/{name}/infer"}}}));
+        200, {{"service", "pizza-api-spatial"},
+              {"environment", options_.environment},
+              {"endpoints",
+               {"/health", "/status", "/metrics", "/classify",
+                "/predict/spatial", "/predict/standard", "/feedback",
+                "/ab-test/compare", "/ab-test/status", "/v2", "/v2/health/live",
+                "/v2/health/ready", "/v2/models/{name}",
+                "/v2/models/{name}/ready", "/v2/models/{name}/infer"}}}));
   }
   if (path == "/health") {
     if (!need(get)) return;
@@ -128,6 +134,8 @@ void PizzaApi::Route(HttpRequest req, http::Responder respond) {
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = options_.metrics ? options_.metrics->Render(depths) : "";
+    RetainServedLiveWindows();
+    r.body += live_->RenderMetrics();
     return respond(r);
   }
   if (path == "/ab-test/status") {
@@ -142,6 +150,10 @@ void PizzaApi::Route(HttpRequest req, http::Responder respond) {
                                                        : "";
     return Classify(req, forced, std::move(respond));
   }
+  if (path == "/feedback") {
+    if (!need(post)) return;
+    return respond(HandleFeedback(*live_, req));
+  }
   if (path == "/ab-test/compare") {
     if (!need(post)) return;
     return Compare(req, std::move(respond));
@@ -154,7 +166,14 @@ void PizzaApi::Route(HttpRequest req, http::Responder respond) {
       absl::NotFoundError(absl::StrCat("no endpoint ", path.substr(0, 200)))));
 }
 
+void PizzaApi::RetainServedLiveWindows() const {
+  std::set<std::string> served;
+  for (const auto& m : models_()->all()) served.insert(m->version);
+  live_->Retain(served);
+}
+
 HttpResponse PizzaApi::Status() const {
+  RetainServedLiveWindows();
   Json models = Json::object();
   auto set = models_();
   for (const auto& [name, m] : {std::pair{"spatial", set->spatial},
@@ -165,7 +184,8 @@ HttpResponse PizzaApi::Status() const {
                     {"model_type", m->manifest().model_type},
                     {"architecture", m->manifest().architecture},
                     {"metrics", m->manifest().metrics},
-                    {"queue_depth", m->batcher->queue_depth()}};
+                    {"queue_depth", m->batcher->queue_depth()},
+                    {"live", live_->StatusJson(m->version)}};
   }
   double uptime =
       std::chrono::duration<double>(Clock::now() - started_).count();

@@ -228,7 +228,10 @@ void PizzaApi::RunClassify(std::shared_ptr<ClassifyCall> call,
     if (call->stats)
       call->stats->latency_us_total += static_cast<uint64_t>(seconds * 1e6);
     const bool fell_back = !call->fallback_reason.empty();
+    const std::string prediction_id =
+        live_->Record(model->version, m, pred->label);  // for POST /feedback
     Json j = {
+        {"prediction_id", prediction_id},
         {"predicted_class", m.classes[pred->label]},
         {"confidence", pred->confidence},
         {"probabilities", call->want_probabilities ? ProbabilitiesJson(m, *pred)
