@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <iterator>
 #include <iostream>
+#include <iterator>
 #include <random>
 
 #include "absl/strings/escaping.h"
@@ -137,18 +137,19 @@ std::string LiveAlarm::Reason() const {
 }
 
 Json FeedbackRecord::ToJson() const {
-  return {{"prediction_id", prediction_id},
-          {"model_version", model_version},
-          {"model_used", model_type},
-          {"predicted_class", predicted_class},
-          {"true_class", true_class},
-          {"correct", correct},
-          {"predicted_at", predicted_at},
-          {"counted", counted},
-          {"window",
-           {{"labelled", window_labelled},
-            {"accuracy",
-             window_accuracy ? Json(*window_accuracy) : Json(nullptr)}}}};
+  return {
+      {"prediction_id", prediction_id},
+      {"model_version", model_version},
+      {"model_used", model_type},
+      {"predicted_class", predicted_class},
+      {"true_class", true_class},
+      {"correct", correct},
+      {"predicted_at", predicted_at},
+      {"counted", counted},
+      {"window",
+       {{"labelled", window_labelled},
+        {"accuracy", window_accuracy ? Json(*window_accuracy) : Json(nullptr)},
+        {"alarm", window_alarm}}}};
 }
 
 std::optional<double> LiveAccuracy::Window::Accuracy() const {

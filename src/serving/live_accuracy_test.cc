@@ -151,15 +151,20 @@ TEST(LiveAccuracyTest, AlarmBelowTheFloorAfterEnoughSamplesOnce) {
   o.on_alarm = [&](const LiveAlarm& a) { alarms.push_back(a); };
   o.log = [&](const std::string& l) { log.push_back(l); };
   LiveAccuracy live(o);
+  Json last;  // the latest feedback answer
   auto feed = [&](int pred, const std::string& truth) {
     auto r = live.Feedback(live.Record("v7", Abc(), pred), truth);
     ASSERT_TRUE(r.ok()) << r.status();
+    last = r->ToJson();
   };
   feed(0, "b");  // 0/1
   feed(0, "b");  // 0/2: below, but fewer than 3 labelled
   EXPECT_TRUE(alarms.empty());
+  EXPECT_EQ(last["window"]["alarm"], false);
   feed(0, "a");  // 1/3 = 0.33 < 0.5: alarm
   ASSERT_EQ(alarms.size(), 1u);
+  EXPECT_EQ(last["window"],
+            (Json{{"labelled", 3}, {"accuracy", 1.0 / 3}, {"alarm", true}}));
   EXPECT_EQ(alarms[0].version, "v7");
   EXPECT_EQ(alarms[0].model_type, "spatial-mllm");
   EXPECT_EQ(alarms[0].labelled, 3);
