@@ -51,7 +51,7 @@ struct ServeFlags {
   bool require_token = false;
   int feedback_window = 200;
   int feedback_min_labelled = 50;
-  double accuracy_floor = -1;  // -1: the environment's requirement, if any
+  std::optional<double> accuracy_floor;  // none: the environment's, if any
   bool rollback_on_drift = false;
 };
 
@@ -134,16 +134,15 @@ int Serve(const ServeFlags& flags) {
       f.feedback_min_labelled > f.feedback_window)
     return fail(absl::InvalidArgumentError(
         "--feedback-min-labelled must be 1..--feedback-window"));
-  if (f.accuracy_floor != -1 && (f.accuracy_floor < 0 || f.accuracy_floor > 1))
+  if (f.accuracy_floor && !(*f.accuracy_floor >= 0 && *f.accuracy_floor <= 1))
     return fail(
         absl::InvalidArgumentError("--accuracy-floor must be in [0, 1]"));
   if (f.rollback_on_drift && f.registry.registry.empty())
     return fail(absl::InvalidArgumentError(
         "--rollback-on-drift needs --registry (it rolls back the registry's "
         "environment)"));
-  std::optional<double> floor;
+  std::optional<double> floor = f.accuracy_floor;
   std::string floor_source = "--accuracy-floor";
-  if (f.accuracy_floor != -1) floor = f.accuracy_floor;
   std::optional<RegistryContext> ctx;
   std::string work_dir;
   if (!f.registry.registry.empty()) {
@@ -370,8 +369,8 @@ void AddServeCommand(CLI::App& app, std::function<int()>* action) {
                    "Live accuracy: labelled predictions in the window before "
                    "it is judged against the floor")
       ->capture_default_str();
-  serve->add_option(
-      "--accuracy-floor", f->accuracy_floor,
+  serve->add_option_function<double>(
+      "--accuracy-floor", [f](const double& v) { f->accuracy_floor = v; },
       "Live accuracy below this raises pizza_api_live_accuracy_alarm "
       "(default: the environment's accuracy requirement with --registry, "
       "else no floor)");

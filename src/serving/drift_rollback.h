@@ -3,7 +3,7 @@
 // rollback of the server's environment, recorded in the registry's history
 // with the alarm's reason, and then loads the version rolled back to.
 //
-// At most one rollback per version over the process's life, never back to a
+// At most one attempt per version over the process's life, never back to a
 // version that raised an alarm itself. Only the
 // environment's active version is rolled back (an alarm of a fixed bundle, or
 // of a version already replaced, is logged and left alone). The work runs on

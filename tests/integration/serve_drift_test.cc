@@ -196,6 +196,24 @@ TEST(ServeDriftTest, AlarmFiresOnShiftedDataOnlyAndFeedbackAnswers) {
   EXPECT_EQ(server.Terminate(seconds(20)), 0) << server.Log();
 }
 
+TEST(ServeDriftTest, BadLiveAccuracyFlagsAreRefused) {
+  Sandbox box;
+  for (const auto& [args, message] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--rollback-on-drift"}, "--rollback-on-drift needs --registry"},
+           {{"--accuracy-floor", "1.5"}, "--accuracy-floor must be in [0, 1]"},
+           {{"--accuracy-floor", "-1"}, "--accuracy-floor must be in [0, 1]"},
+           {{"--feedback-window", "0"}, "--feedback-window must be"},
+           {{"--feedback-window", "10", "--feedback-min-labelled", "20"},
+            "--feedback-min-labelled must be 1..--feedback-window"}}) {
+    std::vector<std::string> argv = {"serve", "--port", "0"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    ProcessResult r = box.Spatial(argv);
+    EXPECT_EQ(r.exit_code, 2) << r;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r;
+  }
+}
+
 void RegisterAndPromote(const Sandbox& box, const std::string& path,
                         const std::string& id) {
   for (const auto& args : std::vector<std::vector<std::string>>{
