@@ -4,9 +4,9 @@
 // with the alarm's reason, and then loads the version rolled back to.
 //
 // At most one attempt per version over the process's life, never back to a
-// version that raised an alarm itself. Only the
-// environment's active version is rolled back (an alarm of a fixed bundle, or
-// of a version already replaced, is logged and left alone). The work runs on
+// version that raised an alarm itself. Only the environment's active version
+// is rolled back (an alarm of a fixed bundle, or of a version already
+// replaced, is logged and left alone). The work runs on
 // a thread of its own, never on the request that raised the alarm.
 // Thread-safe.
 #ifndef SPATIAL_SERVING_DRIFT_ROLLBACK_H_
