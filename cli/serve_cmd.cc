@@ -23,6 +23,8 @@
 #include "src/base/files.h"
 #include "src/base/status_macros.h"
 #include "src/security/policy.h"
+#include "src/serving/drift_rollback.h"
+#include "src/serving/live_accuracy.h"
 #include "src/serving/model_manager.h"
 #include "src/serving/pizza_api.h"
 #include "src/vision/decode.h"
@@ -50,6 +52,10 @@ struct ServeFlags {
   std::string tokens_file;  // "" = $SPATIAL_TOKENS_FILE, else none
   bool require_token = false;
   double cache_mb = 16;  // prediction cache; 0 disables
+  int feedback_window = 200;
+  int feedback_min_labelled = 50;
+  std::optional<double> accuracy_floor;  // none: the environment's, if any
+  bool rollback_on_drift = false;
 };
 
 std::string Env(const char* name) {
@@ -135,6 +141,22 @@ int Serve(const ServeFlags& flags) {
     return fail(absl::InvalidArgumentError(
         "--inject-spatial-faults must be in [0, 1]"));
   mo.spatial_fault_rate = f.inject_spatial_faults;
+  if (f.feedback_window < 1 || f.feedback_window > 1000000)
+    return fail(
+        absl::InvalidArgumentError("--feedback-window must be 1..1000000"));
+  if (f.feedback_min_labelled < 1 ||
+      f.feedback_min_labelled > f.feedback_window)
+    return fail(absl::InvalidArgumentError(
+        "--feedback-min-labelled must be 1..--feedback-window"));
+  if (f.accuracy_floor && !(*f.accuracy_floor >= 0 && *f.accuracy_floor <= 1))
+    return fail(
+        absl::InvalidArgumentError("--accuracy-floor must be in [0, 1]"));
+  if (f.rollback_on_drift && f.registry.registry.empty())
+    return fail(absl::InvalidArgumentError(
+        "--rollback-on-drift needs --registry (it rolls back the registry's "
+        "environment)"));
+  std::optional<double> floor = f.accuracy_floor;
+  std::string floor_source = "--accuracy-floor";
   std::optional<RegistryContext> ctx;
   std::string work_dir;
   if (!f.registry.registry.empty()) {
@@ -142,8 +164,13 @@ int Serve(const ServeFlags& flags) {
     auto opened = OpenRegistryContext(f.registry);
     if (!opened.ok()) return fail(opened.status());
     ctx = std::move(*opened);
-    if (auto env = ctx->registry->GetEnvironment(f.environment); !env.ok())
-      return fail(env.status());
+    auto served_env = ctx->registry->GetEnvironment(f.environment);
+    if (!served_env.ok()) return fail(served_env.status());
+    if (!floor && served_env->min_accuracy) {
+      floor = served_env->min_accuracy;
+      floor_source =
+          absl::StrCat("the accuracy requirement of ", served_env->name);
+    }
     work_dir = ServeWorkDir();  // (sweeps the dirs of killed servers)
     // Staging and production serve only versions signed by a trusted key
     // (the environment's policy, read anew for every load).
@@ -158,6 +185,33 @@ int Serve(const ServeFlags& flags) {
     mo.work_dir = work_dir;
   }
   serving::ModelManager manager(mo);
+  // Live accuracy from /feedback; with --rollback-on-drift an alarm rolls the
+  // environment back (declared after the manager it refreshes).
+  std::optional<serving::DriftRollback> rollback;
+  if (f.rollback_on_drift) {
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    rollback.emplace(serving::DriftRollback::Options{
+        .service = ctx->service.get(),
+        .manager = &manager,
+        .environment = f.environment,
+        .actor = absl::StrCat("pizza-api-spatial@", host, " (pid ", getpid(),
+                              ", --rollback-on-drift)")});
+  }
+  serving::LiveAccuracy live(
+      {.window = f.feedback_window,
+       .min_labelled = f.feedback_min_labelled,
+       .floor = floor,
+       .on_alarm = [&rollback](const serving::LiveAlarm& a) {
+         if (rollback) rollback->OnAlarm(a);
+       }});
+  if (floor) {
+    std::cout << "live accuracy floor " << *floor << " (" << floor_source
+              << "), judged once " << f.feedback_min_labelled << " of the last "
+              << f.feedback_window << " predictions per version have feedback"
+              << (rollback ? "; an alarm rolls the environment back" : "")
+              << std::endl;
+  }
   if (f.tokens_file.empty()) f.tokens_file = Env("SPATIAL_TOKENS_FILE");
   std::optional<serving::TokenTable> tokens;
   if (!f.tokens_file.empty()) {
@@ -180,7 +234,9 @@ int Serve(const ServeFlags& flags) {
        .management = &management,
        .tokens = tokens ? &*tokens : nullptr,
        .require_token = f.require_token,
-       .cache = &cache},
+       .cache = &cache,
+
+       .live = &live},
       [&manager] { return manager.Current(); },
       [&manager] { return manager.ready(); });
   serving::http::HttpServer::Options ho;
@@ -237,6 +293,7 @@ int Serve(const ServeFlags& flags) {
   std::cout << "received " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
             << ": finishing in-flight requests" << std::endl;
   (*server)->Stop(std::chrono::seconds(20));
+  if (rollback) rollback->Stop();
   manager.Stop();
   if (!work_dir.empty()) {
     std::error_code ec;
@@ -322,6 +379,26 @@ void AddServeCommand(CLI::App& app, std::function<int()>* action) {
                    "upload's sha256 and model version, least recently used "
                    "evicted first; 0 disables it)")
       ->capture_default_str();
+  serve
+      ->add_option("--feedback-window", f->feedback_window,
+                   "Live accuracy: labelled predictions (and predictions) per "
+                   "model version in the sliding window of POST /feedback")
+      ->capture_default_str();
+  serve
+      ->add_option("--feedback-min-labelled", f->feedback_min_labelled,
+                   "Live accuracy: labelled predictions in the window before "
+                   "it is judged against the floor")
+      ->capture_default_str();
+  serve->add_option_function<double>(
+      "--accuracy-floor", [f](const double& v) { f->accuracy_floor = v; },
+      "Live accuracy below this raises pizza_api_live_accuracy_alarm "
+      "(default: the environment's accuracy requirement with --registry, "
+      "else no floor)");
+  serve->add_flag(
+      "--rollback-on-drift", f->rollback_on_drift,
+      "With --registry: a live accuracy alarm of the active version rolls the "
+      "environment back (once per version, reason in `spatial model "
+      "history`) and serves the previous version");
   serve->callback([f, action] { *action = [f] { return Serve(*f); }; });
 }
 

@@ -9,6 +9,7 @@
 #include "nlohmann/json.hpp"
 #include "opencv2/imgproc.hpp"
 #include "src/base/text.h"
+#include "src/serving/feedback_api.h"
 #include "src/serving/http/status_mapping.h"
 #include "src/serving/multipart.h"
 #include "src/serving/responses.h"
@@ -33,6 +34,10 @@ PizzaApi::PizzaApi(Options options,
       ready_(std::move(ready)),
       oip_([this] { return models_()->all(); }, [this] { return ready_(); },
            {.server_version = SPATIAL_VERSION, .metrics = options.metrics}),
+      own_live_(options.live
+                    ? nullptr
+                    : std::make_unique<LiveAccuracy>(LiveAccuracy::Options{})),
+      live_(options.live ? options.live : own_live_.get()),
       rng_(options.seed ? options.seed : std::random_device{}()) {}
 
 void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
@@ -48,6 +53,7 @@ void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
                                      "/predict/standard",
                                      "/ab-test/compare",
                                      "/ab-test/status",
+                                     "/feedback",
                                      "/metrics"};
   std::string endpoint = absl::StartsWith(req.path, "/visualizations/")
                              ? "/visualizations"
@@ -73,7 +79,7 @@ void PizzaApi::Route(HttpRequest req, http::Responder respond) {
   if (options_.management && options_.management->Handle(req, respond)) return;
   if (options_.require_token && req.method == "POST" &&
       (req.path == "/classify" || absl::StartsWith(req.path, "/predict/") ||
-       req.path == "/ab-test/compare" ||
+       req.path == "/ab-test/compare" || req.path == "/feedback" ||
        (absl::StartsWith(req.path, "/v2/") &&
         absl::EndsWith(req.path, "/infer")))) {
     AuthResult auth = Authorize(options_.tokens, req, Role::kViewer);
@@ -93,14 +99,14 @@ void PizzaApi::Route(HttpRequest req, http::Responder respond) {
   if (path == "/") {
     if (!need(get)) return;
     return respond(JsonResponse(
-        200,
-        {{"service", "pizza-api-spatial"},
-         {"environment", options_.environment},
-         {"endpoints",
-          {"/health", "/status", "/metrics", "/classify", "/predict/spatial",
-           "/predict/standard", "/ab-test/compare", "/ab-test/status", "/v2",
-           "/v2/health/live", "/v2/health/ready", "/v2/models/{name}",
-           "/v2/models/{name}/ready", "/v2/models/{name}/infer"}}}));
+        200, {{"service", "pizza-api-spatial"},
+              {"environment", options_.environment},
+              {"endpoints",
+               {"/health", "/status", "/metrics", "/classify",
+                "/predict/spatial", "/predict/standard", "/feedback",
+                "/ab-test/compare", "/ab-test/status", "/v2", "/v2/health/live",
+                "/v2/health/ready", "/v2/models/{name}",
+                "/v2/models/{name}/ready", "/v2/models/{name}/infer"}}}));
   }
   if (path == "/health") {
     if (!need(get)) return;
@@ -130,6 +136,8 @@ void PizzaApi::Route(HttpRequest req, http::Responder respond) {
     r.body = options_.metrics
                  ? options_.metrics->Render(depths, cache ? &*cache : nullptr)
                  : "";
+    RetainServedLiveWindows();
+    r.body += live_->RenderMetrics();
     return respond(r);
   }
   if (path == "/ab-test/status") {
@@ -144,6 +152,10 @@ void PizzaApi::Route(HttpRequest req, http::Responder respond) {
                                                        : "";
     return Classify(req, forced, std::move(respond));
   }
+  if (path == "/feedback") {
+    if (!need(post)) return;
+    return respond(HandleFeedback(*live_, req));
+  }
   if (path == "/ab-test/compare") {
     if (!need(post)) return;
     return Compare(req, std::move(respond));
@@ -156,7 +168,14 @@ void PizzaApi::Route(HttpRequest req, http::Responder respond) {
       absl::NotFoundError(absl::StrCat("no endpoint ", path.substr(0, 200)))));
 }
 
+void PizzaApi::RetainServedLiveWindows() const {
+  std::set<std::string> served;
+  for (const auto& m : models_()->all()) served.insert(m->version);
+  live_->Retain(served);
+}
+
 HttpResponse PizzaApi::Status() const {
+  RetainServedLiveWindows();
   Json models = Json::object();
   auto set = models_();
   for (const auto& [name, m] : {std::pair{"spatial", set->spatial},
@@ -167,7 +186,8 @@ HttpResponse PizzaApi::Status() const {
                     {"model_type", m->manifest().model_type},
                     {"architecture", m->manifest().architecture},
                     {"metrics", m->manifest().metrics},
-                    {"queue_depth", m->batcher->queue_depth()}};
+                    {"queue_depth", m->batcher->queue_depth()},
+                    {"live", live_->StatusJson(m->version)}};
   }
   double uptime =
       std::chrono::duration<double>(Clock::now() - started_).count();

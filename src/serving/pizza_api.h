@@ -14,6 +14,7 @@
 #include <string>
 
 #include "src/serving/http/http_server.h"
+#include "src/serving/live_accuracy.h"
 #include "src/serving/management_api.h"
 #include "src/serving/metrics.h"
 #include "src/serving/model_manager.h"
@@ -36,6 +37,9 @@ class PizzaApi : public http::RequestHandler {
     const TokenTable* tokens = nullptr;   // not owned; for require_token
     bool require_token = false;  // inference endpoints need a viewer token
     PredictionCache* cache = nullptr;  // not owned; null: no cache
+    // Prediction ids, /feedback and the live accuracy windows; not owned.
+    // Null: the api keeps its own with the default options.
+    LiveAccuracy* live = nullptr;
   };
   // `models` returns what is served now (each request takes one snapshot and
   // finishes on it, so a swap never changes a model under a request);
@@ -75,11 +79,15 @@ class PizzaApi : public http::RequestHandler {
   http::HttpResponse AbStatus() const;
   http::HttpResponse Visualization(const std::string& path) const;
   std::string StoreVisualization(const inference::PreparedInput& input);
+  // Drops the live windows of versions no longer served (bounded metrics).
+  void RetainServedLiveWindows() const;
 
   const Options options_;
   const std::function<std::shared_ptr<const ModelSet>()> models_;
   const std::function<bool()> ready_;
-  const OipApi oip_;  // the /v2 routes
+  const OipApi oip_;                        // the /v2 routes
+  std::unique_ptr<LiveAccuracy> own_live_;  // when options_.live is null
+  LiveAccuracy* const live_;
   const std::chrono::steady_clock::time_point started_ =
       std::chrono::steady_clock::now();
   std::atomic<uint64_t> requests_{0}, fallbacks_{0};

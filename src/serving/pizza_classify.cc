@@ -276,7 +276,10 @@ void PizzaApi::RespondPrediction(const ClassifyCall& call,
   if (call.stats)
     call.stats->latency_us_total += static_cast<uint64_t>(seconds * 1e6);
   const bool fell_back = !call.fallback_reason.empty();
+  // Every answer, computed or cached, can be judged by POST /feedback.
+  const std::string prediction_id = live_->Record(model.version, m, pred.label);
   Json j = {
+      {"prediction_id", prediction_id},
       {"predicted_class", m.classes[pred.label]},
       {"confidence", pred.confidence},
       {"probabilities",

@@ -160,9 +160,16 @@ TEST_F(ManagementTest, RequireTokenGuardsInferenceButNotHealth) {
   std::string body = Multipart(
       {{"file", "image/jpeg", vision::RenderPizza(1, 2, 0, 96).jpeg}});
   EXPECT_EQ(Call(port, "POST", "/classify", "", body, kForm).status, 401);
-  EXPECT_EQ(
-      Call(port, "POST", "/classify", tokens_["viewer"], body, kForm).status,
-      200);
+  Reply classified =
+      Call(port, "POST", "/classify", tokens_["viewer"], body, kForm);
+  ASSERT_EQ(classified.status, 200) << classified.body;
+  // Feedback on a prediction needs a token like the prediction did.
+  Json id = Json::parse(classified.body)["prediction_id"];
+  std::string feedback =
+      Json{{"prediction_id", id}, {"true_class", "burnt"}}.dump();
+  EXPECT_EQ(Call(port, "POST", "/feedback", "", feedback).status, 401);
+  Reply fed = Call(port, "POST", "/feedback", tokens_["viewer"], feedback);
+  EXPECT_EQ(fed.status, 200) << fed.body;
   EXPECT_EQ(Request(port, "GET", "/health").status, 200);
   EXPECT_EQ(Request(port, "GET", "/v2/health/ready").status, 200);
 }
