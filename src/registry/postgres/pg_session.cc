@@ -76,6 +76,13 @@ std::string Text(const pqxx::field& f) {
   return f.is_null() ? std::string() : std::string(f.c_str(), f.size());
 }
 
+std::vector<std::string> Column(pqxx::transaction_base& tx,
+                                const std::string& sql) {
+  std::vector<std::string> out;
+  for (const auto& row : tx.exec(sql)) out.push_back(Text(row[0]));
+  return out;
+}
+
 absl::StatusOr<std::unique_ptr<PgSession>> PgSession::Connect(
     std::string conninfo, std::string described) {
   std::unique_ptr<PgSession> s(
