@@ -2,7 +2,7 @@
 """Checks the container and deployment files against each other and against
 the real server: Dockerfile.spatial, docker-compose.yml (with its postgres
 service for the team registry), deploy/prometheus.yml, deploy/grafana/ and
-deploy/k8s/ (with the Secret template examples/secret.yaml).
+deploy/k8s/ (with the Secret template examples/credentials.yaml).
 
   deploy_files_test.py --source-dir DIR --binary build/release/cli/spatial
 
@@ -346,9 +346,9 @@ class K8sTest(unittest.TestCase):
         self.assertIn("ReadWriteMany", pvc["spec"]["accessModes"])
 
     def test_secret_template_matches_what_the_deployment_reads(self):
-        # examples/secret.yaml: the Secret's shape with placeholders only,
+        # examples/credentials.yaml: the Secret's shape with placeholders only,
         # every key the Deployment reads, and not applied by kustomize.
-        with open(src("deploy", "k8s", "examples", "secret.yaml")) as f:
+        with open(src("deploy", "k8s", "examples", "credentials.yaml")) as f:
             secret = yaml.safe_load(f)
         self.assertEqual(secret["kind"], "Secret")
         self.assertEqual(secret["metadata"]["name"], "pizza-api-spatial-secrets")
@@ -362,7 +362,7 @@ class K8sTest(unittest.TestCase):
         self.assertTrue(data["registry-url"].startswith("postgresql://"))
         self.assertFalse(url_has_password(data["registry-url"]))
         for key, value in data.items():
-            self.assertIn("CHANGE-ME", value, key + " must be a placeholder")
+            self.assertIn("CHANGEME", value, key + " must be a placeholder")
         with open(src("deploy", "k8s", "kustomization.yaml")) as f:
             resources = yaml.safe_load(f)["resources"]
         self.assertFalse(any("examples" in r for r in resources), resources)

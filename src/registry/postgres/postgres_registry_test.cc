@@ -8,14 +8,6 @@
 #include "src/registry/postgres/test_server.h"
 #include "src/registry/registry_conformance.h"
 
-// LeakSanitizer (asan preset): libpqxx 6.4 does not free the PGresult that
-// libpq makes of a "terminating connection" error when the server drops a
-// connection (ReconnectsAfterTheServerDropsTheConnection). Its frames stop
-// unwinding inside the library, so only allocations made there match.
-extern "C" const char* __lsan_default_suppressions() {
-  return "leak:libpqxx-6.4.so\n";
-}
-
 namespace spatial::registry {
 namespace {
 
