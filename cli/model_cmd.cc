@@ -363,8 +363,8 @@ void AddModelCommand(CLI::App& app, std::function<int()>* action) {
       "else var/registry.db)");
   model->add_option(
       "--store", f->reg.store,
-      "Artifact store directory (default: 'store' beside a SQLite registry; "
-      "required with PostgreSQL)");
+      "Artifact store directory (default $SPATIAL_STORE, else 'store' beside "
+      "a SQLite registry; required with PostgreSQL)");
   model->add_option(
       "--config", f->reg.config,
       "Environments file loaded on first use (default $SPATIAL_CONFIG, else "

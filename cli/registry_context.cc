@@ -81,13 +81,14 @@ absl::StatusOr<RegistryContext> OpenRegistryContext(
   std::string location =
       !flags.registry.empty() ? flags.registry : Env("SPATIAL_REGISTRY");
   if (location.empty()) location = "var/registry.db";
-  std::string store = flags.store;
+  std::string store = !flags.store.empty() ? flags.store : Env("SPATIAL_STORE");
   if (registry::IsPostgresUrl(location) && store.empty()) {
     // A database has no "beside" for the store: it is a path the team shares.
     return absl::InvalidArgumentError(absl::StrCat(
         "a PostgreSQL registry (", registry::MaskPostgresPassword(location),
-        ") needs --store PATH: the artifact store directory every user of the "
-        "registry shares"));
+        ") needs --store PATH (or $SPATIAL_STORE): the artifact store "
+        "directory "
+        "every user of the registry shares"));
   }
   if (store.empty()) {
     std::string path =

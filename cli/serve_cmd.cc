@@ -348,8 +348,8 @@ void AddServeCommand(CLI::App& app, std::function<int()>* action) {
                     "registry (SQLite path or postgresql:// URL; default "
                     "$SPATIAL_REGISTRY), swapping to newly promoted versions");
   serve->add_option("--store", f->registry.store,
-                    "Artifact store of the registry (default: store/ beside a "
-                    "SQLite registry)");
+                    "Artifact store of the registry (default $SPATIAL_STORE, "
+                    "else store/ beside a SQLite registry)");
   serve->add_option("--config", f->registry.config,
                     "Environments file (default $SPATIAL_CONFIG, "
                     "config/environments.json, built-in)");

@@ -123,6 +123,9 @@ struct DeploymentEvent {
   std::string actor;
   std::string reason;
   std::string created_at;  // ISO 8601
+  // Activate only: when set, the version that must be active ("" for none)
+  // for the change to be made. Not stored; empty in what is read back.
+  std::optional<std::string> expect_active;
 };
 
 }  // namespace spatial::registry

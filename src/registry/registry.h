@@ -11,6 +11,7 @@
 #define SPATIAL_REGISTRY_REGISTRY_H_
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "src/registry/audit.h"
 #include "src/registry/model_version.h"
 
@@ -36,6 +38,19 @@ struct RegistrySnapshot {
   std::vector<StoredSignature> signatures;
   // Who imports, for the audit log.
   std::string actor;
+};
+
+// Tells a long-running reader (a server) that an environment's active version
+// changed, whichever process changed it. Not thread-safe: one thread waits.
+class ChangeListener {
+ public:
+  virtual ~ChangeListener() = default;
+  // Waits up to `timeout` (keep it short: the caller checks for shutdown
+  // between waits). True when the active version may have changed since the
+  // last call: an activation was committed, or the listener (re)connected
+  // and may have missed some; false when nothing happened. An error when the
+  // registry cannot be reached; the next call tries to reconnect.
+  virtual absl::StatusOr<bool> Wait(absl::Duration timeout) = 0;
 };
 
 class Registry {
@@ -73,7 +88,10 @@ class Registry {
 
   // Makes `event.version_id` active in `event.environment`, atomically:
   // FailedPrecondition when the version is not validated for it or is active
-  // already. Fills seq, previous_version_id and created_at.
+  // already; Aborted (nothing changed) when `event.expect_active` is set and
+  // the active version ("" for none) is another one by the time the change
+  // would be made (compare-and-set). Fills seq, previous_version_id and
+  // created_at.
   virtual absl::StatusOr<DeploymentEvent> Activate(DeploymentEvent event) = 0;
   // The active version id, nullopt when nothing was ever promoted.
   virtual absl::StatusOr<std::optional<std::string>> ActiveVersion(
@@ -107,6 +125,14 @@ class Registry {
 
   // The whole audit log in seq order, as stored (not verified).
   virtual absl::StatusOr<std::vector<AuditRecord>> ListAudit() = 0;
+
+  // A listener of activations in `environment` (all when empty), or nullptr
+  // when the adapter cannot tell of changes (then readers poll).
+  virtual std::unique_ptr<ChangeListener> NewChangeListener(
+      const std::string& environment) {
+    (void)environment;
+    return nullptr;
+  }
 
   // A human description of where the registry lives (no secrets).
   virtual std::string Describe() const = 0;

@@ -176,6 +176,62 @@ TEST_P(RegistryConformanceTest, ActivateRequiresValidationAndRecordsHistory) {
             absl::StatusCode::kNotFound);
 }
 
+// With expect_active set, Activate is a compare-and-set: it refuses (Aborted,
+// nothing recorded) when another version is active, so that a rollback
+// planned against an older state cannot land on a newer one.
+TEST_P(RegistryConformanceTest, ActivateWithExpectedActiveIsCompareAndSet) {
+  for (const char* id : {"v1", "v2", "v3"}) {
+    ASSERT_TRUE(reg_->AddVersion(TestVersion(id)).ok());
+    ASSERT_TRUE(
+        reg_->RecordValidation(TestValidation(id, "production", true)).ok());
+  }
+  // Nothing active yet: only "" matches.
+  auto refused = reg_->Activate(
+      {.environment = "production", .version_id = "v1", .expect_active = "v2"});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kAborted);
+  EXPECT_NE(refused.status().message().find("expected 'v2', it is now nothing"),
+            std::string::npos)
+      << refused.status();
+  auto first = reg_->Activate(
+      {.environment = "production", .version_id = "v1", .expect_active = ""});
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(
+      reg_->Activate({.environment = "production", .version_id = "v2"}).ok());
+  const size_t audit_before = reg_->ListAudit()->size();
+  // A rollback planned while v1 was active, landing after v2's promotion.
+  refused = reg_->Activate({.environment = "production",
+                            .version_id = "v3",
+                            .kind = DeploymentKind::kRollback,
+                            .expect_active = "v1"});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kAborted);
+  EXPECT_NE(refused.status().message().find("expected 'v1', it is now 'v2'"),
+            std::string::npos)
+      << refused.status();
+  EXPECT_EQ(**reg_->ActiveVersion("production"), "v2");
+  EXPECT_EQ(reg_->History("production")->size(), 2u);
+  EXPECT_EQ(reg_->ListAudit()->size(), audit_before);
+  // The expectation is checked before "already active".
+  EXPECT_EQ(reg_->Activate({.environment = "production",
+                            .version_id = "v2",
+                            .expect_active = "v1"})
+                .status()
+                .code(),
+            absl::StatusCode::kAborted);
+  auto landed = reg_->Activate({.environment = "production",
+                                .version_id = "v3",
+                                .kind = DeploymentKind::kRollback,
+                                .expect_active = "v2"});
+  ASSERT_TRUE(landed.ok()) << landed.status();
+  EXPECT_EQ(landed->previous_version_id, "v2");
+  EXPECT_EQ(**reg_->ActiveVersion("production"), "v3");
+  // Nothing of the expectation is stored.
+  auto history = reg_->History("production");
+  ASSERT_TRUE(history.ok()) << history.status();
+  for (const auto& e : *history) {
+    EXPECT_FALSE(e.expect_active.has_value()) << e.seq;
+  }
+}
+
 // An import with a conflicting checksum changes nothing at all.
 TEST_P(RegistryConformanceTest, ImportIsAllOrNothing) {
   ASSERT_TRUE(reg_->AddVersion(TestVersion("v1")).ok());

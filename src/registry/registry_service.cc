@@ -354,21 +354,41 @@ absl::StatusOr<RollbackPlan> RegistryService::PlanRollback(
 absl::StatusOr<DeploymentEvent> RegistryService::Rollback(
     const std::string& environment, const std::string& to,
     const std::string& actor, const std::string& reason) {
-  ASSIGN_OR_RETURN(RollbackPlan plan, PlanRollback(environment));
-  std::string target = to;
-  if (target.empty()) {
-    if (plan.candidates.empty()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "nothing to roll back to in ", environment,
-          ": no previously active version is still validated for it"));
+  // The target is planned before the activating transaction (and the files
+  // are verified in between), so another promotion or rollback may commit
+  // meanwhile; rolling back to the plan's target would then undo the wrong
+  // change. So the activation only lands if the version the plan saw active
+  // still is (compare-and-set), and is planned again when it is not.
+  constexpr int kAttempts = 3;
+  absl::Status last;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    ASSIGN_OR_RETURN(RollbackPlan plan, PlanRollback(environment));
+    std::string target = to;
+    if (target.empty()) {
+      if (plan.candidates.empty()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "nothing to roll back to in ", environment,
+            ": no previously active version is still validated for it"));
+      }
+      target = plan.candidates.front().version_id;
     }
-    target = plan.candidates.front().version_id;
+    auto event = ActivateVerified({.environment = environment,
+                                   .version_id = target,
+                                   .kind = DeploymentKind::kRollback,
+                                   .actor = actor,
+                                   .reason = reason,
+                                   .expect_active = plan.active_version});
+    if (event.ok() || event.status().code() != absl::StatusCode::kAborted) {
+      return event;
+    }
+    last = event.status();
   }
-  return ActivateVerified({.environment = environment,
-                           .version_id = target,
-                           .kind = DeploymentKind::kRollback,
-                           .actor = actor,
-                           .reason = reason});
+  return absl::AbortedError(absl::StrCat(
+      "rollback in ", environment, " gave up after ", kAttempts,
+      " attempts: the active version kept changing while the rollback was "
+      "planned (last: ",
+      last.message(), "); look at `spatial model history --environment ",
+      environment, "` and try again"));
 }
 
 absl::StatusOr<ModelVersion> RegistryService::Latest(

@@ -101,6 +101,16 @@ absl::Status AlreadyActive(absl::string_view id,
       absl::StrCat("version '", id, "' is already active in ", environment));
 }
 
+absl::Status ActiveChanged(const DeploymentEvent& e, absl::string_view active) {
+  auto name = [](absl::string_view id) {
+    return id.empty() ? std::string("nothing") : absl::StrCat("'", id, "'");
+  };
+  return absl::AbortedError(absl::StrCat(
+      "the active version of ", e.environment, " changed meanwhile: expected ",
+      name(e.expect_active.value_or("")), ", it is now ", name(active),
+      "; did not make '", e.version_id, "' active"));
+}
+
 absl::Status ImportChecksumConflict(absl::string_view id,
                                     absl::string_view existing_checksum,
                                     absl::string_view checksum) {

@@ -50,6 +50,8 @@ absl::Status AlreadyRegistered(absl::string_view id,
 absl::Status NotValidated(absl::string_view id, absl::string_view environment,
                           bool last_validation_failed);
 absl::Status AlreadyActive(absl::string_view id, absl::string_view environment);
+// `e.expect_active` was set and `active` is another version.
+absl::Status ActiveChanged(const DeploymentEvent& e, absl::string_view active);
 absl::Status ImportChecksumConflict(absl::string_view id,
                                     absl::string_view existing_checksum,
                                     absl::string_view checksum);

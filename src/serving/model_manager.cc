@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "src/base/sha256.h"
 #include "src/base/status_macros.h"
+#include "src/serving/registry_watcher.h"
 #include "src/vision/decode.h"
 #include "src/vision/renderer.h"
 
@@ -174,6 +175,22 @@ absl::Status ModelManager::Start() {
   if (options_.registry && options_.poll_interval.count() > 0) {
     poller_ = std::thread([this] { PollLoop(); });
   }
+  if (auto listener = options_.registry ? options_.registry->NewChangeListener(
+                                              options_.environment)
+                                        : nullptr) {
+    watcher_ = std::make_unique<RegistryWatcher>(
+        std::move(listener),
+        RegistryWatcher::Options{
+            .on_change =
+                [this] {
+                  auto swapped = Refresh();
+                  if (!swapped.ok()) {
+                    Log(std::string(swapped.status().message()));
+                  }
+                },
+            .log = [this](const std::string& line) { Log(line); },
+            .describe = options_.registry->Describe()});
+  }
   return absl::OkStatus();
 }
 
@@ -302,6 +319,7 @@ void ModelManager::Stop() {
     stopping_ = true;
   }
   stop_cv_.notify_all();
+  if (watcher_) watcher_->Stop();
   if (poller_.joinable()) poller_.join();
   std::vector<std::shared_ptr<ServedModel>> all;
   {

@@ -16,6 +16,10 @@
 // version serving and is logged and counted; that version is not retried
 // until the registry points somewhere else or Refresh(force) is called.
 //
+// With a registry that tells of changes (PostgreSQL: LISTEN/NOTIFY), a
+// promotion is acted on at once (RegistryWatcher); polling stays as the
+// fallback, and is all there is for SQLite.
+//
 // Thread-safe. Current() is cheap (one mutex, one shared_ptr copy).
 #ifndef SPATIAL_SERVING_MODEL_MANAGER_H_
 #define SPATIAL_SERVING_MODEL_MANAGER_H_
@@ -61,6 +65,8 @@ absl::Status MaterializeVersion(const registry::ArtifactStore& store,
                                 const registry::ModelVersion& v,
                                 const std::string& dest);
 
+class RegistryWatcher;
+
 class ModelManager {
  public:
   struct Options {
@@ -103,7 +109,8 @@ class ModelManager {
   std::shared_ptr<const ModelSet> Current() const;
   bool ready() const { return ready_.load(); }
 
-  // Stops polling, then drains and stops every model. Idempotent.
+  // Stops polling and listening, then drains and stops every model.
+  // Idempotent.
   void Stop();
 
  private:
@@ -127,6 +134,7 @@ class ModelManager {
   std::condition_variable stop_cv_;
   bool stopping_ = false;  // guarded by mu_
   std::thread poller_;
+  std::unique_ptr<RegistryWatcher> watcher_;  // with a listening registry
   uint64_t loads_ = 0;  // guarded by refresh_mu_, names work dirs
 };
 

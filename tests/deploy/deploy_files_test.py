@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks the container and deployment files against each other and against
-the real server: Dockerfile.spatial, docker-compose.yml, deploy/prometheus.yml,
-deploy/grafana/ and deploy/k8s/.
+the real server: Dockerfile.spatial, docker-compose.yml (with its postgres
+service for the team registry), deploy/prometheus.yml, deploy/grafana/ and
+deploy/k8s/ (with the Secret template examples/credentials.yaml).
 
   deploy_files_test.py --source-dir DIR --binary build/release/cli/spatial
 
@@ -148,9 +149,95 @@ class YamlToolsTest(unittest.TestCase):
         self.assertIn("8001", api["ports"][0])
         test = " ".join(api["healthcheck"]["test"])
         self.assertIn("http://127.0.0.1:8001/health", test)
-        self.assertTrue(all("8001" in p or "9090" in p or "3000" in p
+        self.assertTrue(all("8001" in p or "9090" in p or "3000" in p or "5432" in p
                             for s in yaml.safe_load(r.stdout)["services"].values()
                             for p in s.get("ports", [])))
+
+
+# The URL the compose file documents for the team registry.
+COMPOSE_REGISTRY_URL = "postgresql://spatial@postgres:5432/spatial_registry"
+
+
+def url_has_password(url):
+    """Whether a postgresql:// URL carries a password (user:pw@ or ?password=)."""
+    rest = url.split("://", 1)[1]
+    userinfo = rest.split("/", 1)[0]
+    return ("@" in userinfo and ":" in userinfo.rsplit("@", 1)[0]) or \
+        re.search(r"[?&]password=", url, re.I) is not None
+
+
+class ComposePostgresTest(unittest.TestCase):
+    # The postgres service: the official image, data on a named volume, ready
+    # by pg_isready, password from a secret file. pizza-api-spatial reaches
+    # it with a password-free URL from SPATIAL_REGISTRY and a .pgpass secret.
+    @classmethod
+    def setUpClass(cls):
+        env = dict(os.environ, SPATIAL_REGISTRY=COMPOSE_REGISTRY_URL)
+        cls.result = subprocess.run(
+            ["docker-compose", "-f", src("docker-compose.yml"), "config"],
+            capture_output=True, text=True, cwd=ARGS.source_dir, env=env)
+        cls.config = yaml.safe_load(cls.result.stdout) if cls.result.returncode == 0 else None
+
+    def setUp(self):
+        self.assertEqual(self.result.returncode, 0, self.result.stderr)
+        self.pg = self.config["services"]["postgres"]
+        self.api = self.config["services"]["pizza-api-spatial"]
+
+    def secret_file(self, service, path):
+        """The top-level secret file of a /run/secrets/NAME path `service` mounts."""
+        self.assertTrue(path.startswith("/run/secrets/"), path)
+        name = path[len("/run/secrets/"):]
+        self.assertIn(name, [x["source"] for x in service.get("secrets", [])])
+        return self.config["secrets"][name]["file"]
+
+    def test_postgres_service(self):
+        self.assertRegex(self.pg["image"], r"^postgres:\d+(-bookworm)?$")
+        test = self.pg["healthcheck"]["test"]
+        self.assertEqual(test[:2], ["CMD", "pg_isready"])
+        self.assertIn(self.pg["environment"]["POSTGRES_USER"], test)
+        data = [v for v in self.pg["volumes"]
+                if v.split(":")[1] == "/var/lib/postgresql/data"]
+        self.assertEqual(len(data), 1, self.pg["volumes"])
+        self.assertIn(data[0].split(":")[0], self.config["volumes"], "a named volume")
+        env = self.pg["environment"]
+        self.assertNotIn("POSTGRES_PASSWORD", env, "the password only from a file")
+        f = self.secret_file(self.pg, env["POSTGRES_PASSWORD_FILE"])
+        self.assertTrue(f.endswith("deploy/postgres/password"), f)
+        for p in self.pg.get("ports", []):
+            self.assertTrue(str(p).startswith("127.0.0.1:"), p)
+
+    def test_api_uses_it_without_a_password_in_the_url(self):
+        env = self.api["environment"]
+        url = env["SPATIAL_REGISTRY"]
+        self.assertEqual(url, COMPOSE_REGISTRY_URL)
+        self.assertFalse(url_has_password(url))
+        m = re.match(r"postgresql://([^@]+)@([^:/]+):(\d+)/([^?]+)", url)
+        self.assertTrue(m, url)
+        pg_env = self.pg["environment"]
+        self.assertEqual(m.group(1), pg_env["POSTGRES_USER"])
+        self.assertIn(m.group(2), self.config["services"])
+        self.assertEqual(m.group(4), pg_env["POSTGRES_DB"])
+        self.assertEqual(self.api["depends_on"][m.group(2)]["condition"], "service_healthy")
+        f = self.secret_file(self.api, env["PGPASSFILE"])
+        self.assertTrue(f.endswith("deploy/postgres/pgpass"), f)
+        store = [v for v in self.api["volumes"] if v.split(":")[1] == env["SPATIAL_STORE"]]
+        self.assertEqual(len(store), 1, self.api["volumes"])
+        self.assertIn(store[0].split(":")[0], self.config["volumes"])
+        # Not a word of any password in the whole resolved file.
+        self.assertNotRegex(self.result.stdout, r"(?i)password[ \t]*[:=][ \t]*[^/\s]")
+
+    def test_the_registry_is_off_unless_asked_for(self):
+        env = {k: v for k, v in os.environ.items() if k != "SPATIAL_REGISTRY"}
+        r = subprocess.run(["docker-compose", "-f", src("docker-compose.yml"), "config"],
+                           capture_output=True, text=True, cwd=ARGS.source_dir, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        api = yaml.safe_load(r.stdout)["services"]["pizza-api-spatial"]
+        self.assertEqual(api["environment"]["SPATIAL_REGISTRY"], "")
+
+    def test_secret_files_are_git_ignored(self):
+        ignored = read(src(".gitignore")).splitlines()
+        for f in ("deploy/postgres/password", "deploy/postgres/pgpass"):
+            self.assertIn(f, ignored, f + " is not git-ignored")
 
 
 class DockerfileTest(unittest.TestCase):
@@ -242,6 +329,45 @@ class K8sTest(unittest.TestCase):
                 self.assertIn("secretKeyRef", e.get("valueFrom", {}), e["name"])
         for (kind, _), doc in self.docs.items():
             self.assertNotEqual(kind, "Secret", "no Secret objects with values in the repo")
+
+    def test_registry_url_from_the_secret(self):
+        # SPATIAL_REGISTRY (a postgresql:// URL) comes from the Secret, as does
+        # its password; SPATIAL_STORE names the shared artifact-store volume.
+        env = {e["name"]: e for e in self.c["env"]}
+        for name, key in (("SPATIAL_REGISTRY", "registry-url"), ("PGPASSWORD", "pgpassword")):
+            ref = env[name]["valueFrom"]["secretKeyRef"]
+            self.assertEqual((ref["name"], ref["key"]), ("pizza-api-spatial-secrets", key))
+        store = self.docs[("ConfigMap", "pizza-api-spatial-config")]["data"]["SPATIAL_STORE"]
+        mount = [m for m in self.c["volumeMounts"] if m["mountPath"] == store]
+        self.assertEqual(len(mount), 1, store)
+        vol = [v for v in self.pod["volumes"] if v["name"] == mount[0]["name"]][0]
+        claim = vol["persistentVolumeClaim"]["claimName"]
+        pvc = self.docs[("PersistentVolumeClaim", claim)]
+        self.assertIn("ReadWriteMany", pvc["spec"]["accessModes"])
+
+    def test_secret_template_matches_what_the_deployment_reads(self):
+        # examples/credentials.yaml: the Secret's shape with placeholders only,
+        # every key the Deployment reads, and not applied by kustomize.
+        with open(src("deploy", "k8s", "examples", "credentials.yaml")) as f:
+            secret = yaml.safe_load(f)
+        self.assertEqual(secret["kind"], "Secret")
+        self.assertEqual(secret["metadata"]["name"], "pizza-api-spatial-secrets")
+        data = secret["stringData"]
+        wanted = {e["valueFrom"]["secretKeyRef"]["key"] for e in self.c["env"]
+                  if "secretKeyRef" in e.get("valueFrom", {})}
+        for v in self.pod["volumes"]:
+            if "secret" in v:
+                wanted |= {i["key"] for i in v["secret"].get("items", [])}
+        self.assertEqual(set(data), wanted)
+        self.assertTrue(data["registry-url"].startswith("postgresql://"))
+        self.assertFalse(url_has_password(data["registry-url"]))
+        for key, value in data.items():
+            self.assertIn("CHANGEME", value, key + " must be a placeholder")
+        with open(src("deploy", "k8s", "kustomization.yaml")) as f:
+            resources = yaml.safe_load(f)["resources"]
+        self.assertFalse(any("examples" in r for r in resources), resources)
+        for r in resources:
+            self.assertTrue(os.path.exists(src("deploy", "k8s", r)), r)
 
 
 class AgainstRealServerTest(unittest.TestCase):

@@ -12,6 +12,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -27,6 +28,9 @@ absl::Status CurrentExceptionToStatus(absl::string_view what,
 
 // Shorthand for the row-at-a-time reads.
 std::string Text(const pqxx::field& f);
+// The first column of every row of `sql`, as text.
+std::vector<std::string> Column(pqxx::transaction_base& tx,
+                                const std::string& sql);
 
 enum class TxKind {
   kWrite,  // READ COMMITTED, read-write: explicit row and table locks order
@@ -52,6 +56,7 @@ class PgSession {
       -> std::invoke_result_t<Fn&, pqxx::transaction_base&>;
 
   const std::string& described() const { return described_; }
+  const std::string& conninfo() const { return conninfo_; }
 
   static constexpr int kMaxAttempts = 20;
 

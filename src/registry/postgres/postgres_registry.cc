@@ -9,12 +9,15 @@
 #include "src/base/status_macros.h"
 #include "src/base/text.h"
 #include "src/registry/legacy_json.h"
+#include "src/registry/postgres/pg_listener.h"
+#include "src/registry/postgres/pg_schema.h"
 #include "src/registry/postgres/pg_session.h"
 #include "src/registry/postgres/postgres_url.h"
 #include "src/registry/sql_rows.h"
 
 namespace spatial::registry {
 
+using pg::Column;
 using pg::PgSession;
 using pg::Text;
 using pg::TxKind;
@@ -32,97 +35,7 @@ constexpr const char* kApplication = "spatial-deploy";
 // ("SPDR", the SQLite application_id).
 constexpr int64_t kMigrationLockKey = 0x53504452;
 
-// Migrations: index i brings the schema from version i to i + 1. The tables
-// mirror SqliteRegistry's; JSON stays TEXT so that it reads back byte-exact.
-constexpr const char* kMigrations[] = {
-    R"sql(
-CREATE TABLE schema_version (version INTEGER NOT NULL);
-INSERT INTO schema_version (version) VALUES (0);
-CREATE TABLE environments (
-  name TEXT PRIMARY KEY,
-  spec TEXT NOT NULL
-);
-CREATE TABLE versions (
-  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  id TEXT NOT NULL UNIQUE,
-  model_type TEXT NOT NULL,
-  architecture TEXT NOT NULL,
-  file_path TEXT NOT NULL,
-  creation_date TEXT NOT NULL,
-  checksum TEXT NOT NULL,
-  size_bytes BIGINT NOT NULL,
-  metrics TEXT NOT NULL,
-  compatibility TEXT NOT NULL,
-  training_config TEXT NOT NULL,
-  tags TEXT NOT NULL,
-  validation_status TEXT NOT NULL,
-  actor TEXT NOT NULL,
-  is_directory BOOLEAN NOT NULL
-);
-CREATE TABLE artifact_files (
-  version_id TEXT NOT NULL REFERENCES versions(id),
-  path TEXT NOT NULL,
-  sha256 TEXT NOT NULL,
-  size BIGINT NOT NULL,
-  PRIMARY KEY (version_id, path)
-);
-CREATE TABLE validations (
-  version_id TEXT NOT NULL REFERENCES versions(id),
-  environment TEXT NOT NULL REFERENCES environments(name),
-  valid BOOLEAN NOT NULL,
-  result TEXT NOT NULL,
-  override_reason TEXT NOT NULL,
-  actor TEXT NOT NULL,
-  validated_at TEXT NOT NULL,
-  PRIMARY KEY (version_id, environment)
-);
-CREATE TABLE deployments (
-  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  environment TEXT NOT NULL REFERENCES environments(name),
-  version_id TEXT NOT NULL REFERENCES versions(id),
-  previous_version_id TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  actor TEXT NOT NULL,
-  reason TEXT NOT NULL,
-  created_at TEXT NOT NULL
-);
-CREATE INDEX deployments_by_env ON deployments (environment, seq);
-)sql",
-    R"sql(
-CREATE TABLE signatures (
-  version_id TEXT NOT NULL REFERENCES versions(id),
-  key_id TEXT NOT NULL,
-  envelope TEXT NOT NULL,
-  actor TEXT NOT NULL,
-  signed_at TEXT NOT NULL,
-  PRIMARY KEY (version_id, key_id)
-);
-CREATE TABLE audit_log (
-  seq BIGINT PRIMARY KEY,
-  time TEXT NOT NULL,
-  actor TEXT NOT NULL,
-  action TEXT NOT NULL,
-  subject TEXT NOT NULL,
-  details TEXT NOT NULL,
-  prev_hash TEXT NOT NULL,
-  hash TEXT NOT NULL
-);
-CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS
-$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END; $$;
-CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
-FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
-)sql",
-};
-static_assert(std::size(kMigrations) == PostgresRegistry::kSchemaVersion);
-
 std::string Now() { return base::FormatIso8601(absl::Now()); }
-
-ModelVersion ReadVersionRow(const pqxx::row& r) {
-  return sql::FromColumns({Text(r[0]), Text(r[1]), Text(r[2]), Text(r[3]),
-                           Text(r[4]), Text(r[5]), r[6].as<int64_t>(),
-                           Text(r[7]), Text(r[8]), Text(r[9]), Text(r[10]),
-                           Text(r[11]), Text(r[12]), r[13].as<bool>()});
-}
 
 // Inserts `v` and its files. Returns the checksum of the version already
 // holding the id (and inserts nothing), nullopt when it was inserted. A
@@ -149,12 +62,6 @@ std::optional<std::string> InsertVersion(Tx& tx, const ModelVersion& v) {
         v.version_id, f.path, f.sha256, static_cast<int64_t>(f.size));
   }
   return std::nullopt;
-}
-
-std::vector<std::string> Column(Tx& tx, const std::string& sql) {
-  std::vector<std::string> out;
-  for (const auto& row : tx.exec(sql)) out.push_back(Text(row[0]));
-  return out;
 }
 
 void UpsertEnvironment(Tx& tx, const Environment& e) {
@@ -264,7 +171,9 @@ void AppendAudit(Tx& tx, const AuditNote& note) {
 }  // namespace
 
 PostgresRegistry::PostgresRegistry(std::unique_ptr<pg::PgSession> session)
-    : session_(std::move(session)), described_(session_->described()) {}
+    : session_(std::move(session)),
+      described_(session_->described()),
+      conninfo_(session_->conninfo()) {}
 
 PostgresRegistry::~PostgresRegistry() = default;
 
@@ -336,7 +245,7 @@ absl::Status PostgresRegistry::Migrate() {
                            "; upgrade spatial"));
         }
         for (int i = version; i < kSchemaVersion; ++i) {
-          tx.exec(kMigrations[i]);
+          tx.exec(pg::Migration(i));
           tx.exec_params("UPDATE schema_version SET version = $1", i + 1);
         }
         return absl::OkStatus();
@@ -356,83 +265,6 @@ absl::Status PostgresRegistry::AddVersion(const ModelVersion& v) {
         }
         return sql::AlreadyRegistered(v.version_id, *existing, v.checksum);
       });
-}
-
-absl::StatusOr<ModelVersion> PostgresRegistry::GetVersion(
-    absl::string_view id_view) {
-  absl::MutexLock lock(&mu_);
-  const std::string id(id_view);
-  return session_->Run(
-      "cannot read version", TxKind::kRead,
-      [&](Tx& tx) -> absl::StatusOr<ModelVersion> {
-        pqxx::result r =
-            tx.exec_params(absl::StrCat("SELECT ", kVersionColumns,
-                                        " FROM versions WHERE id = $1"),
-                           id);
-        if (r.empty()) return NoSuchVersion(tx, id);
-        ModelVersion v = ReadVersionRow(r[0]);
-        for (const auto& f :
-             tx.exec_params("SELECT path, sha256, size FROM artifact_files "
-                            "WHERE version_id = $1 "
-                            "ORDER BY path COLLATE \"C\"",
-                            id)) {
-          v.files.push_back({Text(f[0]), Text(f[1]),
-                             static_cast<uint64_t>(f[2].as<int64_t>())});
-        }
-        for (const auto& e :
-             tx.exec_params("SELECT environment FROM validations WHERE "
-                            "version_id = $1 AND valid "
-                            "ORDER BY environment COLLATE \"C\"",
-                            id)) {
-          v.deployment_environments.push_back(Text(e[0]));
-        }
-        return v;
-      });
-}
-
-absl::StatusOr<std::vector<ModelVersion>> PostgresRegistry::ListVersions() {
-  absl::MutexLock lock(&mu_);
-  using Out = std::vector<ModelVersion>;
-  return session_->Run(
-      "cannot list versions", TxKind::kRead,
-      [&](Tx& tx) -> absl::StatusOr<Out> {
-        Out out;
-        std::map<std::string, size_t, std::less<>> index;
-        for (const auto& row : tx.exec(absl::StrCat(
-                 "SELECT ", kVersionColumns, " FROM versions ORDER BY seq"))) {
-          index.emplace(Text(row[0]), out.size());
-          out.push_back(ReadVersionRow(row));
-        }
-        for (const auto& f : tx.exec(
-                 "SELECT version_id, path, sha256, size FROM artifact_files "
-                 "ORDER BY version_id, path COLLATE \"C\"")) {
-          auto it = index.find(f[0].c_str());
-          if (it != index.end()) {
-            out[it->second].files.push_back(
-                {Text(f[1]), Text(f[2]),
-                 static_cast<uint64_t>(f[3].as<int64_t>())});
-          }
-        }
-        for (const auto& e : tx.exec(
-                 "SELECT version_id, environment FROM validations WHERE valid "
-                 "ORDER BY version_id, environment COLLATE \"C\"")) {
-          auto it = index.find(e[0].c_str());
-          if (it != index.end()) {
-            out[it->second].deployment_environments.push_back(Text(e[1]));
-          }
-        }
-        return out;
-      });
-}
-
-absl::StatusOr<std::vector<std::string>> PostgresRegistry::ListVersionIds() {
-  absl::MutexLock lock(&mu_);
-  using Out = std::vector<std::string>;
-  return session_->Run("cannot list versions", TxKind::kRead,
-                       [&](Tx& tx) -> absl::StatusOr<Out> {
-                         return Column(tx,
-                                       "SELECT id FROM versions ORDER BY seq");
-                       });
 }
 
 absl::Status PostgresRegistry::PutEnvironment(const Environment& e) {
@@ -544,12 +376,16 @@ absl::StatusOr<DeploymentEvent> PostgresRegistry::Activate(
           return sql::NotValidated(e.version_id, e.environment, found);
         }
         e.previous_version_id = LastActive(tx, e.environment).value_or("");
+        if (e.expect_active && *e.expect_active != e.previous_version_id) {
+          return sql::ActiveChanged(e, e.previous_version_id);
+        }
         if (e.previous_version_id == e.version_id) {
           return sql::AlreadyActive(e.version_id, e.environment);
         }
         e.created_at = Now();
         e.seq = InsertDeployment(tx, e);
         AppendAudit(tx, sql::ActivateNote(e));
+        pg::NotifyChange(tx, e.environment);  // delivered at commit
         return e;
       });
 }
@@ -636,6 +472,9 @@ absl::Status PostgresRegistry::Import(const RegistrySnapshot& snapshot) {
           UpsertSignature(tx, sig);
         }
         AppendAudit(tx, sql::ImportNote(snapshot, added));
+        for (const auto& e : snapshot.deployments) {
+          pg::NotifyChange(tx, e.environment);  // PostgreSQL folds duplicates
+        }
         return absl::OkStatus();
       });
 }

@@ -41,6 +41,8 @@ class PostgresRegistry final : public Registry {
   absl::Status AddVersion(const ModelVersion& v) override;
   absl::StatusOr<ModelVersion> GetVersion(absl::string_view id) override;
   absl::StatusOr<std::vector<ModelVersion>> ListVersions() override;
+  // Without metrics, compatibility_info, training_config, tags and files.
+  absl::StatusOr<std::vector<ModelVersion>> ListVersionSummaries() override;
   absl::StatusOr<std::vector<std::string>> ListVersionIds() override;
   absl::Status PutEnvironment(const Environment& e) override;
   absl::StatusOr<Environment> GetEnvironment(absl::string_view name) override;
@@ -62,6 +64,10 @@ class PostgresRegistry final : public Registry {
   absl::StatusOr<std::vector<StoredSignature>> ListSignatures(
       absl::string_view version_id) override;
   absl::StatusOr<std::vector<AuditRecord>> ListAudit() override;
+  // LISTEN/NOTIFY on a connection of its own (src/registry/postgres/
+  // pg_listener.h).
+  std::unique_ptr<ChangeListener> NewChangeListener(
+      const std::string& environment) override;
   // "postgresql://user:***@host/db": the URL with its password masked.
   std::string Describe() const override;
 
@@ -75,6 +81,7 @@ class PostgresRegistry final : public Registry {
   mutable absl::Mutex mu_;
   std::unique_ptr<pg::PgSession> session_ ABSL_GUARDED_BY(mu_);
   const std::string described_;
+  const std::string conninfo_;  // with the password: never shown
 };
 
 }  // namespace spatial::registry

@@ -258,6 +258,87 @@ TEST_F(RegistryServiceTest, RollbackPlansAndExecutes) {
             absl::StatusCode::kFailedPrecondition);
 }
 
+// A rollback is planned, then its target verified, then activated; another
+// client's promotion can commit in between. The rollback must then not land
+// on the target planned against the old state: it is planned again.
+class RollbackRaceTest : public RegistryServiceTest {
+ protected:
+  void SetUp() override {
+    RegistryServiceTest::SetUp();
+    // Another client of the same registry file, as another process would be.
+    other_ = Open(dir_ + "/r.db");
+    // An environment that requires signatures, so that the service calls
+    // signature_check between planning and activating: the moment where the
+    // other client's promotion is made to land.
+    Environment canary = Env("canary", false, 0.7);
+    canary.extra["require_signature"] = true;
+    ASSERT_TRUE(reg_->PutEnvironment(canary).ok());
+    for (const char* id : {"v1", "v2", "v3"}) Register(id, id);
+    RegistryService::Options o;
+    o.registry = reg_.get();
+    o.store_root = dir_ + "/store";
+    o.signature_check = [this](Registry&, const ArtifactStore&,
+                               const ModelVersion&,
+                               const Environment&) -> absl::Status {
+      if (!meanwhile_.empty()) {
+        std::string id = meanwhile_.front();
+        meanwhile_.erase(meanwhile_.begin());
+        auto e = other_->Activate({.environment = "canary", .version_id = id});
+        EXPECT_TRUE(e.ok()) << e.status();
+      }
+      return absl::OkStatus();
+    };
+    service_ = std::make_unique<RegistryService>(std::move(o));
+    for (const char* id : {"v1", "v2", "v3"}) {
+      auto r = service_->Validate({id, "canary", "", "me"});
+      ASSERT_TRUE(r.ok() && r->valid) << r.status();
+    }
+    ASSERT_TRUE(service_->Promote("v1", "canary", "me", "").ok());
+    ASSERT_TRUE(service_->Promote("v2", "canary", "me", "").ok());
+  }
+
+  std::unique_ptr<Registry> other_;
+  std::vector<std::string> meanwhile_;  // promoted by other_, one per check
+};
+
+TEST_F(RollbackRaceTest, APromotionBetweenPlanAndActivateIsReplanned) {
+  // Planned: v2 active, so back to v1. Meanwhile v3 is promoted; rolling back
+  // now means undoing v3, i.e. back to v2.
+  meanwhile_ = {"v3"};
+  auto e = service_->Rollback("canary", "", "me", "bad canary");
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_TRUE(meanwhile_.empty());
+  EXPECT_EQ(e->version_id, "v2");
+  EXPECT_EQ(e->previous_version_id, "v3");
+  EXPECT_EQ(**reg_->ActiveVersion("canary"), "v2");
+  auto h = reg_->History("canary");
+  ASSERT_TRUE(h.ok());
+  std::vector<std::string> chain;
+  for (const auto& d : *h)
+    chain.push_back(d.previous_version_id + ">" + d.version_id);
+  EXPECT_EQ(chain,
+            (std::vector<std::string>{">v1", "v1>v2", "v2>v3", "v3>v2"}));
+}
+
+TEST_F(RollbackRaceTest, GivesUpWithAbortedWhenTheStateKeepsChanging) {
+  meanwhile_ = {"v3", "v1", "v3"};  // one new active version per attempt
+  auto e = service_->Rollback("canary", "", "me", "");
+  EXPECT_EQ(e.status().code(), absl::StatusCode::kAborted);
+  EXPECT_NE(e.status().message().find("gave up after 3 attempts"),
+            std::string::npos)
+      << e.status();
+  EXPECT_NE(e.status().message().find("expected 'v1', it is now 'v3'"),
+            std::string::npos)
+      << e.status();
+  // Nothing was rolled back: the history is the two promotions and the
+  // other client's three.
+  auto h = reg_->History("canary");
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->size(), 5u);
+  for (const auto& d : *h) EXPECT_EQ(d.kind, DeploymentKind::kPromote);
+  EXPECT_EQ(**reg_->ActiveVersion("canary"), "v3");
+}
+
 // Latest is the newest version validated for the environment.
 TEST_F(RegistryServiceTest, LatestIsNewestValidated) {
   Register("v1", "1");

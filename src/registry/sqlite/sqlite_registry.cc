@@ -616,6 +616,10 @@ absl::StatusOr<DeploymentEvent> SqliteRegistry::Activate(
   }
   ASSIGN_OR_RETURN(auto current, LastActive(db_, event.environment));
   event.previous_version_id = current.value_or("");
+  if (event.expect_active &&
+      *event.expect_active != event.previous_version_id) {
+    return sql::ActiveChanged(event, event.previous_version_id);
+  }
   if (event.previous_version_id == event.version_id) {
     return sql::AlreadyActive(event.version_id, event.environment);
   }
