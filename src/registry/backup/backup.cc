@@ -3,14 +3,17 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <random>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "src/base/files.h"
 #include "src/base/status_macros.h"
@@ -45,8 +48,8 @@ void RemoveSqliteFiles(const std::string& path) {
 }
 
 absl::StatusOr<std::unique_ptr<SqliteRegistry>> OpenImage(
-    const std::string& image, const std::string& path) {
-  RETURN_IF_ERROR(base::WriteFileAtomic(path, image, 0600));
+    const std::string& image, const std::string& path, int mode) {
+  RETURN_IF_ERROR(base::WriteFileAtomic(path, image, mode));
   return SqliteRegistry::Open({.path = path, .create = false});
 }
 
@@ -65,6 +68,12 @@ absl::StatusOr<std::string> SnapshotSqlite(const std::string& path,
                                            const std::string& tmp) {
   sqlite3* src = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &src, SQLITE_OPEN_READWRITE, nullptr);
+  if (rc != SQLITE_OK) {
+    // A backup user may only read the registry.
+    sqlite3_close(src);
+    src = nullptr;
+    rc = sqlite3_open_v2(path.c_str(), &src, SQLITE_OPEN_READONLY, nullptr);
+  }
   if (rc != SQLITE_OK) {
     absl::Status s = sqlite::SqliteStatus(src, rc, absl::StrCat("open ", path));
     sqlite3_close(src);
@@ -121,6 +130,36 @@ absl::StatusOr<std::string> DumpPostgres(const std::string& url,
   auto bytes = base::ReadFile(tmp, 1ull << 30);
   std::remove(tmp.c_str());
   return bytes;
+}
+
+// One column of a table's COPY block in a plain pg_dump; nullopt when the
+// dump has no such block or column. Values are as COPY writes them (the ids
+// and digests read here need no unescaping).
+std::optional<std::vector<std::string>> DumpColumn(const std::string& dump,
+                                                   const std::string& table,
+                                                   const std::string& column) {
+  const std::string head = absl::StrCat("\nCOPY public.", table, " (");
+  size_t at = dump.find(head);
+  if (at == std::string::npos) return std::nullopt;
+  size_t close = dump.find(") FROM stdin;\n", at);
+  if (close == std::string::npos) return std::nullopt;
+  std::vector<std::string> cols = absl::StrSplit(
+      dump.substr(at + head.size(), close - at - head.size()), ", ");
+  auto col = std::find(cols.begin(), cols.end(), column);
+  if (col == cols.end()) return std::nullopt;
+  const size_t index = static_cast<size_t>(col - cols.begin());
+  std::vector<std::string> out;
+  size_t line = dump.find('\n', close) + 1;
+  for (;;) {
+    size_t end = dump.find('\n', line);
+    if (end == std::string::npos) return std::nullopt;  // no end marker
+    absl::string_view row(dump.data() + line, end - line);
+    if (row == "\\.") return out;
+    std::vector<absl::string_view> fields = absl::StrSplit(row, '\t');
+    if (index >= fields.size()) return std::nullopt;
+    out.emplace_back(fields[index]);
+    line = end + 1;
+  }
 }
 
 // Every distinct blob of `versions`, with the first file that refers to it.
@@ -238,6 +277,11 @@ absl::StatusOr<BackupSummary> CreateBackup(const BackupOptions& o) {
           absl::StrCat("no registry at ", SqlitePath(o.registry)));
     }
   }
+  std::error_code ec;
+  if (!fs::is_directory(base::DirName(o.out_path), ec)) {
+    return absl::NotFoundError(
+        absl::StrCat("the directory of --out ", o.out_path, " does not exist"));
+  }
   const std::string tmp = TempBeside(o.out_path, "tmp");
   const std::string tmp_db = TempBeside(o.out_path, "registry");
   absl::Status s = WriteBackup(o, tmp, tmp_db);
@@ -274,10 +318,24 @@ absl::StatusOr<BackupSummary> VerifyBackup(const std::string& path) {
       }));
   out.blobs = static_cast<int64_t>(blobs.size());
   if (out.source_kind == "postgresql") {
-    if (!absl::StrContains(part, "PostgreSQL database dump complete")) {
+    auto ids = DumpColumn(part, "versions", "id");
+    auto shas = DumpColumn(part, "artifact_files", "sha256");
+    auto audit = DumpColumn(part, "audit_log", "hash");
+    if (!absl::StrContains(part, "PostgreSQL database dump complete") || !ids ||
+        !shas || !audit) {
       return absl::DataLossError(
-          absl::StrCat(path, ": the pg_dump in it is incomplete"));
+          absl::StrCat(path,
+                       ": the pg_dump in it is incomplete (no versions, "
+                       "artifact_files or audit_log data)"));
     }
+    for (const auto& sha : *shas) {
+      if (!blobs.count(sha)) {
+        return absl::DataLossError(absl::StrCat(
+            path, ": blob sha256:", sha, " is not in the backup's manifest"));
+      }
+    }
+    out.version_ids = *ids;
+    out.audit_records = static_cast<int64_t>(audit->size());
   } else {
     const std::string tmp = TempBeside(path, "check");
     absl::Status s;

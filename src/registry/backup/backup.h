@@ -34,7 +34,7 @@ struct BackupSummary {
   int64_t blob_bytes = 0;                // their total size
   bool artifacts = true;                 // blob bytes included
   int64_t file_bytes = 0;                // size of the backup file
-  int64_t audit_records = 0;             // SQLite only (0 for PostgreSQL)
+  int64_t audit_records = 0;  // chain verified (PostgreSQL: counted only)
   double seconds = 0;
 };
 
@@ -47,7 +47,8 @@ absl::StatusOr<BackupSummary> CreateBackup(const BackupOptions& options);
 // Reopens a backup and checks it whole: every blob against its sha256, the
 // registry part against its own; a SQLite registry part must open, list its
 // versions (each file in the manifest) and have an intact audit chain; a
-// pg_dump must be complete. Changes nothing.
+// pg_dump must be complete, with every artifact_files digest in the manifest
+// (its chain is verified when restored). Changes nothing.
 absl::StatusOr<BackupSummary> VerifyBackup(const std::string& path);
 
 struct RestoreOptions {

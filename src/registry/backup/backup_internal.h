@@ -19,9 +19,10 @@ std::string TempBeside(const std::string& path, const std::string& suffix);
 // Removes a SQLite file and its -wal, -shm and -journal companions.
 void RemoveSqliteFiles(const std::string& path);
 
-// Writes a registry image to `path` (fsynced) and opens it as a registry.
+// Writes a registry image to `path` (fsynced, `mode`) and opens it as a
+// registry.
 absl::StatusOr<std::unique_ptr<SqliteRegistry>> OpenImage(
-    const std::string& image, const std::string& path);
+    const std::string& image, const std::string& path, int mode = 0600);
 
 }  // namespace spatial::registry::backup::internal
 

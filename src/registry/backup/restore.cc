@@ -109,9 +109,14 @@ absl::Status RestoreSqlite(const std::string& image, const RestoreOptions& o) {
   const std::string target = SqlitePath(o.registry);
   RETURN_IF_ERROR(base::MakeDirs(base::DirName(target)));
   const std::string tmp = TempBeside(target, "restore");
+  // The replaced file's permissions, else those of a new registry.
+  struct stat st;
+  const int mode = ::stat(target.c_str(), &st) == 0
+                       ? static_cast<int>(st.st_mode & 0777)
+                       : 0644;
   absl::Status s;
   {
-    auto reg = internal::OpenImage(image, tmp);
+    auto reg = internal::OpenImage(image, tmp, mode);
     if (!reg.ok()) {
       s = reg.status();
     } else {
