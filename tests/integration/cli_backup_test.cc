@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <mutex>
 #include <set>
 #include <string>
@@ -142,6 +143,9 @@ TEST(CliBackupTest, BackupDuringRegisterAndPromoteLoadRestoresConsistently) {
   EXPECT_THAT(audit.out, HasSubstr("chain intact"));
 
   std::set<std::string> restored = Ids(box.JsonAt(fresh, {"list"}));
+  std::cerr << before.size() << " version(s) committed before the backup, "
+            << restored.size() << " in it, " << after_backup
+            << " committed after it; " << backup.out.substr(0, 200) << "\n";
   for (const auto& id : before) {
     EXPECT_TRUE(restored.count(id)) << id << " committed before the backup";
   }

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <mutex>
 #include <pqxx/pqxx>
 #include <set>
@@ -222,6 +223,9 @@ TEST(PostgresBackupCliTest, BackupDuringLoadRestoresConsistently) {
   ASSERT_TRUE(j.is_array()) << list.output;
   std::set<std::string> restored;
   for (const auto& v : j) restored.insert(v.value("version_id", ""));
+  std::cerr << before.size() << " version(s) committed before the backup, "
+            << restored.size() << " in it, " << after_backup
+            << " committed after it\n";
   for (const auto& id : before) {
     EXPECT_TRUE(restored.count(id)) << id << " committed before the backup";
   }
