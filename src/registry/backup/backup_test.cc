@@ -112,6 +112,27 @@ TEST_F(SqliteBackupTest, RefusesANonEmptyRegistryWithoutForce) {
   EXPECT_EQ(Read(other), Read(registry()));
 }
 
+// A registry another process (here: connection) has open is not replaced
+// under it.
+TEST_F(SqliteBackupTest, RefusesToReplaceARegistryInUse) {
+  Backup(Path("b.spbackup"));
+  const std::string other = Path("other/registry.db");
+  Populate(other, Path("other/store"), Path("other"), "x");
+  Contents before = Read(other);
+  {
+    auto open = OpenRegistryAt(other, /*create=*/false);
+    ASSERT_TRUE(open.ok()) << open.status();
+    ASSERT_TRUE((*open)->ListVersionIds().ok());
+    auto r = Restore(Path("b.spbackup"), other, Path("other/store"), true);
+    ASSERT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+    EXPECT_THAT(r.status().message(), HasSubstr("is in use"));
+    EXPECT_EQ(Read(other), before);
+  }
+  auto r = Restore(Path("b.spbackup"), other, Path("other/store"), true);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Read(other), Read(registry()));
+}
+
 TEST_F(SqliteBackupTest, RefusesAnAlteredBlobAndChangesNothing) {
   Backup(Path("b.spbackup"));
   {

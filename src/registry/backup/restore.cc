@@ -77,26 +77,35 @@ absl::Status CheckTargetEmpty(const RestoreOptions& o) {
       "(nothing was changed)"));
 }
 
-// No other connection may keep a WAL of the old file: checkpoint it into the
-// file and remove -wal and -shm before the new file is renamed over it.
+// The old file must not be in use, and no WAL of it may stay behind for the
+// new file: an exclusive lock (in WAL mode only granted when no other
+// connection has the database open, idle ones included) proves the first;
+// a TRUNCATE checkpoint, our close as the last connection and removing -wal
+// and -shm see to the second. Unavailable, changing nothing, when in use.
 absl::Status RetireWal(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return absl::OkStatus();
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
   absl::Status s;
-  if (rc == SQLITE_OK) {
-    sqlite3_busy_timeout(db, 30000);
-    int log = 0, ckpt = 0;
-    rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE,
-                                   &log, &ckpt);
-    if (rc != SQLITE_OK) {
-      s = absl::UnavailableError(absl::StrCat(
-          path, " is in use (", sqlite3_errmsg(db),
-          "); stop the servers and commands using it, then restore again"));
-    }
-  } else {
+  if (rc != SQLITE_OK) {
     s = sqlite::SqliteStatus(db, rc, absl::StrCat("open ", path));
+  } else {
+    sqlite3_busy_timeout(db, 3000);
+    s = sqlite::Exec(db, "PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE");
+    if (s.ok()) s = sqlite::Exec(db, "COMMIT");
+    if (s.ok()) {
+      int log = 0, ckpt = 0;
+      rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE,
+                                     &log, &ckpt);
+      if (rc != SQLITE_OK) s = sqlite::SqliteStatus(db, rc, "checkpoint");
+    }
+    if (!s.ok()) {
+      s = absl::UnavailableError(absl::StrCat(
+          path, " is in use (", s.message(),
+          "); stop the servers and commands using it, then restore again "
+          "(nothing was replaced)"));
+    }
   }
   sqlite3_close(db);
   if (!s.ok()) return s;
