@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "cli/backup_cmd.h"
 #include "cli/exit_codes.h"
 #include "cli/model_output.h"
 #include "cli/registry_context.h"
@@ -504,6 +505,7 @@ void AddModelCommand(CLI::App& app, std::function<int()>* action) {
   migrate->callback([f, action] { *action = [f] { return RunMigrate(*f); }; });
 
   AddSignCommands(*model, std::shared_ptr<RegistryFlags>(f, &f->reg), action);
+  AddBackupCommands(*model, std::shared_ptr<RegistryFlags>(f, &f->reg), action);
 }
 
 }  // namespace spatial::cli

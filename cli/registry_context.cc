@@ -76,7 +76,7 @@ absl::StatusOr<std::unique_ptr<registry::Registry>> OpenRegistry(
   return std::unique_ptr<registry::Registry>(std::move(reg));
 }
 
-absl::StatusOr<RegistryContext> OpenRegistryContext(
+absl::StatusOr<RegistryLocation> ResolveRegistryLocation(
     const RegistryFlags& flags) {
   std::string location =
       !flags.registry.empty() ? flags.registry : Env("SPATIAL_REGISTRY");
@@ -95,6 +95,14 @@ absl::StatusOr<RegistryContext> OpenRegistryContext(
         absl::StartsWith(location, "sqlite:") ? location.substr(7) : location;
     store = (fs::path(base::DirName(path)) / "store").string();
   }
+  return RegistryLocation{std::move(location), std::move(store)};
+}
+
+absl::StatusOr<RegistryContext> OpenRegistryContext(
+    const RegistryFlags& flags) {
+  ASSIGN_OR_RETURN(RegistryLocation where, ResolveRegistryLocation(flags));
+  std::string location = where.location;
+  std::string store = where.store;
   RegistryContext ctx;
   ASSIGN_OR_RETURN(ctx.registry, OpenRegistry(location, !flags.must_exist));
   ctx.location = ctx.registry->Describe();

@@ -33,6 +33,15 @@ struct RegistryContext {
 
 absl::StatusOr<RegistryContext> OpenRegistryContext(const RegistryFlags& flags);
 
+// Where the flags (or their defaults) put the registry and its store, without
+// opening anything. InvalidArgument for a PostgreSQL registry without --store.
+struct RegistryLocation {
+  std::string location;  // as given: a path, sqlite:PATH or a URL
+  std::string store;
+};
+absl::StatusOr<RegistryLocation> ResolveRegistryLocation(
+    const RegistryFlags& flags);
+
 // Opens the registry at `location`: a postgresql:// or postgres:// URL,
 // sqlite:PATH or a plain path. Loads no environments. With `create` false a
 // missing SQLite file is NotFound rather than a new, empty registry.

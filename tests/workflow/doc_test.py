@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Runs every ```sh block of docs/DEPLOYMENT_PIPELINE_DOCUMENTATION.md, in
+"""Runs every ```sh block of a document (--doc, default
+docs/DEPLOYMENT_PIPELINE_DOCUMENTATION.md; also docs/OPERATIONS.md), in
 document order, in one temporary directory that links the repository's
 models/, config/, scripts/, deploy/ and container files, with the real binary
 on PATH as `spatial`. Each block runs under `bash -euo pipefail` in its own
 process group (killed afterwards, so a server a block left behind cannot
 outlive it) and must exit 0. ```text blocks are illustrative and not run.
 
-  doc_test.py --source-dir DIR --binary build/release/cli/spatial
+  doc_test.py --source-dir DIR --binary build/release/cli/spatial \
+      [--doc docs/OPERATIONS.md --min-sh-blocks 4]
 """
 
 import argparse
@@ -20,7 +22,6 @@ import time
 import unittest
 
 ARGS = None
-DOC = "docs/DEPLOYMENT_PIPELINE_DOCUMENTATION.md"
 LINKED = ["models", "config", "scripts", "deploy", "Dockerfile.spatial",
           "docker-compose.yml", "Makefile"]
 BLOCK_TIMEOUT_S = 60
@@ -113,10 +114,12 @@ class DocTest(unittest.TestCase):
             self.assertLess(time.monotonic() - started, 10)
 
     def test_every_sh_block_runs(self):
-        with open(os.path.join(ARGS.source_dir, DOC)) as f:
+        doc = ARGS.doc
+        with open(os.path.join(ARGS.source_dir, doc)) as f:
             found = blocks(f.read())
         sh = [b for b in found if b[1] == "sh"]
-        self.assertGreaterEqual(len(sh), 10, "the doc shows few commands")
+        self.assertGreaterEqual(len(sh), ARGS.min_sh_blocks,
+                                "the doc shows few commands")
         langs = {b[1] for b in found} - {"sh", "text", "json", "yaml"}
         self.assertEqual(langs, set(), "blocks must be sh (run) or text")
         with tempfile.TemporaryDirectory() as tmp:
@@ -125,9 +128,9 @@ class DocTest(unittest.TestCase):
                 started = time.monotonic()
                 rc, out = run_block(code, work, env)
                 took = time.monotonic() - started
-                print(f"{DOC}:{line}: exit {rc} in {took:.1f} s",
+                print(f"{doc}:{line}: exit {rc} in {took:.1f} s",
                       file=sys.stderr)
-                self.assertEqual(rc, 0, f"{DOC}:{line}: block failed:\n"
+                self.assertEqual(rc, 0, f"{doc}:{line}: block failed:\n"
                                  f"{code}\n--- output ---\n{out[-4000:]}")
 
 
@@ -136,6 +139,10 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--source-dir", required=True)
     p.add_argument("--binary", required=True)
+    p.add_argument("--doc", default="docs/DEPLOYMENT_PIPELINE_DOCUMENTATION.md",
+                   help="the document, relative to --source-dir")
+    p.add_argument("--min-sh-blocks", type=int, default=10,
+                   help="fewer ```sh blocks than this fails the test")
     ARGS, rest = p.parse_known_args()
     ARGS.source_dir = os.path.abspath(ARGS.source_dir)
     ARGS.binary = os.path.abspath(ARGS.binary)
