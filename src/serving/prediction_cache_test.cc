@@ -42,7 +42,8 @@ TEST(PredictionCacheTest, ReturnsWhatWasStoredAndCountsHitsAndMisses) {
   ASSERT_TRUE(hit.has_value());
   EXPECT_EQ(hit->prediction.label, 3);
   EXPECT_FLOAT_EQ(hit->prediction.confidence, 0.9f);
-  EXPECT_EQ(hit->prediction.probabilities, Result(3, 0.9f).prediction.probabilities);
+  EXPECT_EQ(hit->prediction.probabilities,
+            Result(3, 0.9f).prediction.probabilities);
   ASSERT_TRUE(hit->features.has_value());
   EXPECT_FLOAT_EQ(hit->features->depth_mean, 0.9f);
   EXPECT_FALSE(cache.Lookup(Sha(2), kV1).has_value());

@@ -31,6 +31,7 @@ git init -q .
 git config user.email t@example.invalid
 git config user.name precommit-test
 printf 'int  main( ){return 0 ;}\n' > bad.cc
+# shellcheck disable=SC2016  # the script's text, not expanded here
 printf '#!/usr/bin/env bash\nrm -rf $1/*\n' > bad.sh
 printf 'a: [1, 2\nb: 3\n' > bad.yaml
 git add -A
@@ -47,6 +48,7 @@ expect_fail shellcheck bad.sh
 expect_fail yamllint bad.yaml
 
 printf 'int main() { return 0; }\n' > bad.cc
+# shellcheck disable=SC2016
 printf '#!/usr/bin/env bash\nrm -rf "${1:?}"/*\n' > bad.sh
 printf 'a: [1, 2]\nb: 3\n' > bad.yaml
 git add -A
