@@ -353,7 +353,8 @@ absl::StatusOr<RollbackPlan> RegistryService::PlanRollback(
 
 absl::StatusOr<DeploymentEvent> RegistryService::Rollback(
     const std::string& environment, const std::string& to,
-    const std::string& actor, const std::string& reason) {
+    const std::string& actor, const std::string& reason,
+    const std::string& only_from) {
   // The target is planned before the activating transaction (and the files
   // are verified in between), so another promotion or rollback may commit
   // meanwhile; rolling back to the plan's target would then undo the wrong
@@ -363,6 +364,12 @@ absl::StatusOr<DeploymentEvent> RegistryService::Rollback(
   absl::Status last;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     ASSIGN_OR_RETURN(RollbackPlan plan, PlanRollback(environment));
+    if (!only_from.empty() && plan.active_version != only_from) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "not rolled back: ", only_from, " is no longer active in ",
+          environment, " (active: ",
+          plan.active_version.empty() ? "none" : plan.active_version, ")"));
+    }
     std::string target = to;
     if (target.empty()) {
       if (plan.candidates.empty()) {

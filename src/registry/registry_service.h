@@ -96,10 +96,14 @@ class RegistryService {
                                           const std::string& reason);
   absl::StatusOr<RollbackPlan> PlanRollback(const std::string& environment);
   // Rolls back to `to`, or to the plan's first candidate when `to` is empty.
+  // With `only_from` set, only while that version is the active one
+  // (FailedPrecondition once another is: a rollback meant for one version
+  // never undoes the promotion that replaced it).
   absl::StatusOr<DeploymentEvent> Rollback(const std::string& environment,
                                            const std::string& to,
                                            const std::string& actor,
-                                           const std::string& reason);
+                                           const std::string& reason,
+                                           const std::string& only_from = "");
   // The newest version validated for `environment`; NotFound when none.
   absl::StatusOr<ModelVersion> Latest(const std::string& environment);
   // Verifies every version's files against the store.

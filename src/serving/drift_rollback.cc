@@ -80,8 +80,10 @@ void DriftRollback::Handle(const LiveAlarm& alarm) {
                             " not done: no earlier version to return to that "
                             "has not drifted itself"));
   }
-  auto event =
-      options_.service->Rollback(env, target, options_.actor, alarm.Reason());
+  // Only from the version that drifted: a promotion that replaced it since
+  // the check above is not undone.
+  auto event = options_.service->Rollback(env, target, options_.actor,
+                                          alarm.Reason(), alarm.version);
   if (!event.ok()) {
     return Log(absl::StrCat("drift rollback of ", env, " from ", alarm.version,
                             " failed: ", event.status().message()));

@@ -320,6 +320,25 @@ TEST_F(RollbackRaceTest, APromotionBetweenPlanAndActivateIsReplanned) {
             (std::vector<std::string>{">v1", "v1>v2", "v2>v3", "v3>v2"}));
 }
 
+// A rollback meant for one version (the drift alarm's) leaves alone the
+// promotion that replaced it between plan and activate.
+TEST_F(RollbackRaceTest, OnlyFromAVersionThatWasReplacedDoesNothing) {
+  meanwhile_ = {"v3"};
+  auto e = service_->Rollback("canary", "v1", "me", "drift", "v2");
+  EXPECT_EQ(e.status().code(), absl::StatusCode::kFailedPrecondition)
+      << e.status();
+  EXPECT_NE(e.status().message().find("v2 is no longer active in canary "
+                                      "(active: v3)"),
+            std::string::npos)
+      << e.status();
+  EXPECT_EQ(**reg_->ActiveVersion("canary"), "v3");
+  ASSERT_EQ(reg_->History("canary")->size(), 3u);
+  // While it is active, the rollback happens.
+  auto ok = service_->Rollback("canary", "v2", "me", "drift", "v3");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->previous_version_id, "v3");
+}
+
 TEST_F(RollbackRaceTest, GivesUpWithAbortedWhenTheStateKeepsChanging) {
   meanwhile_ = {"v3", "v1", "v3"};  // one new active version per attempt
   auto e = service_->Rollback("canary", "", "me", "");
