@@ -9,8 +9,6 @@ namespace spatial::integration {
 namespace {
 namespace fs = std::filesystem;
 
-std::string Bundle(const char* name) { return SourceDir() + "/models/" + name; }
-
 std::string Status(const Json& report, const std::string& category,
                    const std::string& test) {
   if (!report.contains("results") || !report["results"].contains(category) ||
@@ -22,11 +20,12 @@ std::string Status(const Json& report, const std::string& category,
 
 TEST(CheckTest, ShippedModelsPassFeaturesInferenceAndEndpoints) {
   Sandbox box;
-  ProcessResult r = box.Spatial(
-      {"check", "--test-features", "--test-inference", "--test-endpoints",
-       "--environment", "development", "--model-dir",
-       Bundle("spatial-pizza-v1"), "--model-dir", Bundle("standard-pizza-v1"),
-       "--eval-images", "24", "--output", box.Path("report.json")});
+  ProcessResult r =
+      box.Spatial({"check", "--test-features", "--test-inference",
+                   "--test-endpoints", "--environment", "development",
+                   "--model-dir", ShippedBundle("spatial-pizza-v1"),
+                   "--model-dir", ShippedBundle("standard-pizza-v1"),
+                   "--eval-images", "24", "--output", box.Path("report.json")});
   EXPECT_EQ(r.exit_code, 0) << r;
   Json j = ParseJsonOrFail(ReadBytes(box.Path("report.json")), "report");
   EXPECT_EQ(j["summary"]["deployment_ready"], true) << j.dump(2);
@@ -66,10 +65,10 @@ TEST(CheckTest, HostBelowTheEnvironmentsRulesIsNotReady) {
 
 TEST(CheckTest, ATamperedBundleFailsInference) {
   Sandbox box;
-  fs::copy(Bundle("standard-pizza-v1"), box.Path("bad"),
+  fs::copy(ShippedBundle("standard-pizza-v1"), box.Path("bad"),
            fs::copy_options::recursive);
   // Another model's reference outputs: it loads, but parity fails.
-  fs::copy_file(Bundle("spatial-pizza-v1") + "/reference/logits.npy",
+  fs::copy_file(ShippedBundle("spatial-pizza-v1") + "/reference/logits.npy",
                 box.Path("bad/reference/logits.npy"),
                 fs::copy_options::overwrite_existing);
   ProcessResult r =
@@ -96,9 +95,9 @@ TEST(CheckTest, DockerModeNamesMissingContainerFiles) {
 
 TEST(CheckTest, DryRunPrintsThePlanRunsNothingAndFailsOnProblems) {
   Sandbox box;
-  ProcessResult ok = box.Spatial({"check", "--dry-run", "--test-inference",
-                                  "--model-dir", Bundle("spatial-pizza-v1"),
-                                  "--output", box.Path("never.json")});
+  ProcessResult ok = box.Spatial(
+      {"check", "--dry-run", "--test-inference", "--model-dir",
+       ShippedBundle("spatial-pizza-v1"), "--output", box.Path("never.json")});
   EXPECT_EQ(ok.exit_code, 0) << ok;
   EXPECT_NE(ok.out.find("[run ] inference"), std::string::npos) << ok;
   EXPECT_NE(ok.out.find("nothing was run"), std::string::npos);

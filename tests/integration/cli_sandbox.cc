@@ -36,6 +36,9 @@ std::string SpatialBinary() {
 std::string SourceDir() {
   return EnvOr("SPATIAL_SOURCE_DIR", SPATIAL_DEFAULT_SOURCE_DIR);
 }
+std::string ShippedBundle(const std::string& name) {
+  return SourceDir() + "/models/" + name;
+}
 
 Sandbox::Sandbox() : rng_(std::random_device{}()) {
   std::string templ = (fs::path(::testing::TempDir()) /

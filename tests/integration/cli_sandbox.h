@@ -67,6 +67,8 @@ class Sandbox {
 // $SPATIAL_BINARY and $SPATIAL_SOURCE_DIR, else the paths CMake compiled in.
 std::string SpatialBinary();
 std::string SourceDir();
+// A model bundle shipped with the repository: SourceDir()/models/NAME.
+std::string ShippedBundle(const std::string& name);
 
 // Parses JSON; a test failure and null when the text is not JSON.
 Json ParseJsonOrFail(const std::string& text, const std::string& what);

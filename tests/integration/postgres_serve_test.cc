@@ -21,8 +21,6 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::string Bundle(const char* name) { return SourceDir() + "/models/" + name; }
-
 std::string ServedVersion(int port, const char* slot) {
   Json j = Json::parse(Request(port, "GET", "/health").body, nullptr, false);
   if (j.is_discarded() || !j["models"].contains(slot)) return "";
@@ -52,7 +50,7 @@ class PostgresServeTest : public ::testing::Test {
     ASSERT_TRUE(url.ok()) << url.status();
     url_ = *url;
     // s1 active; s2 (the same model, another manifest) validated, waiting.
-    Register(Bundle("spatial-pizza-v1"), "s1");
+    Register(ShippedBundle("spatial-pizza-v1"), "s1");
     Register(VariantBundle("s2"), "s2");
     Register(VariantBundle("s3"), "s3");
     ProcessResult r = Model({"promote", "s1", "--environment", "development"});
@@ -75,9 +73,10 @@ class PostgresServeTest : public ::testing::Test {
   std::string VariantBundle(const std::string& name) {
     std::string d = box_.Path(name);
     fs::create_directories(d);
-    fs::copy_file(Bundle("spatial-pizza-v1") + "/model.onnx",
+    fs::copy_file(ShippedBundle("spatial-pizza-v1") + "/model.onnx",
                   d + "/model.onnx");
-    std::string m = ReadBytes(Bundle("spatial-pizza-v1") + "/manifest.json");
+    std::string m =
+        ReadBytes(ShippedBundle("spatial-pizza-v1") + "/manifest.json");
     m.insert(m.find('{') + 1, "\"note\": \"" + name + "\",");
     box_.WriteFile(name + "/manifest.json", m);
     return d;
@@ -89,7 +88,7 @@ class PostgresServeTest : public ::testing::Test {
         std::vector<std::string>{
             "--registry", url_, "--store", box_.Path("store"), "--environment",
             "development", "--workers", "1", "--poll-registry-s", "600",
-            "--model-dir", Bundle("standard-pizza-v1")},
+            "--model-dir", ShippedBundle("standard-pizza-v1")},
         box_.dir(), box_.Path("serve.log"));
     EXPECT_TRUE(s->WaitReady(seconds(60))) << s->Log();
     EXPECT_TRUE(WaitFor(

@@ -27,12 +27,6 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::string Bundle(const char* name) { return SourceDir() + "/models/" + name; }
-
-Json ParseOr(const Reply& r) {
-  return Json::parse(r.body, nullptr, /*allow_exceptions=*/false);
-}
-
 // POST `path` with the image and extra form fields.
 Json Post(int port, const std::string& path, const std::string& jpeg,
           const std::vector<std::pair<std::string, std::string>>& fields = {},
@@ -42,7 +36,7 @@ Json Post(int port, const std::string& path, const std::string& jpeg,
   for (const auto& [k, v] : fields) parts.emplace_back(k, "", v);
   Reply r = Request(port, "POST", path, kForm, Multipart(parts));
   if (status) *status = r.status;
-  Json j = ParseOr(r);
+  Json j = ParseJsonBody(r);
   if (!status) {
     EXPECT_EQ(r.status, 200) << r.body;
   }
@@ -59,7 +53,7 @@ double MetricValue(int port, const std::string& sample) {
 }
 
 Json CacheStatus(int port) {
-  return ParseOr(Request(port, "GET", "/status"))["prediction_cache"];
+  return ParseJsonBody(Request(port, "GET", "/status"))["prediction_cache"];
 }
 
 double MaxAbsDiff(const Json& a, const Json& b) {
@@ -78,8 +72,8 @@ std::set<std::string> Keys(const Json& j) {
 TEST(ServeCacheTest, SameImageAgainIsCachedAndIdentical) {
   Sandbox box;
   ServerProcess server(
-      {"--workers", "1", "--model-dir", Bundle("spatial-pizza-v1"),
-       "--model-dir", Bundle("standard-pizza-v1")},
+      {"--workers", "1", "--model-dir", ShippedBundle("spatial-pizza-v1"),
+       "--model-dir", ShippedBundle("standard-pizza-v1")},
       box.dir(), box.Path("serve.log"));
   ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
   const int port = server.port();
@@ -155,7 +149,7 @@ TEST(ServeCacheTest, SameImageAgainIsCachedAndIdentical) {
 TEST(ServeCacheTest, CacheMbZeroDisablesItAndBadSizesAreRefused) {
   Sandbox box;
   ServerProcess server({"--workers", "1", "--cache-mb", "0", "--model-dir",
-                        Bundle("spatial-pizza-v1")},
+                        ShippedBundle("spatial-pizza-v1")},
                        box.dir(), box.Path("serve.log"));
   ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
   const std::string jpeg = vision::RenderPizza(3, 7, 0, 96).jpeg;
@@ -167,8 +161,9 @@ TEST(ServeCacheTest, CacheMbZeroDisablesItAndBadSizesAreRefused) {
   EXPECT_EQ(status["misses"], 0);
 
   for (const char* bad : {"-1", "nan", "lots"}) {
-    ProcessResult r = box.Spatial({"serve", "--port", "0", "--cache-mb", bad,
-                                   "--model-dir", Bundle("spatial-pizza-v1")});
+    ProcessResult r =
+        box.Spatial({"serve", "--port", "0", "--cache-mb", bad, "--model-dir",
+                     ShippedBundle("spatial-pizza-v1")});
     EXPECT_EQ(r.exit_code, 2) << bad << ": " << r;
     EXPECT_NE(r.err.find("--cache-mb"), std::string::npos) << r;
   }
@@ -178,10 +173,10 @@ TEST(ServeCacheTest, CacheMbZeroDisablesItAndBadSizesAreRefused) {
 // stored under the standard model only, never under the spatial one.
 TEST(ServeCacheTest, AFallbackResultIsNeverStoredUnderTheModelThatFailed) {
   Sandbox box;
-  ServerProcess server(
-      {"--workers", "1", "--inject-spatial-faults", "1", "--model-dir",
-       Bundle("spatial-pizza-v1"), "--model-dir", Bundle("standard-pizza-v1")},
-      box.dir(), box.Path("serve.log"));
+  ServerProcess server({"--workers", "1", "--inject-spatial-faults", "1",
+                        "--model-dir", ShippedBundle("spatial-pizza-v1"),
+                        "--model-dir", ShippedBundle("standard-pizza-v1")},
+                       box.dir(), box.Path("serve.log"));
   ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
   const int port = server.port();
   const std::string jpeg = vision::RenderPizza(4, 7, 0, 96).jpeg;
@@ -207,9 +202,10 @@ TEST(ServeCacheTest, AFallbackResultIsNeverStoredUnderTheModelThatFailed) {
 std::string ShiftedBundle(const Sandbox& box, const std::string& name) {
   std::string d = box.Path(name);
   fs::create_directories(d);
-  fs::copy_file(Bundle("spatial-pizza-v1") + "/model.onnx", d + "/model.onnx");
-  Json m =
-      Json::parse(ReadBytes(Bundle("spatial-pizza-v1") + "/manifest.json"));
+  fs::copy_file(ShippedBundle("spatial-pizza-v1") + "/model.onnx",
+                d + "/model.onnx");
+  Json m = Json::parse(
+      ReadBytes(ShippedBundle("spatial-pizza-v1") + "/manifest.json"));
   for (auto& v : m["preprocessing"]["normalization"]["mean"])
     v = v.get<double>() + 0.2;
   box.WriteFile(name + "/manifest.json", m.dump(2));
@@ -228,7 +224,7 @@ void RegisterAndPromote(const Sandbox& box, const std::string& path,
 }
 
 std::string ServedSpatial(int port) {
-  Json j = ParseOr(Request(port, "GET", "/health"));
+  Json j = ParseJsonBody(Request(port, "GET", "/health"));
   if (j.is_discarded() || !j["models"].contains("spatial")) return "";
   return j["models"]["spatial"].get<std::string>();
 }
@@ -238,11 +234,12 @@ std::string ServedSpatial(int port) {
 // all the while.
 TEST(ServeCacheTest, NeverAnswersWithAnotherVersionAcrossASwap) {
   Sandbox box;
-  RegisterAndPromote(box, Bundle("spatial-pizza-v1"), "v1");
-  ServerProcess server({"--registry", box.registry(), "--environment",
-                        "development", "--workers", "1", "--poll-registry-s",
-                        "0.1", "--model-dir", Bundle("standard-pizza-v1")},
-                       box.dir(), box.Path("serve.log"));
+  RegisterAndPromote(box, ShippedBundle("spatial-pizza-v1"), "v1");
+  ServerProcess server(
+      {"--registry", box.registry(), "--environment", "development",
+       "--workers", "1", "--poll-registry-s", "0.1", "--model-dir",
+       ShippedBundle("standard-pizza-v1")},
+      box.dir(), box.Path("serve.log"));
   ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
   const int port = server.port();
   const std::string jpeg = vision::RenderPizza(5, 7, 0, 96).jpeg;

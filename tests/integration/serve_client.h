@@ -9,6 +9,8 @@
 #include <tuple>
 #include <vector>
 
+#include "nlohmann/json.hpp"
+
 namespace spatial::integration {
 
 struct Reply {
@@ -36,6 +38,11 @@ std::string Multipart(
     const std::string& boundary = "SpatialBoundary");
 inline const std::string kForm =
     "multipart/form-data; boundary=SpatialBoundary";
+
+// The reply's body as JSON; is_discarded() when it is not JSON.
+inline nlohmann::json ParseJsonBody(const Reply& r) {
+  return nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+}
 
 struct ServeProcess {
   pid_t pid = -1;

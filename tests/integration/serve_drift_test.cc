@@ -26,12 +26,6 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::string Bundle(const char* name) { return SourceDir() + "/models/" + name; }
-
-Json ParseOr(const Reply& r) {
-  return Json::parse(r.body, nullptr, /*allow_exceptions=*/false);
-}
-
 struct Labelled {
   std::string jpeg, true_class;
 };
@@ -73,7 +67,7 @@ double Stream(int port, const std::vector<Labelled>& images,
     ++n;
     Reply r = Request(port, "POST", "/predict/spatial", kForm,
                       Multipart({{"file", "image/jpeg", img.jpeg}}));
-    Json j = ParseOr(r);
+    Json j = ParseJsonBody(r);
     if (r.status != 200 || j.is_discarded()) {
       ADD_FAILURE() << r.status << " " << r.body;
       return -1;
@@ -86,7 +80,7 @@ double Stream(int port, const std::vector<Labelled>& images,
       ADD_FAILURE() << f.status << " " << f.body;
       return -1;
     }
-    if (until_alarm && ParseOr(f)["window"]["alarm"] == true) break;
+    if (until_alarm && ParseJsonBody(f)["window"]["alarm"] == true) break;
   }
   if (sent) *sent = n;
   return static_cast<double>(correct) / static_cast<double>(n);
@@ -104,7 +98,7 @@ double Metric(int port, const std::string& series) {
 }
 
 std::string ServedVersion(int port, const char* slot) {
-  Json j = ParseOr(Request(port, "GET", "/health"));
+  Json j = ParseJsonBody(Request(port, "GET", "/health"));
   if (j.is_discarded() || !j["models"].contains(slot)) return "";
   return j["models"][slot].get<std::string>();
 }
@@ -115,8 +109,8 @@ TEST(ServeDriftTest, AlarmFiresOnShiftedDataOnlyAndFeedbackAnswers) {
   const auto heldout = Render(box, "heldout", 20, 1000, "none");
   const auto shifted = Render(box, "shifted", 25, 2000, "all");
   ServerProcess server(
-      {"--model-dir", Bundle("spatial-pizza-v1"), "--model-dir",
-       Bundle("standard-pizza-v1"), "--workers", "1", "--accuracy-floor",
+      {"--model-dir", ShippedBundle("spatial-pizza-v1"), "--model-dir",
+       ShippedBundle("standard-pizza-v1"), "--workers", "1", "--accuracy-floor",
        "0.70", "--feedback-window", "100", "--feedback-min-labelled", "50"},
       box.dir(), box.Path("serve.log"));
   ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
@@ -128,13 +122,13 @@ TEST(ServeDriftTest, AlarmFiresOnShiftedDataOnlyAndFeedbackAnswers) {
   Reply r = Request(port, "POST", "/predict/spatial", kForm,
                     Multipart({{"file", "image/jpeg", heldout[0].jpeg}}));
   ASSERT_EQ(r.status, 200) << r.body;
-  const std::string id = ParseOr(r)["prediction_id"].get<std::string>();
+  const std::string id = ParseJsonBody(r)["prediction_id"].get<std::string>();
   EXPECT_EQ(id.size(), 32u);
   Reply classify = Request(port, "POST", "/classify", kForm,
                            Multipart({{"file", "image/jpeg", heldout[0].jpeg},
                                       {"use_spatial", "", "false"}}));
   ASSERT_EQ(classify.status, 200) << classify.body;
-  EXPECT_NE(ParseOr(classify)["prediction_id"], id);
+  EXPECT_NE(ParseJsonBody(classify)["prediction_id"], id);
   EXPECT_EQ(Feedback(port, "not json").status, 400);
   EXPECT_EQ(
       Feedback(port, R"({"prediction_id": 7, "true_class": "basic"})").status,
@@ -155,7 +149,7 @@ TEST(ServeDriftTest, AlarmFiresOnShiftedDataOnlyAndFeedbackAnswers) {
       port, Json{{"prediction_id", id}, {"true_class", heldout[0].true_class}}
                 .dump());
   ASSERT_EQ(ok.status, 200) << ok.body;
-  Json recorded = ParseOr(ok);
+  Json recorded = ParseJsonBody(ok);
   EXPECT_EQ(recorded["model_version"], "spatial-pizza-v1");
   EXPECT_EQ(recorded["true_class"], heldout[0].true_class);
   EXPECT_EQ(recorded["counted"], true);
@@ -170,8 +164,8 @@ TEST(ServeDriftTest, AlarmFiresOnShiftedDataOnlyAndFeedbackAnswers) {
   const double heldout_accuracy = Stream(port, heldout);
   EXPECT_GE(heldout_accuracy, 0.95);
   EXPECT_EQ(Metric(port, alarm), 0) << Request(port, "GET", "/metrics").body;
-  Json live =
-      ParseOr(Request(port, "GET", "/status"))["models"]["spatial"]["live"];
+  Json live = ParseJsonBody(
+      Request(port, "GET", "/status"))["models"]["spatial"]["live"];
   EXPECT_EQ(live["labelled"], 100) << live;  // the window is full
   EXPECT_GE(live["accuracy"].get<double>(), 0.95) << live;
   EXPECT_EQ(live["alarm"], false);
@@ -184,7 +178,8 @@ TEST(ServeDriftTest, AlarmFiresOnShiftedDataOnlyAndFeedbackAnswers) {
   EXPECT_LT(shifted_accuracy, 0.70);
   EXPECT_EQ(Metric(port, alarm), 1) << Request(port, "GET", "/metrics").body;
   EXPECT_EQ(Metric(port, "pizza_api_live_accuracy_alarms_total"), 1);
-  live = ParseOr(Request(port, "GET", "/status"))["models"]["spatial"]["live"];
+  live = ParseJsonBody(
+      Request(port, "GET", "/status"))["models"]["spatial"]["live"];
   EXPECT_EQ(live["alarm"], true) << live;
   EXPECT_LT(live["accuracy"].get<double>(), 0.70) << live;
   EXPECT_GT(live["drift_score"].get<double>(), 0.05) << live;
@@ -229,8 +224,10 @@ void RegisterAndPromote(const Sandbox& box, const std::string& path,
 std::string VariantBundle(const Sandbox& box, const std::string& name) {
   std::string d = box.Path(name);
   fs::create_directories(d);
-  fs::copy_file(Bundle("spatial-pizza-v1") + "/model.onnx", d + "/model.onnx");
-  std::string m = ReadBytes(Bundle("spatial-pizza-v1") + "/manifest.json");
+  fs::copy_file(ShippedBundle("spatial-pizza-v1") + "/model.onnx",
+                d + "/model.onnx");
+  std::string m =
+      ReadBytes(ShippedBundle("spatial-pizza-v1") + "/manifest.json");
   m.insert(m.find('{') + 1, "\"note\": \"" + name + "\",");
   box.WriteFile(name + "/manifest.json", m);
   return d;
@@ -240,13 +237,13 @@ TEST(ServeDriftTest, RollbackOnDriftRestoresThePreviousVersionWithItsReason) {
   Sandbox box;
   const auto heldout = Render(box, "heldout", 20, 1000, "none");
   const auto shifted = Render(box, "shifted", 25, 2000, "all");
-  RegisterAndPromote(box, Bundle("spatial-pizza-v1"), "s1");
+  RegisterAndPromote(box, ShippedBundle("spatial-pizza-v1"), "s1");
   RegisterAndPromote(box, VariantBundle(box, "s2"), "s2");
   // The floor is not given: the development environment's requirement.
   ServerProcess server(
       {"--registry", box.registry(), "--environment", "development",
        "--workers", "1", "--poll-registry-s", "0", "--model-dir",
-       Bundle("standard-pizza-v1"), "--feedback-window", "100",
+       ShippedBundle("standard-pizza-v1"), "--feedback-window", "100",
        "--feedback-min-labelled", "50", "--rollback-on-drift"},
       box.dir(), box.Path("serve.log"));
   ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();

@@ -16,8 +16,6 @@ namespace spatial::integration {
 namespace {
 using std::chrono::seconds;
 
-std::string Bundle(const char* name) { return SourceDir() + "/models/" + name; }
-
 // Request with an optional bearer token.
 Reply Call(int port, const std::string& method, const std::string& path,
            const std::string& token, const std::string& body = "",
@@ -34,8 +32,10 @@ class ManagementTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (const auto& args : std::vector<std::vector<std::string>>{
-             {"register", Bundle("spatial-pizza-v1"), "--version-id", "s1"},
-             {"register", Bundle("spatial-pizza-v1"), "--version-id", "s2"},
+             {"register", ShippedBundle("spatial-pizza-v1"), "--version-id",
+              "s1"},
+             {"register", ShippedBundle("spatial-pizza-v1"), "--version-id",
+              "s2"},
              {"validate", "s1", "--environment", "development"},
              {"validate", "s2", "--environment", "development"},
              {"promote", "s1", "--environment", "development"}}) {
@@ -176,7 +176,7 @@ TEST_F(ManagementTest, RequireTokenGuardsInferenceButNotHealth) {
 
 TEST_F(ManagementTest, WithoutATokensFileTheApiIsClosed) {
   ServerProcess server(
-      {"--workers", "1", "--model-dir", Bundle("standard-pizza-v1")},
+      {"--workers", "1", "--model-dir", ShippedBundle("standard-pizza-v1")},
       SourceDir(), box_.Path("plain.log"));
   ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
   Reply r = Call(server.port(), "GET", "/api/v1/models", tokens_["admin"]);

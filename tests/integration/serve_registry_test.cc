@@ -26,12 +26,6 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::string Bundle(const char* name) { return SourceDir() + "/models/" + name; }
-
-Json ParseOr(const Reply& r) {
-  return Json::parse(r.body, nullptr, /*allow_exceptions=*/false);
-}
-
 Reply Classify(int port, const std::string& jpeg,
                const std::string& path = "/classify",
                const std::string& use_spatial = "true") {
@@ -41,7 +35,7 @@ Reply Classify(int port, const std::string& jpeg,
 }
 
 std::string ServedVersion(int port, const char* slot) {
-  Json j = ParseOr(Request(port, "GET", "/health"));
+  Json j = ParseJsonBody(Request(port, "GET", "/health"));
   if (j.is_discarded() || !j["models"].contains(slot)) return "";
   return j["models"][slot].get<std::string>();
 }
@@ -50,8 +44,10 @@ std::string ServedVersion(int port, const char* slot) {
 std::string VariantBundle(const Sandbox& box, const std::string& name) {
   std::string d = box.Path(name);
   fs::create_directories(d);
-  fs::copy_file(Bundle("spatial-pizza-v1") + "/model.onnx", d + "/model.onnx");
-  std::string m = ReadBytes(Bundle("spatial-pizza-v1") + "/manifest.json");
+  fs::copy_file(ShippedBundle("spatial-pizza-v1") + "/model.onnx",
+                d + "/model.onnx");
+  std::string m =
+      ReadBytes(ShippedBundle("spatial-pizza-v1") + "/manifest.json");
   m.insert(m.find('{') + 1, "\"note\": \"" + name + "\",");
   box.WriteFile(name + "/manifest.json", m);
   return d;
@@ -74,12 +70,12 @@ std::vector<std::string> RegistryArgs(const Sandbox& box,
           "--environment",     "development",
           "--workers",         "1",
           "--poll-registry-s", poll_s,
-          "--model-dir",       Bundle("standard-pizza-v1")};
+          "--model-dir",       ShippedBundle("standard-pizza-v1")};
 }
 
 TEST(ServeRegistryTest, SwapsToAPromotedVersionUnderLoadFailingNoRequest) {
   Sandbox box;
-  RegisterAndPromote(box, Bundle("spatial-pizza-v1"), "s1");
+  RegisterAndPromote(box, ShippedBundle("spatial-pizza-v1"), "s1");
   ServerProcess server(RegistryArgs(box), box.dir(), box.Path("serve.log"));
   ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
   const int port = server.port();
@@ -97,7 +93,7 @@ TEST(ServeRegistryTest, SwapsToAPromotedVersionUnderLoadFailingNoRequest) {
     clients.emplace_back([&] {
       while (!stop) {
         Reply r = Classify(port, jpeg);
-        Json j = ParseOr(r);
+        Json j = ParseJsonBody(r);
         std::lock_guard<std::mutex> lock(mu);
         if (r.status == 200 && !j.is_discarded() && !j["fallback"]) {
           ++ok;
@@ -139,7 +135,7 @@ TEST(ServeRegistryTest, SwapsToAPromotedVersionUnderLoadFailingNoRequest) {
 
 TEST(ServeRegistryTest, TamperedVersionIsRefusedAndTheOldOneKeepsServing) {
   Sandbox box;
-  RegisterAndPromote(box, Bundle("spatial-pizza-v1"), "s1");
+  RegisterAndPromote(box, ShippedBundle("spatial-pizza-v1"), "s1");
   // No polling: SIGHUP makes it look, after the store was tampered with.
   ServerProcess server(RegistryArgs(box, "0"), box.dir(),
                        box.Path("serve.log"));
@@ -185,7 +181,7 @@ TEST(ServeRegistryTest, TamperedVersionIsRefusedAndTheOldOneKeepsServing) {
   EXPECT_EQ(ServedVersion(port, "spatial"), "s1");
   Reply c = Classify(port, vision::RenderPizza(2, 3, 0, 96).jpeg);
   EXPECT_EQ(c.status, 200) << c.body;
-  EXPECT_EQ(ParseOr(c)["model_version"], "s1");
+  EXPECT_EQ(ParseJsonBody(c)["model_version"], "s1");
   std::string metrics = Request(port, "GET", "/metrics").body;
   EXPECT_NE(metrics.find("pizza_api_model_loads_total{result=\"failure\"} 1"),
             std::string::npos)
@@ -201,7 +197,7 @@ TEST(ServeRegistryTest, MissingRegistryOrUnknownEnvironmentIsAnError) {
   EXPECT_NE(r.err.find("no registry at"), std::string::npos) << r;
   EXPECT_FALSE(fs::exists(box.Path("nope.db")));
 
-  RegisterAndPromote(box, Bundle("spatial-pizza-v1"), "s1");
+  RegisterAndPromote(box, ShippedBundle("spatial-pizza-v1"), "s1");
   r = box.Spatial({"serve", "--registry", box.registry(), "--environment", "qa",
                    "--port", "0"});
   EXPECT_NE(r.exit_code, 0) << r;
@@ -211,8 +207,8 @@ TEST(ServeRegistryTest, MissingRegistryOrUnknownEnvironmentIsAnError) {
 TEST(ServeTest, ReadyOnlyAfterWarmUp) {
   Sandbox box;
   // A long warm-up, so that the not-ready window is wide enough to see.
-  ServerProcess server({"--model-dir", Bundle("spatial-pizza-v1"), "--workers",
-                        "1", "--warmup-rounds", "120"},
+  ServerProcess server({"--model-dir", ShippedBundle("spatial-pizza-v1"),
+                        "--workers", "1", "--warmup-rounds", "120"},
                        SourceDir(), box.Path("serve.log"));
   ASSERT_TRUE(server.WaitForPort(seconds(30))) << server.Log();
   const int port = server.port();
@@ -243,7 +239,7 @@ TEST(ServeTest, SpatialFailureFallsBackToStandardAndSaysSo) {
   const std::string jpeg = vision::RenderPizza(4, 5, 0, 96).jpeg;
   Reply r = Classify(port, jpeg);
   ASSERT_EQ(r.status, 200) << r.body;
-  Json j = ParseOr(r);
+  Json j = ParseJsonBody(r);
   EXPECT_EQ(j["model_used"], "standard-cnn");
   EXPECT_EQ(j["fallback"], true);
   EXPECT_NE(
@@ -251,7 +247,7 @@ TEST(ServeTest, SpatialFailureFallsBackToStandardAndSaysSo) {
       std::string::npos)
       << j.dump();
   // The standard model's own answer, not a made-up one.
-  Json direct = ParseOr(Classify(port, jpeg, "/predict/standard"));
+  Json direct = ParseJsonBody(Classify(port, jpeg, "/predict/standard"));
   EXPECT_EQ(j["probabilities"], direct["probabilities"]);
   // Asking for the spatial model by name gets its error, not another model.
   Reply forced = Classify(port, jpeg, "/predict/spatial");
@@ -283,7 +279,8 @@ TEST(ServeRegistryTest, StagingRefusesATamperedSignedVersionAndKeepsTheOld) {
   ASSERT_EQ(
       box.Spatial({"keys", "generate", "--out", box.Path("keys")}).exit_code,
       0);
-  run({"model", "register", Bundle("spatial-pizza-v1"), "--version-id", "s1"});
+  run({"model", "register", ShippedBundle("spatial-pizza-v1"), "--version-id",
+       "s1"});
   // Not named like the version: `model sign s2` would sign a directory s2.
   run({"model", "register", VariantBundle(box, "variant2"), "--version-id",
        "s2"});
