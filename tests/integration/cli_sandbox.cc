@@ -84,6 +84,29 @@ ProcessResult Sandbox::Model(const std::vector<std::string>& args) const {
   return ModelAt(registry(), args);
 }
 
+void Sandbox::RegisterAndPromote(const std::string& path,
+                                 const std::string& id) const {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"register", path, "--version-id", id},
+           {"validate", id, "--environment", "development"},
+           {"promote", id, "--environment", "development"}}) {
+    ProcessResult r = Model(args);
+    ASSERT_EQ(r.exit_code, 0) << r;
+  }
+}
+
+std::string Sandbox::VariantBundle(const std::string& name) const {
+  std::string d = Path(name);
+  fs::create_directories(d);
+  fs::copy_file(ShippedBundle("spatial-pizza-v1") + "/model.onnx",
+                d + "/model.onnx");
+  std::string m =
+      ReadBytes(ShippedBundle("spatial-pizza-v1") + "/manifest.json");
+  m.insert(m.find('{') + 1, "\"note\": \"" + name + "\",");
+  WriteFile(name + "/manifest.json", m);
+  return d;
+}
+
 void Sandbox::RegisterAt(const std::string& registry, const std::string& path,
                          const std::string& id,
                          const std::vector<std::string>& extra) const {

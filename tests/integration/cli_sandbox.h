@@ -48,6 +48,12 @@ class Sandbox {
   void RegisterAt(const std::string& registry, const std::string& path,
                   const std::string& id,
                   const std::vector<std::string>& extra = {}) const;
+  // Registers PATH as ID, validates it for development and promotes it
+  // there; a test failure unless each step exits 0.
+  void RegisterAndPromote(const std::string& path, const std::string& id) const;
+  // A copy of the shipped spatial bundle (same graph) under DIR/name whose
+  // manifest differs by a note only: another checksum, the same answers.
+  std::string VariantBundle(const std::string& name) const;
   // Runs ARGS with `--json` added and parses stdout; a test failure (and
   // null) unless it exits 0 with JSON on stdout.
   Json JsonAt(const std::string& registry, std::vector<std::string> args) const;

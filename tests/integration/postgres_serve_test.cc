@@ -51,8 +51,8 @@ class PostgresServeTest : public ::testing::Test {
     url_ = *url;
     // s1 active; s2 (the same model, another manifest) validated, waiting.
     Register(ShippedBundle("spatial-pizza-v1"), "s1");
-    Register(VariantBundle("s2"), "s2");
-    Register(VariantBundle("s3"), "s3");
+    Register(box_.VariantBundle("s2"), "s2");
+    Register(box_.VariantBundle("s3"), "s3");
     ProcessResult r = Model({"promote", "s1", "--environment", "development"});
     ASSERT_EQ(r.exit_code, 0) << r;
   }
@@ -67,19 +67,6 @@ class PostgresServeTest : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r;
     r = Model({"validate", id, "--environment", "development"});
     ASSERT_EQ(r.exit_code, 0) << r;
-  }
-
-  // A copy of the spatial bundle that differs in its manifest only.
-  std::string VariantBundle(const std::string& name) {
-    std::string d = box_.Path(name);
-    fs::create_directories(d);
-    fs::copy_file(ShippedBundle("spatial-pizza-v1") + "/model.onnx",
-                  d + "/model.onnx");
-    std::string m =
-        ReadBytes(ShippedBundle("spatial-pizza-v1") + "/manifest.json");
-    m.insert(m.find('{') + 1, "\"note\": \"" + name + "\",");
-    box_.WriteFile(name + "/manifest.json", m);
-    return d;
   }
 
   // A server that would look at the registry on its own only every 600 s.

@@ -212,17 +212,6 @@ std::string ShiftedBundle(const Sandbox& box, const std::string& name) {
   return d;
 }
 
-void RegisterAndPromote(const Sandbox& box, const std::string& path,
-                        const std::string& id) {
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {"register", path, "--version-id", id},
-           {"validate", id, "--environment", "development"},
-           {"promote", id, "--environment", "development"}}) {
-    ProcessResult r = box.Model(args);
-    ASSERT_EQ(r.exit_code, 0) << r;
-  }
-}
-
 std::string ServedSpatial(int port) {
   Json j = ParseJsonBody(Request(port, "GET", "/health"));
   if (j.is_discarded() || !j["models"].contains("spatial")) return "";
@@ -234,7 +223,7 @@ std::string ServedSpatial(int port) {
 // all the while.
 TEST(ServeCacheTest, NeverAnswersWithAnotherVersionAcrossASwap) {
   Sandbox box;
-  RegisterAndPromote(box, ShippedBundle("spatial-pizza-v1"), "v1");
+  box.RegisterAndPromote(ShippedBundle("spatial-pizza-v1"), "v1");
   ServerProcess server(
       {"--registry", box.registry(), "--environment", "development",
        "--workers", "1", "--poll-registry-s", "0.1", "--model-dir",
@@ -267,7 +256,7 @@ TEST(ServeCacheTest, NeverAnswersWithAnotherVersionAcrossASwap) {
       }
     });
   }
-  RegisterAndPromote(box, ShiftedBundle(box, "shifted"), "v2");
+  box.RegisterAndPromote(ShiftedBundle(box, "shifted"), "v2");
   auto deadline = std::chrono::steady_clock::now() + seconds(30);
   while (ServedSpatial(port) != "v2" &&
          std::chrono::steady_clock::now() < deadline) {

@@ -209,36 +209,12 @@ TEST(ServeDriftTest, BadLiveAccuracyFlagsAreRefused) {
   }
 }
 
-void RegisterAndPromote(const Sandbox& box, const std::string& path,
-                        const std::string& id) {
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {"register", path, "--version-id", id},
-           {"validate", id, "--environment", "development"},
-           {"promote", id, "--environment", "development"}}) {
-    ProcessResult r = box.Model(args);
-    ASSERT_EQ(r.exit_code, 0) << r;
-  }
-}
-
-// A copy of the spatial bundle that differs in its manifest only.
-std::string VariantBundle(const Sandbox& box, const std::string& name) {
-  std::string d = box.Path(name);
-  fs::create_directories(d);
-  fs::copy_file(ShippedBundle("spatial-pizza-v1") + "/model.onnx",
-                d + "/model.onnx");
-  std::string m =
-      ReadBytes(ShippedBundle("spatial-pizza-v1") + "/manifest.json");
-  m.insert(m.find('{') + 1, "\"note\": \"" + name + "\",");
-  box.WriteFile(name + "/manifest.json", m);
-  return d;
-}
-
 TEST(ServeDriftTest, RollbackOnDriftRestoresThePreviousVersionWithItsReason) {
   Sandbox box;
   const auto heldout = Render(box, "heldout", 20, 1000, "none");
   const auto shifted = Render(box, "shifted", 25, 2000, "all");
-  RegisterAndPromote(box, ShippedBundle("spatial-pizza-v1"), "s1");
-  RegisterAndPromote(box, VariantBundle(box, "s2"), "s2");
+  box.RegisterAndPromote(ShippedBundle("spatial-pizza-v1"), "s1");
+  box.RegisterAndPromote(box.VariantBundle("s2"), "s2");
   // The floor is not given: the development environment's requirement.
   ServerProcess server(
       {"--registry", box.registry(), "--environment", "development",

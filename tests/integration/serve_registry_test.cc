@@ -40,30 +40,6 @@ std::string ServedVersion(int port, const char* slot) {
   return j["models"][slot].get<std::string>();
 }
 
-// A copy of the spatial bundle that differs in its manifest only.
-std::string VariantBundle(const Sandbox& box, const std::string& name) {
-  std::string d = box.Path(name);
-  fs::create_directories(d);
-  fs::copy_file(ShippedBundle("spatial-pizza-v1") + "/model.onnx",
-                d + "/model.onnx");
-  std::string m =
-      ReadBytes(ShippedBundle("spatial-pizza-v1") + "/manifest.json");
-  m.insert(m.find('{') + 1, "\"note\": \"" + name + "\",");
-  box.WriteFile(name + "/manifest.json", m);
-  return d;
-}
-
-void RegisterAndPromote(const Sandbox& box, const std::string& path,
-                        const std::string& id) {
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {"register", path, "--version-id", id},
-           {"validate", id, "--environment", "development"},
-           {"promote", id, "--environment", "development"}}) {
-    ProcessResult r = box.Model(args);
-    ASSERT_EQ(r.exit_code, 0) << r;
-  }
-}
-
 std::vector<std::string> RegistryArgs(const Sandbox& box,
                                       const std::string& poll_s = "0.1") {
   return {"--registry",        box.registry(),
@@ -75,7 +51,7 @@ std::vector<std::string> RegistryArgs(const Sandbox& box,
 
 TEST(ServeRegistryTest, SwapsToAPromotedVersionUnderLoadFailingNoRequest) {
   Sandbox box;
-  RegisterAndPromote(box, ShippedBundle("spatial-pizza-v1"), "s1");
+  box.RegisterAndPromote(ShippedBundle("spatial-pizza-v1"), "s1");
   ServerProcess server(RegistryArgs(box), box.dir(), box.Path("serve.log"));
   ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
   const int port = server.port();
@@ -105,7 +81,7 @@ TEST(ServeRegistryTest, SwapsToAPromotedVersionUnderLoadFailingNoRequest) {
     });
   }
   std::this_thread::sleep_for(milliseconds(300));
-  RegisterAndPromote(box, VariantBundle(box, "s2"), "s2");
+  box.RegisterAndPromote(box.VariantBundle("s2"), "s2");
   auto deadline = std::chrono::steady_clock::now() + seconds(20);
   while (ServedVersion(port, "spatial") != "s2" &&
          std::chrono::steady_clock::now() < deadline) {
@@ -135,7 +111,7 @@ TEST(ServeRegistryTest, SwapsToAPromotedVersionUnderLoadFailingNoRequest) {
 
 TEST(ServeRegistryTest, TamperedVersionIsRefusedAndTheOldOneKeepsServing) {
   Sandbox box;
-  RegisterAndPromote(box, ShippedBundle("spatial-pizza-v1"), "s1");
+  box.RegisterAndPromote(ShippedBundle("spatial-pizza-v1"), "s1");
   // No polling: SIGHUP makes it look, after the store was tampered with.
   ServerProcess server(RegistryArgs(box, "0"), box.dir(),
                        box.Path("serve.log"));
@@ -145,7 +121,7 @@ TEST(ServeRegistryTest, TamperedVersionIsRefusedAndTheOldOneKeepsServing) {
   // Promoted while intact, then one byte of its stored manifest changes
   // before the server picks it up.
   ProcessResult r = box.Model(
-      {"register", VariantBundle(box, "s3"), "--version-id", "s3", "--json"});
+      {"register", box.VariantBundle("s3"), "--version-id", "s3", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r;
   ASSERT_EQ(
       box.Model({"validate", "s3", "--environment", "development"}).exit_code,
@@ -197,7 +173,7 @@ TEST(ServeRegistryTest, MissingRegistryOrUnknownEnvironmentIsAnError) {
   EXPECT_NE(r.err.find("no registry at"), std::string::npos) << r;
   EXPECT_FALSE(fs::exists(box.Path("nope.db")));
 
-  RegisterAndPromote(box, ShippedBundle("spatial-pizza-v1"), "s1");
+  box.RegisterAndPromote(ShippedBundle("spatial-pizza-v1"), "s1");
   r = box.Spatial({"serve", "--registry", box.registry(), "--environment", "qa",
                    "--port", "0"});
   EXPECT_NE(r.exit_code, 0) << r;
@@ -282,7 +258,7 @@ TEST(ServeRegistryTest, StagingRefusesATamperedSignedVersionAndKeepsTheOld) {
   run({"model", "register", ShippedBundle("spatial-pizza-v1"), "--version-id",
        "s1"});
   // Not named like the version: `model sign s2` would sign a directory s2.
-  run({"model", "register", VariantBundle(box, "variant2"), "--version-id",
+  run({"model", "register", box.VariantBundle("variant2"), "--version-id",
        "s2"});
   run({"keys", "trust", box.Path("keys/signing.pub"), "--environment",
        "staging"});
@@ -324,7 +300,7 @@ TEST(ServeRegistryTest, StagingRefusesATamperedSignedVersionAndKeepsTheOld) {
       200);
   // A signed, intact version by a key staging stopped trusting is refused
   // by the server too (the policy is read anew at every load).
-  run({"model", "register", VariantBundle(box, "variant3"), "--version-id",
+  run({"model", "register", box.VariantBundle("variant3"), "--version-id",
        "s3"});
   run({"model", "sign", "s3", "--key", box.Path("keys/signing.key")});
   run({"model", "validate", "s3", "--environment", "staging",
