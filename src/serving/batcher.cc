@@ -1,5 +1,8 @@
 #include "src/serving/batcher.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -28,6 +31,10 @@ absl::StatusOr<std::unique_ptr<Batcher>> Batcher::Start(
     std::vector<std::thread> warmers;
     for (size_t w = 0; w < classifiers.size(); ++w) {
       warmers.emplace_back([&, w] {
+        // Best effort: a warm-up at normal priority is still a warm-up.
+        if (warmup.nice > 0)
+          ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()),
+                        warmup.nice);
         for (int r = 0; r < warmup.rounds && results[w].ok(); ++r) {
           for (int n = 1; n <= options.max_batch && results[w].ok(); ++n) {
             std::vector<const inference::PreparedInput*> batch(

@@ -29,6 +29,10 @@ namespace spatial::serving {
 struct Warmup {
   std::shared_ptr<const inference::PreparedInput> input;
   int rounds = 0;
+  // > 0: the warm-up threads run at this nice value, so that warming a
+  // version to swap in yields the CPU to the version serving meanwhile. Only
+  // those short-lived threads are lowered; the workers run at normal priority.
+  int nice = 0;
 };
 
 class Batcher {

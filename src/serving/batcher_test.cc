@@ -1,5 +1,8 @@
 #include "src/serving/batcher.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <future>
@@ -97,6 +100,33 @@ TEST(BatcherTest, FullQueueRefusesAndStopDrains) {
   EXPECT_EQ(answered.load(), accepted);
   EXPECT_EQ((*b)->Submit(input, [](auto) {}).code(),
             absl::StatusCode::kUnavailable);
+}
+
+// A swap's warm-up runs at a lower priority (Warmup::nice); the workers that
+// then serve do not inherit it.
+TEST(BatcherTest, NicedWarmUpLeavesWorkersAtNormalPriority) {
+  auto reference = inference::Classifier::Open(Bundle());
+  ASSERT_TRUE(reference.ok());
+  errno = 0;
+  const int ours = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+  ASSERT_EQ(errno, 0);
+  Batcher::Options o;
+  o.workers = 2;
+  o.max_batch = 2;
+  auto input = Prepared(**reference, 1, 0);
+  auto b = Batcher::Start(o, Factory(), nullptr,
+                          {.input = input, .rounds = 1, .nice = 10});
+  ASSERT_TRUE(b.ok()) << b.status();
+  std::promise<int> worker_nice;
+  ASSERT_TRUE((*b)->Submit(input,
+                           [&](auto r) {
+                             EXPECT_TRUE(r.ok());
+                             worker_nice.set_value(::getpriority(
+                                 PRIO_PROCESS, static_cast<id_t>(::gettid())));
+                           })
+                  .ok());
+  EXPECT_EQ(worker_nice.get_future().get(), ours);
+  EXPECT_EQ(::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())), ours);
 }
 
 TEST(BatcherTest, FailingFactoryFailsStart) {

@@ -23,9 +23,13 @@ std::vector<std::shared_ptr<ServedModel>> ModelSet::all() const {
   return v;
 }
 
+// The nice value of a swap's warm-up threads (see Warmup::nice).
+constexpr int kSwapWarmupNice = 10;
+
 absl::StatusOr<std::shared_ptr<ServedModel>> LoadServedModel(
     const std::string& dir, const std::string& version,
-    const Batcher::Options& options, Metrics* metrics, int warmup_rounds) {
+    const Batcher::Options& options, Metrics* metrics, int warmup_rounds,
+    int warmup_nice) {
   // The model type labels the batch metrics; read it before workers start.
   ASSIGN_OR_RETURN(auto manifest, inference::LoadManifest(dir));
   // Warm up with a real image so that the first request does not pay for
@@ -34,7 +38,7 @@ absl::StatusOr<std::shared_ptr<ServedModel>> LoadServedModel(
   if (!img.ok()) return img.status();
   Warmup warmup{std::make_shared<inference::PreparedInput>(
                     inference::PrepareInput(manifest, *img)),
-                warmup_rounds};
+                warmup_rounds, warmup_nice};
   ASSIGN_OR_RETURN(
       auto batcher,
       Batcher::Start(
@@ -132,7 +136,9 @@ absl::StatusOr<std::shared_ptr<ServedModel>> ModelManager::Load(
     const std::string& dir, const std::string& version) {
   ASSIGN_OR_RETURN(
       auto m, LoadServedModel(dir, version, options_.batcher, options_.metrics,
-                              options_.warmup_rounds));
+                              options_.warmup_rounds,
+                              // A swap warms up behind the serving version.
+                              ready_.load() ? kSwapWarmupNice : 0));
   if (m->manifest().has_spatial() && options_.spatial_fault_rate > 0) {
     m->batcher->set_fault_rate(options_.spatial_fault_rate);
   }

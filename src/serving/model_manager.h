@@ -55,7 +55,8 @@ struct ModelSet {
 // name-vN.
 absl::StatusOr<std::shared_ptr<ServedModel>> LoadServedModel(
     const std::string& dir, const std::string& version,
-    const Batcher::Options& options, Metrics* metrics, int warmup_rounds = 1);
+    const Batcher::Options& options, Metrics* metrics, int warmup_rounds = 1,
+    int warmup_nice = 0);
 
 // Copies a registered directory artifact out of `store` into `dest` (which
 // must not exist), verifying every file's sha256 against `v` as it is written
