@@ -10,8 +10,10 @@
 // store into a private directory, each hashed on the way and compared with the
 // registry's digests (so what is loaded is exactly what was verified), then an
 // admission check runs (the signature policy), then the workers are started
-// and every worker is warmed with a real image. Only then is the new model
-// swapped in, atomically: requests that took the old one finish on it; it is
+// and every worker is warmed with a real image (for a swap, by threads at
+// nice 10, so that the warm-up yields to the version serving). Only then is
+// the new model swapped in, atomically: requests that took the old one finish
+// on it; it is
 // stopped once nobody holds it (drained). A load that fails leaves the old
 // version serving and is logged and counted; that version is not retried
 // until the registry points somewhere else or Refresh(force) is called.
