@@ -55,7 +55,7 @@ struct ServeFlags {
   double cache_mb = 16;  // prediction cache; 0 disables
   int feedback_window = 200;
   int feedback_min_labelled = 50;
-  int feedback_max_per_token = 0;  // 0: half of feedback_min_labelled, up
+  int feedback_max_per_token = 0;        // 0: half of feedback_min_labelled, up
   std::optional<double> accuracy_floor;  // none: the environment's, if any
   bool rollback_on_drift = false;
 };
@@ -236,8 +236,9 @@ int Serve(const ServeFlags& flags) {
       f.environment, f.rollback_on_drift, f.require_token);
   if (feedback_needs_token) {
     std::cout << "POST /feedback needs a labeler token"
-              << (tokens ? "" : " and there is no --tokens-file: all of it "
-                                "is refused")
+              << (tokens ? ""
+                         : " and there is no --tokens-file: all of it "
+                           "is refused")
               << "; one token holds at most " << f.feedback_max_per_token
               << " labels of a version's window" << std::endl;
   }

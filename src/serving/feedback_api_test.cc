@@ -59,14 +59,11 @@ TEST_F(FeedbackApiTest, NeedsALabelerTokenWhereTheServerSaysSo) {
     std::string who;
     int status;
   };
-  for (const Row& row : std::vector<Row>{{"", 401},
-                                         {"unknown", 401},
-                                         {"viewer1", 403},
-                                         {"labeler1", 200}}) {
-    std::string token = row.who == "unknown" ? std::string(64, 'f')
-                                             : (row.who.empty()
-                                                    ? ""
-                                                    : tokens_[row.who]);
+  for (const Row& row : std::vector<Row>{
+           {"", 401}, {"unknown", 401}, {"viewer1", 403}, {"labeler1", 200}}) {
+    std::string token = row.who == "unknown"
+                            ? std::string(64, 'f')
+                            : (row.who.empty() ? "" : tokens_[row.who]);
     http::HttpResponse r = Send(/*need_token=*/true, token, Body(id));
     EXPECT_EQ(r.status, row.status) << row.who << ": " << r.body;
     if (row.status != 200) {

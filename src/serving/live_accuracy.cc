@@ -250,9 +250,8 @@ absl::StatusOr<FeedbackRecord> LiveAccuracy::Feedback(
       if (held + (replaces_own ? 0 : 1) > options_.max_per_labeler) {
         ++feedback_["over_limit"];
         return absl::PermissionDeniedError(absl::StrCat(
-            "not counted: token '", labeler, "' holds ", held,
-            " of the last ", win.labelled.size(),
-            " labelled predictions of ", p->second.version,
+            "not counted: token '", labeler, "' holds ", held, " of the last ",
+            win.labelled.size(), " labelled predictions of ", p->second.version,
             " already, the most one token may (--feedback-max-per-token ",
             options_.max_per_labeler,
             "); labels from other tokens must come first"));
@@ -285,9 +284,9 @@ absl::StatusOr<FeedbackRecord> LiveAccuracy::Feedback(
       if (below && !win.alarm) {
         ++win.alarms;
         ++alarms_total_;
-        raised = LiveAlarm{r.model_version,      info.model_type,
-                           *r.window_accuracy,   *options_.floor,
-                           r.window_labelled,    win.by_labeler};
+        raised =
+            LiveAlarm{r.model_version, info.model_type,   *r.window_accuracy,
+                      *options_.floor, r.window_labelled, win.by_labeler};
       } else if (!below && win.alarm) {
         recovered = absl::StrFormat(
             "live accuracy of %s recovered: %.2f >= floor %.2f over the "
@@ -441,9 +440,8 @@ std::string LiveAccuracy::RenderMetrics() const {
   absl::StrAppend(&out, "pizza_api_live_accuracy_alarms_total ", alarms_total_,
                   "\n");
   header("pizza_api_feedback_total", "counter", "POST /feedback by result.");
-  for (const char* result :
-       {"recorded", "uncounted", "unknown", "invalid", "duplicate",
-        "over_limit"}) {
+  for (const char* result : {"recorded", "uncounted", "unknown", "invalid",
+                             "duplicate", "over_limit"}) {
     auto it = feedback_.find(result);
     absl::StrAppend(&out, "pizza_api_feedback_total{result=\"", result, "\"} ",
                     it == feedback_.end() ? 0 : it->second, "\n");

@@ -85,8 +85,8 @@ struct FeedbackRecord {
 class LiveAccuracy {
  public:
   struct Options {
-    int window = 200;             // labelled predictions (and predictions) kept
-    int min_labelled = 50;        // before accuracy is judged against the floor
+    int window = 200;       // labelled predictions (and predictions) kept
+    int min_labelled = 50;  // before accuracy is judged against the floor
     // Labels one labeler (token) may hold in a version's window; 0: no bound.
     // Feedback without a token (labeler "") is not bounded.
     int max_per_labeler = 0;

@@ -68,8 +68,8 @@ absl::Status OnlyFields(const Json& body, const std::vector<std::string>& known,
   for (const auto& item : body.items()) {
     if (std::find(known.begin(), known.end(), item.key()) == known.end()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("unknown field '", item.key().substr(0, 64), "'; ",
-                       what, " takes ", absl::StrJoin(known, ", ")));
+          absl::StrCat("unknown field '", item.key().substr(0, 64), "'; ", what,
+                       " takes ", absl::StrJoin(known, ", ")));
     }
   }
   return absl::OkStatus();
@@ -207,11 +207,11 @@ HttpResponse ManagementApi::Route(const HttpRequest& req,
   const std::string& env = p[1];
   const bool promote = p[2] == "promote";
   // Every field is checked before anything changes.
-  if (absl::Status s = OnlyFields(
-          body,
-          promote ? std::vector<std::string>{"version_id", "reason"}
-                  : std::vector<std::string>{"to", "reason"},
-          promote ? "promote" : "rollback");
+  if (absl::Status s =
+          OnlyFields(body,
+                     promote ? std::vector<std::string>{"version_id", "reason"}
+                             : std::vector<std::string>{"to", "reason"},
+                     promote ? "promote" : "rollback");
       !s.ok()) {
     return Error(s);
   }

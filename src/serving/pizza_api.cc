@@ -161,11 +161,10 @@ void PizzaApi::Route(HttpRequest req, http::Responder respond) {
   }
   if (path == "/feedback") {
     if (!need(post)) return;
-    return respond(HandleFeedback(
-        *live_,
-        {.need_token = options_.feedback_needs_token,
-         .tokens = options_.tokens},
-        req));
+    return respond(HandleFeedback(*live_,
+                                  {.need_token = options_.feedback_needs_token,
+                                   .tokens = options_.tokens},
+                                  req));
   }
   if (path == "/ab-test/compare") {
     if (!need(post)) return;

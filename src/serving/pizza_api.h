@@ -109,9 +109,8 @@ class PizzaApi : public http::RequestHandler {
     std::string owner;  // sha256 of the token that made it; "" for none
   };
   // By id (128 random bits, hex: unguessable); the newest 256.
-  std::map<std::string, StoredVisualization>
-      visualizations_;                          // guarded by mu_
-  std::deque<std::string> visualization_order_;  // guarded by mu_
+  std::map<std::string, StoredVisualization> visualizations_;  // guarded by mu_
+  std::deque<std::string> visualization_order_;                // guarded by mu_
 };
 
 }  // namespace spatial::serving

@@ -31,8 +31,8 @@ absl::StatusOr<Role> ParseRole(const std::string& name) {
   if (name == "labeler") return Role::kLabeler;
   if (name == "deployer") return Role::kDeployer;
   if (name == "admin") return Role::kAdmin;
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown role '", name, "' (viewer, labeler, deployer or admin)"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown role '", name, "' (viewer, labeler, deployer or admin)"));
 }
 
 absl::StatusOr<TokenTable> TokenTable::Parse(const std::string& text,

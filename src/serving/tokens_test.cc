@@ -8,7 +8,8 @@ namespace spatial::serving {
 namespace {
 
 TEST(RoleTest, ParsesEveryRoleAndNamesThemWhenUnknown) {
-  for (Role r : {Role::kViewer, Role::kLabeler, Role::kDeployer, Role::kAdmin}) {
+  for (Role r :
+       {Role::kViewer, Role::kLabeler, Role::kDeployer, Role::kAdmin}) {
     auto parsed = ParseRole(RoleName(r));
     ASSERT_TRUE(parsed.ok()) << parsed.status();
     EXPECT_EQ(*parsed, r);
@@ -18,9 +19,9 @@ TEST(RoleTest, ParsesEveryRoleAndNamesThemWhenUnknown) {
     auto parsed = ParseRole(bad);
     EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument)
         << bad;
-    EXPECT_NE(parsed.status().message().find(
-                  "(viewer, labeler, deployer or admin)"),
-              std::string::npos)
+    EXPECT_NE(
+        parsed.status().message().find("(viewer, labeler, deployer or admin)"),
+        std::string::npos)
         << parsed.status();
   }
 }
@@ -39,13 +40,12 @@ TEST(RoleTest, RolesAreOrdered) {
 
 TEST(TokenTableTest, ReadsALabelerToken) {
   auto [token, entry] = NewToken("labels-1", Role::kLabeler);
-  auto table = TokenTable::Parse(
-      nlohmann::json{{"tokens",
-                      {{{"name", entry.name},
-                        {"role", "labeler"},
-                        {"sha256", entry.sha256}}}}}
-          .dump(),
-      "tokens.json");
+  auto table = TokenTable::Parse(nlohmann::json{{"tokens",
+                                                 {{{"name", entry.name},
+                                                   {"role", "labeler"},
+                                                   {"sha256", entry.sha256}}}}}
+                                     .dump(),
+                                 "tokens.json");
   ASSERT_TRUE(table.ok()) << table.status();
   auto found = table->Find(token);
   ASSERT_TRUE(found.has_value());

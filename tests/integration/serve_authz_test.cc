@@ -29,7 +29,8 @@ class AuthzTest : public ::testing::Test {
     box_.RegisterAndPromote(box_.VariantBundle("s2"), "s2");
     for (const char* name :
          {"viewer-a", "viewer-b", "labeler-a", "labeler-b", "deployer"}) {
-      std::string role = std::string(name).substr(0, std::string(name).find('-'));
+      std::string role =
+          std::string(name).substr(0, std::string(name).find('-'));
       tokens_[name] = box_.AddToken(name, role);
       ASSERT_FALSE(tokens_[name].empty()) << name;
     }
@@ -82,7 +83,8 @@ TEST_F(AuthzTest, OneTokenCannotFillTheWindowAlone) {
   auto server = Start();
   const int port = server->port();
   for (int i = 0; i < 3; ++i) {
-    Reply r = Label(port, "labeler-a", Predict(port, "viewer-a")["prediction_id"]);
+    Reply r =
+        Label(port, "labeler-a", Predict(port, "viewer-a")["prediction_id"]);
     ASSERT_EQ(r.status, 200) << r.body;
   }
   const Json fourth = Predict(port, "viewer-a")["prediction_id"];
@@ -124,8 +126,8 @@ TEST_F(AuthzTest, VisualizationsAndStatusFollowRequireToken) {
     const std::string prefix = "/visualizations/", suffix = "/depth.png";
     ASSERT_EQ(url.rfind(prefix, 0), 0u) << url;
     ASSERT_GT(url.size(), prefix.size() + suffix.size()) << url;
-    std::string id = url.substr(prefix.size(),
-                                url.size() - prefix.size() - suffix.size());
+    std::string id =
+        url.substr(prefix.size(), url.size() - prefix.size() - suffix.size());
     EXPECT_TRUE(IsId128(id)) << url;
     ids.insert(id);
   }
@@ -170,7 +172,8 @@ TEST_F(AuthzTest, BadlyTypedBodyFieldsAre400NamingTheField) {
       {promote, {{"version_id", Json::array()}}, "'version_id'"},
       {promote, {{"version_id", Json::object()}}, "'version_id'"},
       {promote, {{"version_id", true}}, "'version_id'"},
-      {promote, {{"version_id", "s1"}, {"reason", 5}},
+      {promote,
+       {{"version_id", "s1"}, {"reason", 5}},
        "'reason' must be a string, not number"},
       {promote, {{"version_id", "s1"}, {"reason", Json::array()}}, "'reason'"},
       {promote, {{"version_id", "s1"}, {"reason", Json::object()}}, "'reason'"},
@@ -183,8 +186,8 @@ TEST_F(AuthzTest, BadlyTypedBodyFieldsAre400NamingTheField) {
       {rollback, {{"version_id", "s1"}}, "unknown field 'version_id'"},
   };
   for (const Row& row : rows) {
-    Reply r = RequestAs(port, "POST", row.path, tokens_["deployer"],
-                        row.body.dump());
+    Reply r =
+        RequestAs(port, "POST", row.path, tokens_["deployer"], row.body.dump());
     EXPECT_EQ(r.status, 400) << row.path << " " << row.body << ": " << r.body;
     Json error = ParseJsonBody(r);
     ASSERT_TRUE(error.is_object() && error["error"].is_string()) << r.body;
@@ -198,8 +201,8 @@ TEST_F(AuthzTest, BadlyTypedBodyFieldsAre400NamingTheField) {
         Json{{"prediction_id", id}, {"true_class", Json::array()}},
         Json{{"prediction_id", Json::object()}, {"true_class", "burnt"}},
         Json{{"prediction_id", id}, {"true_class", "burnt"}, {"by", "me"}}}) {
-    Reply r = RequestAs(port, "POST", "/feedback", tokens_["labeler-a"],
-                        body.dump());
+    Reply r =
+        RequestAs(port, "POST", "/feedback", tokens_["labeler-a"], body.dump());
     EXPECT_EQ(r.status, 400) << body << ": " << r.body;
   }
   // Nothing changed: s2 still active (no history beyond the two promotions),

@@ -239,8 +239,8 @@ TEST(ServeDriftTest, RollbackOnDriftRestoresThePreviousVersionWithItsReason) {
       {"--registry", box.registry(), "--environment", "development",
        "--workers", "1", "--poll-registry-s", "0", "--model-dir",
        ShippedBundle("standard-pizza-v1"), "--feedback-window", "100",
-       "--feedback-min-labelled", "50", "--rollback-on-drift",
-       "--tokens-file", box.tokens_file()},
+       "--feedback-min-labelled", "50", "--rollback-on-drift", "--tokens-file",
+       box.tokens_file()},
       box.dir(), box.Path("serve.log"));
   ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
   const int port = server.port();
@@ -257,9 +257,10 @@ TEST(ServeDriftTest, RollbackOnDriftRestoresThePreviousVersionWithItsReason) {
     Reply r = Request(port, "POST", "/predict/spatial", kForm,
                       Multipart({{"file", "image/jpeg", img.jpeg}}));
     ASSERT_EQ(r.status, 200) << r.body;
-    const std::string body = Json{{"prediction_id", ParseJsonBody(r)["prediction_id"]},
-                                  {"true_class", img.true_class}}
-                                 .dump();
+    const std::string body = Json{
+        {"prediction_id", ParseJsonBody(r)["prediction_id"]},
+        {"true_class",
+         img.true_class}}.dump();
     Reply anonymous = Feedback(port, body);
     ASSERT_EQ(anonymous.status, 401) << anonymous.body;
     Reply as_viewer = Feedback(port, body, viewer);
@@ -319,8 +320,8 @@ TEST(ServeDriftTest, RollbackOnDriftRestoresThePreviousVersionWithItsReason) {
             std::string::npos)
       << reason;
   // So does the audit record of the rollback.
-  ProcessResult audit = box.Spatial(
-      {"audit", "list", "--registry", box.registry(), "--json"});
+  ProcessResult audit =
+      box.Spatial({"audit", "list", "--registry", box.registry(), "--json"});
   ASSERT_EQ(audit.exit_code, 0) << audit;
   Json records = ParseJsonOrFail(audit.out, "audit list");
   ASSERT_TRUE(records.is_array() && !records.empty()) << audit.out;

@@ -68,19 +68,19 @@ TEST_F(ManagementTest, EveryRoleAgainstEveryEndpoint) {
   // Writes whose outcome does not depend on order: reload (nothing new) and
   // a promote of an unknown version (authorised, then 404).
   const std::vector<Row> rows = {
-  // A labeler may read what a viewer may, and change nothing here.
-  const std::vector<Row> rows = {
-      {"GET", "/api/v1/models", "", 401, 401, 200, 200, 200, 200},
-      {"GET", "/api/v1/models/s1", "", 401, 401, 200, 200, 200, 200},
-      {"GET", "/api/v1/models/nope", "", 401, 401, 404, 404, 404, 404},
-      {"GET", "/api/v1/audit", "", 401, 401, 200, 200, 200, 200},
-      {"POST", "/api/v1/reload", "", 401, 401, 403, 403, 200, 200},
-      {"POST", "/api/v1/environments/development/promote",
-       R"({"version_id": "nope"})", 401, 401, 403, 403, 404, 404},
-      {"POST", "/api/v1/environments/development/rollback", "{not json", 401,
-       401, 403, 403, 400, 400},
-      {"GET", "/api/v1/nothing", "", 404, 404, 404, 404, 404, 404},
-  };
+    // A labeler may read what a viewer may, and change nothing here.
+    const std::vector<Row> rows = {
+        {"GET", "/api/v1/models", "", 401, 401, 200, 200, 200, 200},
+        {"GET", "/api/v1/models/s1", "", 401, 401, 200, 200, 200, 200},
+        {"GET", "/api/v1/models/nope", "", 401, 401, 404, 404, 404, 404},
+        {"GET", "/api/v1/audit", "", 401, 401, 200, 200, 200, 200},
+        {"POST", "/api/v1/reload", "", 401, 401, 403, 403, 200, 200},
+        {"POST", "/api/v1/environments/development/promote",
+         R"({"version_id": "nope"})", 401, 401, 403, 403, 404, 404},
+        {"POST", "/api/v1/environments/development/rollback", "{not json", 401,
+         401, 403, 403, 400, 400},
+        {"GET", "/api/v1/nothing", "", 404, 404, 404, 404, 404, 404},
+    };
   for (const auto& row : rows) {
     std::map<std::string, int> want = {{"", row.none},
                                        {"bad", row.bad},
@@ -110,8 +110,8 @@ TEST_F(ManagementTest, PromoteAndRollbackThroughTheApiSwapAndRecordTheActor) {
   auto server = Start();
   const int port = server->port();
   Reply p = RequestAs(port, "POST", "/api/v1/environments/development/promote",
-                 tokens_["deployer"],
-                 R"({"version_id": "s2", "reason": "canary passed"})");
+                      tokens_["deployer"],
+                      R"({"version_id": "s2", "reason": "canary passed"})");
   ASSERT_EQ(p.status, 200) << p.body;
   Json j = ParseJsonOrFail(p.body, "promote");
   EXPECT_EQ(j["event"]["actor"], "deployer1");
@@ -120,8 +120,9 @@ TEST_F(ManagementTest, PromoteAndRollbackThroughTheApiSwapAndRecordTheActor) {
   Reply h = Request(port, "GET", "/health");
   EXPECT_NE(h.body.find("\"spatial\":\"s2\""), std::string::npos) << h.body;
 
-  Reply rb = RequestAs(port, "POST", "/api/v1/environments/development/rollback",
-                  tokens_["admin"], R"({"reason": "latency regression"})");
+  Reply rb =
+      RequestAs(port, "POST", "/api/v1/environments/development/rollback",
+                tokens_["admin"], R"({"reason": "latency regression"})");
   ASSERT_EQ(rb.status, 200) << rb.body;
   EXPECT_EQ(ParseJsonOrFail(rb.body, "rollback")["serving"]["spatial"], "s1");
   ProcessResult hist =
@@ -155,9 +156,11 @@ TEST_F(ManagementTest, RequireTokenGuardsInferenceButNotHealth) {
   std::string feedback =
       Json{{"prediction_id", id}, {"true_class", "burnt"}}.dump();
   EXPECT_EQ(RequestAs(port, "POST", "/feedback", "", feedback).status, 401);
-  EXPECT_EQ(RequestAs(port, "POST", "/feedback", tokens_["viewer"], feedback).status,
-            403);
-  Reply fed = RequestAs(port, "POST", "/feedback", tokens_["labeler"], feedback);
+  EXPECT_EQ(
+      RequestAs(port, "POST", "/feedback", tokens_["viewer"], feedback).status,
+      403);
+  Reply fed =
+      RequestAs(port, "POST", "/feedback", tokens_["labeler"], feedback);
   EXPECT_EQ(fed.status, 200) << fed.body;
   EXPECT_EQ(Json::parse(fed.body)["labeler"], "labeler1");
   EXPECT_EQ(Request(port, "GET", "/health").status, 200);
