@@ -67,20 +67,19 @@ TEST_F(ManagementTest, EveryRoleAgainstEveryEndpoint) {
   };
   // Writes whose outcome does not depend on order: reload (nothing new) and
   // a promote of an unknown version (authorised, then 404).
+  // A labeler may read what a viewer may, and change nothing here.
   const std::vector<Row> rows = {
-    // A labeler may read what a viewer may, and change nothing here.
-    const std::vector<Row> rows = {
-        {"GET", "/api/v1/models", "", 401, 401, 200, 200, 200, 200},
-        {"GET", "/api/v1/models/s1", "", 401, 401, 200, 200, 200, 200},
-        {"GET", "/api/v1/models/nope", "", 401, 401, 404, 404, 404, 404},
-        {"GET", "/api/v1/audit", "", 401, 401, 200, 200, 200, 200},
-        {"POST", "/api/v1/reload", "", 401, 401, 403, 403, 200, 200},
-        {"POST", "/api/v1/environments/development/promote",
-         R"({"version_id": "nope"})", 401, 401, 403, 403, 404, 404},
-        {"POST", "/api/v1/environments/development/rollback", "{not json", 401,
-         401, 403, 403, 400, 400},
-        {"GET", "/api/v1/nothing", "", 404, 404, 404, 404, 404, 404},
-    };
+      {"GET", "/api/v1/models", "", 401, 401, 200, 200, 200, 200},
+      {"GET", "/api/v1/models/s1", "", 401, 401, 200, 200, 200, 200},
+      {"GET", "/api/v1/models/nope", "", 401, 401, 404, 404, 404, 404},
+      {"GET", "/api/v1/audit", "", 401, 401, 200, 200, 200, 200},
+      {"POST", "/api/v1/reload", "", 401, 401, 403, 403, 200, 200},
+      {"POST", "/api/v1/environments/development/promote",
+       R"({"version_id": "nope"})", 401, 401, 403, 403, 404, 404},
+      {"POST", "/api/v1/environments/development/rollback", "{not json", 401,
+       401, 403, 403, 400, 400},
+      {"GET", "/api/v1/nothing", "", 404, 404, 404, 404, 404, 404},
+  };
   for (const auto& row : rows) {
     std::map<std::string, int> want = {{"", row.none},
                                        {"bad", row.bad},
