@@ -24,6 +24,7 @@
 #include "src/base/status_macros.h"
 #include "src/security/policy.h"
 #include "src/serving/drift_rollback.h"
+#include "src/serving/feedback_api.h"
 #include "src/serving/live_accuracy.h"
 #include "src/serving/model_manager.h"
 #include "src/serving/pizza_api.h"
@@ -54,6 +55,7 @@ struct ServeFlags {
   double cache_mb = 16;  // prediction cache; 0 disables
   int feedback_window = 200;
   int feedback_min_labelled = 50;
+  int feedback_max_per_token = 0;        // 0: half of feedback_min_labelled, up
   std::optional<double> accuracy_floor;  // none: the environment's, if any
   bool rollback_on_drift = false;
 };
@@ -148,6 +150,13 @@ int Serve(const ServeFlags& flags) {
       f.feedback_min_labelled > f.feedback_window)
     return fail(absl::InvalidArgumentError(
         "--feedback-min-labelled must be 1..--feedback-window"));
+  // No token alone brings a window to judgement: at least two are needed.
+  if (f.feedback_max_per_token == 0)
+    f.feedback_max_per_token = (f.feedback_min_labelled + 1) / 2;
+  if (f.feedback_max_per_token < 1 ||
+      f.feedback_max_per_token > f.feedback_window)
+    return fail(absl::InvalidArgumentError(
+        "--feedback-max-per-token must be 1..--feedback-window"));
   if (f.accuracy_floor && !(*f.accuracy_floor >= 0 && *f.accuracy_floor <= 1))
     return fail(
         absl::InvalidArgumentError("--accuracy-floor must be in [0, 1]"));
@@ -201,6 +210,7 @@ int Serve(const ServeFlags& flags) {
   serving::LiveAccuracy live(
       {.window = f.feedback_window,
        .min_labelled = f.feedback_min_labelled,
+       .max_per_labeler = f.feedback_max_per_token,
        .floor = floor,
        .on_alarm = [&rollback](const serving::LiveAlarm& a) {
          if (rollback) rollback->OnAlarm(a);
@@ -222,6 +232,16 @@ int Serve(const ServeFlags& flags) {
     return fail(absl::InvalidArgumentError(
         "--require-token needs --tokens-file (or $SPATIAL_TOKENS_FILE)"));
   }
+  const bool feedback_needs_token = serving::FeedbackNeedsToken(
+      f.environment, f.rollback_on_drift, f.require_token);
+  if (feedback_needs_token) {
+    std::cout << "POST /feedback needs a labeler token"
+              << (tokens ? ""
+                         : " and there is no --tokens-file: all of it "
+                           "is refused")
+              << "; one token holds at most " << f.feedback_max_per_token
+              << " labels of a version's window" << std::endl;
+  }
   serving::ManagementApi management(
       {.tokens = tokens ? &*tokens : nullptr,
        .service = ctx ? ctx->service.get() : nullptr,
@@ -234,8 +254,8 @@ int Serve(const ServeFlags& flags) {
        .management = &management,
        .tokens = tokens ? &*tokens : nullptr,
        .require_token = f.require_token,
+       .feedback_needs_token = feedback_needs_token,
        .cache = &cache,
-
        .live = &live},
       [&manager] { return manager.Current(); },
       [&manager] { return manager.ready(); });
@@ -368,11 +388,14 @@ void AddServeCommand(CLI::App& app, std::function<int()>* action) {
       "Testing only: share of spatial inferences made to fail, to exercise "
       "the fallback to the standard model (default 0)");
   serve->add_option("--tokens-file", f->tokens_file,
-                    "Bearer tokens for /api/v1 (JSON of name, role, sha256; "
+                    "Bearer tokens for /api/v1, /feedback and "
+                    "--require-token (JSON of name, role, sha256; "
                     "make one with `spatial token add`; default "
                     "$SPATIAL_TOKENS_FILE)");
   serve->add_flag("--require-token", f->require_token,
-                  "Inference endpoints need a token too (any role)");
+                  "Inference endpoints, /status and /visualizations need a "
+                  "token too (any role; a visualization answers only the "
+                  "token that made it), and /feedback a labeler token");
   serve
       ->add_option("--cache-mb", f->cache_mb,
                    "Memory for the prediction cache in MB (results by the "
@@ -389,6 +412,13 @@ void AddServeCommand(CLI::App& app, std::function<int()>* action) {
                    "Live accuracy: labelled predictions in the window before "
                    "it is judged against the floor")
       ->capture_default_str();
+  serve->add_option(
+      "--feedback-max-per-token", f->feedback_max_per_token,
+      "Live accuracy: labels one token may hold in a version's window; more "
+      "are refused (403) and not counted, so that no token fills the window "
+      "or raises an alarm alone (default: half of --feedback-min-labelled, "
+      "rounded up: 25). Feedback without a token (development only) is not "
+      "bounded");
   serve->add_option_function<double>(
       "--accuracy-floor", [f](const double& v) { f->accuracy_floor = v; },
       "Live accuracy below this raises pizza_api_live_accuracy_alarm "
@@ -398,7 +428,8 @@ void AddServeCommand(CLI::App& app, std::function<int()>* action) {
       "--rollback-on-drift", f->rollback_on_drift,
       "With --registry: a live accuracy alarm of the active version rolls the "
       "environment back (once per version, reason in `spatial model "
-      "history`) and serves the previous version");
+      "history`, naming the tokens that labelled) and serves the previous "
+      "version. POST /feedback then needs a labeler token");
   serve->callback([f, action] { *action = [f] { return Serve(*f); }; });
 }
 

@@ -69,7 +69,9 @@ void AddTokenCommand(CLI::App& app, std::function<int()>* action) {
       "Make a token, store its sha256 in the tokens file, print it once");
   add->add_option("--name", f->name, "Who holds it (the audit log's actor)")
       ->required();
-  add->add_option("--role", f->role, "viewer | deployer | admin")
+  add->add_option(
+         "--role", f->role,
+         "viewer | labeler (viewer + POST /feedback) | deployer | admin")
       ->capture_default_str();
   add->add_option("--file", f->file, "Tokens file (created 0600)")->required();
   add->callback([f, action] { *action = [f] { return AddToken(*f); }; });

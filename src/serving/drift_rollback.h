@@ -1,7 +1,9 @@
 // DriftRollback: with `spatial serve --rollback-on-drift`, turns a live
 // accuracy alarm (LiveAccuracy) of the version the registry serves into a
 // rollback of the server's environment, recorded in the registry's history
-// with the alarm's reason, and then loads the version rolled back to.
+// and audit log with the alarm's reason (which names the tokens that
+// labelled the window, and how many labels each), and then loads the version
+// rolled back to.
 //
 // At most one attempt per version over the process's life, never back to a
 // version that raised an alarm itself. Only the environment's active version

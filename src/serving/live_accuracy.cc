@@ -38,7 +38,9 @@ double KlBits(const std::vector<double>& p, const std::vector<double>& m) {
   return d;
 }
 
-std::string RandomId() {
+}  // namespace
+
+std::string RandomId128() {
   unsigned char bytes[16];
   if (RAND_bytes(bytes, sizeof bytes) != 1) {
     // Not expected; never serve a predictable id silently.
@@ -49,6 +51,8 @@ std::string RandomId() {
       absl::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
 }
 
+namespace {
+
 std::vector<double> PredictedShares(const std::deque<int>& predicted,
                                     size_t classes) {
   std::vector<double> counts(classes, 0.0);
@@ -57,13 +61,13 @@ std::vector<double> PredictedShares(const std::deque<int>& predicted,
 }
 
 // Recall of each class that occurs among the labelled predictions.
-std::map<std::string, double> Recall(
-    const std::deque<std::pair<int, int>>& labelled,
-    const std::vector<std::string>& classes) {
+template <typename Labels>
+std::map<std::string, double> Recall(const Labels& labelled,
+                                     const std::vector<std::string>& classes) {
   std::vector<int> n(classes.size(), 0), hit(classes.size(), 0);
-  for (const auto& [truth, pred] : labelled) {
-    ++n[static_cast<size_t>(truth)];
-    if (truth == pred) ++hit[static_cast<size_t>(truth)];
+  for (const auto& l : labelled) {
+    ++n[static_cast<size_t>(l.truth)];
+    if (l.truth == l.predicted) ++hit[static_cast<size_t>(l.truth)];
   }
   std::map<std::string, double> out;
   for (size_t i = 0; i < classes.size(); ++i) {
@@ -130,10 +134,17 @@ ReferenceDistribution ReferenceFor(const inference::Manifest& m) {
 }
 
 std::string LiveAlarm::Reason() const {
-  return absl::StrFormat(
+  std::string reason = absl::StrFormat(
       "live accuracy %.2f < floor %.2f over the last %d labelled predictions "
       "of %s",
       accuracy, floor, labelled, version);
+  if (labelers.empty()) return reason;
+  return absl::StrCat(
+      reason, "; labelled by ",
+      absl::StrJoin(labelers, ", ", [](std::string* out, const auto& l) {
+        absl::StrAppend(out, l.first.empty() ? "(no token)" : l.first, " (",
+                        l.second, ")");
+      }));
 }
 
 Json FeedbackRecord::ToJson() const {
@@ -145,6 +156,7 @@ Json FeedbackRecord::ToJson() const {
       {"true_class", true_class},
       {"correct", correct},
       {"predicted_at", predicted_at},
+      {"labeler", labeler.empty() ? Json(nullptr) : Json(labeler)},
       {"counted", counted},
       {"window",
        {{"labelled", window_labelled},
@@ -155,7 +167,7 @@ Json FeedbackRecord::ToJson() const {
 std::optional<double> LiveAccuracy::Window::Accuracy() const {
   if (labelled.empty()) return std::nullopt;
   int hits = 0;
-  for (const auto& [truth, pred] : labelled) hits += truth == pred;
+  for (const auto& l : labelled) hits += l.truth == l.predicted;
   return static_cast<double>(hits) / static_cast<double>(labelled.size());
 }
 
@@ -168,7 +180,7 @@ void LiveAccuracy::Log(const std::string& line) const {
 
 std::string LiveAccuracy::Record(const std::string& version,
                                  const inference::Manifest& m, int label) {
-  std::string id = RandomId();
+  std::string id = RandomId128();
   std::lock_guard<std::mutex> lock(mu_);
   auto [w, fresh] = windows_.try_emplace(version);
   if (fresh) {
@@ -189,7 +201,8 @@ std::string LiveAccuracy::Record(const std::string& version,
 }
 
 absl::StatusOr<FeedbackRecord> LiveAccuracy::Feedback(
-    const std::string& prediction_id, const std::string& true_class) {
+    const std::string& prediction_id, const std::string& true_class,
+    const std::string& labeler) {
   std::optional<LiveAlarm> raised;
   std::string recovered;
   FeedbackRecord r;
@@ -221,23 +234,48 @@ absl::StatusOr<FeedbackRecord> LiveAccuracy::Feedback(
           absl::StrCat("feedback for prediction_id '", prediction_id,
                        "' was given already"));
     }
+    // The version's window was dropped (it is no longer served), or was
+    // dropped and started anew: the truth has nowhere to count.
+    auto w = windows_.find(p->second.version);
+    const bool counts = w != windows_.end() && w->second.info == p->second.info;
+    if (counts && !labeler.empty() && options_.max_per_labeler > 0) {
+      const Window& win = w->second;
+      auto it = win.by_labeler.find(labeler);
+      const int held = it == win.by_labeler.end() ? 0 : it->second;
+      // In a full window the new label pushes the oldest out: when that one
+      // is the labeler's own, its share does not grow.
+      const bool replaces_own =
+          win.labelled.size() >= static_cast<size_t>(options_.window) &&
+          win.labelled.front().labeler == labeler;
+      if (held + (replaces_own ? 0 : 1) > options_.max_per_labeler) {
+        ++feedback_["over_limit"];
+        return absl::PermissionDeniedError(absl::StrCat(
+            "not counted: token '", labeler, "' holds ", held, " of the last ",
+            win.labelled.size(), " labelled predictions of ", p->second.version,
+            " already, the most one token may (--feedback-max-per-token ",
+            options_.max_per_labeler,
+            "); labels from other tokens must come first"));
+      }
+    }
     p->second.labelled = true;
     r.prediction_id = prediction_id;
     r.model_version = p->second.version;
     r.true_class = true_class;
     r.predicted_at = p->second.predicted_at;
-    // The version's window was dropped (it is no longer served), or was
-    // dropped and started anew: the truth has nowhere to count.
-    auto w = windows_.find(p->second.version);
-    if (w == windows_.end() || w->second.info != p->second.info) {
+    r.labeler = labeler;
+    if (!counts) {
       ++feedback_["uncounted"];
       return r;
     }
     ++feedback_["recorded"];
     Window& win = w->second;
-    win.labelled.emplace_back(truth, p->second.label);
-    while (win.labelled.size() > static_cast<size_t>(options_.window))
+    win.labelled.push_back({truth, p->second.label, labeler});
+    ++win.by_labeler[labeler];
+    while (win.labelled.size() > static_cast<size_t>(options_.window)) {
+      auto held = win.by_labeler.find(win.labelled.front().labeler);
+      if (--held->second == 0) win.by_labeler.erase(held);
       win.labelled.pop_front();
+    }
     r.counted = true;
     r.window_accuracy = win.Accuracy();
     r.window_labelled = static_cast<int>(win.labelled.size());
@@ -246,8 +284,9 @@ absl::StatusOr<FeedbackRecord> LiveAccuracy::Feedback(
       if (below && !win.alarm) {
         ++win.alarms;
         ++alarms_total_;
-        raised = LiveAlarm{r.model_version, info.model_type, *r.window_accuracy,
-                           *options_.floor, r.window_labelled};
+        raised =
+            LiveAlarm{r.model_version, info.model_type,   *r.window_accuracy,
+                      *options_.floor, r.window_labelled, win.by_labeler};
       } else if (!below && win.alarm) {
         recovered = absl::StrFormat(
             "live accuracy of %s recovered: %.2f >= floor %.2f over the "
@@ -297,6 +336,10 @@ Json LiveAccuracy::StatusJson(const std::string& version) const {
       {"window_size", options_.window},
       {"predictions", w.predicted.size()},
       {"labelled", w.labelled.size()},
+      {"labelers", w.by_labeler.size()},
+      {"max_labels_per_token", options_.max_per_labeler > 0
+                                   ? Json(options_.max_per_labeler)
+                                   : Json(nullptr)},
       {"accuracy", accuracy ? Json(*accuracy) : Json(nullptr)},
       {"per_class_recall", Recall(w.labelled, w.info->classes)},
       {"predicted_distribution", pred},
@@ -397,8 +440,8 @@ std::string LiveAccuracy::RenderMetrics() const {
   absl::StrAppend(&out, "pizza_api_live_accuracy_alarms_total ", alarms_total_,
                   "\n");
   header("pizza_api_feedback_total", "counter", "POST /feedback by result.");
-  for (const char* result :
-       {"recorded", "uncounted", "unknown", "invalid", "duplicate"}) {
+  for (const char* result : {"recorded", "uncounted", "unknown", "invalid",
+                             "duplicate", "over_limit"}) {
     auto it = feedback_.find(result);
     absl::StrAppend(&out, "pizza_api_feedback_total{result=\"", result, "\"} ",
                     it == feedback_.end() ? 0 : it->second, "\n");

@@ -3,10 +3,13 @@
 //
 // Every classification is remembered under a random prediction id (the last
 // `memory` of them: version, kind, classes, predicted class, time). Feedback
-// names an id and the true class; it is accepted once per id. Per model
-// version the server keeps two sliding windows of `window` entries each:
-//  - the labelled predictions (true, predicted): accuracy and per-class
-//    recall;
+// names an id, the true class and who labelled it (a token's name, or "" when
+// the server takes feedback without a token); it is accepted once per id. Per
+// model version the server keeps two sliding windows of `window` entries each:
+//  - the labelled predictions (true, predicted, labeler): accuracy and
+//    per-class recall; with `max_per_labeler`, one labeler holds at most that
+//    many of them, so that no token brings a window to judgement (and an
+//    environment to a rollback) alone;
 //  - all predictions, labelled or not: the predicted-class distribution,
 //    compared with the reference (validation) class distribution by the
 //    Jensen-Shannon divergence, base 2 (0 = the same, 1 = disjoint).
@@ -50,18 +53,27 @@ struct ReferenceDistribution {
 };
 ReferenceDistribution ReferenceFor(const inference::Manifest& m);
 
+// A new id: 32 hex digits, 128 bits from the OS's random generator (for
+// prediction ids and anything else that must not be guessed).
+std::string RandomId128();
+
 // Why a version is in alarm, e.g. for the log and a rollback reason.
 struct LiveAlarm {
   std::string version, model_type;
   double accuracy = 0, floor = 0;
   int labelled = 0;
-  std::string Reason() const;  // "live accuracy 0.41 < floor 0.80 over ..."
+  // Who labelled the window: labeler -> labels ("" = without a token).
+  std::map<std::string, int> labelers;
+  // "live accuracy 0.41 < floor 0.80 over ... of v2; labelled by a (30), b
+  // (20)"
+  std::string Reason() const;
 };
 
 // What feedback recorded (the body of a 200 answer).
 struct FeedbackRecord {
   std::string prediction_id, model_version, model_type;
   std::string predicted_class, true_class, predicted_at;
+  std::string labeler;  // "" without a token
   bool correct = false;
   bool counted = false;  // false: the version is no longer served
   std::optional<double> window_accuracy;
@@ -73,8 +85,11 @@ struct FeedbackRecord {
 class LiveAccuracy {
  public:
   struct Options {
-    int window = 200;             // labelled predictions (and predictions) kept
-    int min_labelled = 50;        // before accuracy is judged against the floor
+    int window = 200;       // labelled predictions (and predictions) kept
+    int min_labelled = 50;  // before accuracy is judged against the floor
+    // Labels one labeler (token) may hold in a version's window; 0: no bound.
+    // Feedback without a token (labeler "") is not bounded.
+    int max_per_labeler = 0;
     size_t memory = 10000;        // prediction ids remembered
     std::optional<double> floor;  // none: never in alarm
     std::function<void(const LiveAlarm&)> on_alarm;  // entering alarm
@@ -87,11 +102,16 @@ class LiveAccuracy {
   std::string Record(const std::string& version, const inference::Manifest& m,
                      int label);
 
-  // The truth for one prediction. NotFound: unknown or forgotten id;
+  // The truth for one prediction, from `labeler` (a token's name; "" for
+  // feedback without a token). NotFound: unknown or forgotten id;
   // InvalidArgument: a class the model does not have (naming the valid
-  // ones); AlreadyExists: feedback was given for this id already.
+  // ones); AlreadyExists: feedback was given for this id already;
+  // PermissionDenied: the labeler holds max_per_labeler labels of the
+  // version's window already (nothing is recorded: the prediction stays open
+  // to other labelers).
   absl::StatusOr<FeedbackRecord> Feedback(const std::string& prediction_id,
-                                          const std::string& true_class);
+                                          const std::string& true_class,
+                                          const std::string& labeler = "");
 
   // Counts a feedback request whose body could not be read.
   void CountInvalidFeedback();
@@ -119,10 +139,15 @@ class LiveAccuracy {
     std::string predicted_at;
     bool labelled = false;
   };
+  struct Label {
+    int truth = 0, predicted = 0;
+    std::string labeler;
+  };
   struct Window {
     std::shared_ptr<const VersionInfo> info;
-    std::deque<int> predicted;                 // last `window` predictions
-    std::deque<std::pair<int, int>> labelled;  // (true, predicted)
+    std::deque<int> predicted;   // last `window` predictions
+    std::deque<Label> labelled;  // last `window` labelled predictions
+    std::map<std::string, int> by_labeler;  // labels in `labelled`
     bool alarm = false;
     uint64_t alarms = 0;
     std::optional<double> Accuracy() const;

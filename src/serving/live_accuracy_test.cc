@@ -171,7 +171,7 @@ TEST(LiveAccuracyTest, AlarmBelowTheFloorAfterEnoughSamplesOnce) {
   EXPECT_DOUBLE_EQ(alarms[0].accuracy, 1.0 / 3);
   EXPECT_EQ(alarms[0].Reason(),
             "live accuracy 0.33 < floor 0.50 over the last 3 labelled "
-            "predictions of v7");
+            "predictions of v7; labelled by (no token) (3)");
   ASSERT_EQ(log.size(), 1u);
   EXPECT_EQ(log[0], "ALARM: " + alarms[0].Reason());
   feed(0, "b");  // 1/4, still in alarm: not raised again
@@ -223,6 +223,72 @@ TEST(LiveAccuracyTest, RetainDropsVersionsNoLongerServed) {
             absl::StatusCode::kAlreadyExists);
   ASSERT_TRUE(live.Feedback(old2, "c").ok());
   EXPECT_EQ(live.StatusJson("old")["labelled"], 1);
+}
+
+// One token holds at most max_per_labeler labels of a window; the label
+// beyond is refused, not counted, and the prediction stays open to others.
+TEST(LiveAccuracyTest, OneTokenHoldsAtMostItsShareOfTheWindow) {
+  LiveAccuracy::Options o = Quiet(/*window=*/4);
+  o.max_per_labeler = 2;
+  LiveAccuracy live(o);
+  for (int i = 0; i < 2; ++i) {
+    auto r = live.Feedback(live.Record("v1", Abc(), 0), "a", "alice");
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->labeler, "alice");
+    EXPECT_EQ(r->ToJson()["labeler"], "alice");
+  }
+  const std::string third = live.Record("v1", Abc(), 0);
+  auto refused = live.Feedback(third, "b", "alice");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(refused.status().message().find(
+                "token 'alice' holds 2 of the last 2 labelled predictions of "
+                "v1"),
+            std::string::npos)
+      << refused.status();
+  EXPECT_NE(refused.status().message().find("--feedback-max-per-token 2"),
+            std::string::npos);
+  Json s = live.StatusJson("v1");
+  EXPECT_EQ(s["labelled"], 2);  // not counted
+  EXPECT_EQ(s["labelers"], 1);
+  EXPECT_EQ(s["max_labels_per_token"], 2);
+  EXPECT_DOUBLE_EQ(s["accuracy"].get<double>(), 1.0);
+  // Another token may label the same prediction.
+  auto bob = live.Feedback(third, "b", "bob");
+  ASSERT_TRUE(bob.ok()) << bob.status();
+  EXPECT_EQ(bob->window_labelled, 3);
+  // Feedback without a token is not bounded.
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(live.Feedback(live.Record("v1", Abc(), 0), "a").ok());
+  // The window (4) slid: alice's labels left it, so she may label again.
+  EXPECT_TRUE(live.Feedback(live.Record("v1", Abc(), 0), "a", "alice").ok());
+  EXPECT_NE(live.RenderMetrics().find(
+                "pizza_api_feedback_total{result=\"over_limit\"} 1\n"),
+            std::string::npos);
+  // The bound is per version: alice's labels of v1 do not hold her off v2.
+  for (int i = 0; i < 2; ++i)
+    EXPECT_TRUE(live.Feedback(live.Record("v2", Abc(), 0), "a", "alice").ok());
+}
+
+// The alarm (and so a rollback's reason) names the labelers of the window.
+TEST(LiveAccuracyTest, AlarmNamesTheLabelersOfTheWindow) {
+  std::vector<LiveAlarm> alarms;
+  LiveAccuracy::Options o = Quiet(/*window=*/4);
+  o.floor = 0.5;
+  o.min_labelled = 3;
+  o.on_alarm = [&](const LiveAlarm& a) { alarms.push_back(a); };
+  LiveAccuracy live(o);
+  for (const char* who : {"bob", "alice", "bob"})
+    ASSERT_TRUE(live.Feedback(live.Record("v7", Abc(), 0), "b", who).ok());
+  ASSERT_EQ(alarms.size(), 1u);
+  EXPECT_EQ(alarms[0].labelers,
+            (std::map<std::string, int>{{"alice", 1}, {"bob", 2}}));
+  EXPECT_EQ(alarms[0].Reason(),
+            "live accuracy 0.00 < floor 0.50 over the last 3 labelled "
+            "predictions of v7; labelled by alice (1), bob (2)");
+  LiveAlarm anonymous = alarms[0];
+  anonymous.labelers = {{"", 3}};
+  EXPECT_NE(anonymous.Reason().find("; labelled by (no token) (3)"),
+            std::string::npos);
 }
 
 }  // namespace

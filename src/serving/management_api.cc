@@ -1,9 +1,11 @@
 #include "src/serving/management_api.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 #include "src/registry/audit.h"
@@ -46,6 +48,33 @@ int NeededRole(const std::string& method, const std::vector<std::string>& p) {
   return 0;
 }
 
+// The string `field` of a request body: "" when absent (or null, as JSON
+// clients send for "not given"); InvalidArgument naming the field when it is
+// of another type, so that a 5 or a [] is a 400, never a thrown type error.
+absl::StatusOr<std::string> OptionalString(const Json& body,
+                                           const std::string& field) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null()) return std::string();
+  if (!it->is_string()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", field, "' must be a string, not ", it->type_name()));
+  }
+  return it->get<std::string>();
+}
+
+// InvalidArgument naming the first field of `body` not in `known`.
+absl::Status OnlyFields(const Json& body, const std::vector<std::string>& known,
+                        const std::string& what) {
+  for (const auto& item : body.items()) {
+    if (std::find(known.begin(), known.end(), item.key()) == known.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown field '", item.key().substr(0, 64), "'; ", what,
+                       " takes ", absl::StrJoin(known, ", ")));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 AuthResult Authorize(const TokenTable* tokens, const HttpRequest& req,
@@ -70,7 +99,7 @@ AuthResult Authorize(const TokenTable* tokens, const HttpRequest& req,
   auto entry = tokens->Find(std::string(
       absl::StripAsciiWhitespace(absl::string_view(auth).substr(7))));
   if (!entry) return refuse(401, "unknown token");
-  if (static_cast<int>(entry->role) < static_cast<int>(role)) {
+  if (!RoleAtLeast(entry->role, role)) {
     return refuse(403, absl::StrCat("token '", entry->name, "' has role ",
                                     RoleName(entry->role), "; this needs ",
                                     RoleName(role)));
@@ -176,18 +205,29 @@ HttpResponse ManagementApi::Route(const HttpRequest& req,
     return Error(absl::InvalidArgumentError("the body must be a JSON object"));
   }
   const std::string& env = p[1];
-  std::string reason = body.value("reason", "");
+  const bool promote = p[2] == "promote";
+  // Every field is checked before anything changes.
+  if (absl::Status s =
+          OnlyFields(body,
+                     promote ? std::vector<std::string>{"version_id", "reason"}
+                             : std::vector<std::string>{"to", "reason"},
+                     promote ? "promote" : "rollback");
+      !s.ok()) {
+    return Error(s);
+  }
+  auto reason = OptionalString(body, "reason");
+  if (!reason.ok()) return Error(reason.status());
+  auto target = OptionalString(body, promote ? "version_id" : "to");
+  if (!target.ok()) return Error(target.status());
   absl::StatusOr<registry::DeploymentEvent> event;
-  if (p[2] == "promote") {
-    if (!body.contains("version_id") || !body["version_id"].is_string()) {
+  if (promote) {
+    if (target->empty()) {
       return Error(absl::InvalidArgumentError(
           "promote needs {\"version_id\": \"...\"}"));
     }
-    event =
-        options_.service->Promote(body["version_id"], env, caller.name, reason);
+    event = options_.service->Promote(*target, env, caller.name, *reason);
   } else {
-    event = options_.service->Rollback(env, body.value("to", ""), caller.name,
-                                       reason);
+    event = options_.service->Rollback(env, *target, caller.name, *reason);
   }
   if (!event.ok()) return Error(event.status());
   Json j = {{"event", EventJson(*event)}};

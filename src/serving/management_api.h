@@ -2,12 +2,17 @@
 //   GET  /api/v1/models                          viewer
 //   GET  /api/v1/models/{id}                     viewer
 //   GET  /api/v1/audit                           viewer
-//   POST /api/v1/environments/{env}/promote      deployer  {"version_id",
-//   "reason"} POST /api/v1/environments/{env}/rollback     deployer  {"to"?,
-//   "reason"} POST /api/v1/reload                          deployer
+//   POST /api/v1/environments/{env}/promote      deployer
+//        {"version_id": "...", "reason"?: "..."}
+//   POST /api/v1/environments/{env}/rollback     deployer
+//        {"to"?: "...", "reason"?: "..."}
+//   POST /api/v1/reload                          deployer
+// Roles are ordered (tokens.h): a higher role may do what a lower one may.
 // 401 without a token or with an unknown one, 403 when the token's role is
-// too low. The token's name is the actor recorded in the registry's history
-// and audit log. Thread-safe (the registry serialises its own use).
+// too low; 400 naming the field for a body field that is unknown or not a
+// string (null counts as not given). The token's name is the actor recorded
+// in the registry's history and audit log. Thread-safe (the registry
+// serialises its own use).
 #ifndef SPATIAL_SERVING_MANAGEMENT_API_H_
 #define SPATIAL_SERVING_MANAGEMENT_API_H_
 

@@ -77,13 +77,20 @@ void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
 void PizzaApi::Route(HttpRequest req, http::Responder respond) {
   ++requests_;
   if (options_.management && options_.management->Handle(req, respond)) return;
-  if (options_.require_token && req.method == "POST" &&
-      (req.path == "/classify" || absl::StartsWith(req.path, "/predict/") ||
-       req.path == "/ab-test/compare" || req.path == "/feedback" ||
-       (absl::StartsWith(req.path, "/v2/") &&
-        absl::EndsWith(req.path, "/infer")))) {
+  // With --require-token: what runs a model or shows what it saw needs a
+  // token (feedback has its own rule, in HandleFeedback).
+  std::string caller;  // the checked token's sha256
+  if (options_.require_token &&
+      ((req.method == "POST" &&
+        (req.path == "/classify" || absl::StartsWith(req.path, "/predict/") ||
+         req.path == "/ab-test/compare" ||
+         (absl::StartsWith(req.path, "/v2/") &&
+          absl::EndsWith(req.path, "/infer")))) ||
+       req.path == "/status" ||
+       absl::StartsWith(req.path, "/visualizations/"))) {
     AuthResult auth = Authorize(options_.tokens, req, Role::kViewer);
     if (!auth.entry) return respond(auth.refusal);
+    caller = auth.entry->sha256;
   }
   if (oip_.Handle(req, respond)) return;
   const std::string& path = req.path;
@@ -150,11 +157,14 @@ void PizzaApi::Route(HttpRequest req, http::Responder respond) {
     std::string forced = path == "/predict/spatial"    ? "spatial"
                          : path == "/predict/standard" ? "standard"
                                                        : "";
-    return Classify(req, forced, std::move(respond));
+    return Classify(req, forced, caller, std::move(respond));
   }
   if (path == "/feedback") {
     if (!need(post)) return;
-    return respond(HandleFeedback(*live_, req));
+    return respond(HandleFeedback(*live_,
+                                  {.need_token = options_.feedback_needs_token,
+                                   .tokens = options_.tokens},
+                                  req));
   }
   if (path == "/ab-test/compare") {
     if (!need(post)) return;
@@ -162,7 +172,7 @@ void PizzaApi::Route(HttpRequest req, http::Responder respond) {
   }
   if (absl::StartsWith(path, "/visualizations/")) {
     if (!need(get)) return;
-    return respond(Visualization(path));
+    return respond(Visualization(path, caller));
   }
   respond(Error(
       absl::NotFoundError(absl::StrCat("no endpoint ", path.substr(0, 200)))));
@@ -235,8 +245,8 @@ HttpResponse PizzaApi::AbStatus() const {
             {"timestamp", Now()}});
 }
 
-std::string PizzaApi::StoreVisualization(
-    const inference::PreparedInput& input) {
+std::string PizzaApi::StoreVisualization(const inference::PreparedInput& input,
+                                         const std::string& owner) {
   cv::Mat depth8, normals8;
   input.maps.depth.convertTo(depth8, CV_8U, 255.0);
   cv::Mat shifted = (input.maps.normals + cv::Scalar(1, 1, 1)) * 127.5;
@@ -246,32 +256,42 @@ std::string PizzaApi::StoreVisualization(
   auto depth_png = vision::EncodePng(depth8);
   auto normals_png = vision::EncodePng(normals8);
   if (!depth_png.ok() || !normals_png.ok()) return "";
+  // Random, not counted: an id says nothing about the others.
+  const std::string id = RandomId128();
   std::lock_guard<std::mutex> lock(mu_);
-  uint64_t id = next_visualization_++;
-  visualizations_[id] = {std::move(*depth_png), std::move(*normals_png)};
-  while (visualizations_.size() > 256)
-    visualizations_.erase(visualizations_.begin());
+  visualizations_[id] = {std::move(*depth_png), std::move(*normals_png), owner};
+  visualization_order_.push_back(id);
+  while (visualization_order_.size() > 256) {
+    visualizations_.erase(visualization_order_.front());
+    visualization_order_.pop_front();
+  }
   return absl::StrCat("/visualizations/", id, "/depth.png");
 }
 
-HttpResponse PizzaApi::Visualization(const std::string& path) const {
+HttpResponse PizzaApi::Visualization(const std::string& path,
+                                     const std::string& caller) const {
   // /visualizations/{id}/{depth|normals}.png
   std::vector<std::string> parts = absl::StrSplit(path, '/');
-  uint64_t id = 0;
-  if (parts.size() != 4 || !absl::SimpleAtoi(parts[2], &id) ||
+  if (parts.size() != 4 ||
       (parts[3] != "depth.png" && parts[3] != "normals.png")) {
     return Error(absl::NotFoundError(
         "no such visualization (use /visualizations/ID/depth.png "
         "or /visualizations/ID/normals.png)"));
   }
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = visualizations_.find(id);
-  if (it == visualizations_.end()) {
-    return Error(absl::NotFoundError("visualization expired or never existed"));
+  auto it = visualizations_.find(parts[2]);
+  // Another token's visualization is answered like a missing one: its
+  // caller learns nothing, not even that the id exists.
+  if (it == visualizations_.end() ||
+      (options_.require_token && it->second.owner != caller)) {
+    return Error(absl::NotFoundError(
+        "visualization expired, never existed or was made with another "
+        "token"));
   }
   HttpResponse r;
   r.content_type = "image/png";
-  r.body = parts[3] == "depth.png" ? it->second.first : it->second.second;
+  r.body =
+      parts[3] == "depth.png" ? it->second.depth_png : it->second.normals_png;
   return r;
 }
 

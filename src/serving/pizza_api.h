@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,7 +36,11 @@ class PizzaApi : public http::RequestHandler {
         nullptr;  // not owned, outlives the api; null: /metrics is empty
     ManagementApi* management = nullptr;  // not owned; null: no /api/v1
     const TokenTable* tokens = nullptr;   // not owned; for require_token
-    bool require_token = false;  // inference endpoints need a viewer token
+    // Inference, /status and /visualizations need a viewer token; a
+    // visualization answers only the token whose request made it.
+    bool require_token = false;
+    // POST /feedback needs a labeler token (FeedbackNeedsToken).
+    bool feedback_needs_token = false;
     PredictionCache* cache = nullptr;  // not owned; null: no cache
     // Prediction ids, /feedback and the live accuracy windows; not owned.
     // Null: the api keeps its own with the default options.
@@ -59,8 +64,10 @@ class PizzaApi : public http::RequestHandler {
   };
 
  private:
+  // `caller`: the token's hash when the request carried one that was
+  // checked ("" otherwise); a visualization is kept for it alone.
   void Classify(const http::HttpRequest& req, const std::string& forced_model,
-                http::Responder respond);
+                const std::string& caller, http::Responder respond);
   void Compare(const http::HttpRequest& req, http::Responder respond);
   struct ClassifyCall;
   // Runs the call on `model`; when the spatial model fails at inference and
@@ -77,8 +84,11 @@ class PizzaApi : public http::RequestHandler {
                          const std::string& viz_url, bool cached);
   http::HttpResponse Status() const;
   http::HttpResponse AbStatus() const;
-  http::HttpResponse Visualization(const std::string& path) const;
-  std::string StoreVisualization(const inference::PreparedInput& input);
+  http::HttpResponse Visualization(const std::string& path,
+                                   const std::string& caller) const;
+  // The new visualization's URL ("" when it could not be encoded).
+  std::string StoreVisualization(const inference::PreparedInput& input,
+                                 const std::string& owner);
   // Drops the live windows of versions no longer served (bounded metrics).
   void RetainServedLiveWindows() const;
 
@@ -94,9 +104,13 @@ class PizzaApi : public http::RequestHandler {
   GroupStats group_a_, group_b_;
   mutable std::mutex mu_;
   std::mt19937_64 rng_;  // guarded by mu_
-  std::map<uint64_t, std::pair<std::string, std::string>>
-      visualizations_;               // guarded by mu_
-  uint64_t next_visualization_ = 1;  // guarded by mu_
+  struct StoredVisualization {
+    std::string depth_png, normals_png;
+    std::string owner;  // sha256 of the token that made it; "" for none
+  };
+  // By id (128 random bits, hex: unguessable); the newest 256.
+  std::map<std::string, StoredVisualization> visualizations_;  // guarded by mu_
+  std::deque<std::string> visualization_order_;                // guarded by mu_
 };
 
 }  // namespace spatial::serving

@@ -106,12 +106,13 @@ struct PizzaApi::ClassifyCall {
   bool want_probabilities = true, want_visualization = false;
   std::string fallback_reason;  // non-empty: served by the other model
   std::string image_sha256;     // non-empty: the result goes to the cache
+  std::string caller;           // the token's sha256, owner of a visualization
   Clock::time_point started;
   http::Responder respond;
 };
 
 void PizzaApi::Classify(const HttpRequest& req, const std::string& forced,
-                        http::Responder respond) {
+                        const std::string& caller, http::Responder respond) {
   const auto started = Clock::now();
   auto form = ParseForm(req);
   if (!form.ok()) return respond(Error(form.status()));
@@ -169,6 +170,7 @@ void PizzaApi::Classify(const HttpRequest& req, const std::string& forced,
   call->stats = group == "A" ? &group_a_ : group == "B" ? &group_b_ : nullptr;
   call->want_probabilities = want_probabilities;
   call->want_visualization = want_visualization;
+  call->caller = caller;
   call->started = started;
   call->respond = std::move(respond);
   std::shared_ptr<ServedModel> model =
@@ -228,7 +230,7 @@ void PizzaApi::RunClassify(std::shared_ptr<ClassifyCall> call,
       inference::PrepareInput(model->manifest(), call->image));
   std::string viz_url;
   if (call->want_visualization && model->manifest().has_spatial()) {
-    viz_url = StoreVisualization(*input);
+    viz_url = StoreVisualization(*input, call->caller);
   }
   auto finish = [this, call, model, fallback, input,
                  viz_url](absl::StatusOr<inference::Prediction> pred) {

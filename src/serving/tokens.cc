@@ -16,6 +16,8 @@ const char* RoleName(Role r) {
   switch (r) {
     case Role::kViewer:
       return "viewer";
+    case Role::kLabeler:
+      return "labeler";
     case Role::kDeployer:
       return "deployer";
     case Role::kAdmin:
@@ -26,10 +28,11 @@ const char* RoleName(Role r) {
 
 absl::StatusOr<Role> ParseRole(const std::string& name) {
   if (name == "viewer") return Role::kViewer;
+  if (name == "labeler") return Role::kLabeler;
   if (name == "deployer") return Role::kDeployer;
   if (name == "admin") return Role::kAdmin;
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown role '", name, "' (viewer, deployer or admin)"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown role '", name, "' (viewer, labeler, deployer or admin)"));
 }
 
 absl::StatusOr<TokenTable> TokenTable::Parse(const std::string& text,

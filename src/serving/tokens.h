@@ -16,9 +16,18 @@
 
 namespace spatial::serving {
 
-enum class Role { kViewer = 1, kDeployer = 2, kAdmin = 3 };
+// Roles in ascending order: each may do everything the ones below it may.
+// viewer reads (and, with --require-token, classifies); labeler may also send
+// POST /feedback; deployer may also promote, roll back and reload; admin may
+// do everything.
+enum class Role { kViewer = 1, kLabeler = 2, kDeployer = 3, kAdmin = 4 };
 const char* RoleName(Role r);
+// InvalidArgument naming the roles for anything but a role's name.
 absl::StatusOr<Role> ParseRole(const std::string& name);
+// True when `have` may do what `need` may.
+inline bool RoleAtLeast(Role have, Role need) {
+  return static_cast<int>(have) >= static_cast<int>(need);
+}
 
 struct TokenEntry {
   std::string name;

@@ -95,6 +95,16 @@ void Sandbox::RegisterAndPromote(const std::string& path,
   }
 }
 
+std::string Sandbox::AddToken(const std::string& name,
+                              const std::string& role) const {
+  ProcessResult r = Spatial({"token", "add", "--name", name, "--role", role,
+                             "--file", tokens_file()});
+  std::string token = r.out.substr(0, r.out.find('\n'));
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(token.size(), 64u) << r;
+  return r.exit_code == 0 && token.size() == 64 ? token : "";
+}
+
 std::string Sandbox::VariantBundle(const std::string& name) const {
   std::string d = Path(name);
   fs::create_directories(d);

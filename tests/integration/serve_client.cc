@@ -24,6 +24,17 @@ Reply Request(int port, const std::string& method, const std::string& path,
   return RequestWithHeaders(port, method, path, {}, content_type, body);
 }
 
+Reply RequestAs(int port, const std::string& method, const std::string& path,
+                const std::string& token, const std::string& body,
+                const std::string& content_type) {
+  return RequestWithHeaders(
+      port, method, path,
+      token.empty()
+          ? std::vector<std::string>{}
+          : std::vector<std::string>{"Authorization: Bearer " + token},
+      body.empty() ? "" : content_type, body);
+}
+
 Reply RequestWithHeaders(int port, const std::string& method,
                          const std::string& path,
                          const std::vector<std::string>& headers,

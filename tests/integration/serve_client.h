@@ -31,6 +31,11 @@ Reply RequestWithHeaders(int port, const std::string& method,
                          const std::string& content_type = "",
                          const std::string& body = "");
 
+// The same with "Authorization: Bearer TOKEN" (none when `token` is "").
+Reply RequestAs(int port, const std::string& method, const std::string& path,
+                const std::string& token, const std::string& body = "",
+                const std::string& content_type = "application/json");
+
 // A multipart/form-data body of (field name, content type, data) parts; a
 // part with a content type is sent as a file upload. Boundary as in kForm.
 std::string Multipart(

@@ -2,8 +2,9 @@
 // carries a prediction_id, POST /feedback records the truth, and a stream of
 // labelled renders from `spatial data render` keeps the model out of alarm
 // while a stream from the `--shift all` renderer drives it below the floor;
-// with --rollback-on-drift the registry's environment is rolled back, with
-// the reason in its history, and the previous version serves again.
+// with --rollback-on-drift (where feedback needs a labeler token) the
+// registry's environment is rolled back, with the reason naming the labelers
+// in its history and audit log, and the previous version serves again.
 //
 // The floor 0.70 (the development environment's accuracy requirement) sits
 // between the measured accuracies of spatial-pizza-v1: 0.993 on the held-out
@@ -53,17 +54,22 @@ std::vector<Labelled> Render(const Sandbox& box, const std::string& name,
   return out;
 }
 
-Reply Feedback(int port, const std::string& body) {
-  return Request(port, "POST", "/feedback", "application/json", body);
+Reply Feedback(int port, const std::string& body,
+               const std::string& token = "") {
+  return RequestAs(port, "POST", "/feedback", token, body);
 }
 
-// Classifies the images on /predict/spatial, sending each true class back,
-// until the end or (with `until_alarm`) until the feedback answer says the
-// window is in alarm. Returns the share classified correctly; `sent` counts.
+// Classifies the images on /predict/spatial, sending each true class back
+// (with the tokens in turn, if any), until the end or (with `until_alarm`)
+// until the feedback answer says the window is in alarm. Returns the share
+// classified correctly; `sent` counts.
 double Stream(int port, const std::vector<Labelled>& images,
-              bool until_alarm = false, int* sent = nullptr) {
+              bool until_alarm = false, int* sent = nullptr,
+              const std::vector<std::string>& tokens = {}) {
   int correct = 0, n = 0;
   for (const auto& img : images) {
+    const std::string token =
+        tokens.empty() ? "" : tokens[static_cast<size_t>(n) % tokens.size()];
     ++n;
     Reply r = Request(port, "POST", "/predict/spatial", kForm,
                       Multipart({{"file", "image/jpeg", img.jpeg}}));
@@ -73,9 +79,11 @@ double Stream(int port, const std::vector<Labelled>& images,
       return -1;
     }
     correct += j["predicted_class"] == img.true_class;
-    Reply f = Feedback(port, Json{{"prediction_id", j["prediction_id"]},
-                                  {"true_class", img.true_class}}
-                                 .dump());
+    Reply f = Feedback(port,
+                       Json{{"prediction_id", j["prediction_id"]},
+                            {"true_class", img.true_class}}
+                           .dump(),
+                       token);
     if (f.status != 200) {
       ADD_FAILURE() << f.status << " " << f.body;
       return -1;
@@ -200,7 +208,12 @@ TEST(ServeDriftTest, BadLiveAccuracyFlagsAreRefused) {
            {{"--accuracy-floor", "-1"}, "--accuracy-floor must be in [0, 1]"},
            {{"--feedback-window", "0"}, "--feedback-window must be"},
            {{"--feedback-window", "10", "--feedback-min-labelled", "20"},
-            "--feedback-min-labelled must be 1..--feedback-window"}}) {
+            "--feedback-min-labelled must be 1..--feedback-window"},
+           {{"--feedback-max-per-token", "-1"},
+            "--feedback-max-per-token must be 1..--feedback-window"},
+           {{"--feedback-window", "10", "--feedback-min-labelled", "4",
+             "--feedback-max-per-token", "11"},
+            "--feedback-max-per-token must be 1..--feedback-window"}}) {
     std::vector<std::string> argv = {"serve", "--port", "0"};
     argv.insert(argv.end(), args.begin(), args.end());
     ProcessResult r = box.Spatial(argv);
@@ -215,12 +228,19 @@ TEST(ServeDriftTest, RollbackOnDriftRestoresThePreviousVersionWithItsReason) {
   const auto shifted = Render(box, "shifted", 25, 2000, "all");
   box.RegisterAndPromote(ShippedBundle("spatial-pizza-v1"), "s1");
   box.RegisterAndPromote(box.VariantBundle("s2"), "s2");
+  // Four labelers: with the default bound (half of --feedback-min-labelled,
+  // 25) no fewer can fill the window of 100.
+  std::vector<std::string> labelers;
+  for (int i = 1; i <= 4; ++i)
+    labelers.push_back(box.AddToken("labeler" + std::to_string(i), "labeler"));
+  const std::string viewer = box.AddToken("viewer1", "viewer");
   // The floor is not given: the development environment's requirement.
   ServerProcess server(
       {"--registry", box.registry(), "--environment", "development",
        "--workers", "1", "--poll-registry-s", "0", "--model-dir",
        ShippedBundle("standard-pizza-v1"), "--feedback-window", "100",
-       "--feedback-min-labelled", "50", "--rollback-on-drift"},
+       "--feedback-min-labelled", "50", "--rollback-on-drift", "--tokens-file",
+       box.tokens_file()},
       box.dir(), box.Path("serve.log"));
   ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
   const int port = server.port();
@@ -230,7 +250,30 @@ TEST(ServeDriftTest, RollbackOnDriftRestoresThePreviousVersionWithItsReason) {
       << server.Log();
   ASSERT_EQ(ServedVersion(port, "spatial"), "s2");
 
-  EXPECT_GE(Stream(port, heldout), 0.95);
+  // Feedback can roll back here, so it needs a labeler token: anonymous and
+  // viewer feedback is refused and changes nothing.
+  for (size_t i = 0; i < 10; ++i) {
+    const Labelled& img = shifted[i];
+    Reply r = Request(port, "POST", "/predict/spatial", kForm,
+                      Multipart({{"file", "image/jpeg", img.jpeg}}));
+    ASSERT_EQ(r.status, 200) << r.body;
+    const std::string body = Json{
+        {"prediction_id", ParseJsonBody(r)["prediction_id"]},
+        {"true_class",
+         img.true_class}}.dump();
+    Reply anonymous = Feedback(port, body);
+    ASSERT_EQ(anonymous.status, 401) << anonymous.body;
+    Reply as_viewer = Feedback(port, body, viewer);
+    ASSERT_EQ(as_viewer.status, 403) << as_viewer.body;
+    EXPECT_NE(as_viewer.body.find("this needs labeler"), std::string::npos)
+        << as_viewer.body;
+  }
+  Json live = ParseJsonBody(
+      Request(port, "GET", "/status"))["models"]["spatial"]["live"];
+  EXPECT_EQ(live["labelled"], 0) << live;
+  EXPECT_EQ(Metric(port, "pizza_api_feedback_total{result=\"recorded\"}"), 0);
+
+  EXPECT_GE(Stream(port, heldout, false, nullptr, labelers), 0.95);
   EXPECT_EQ(ServedVersion(port, "spatial"), "s2");
   EXPECT_EQ(Metric(port, "pizza_api_live_accuracy_alarm{model_version=\"s2\"}"),
             0);
@@ -238,7 +281,7 @@ TEST(ServeDriftTest, RollbackOnDriftRestoresThePreviousVersionWithItsReason) {
   // Shifted images until the window of s2 is in alarm; the rest would go
   // to s1 once the rollback is done, which is not what this test is about.
   int sent = 0;
-  Stream(port, shifted, /*until_alarm=*/true, &sent);
+  Stream(port, shifted, /*until_alarm=*/true, &sent, labelers);
   EXPECT_LT(sent, static_cast<int>(shifted.size())) << "no alarm";
   std::cout << "alarm after " << sent << " shifted images\n";
   auto deadline = std::chrono::steady_clock::now() + seconds(30);
@@ -270,6 +313,21 @@ TEST(ServeDriftTest, RollbackOnDriftRestoresThePreviousVersionWithItsReason) {
       << reason;
   EXPECT_EQ(last["actor"].get<std::string>().rfind("pizza-api-spatial@", 0), 0u)
       << last;
+  // The reason names every labeler of the window, with its labels (each
+  // holds 25 of the 100).
+  EXPECT_NE(reason.find("; labelled by labeler1 (25), labeler2 (25), "
+                        "labeler3 (25), labeler4 (25)"),
+            std::string::npos)
+      << reason;
+  // So does the audit record of the rollback.
+  ProcessResult audit =
+      box.Spatial({"audit", "list", "--registry", box.registry(), "--json"});
+  ASSERT_EQ(audit.exit_code, 0) << audit;
+  Json records = ParseJsonOrFail(audit.out, "audit list");
+  ASSERT_TRUE(records.is_array() && !records.empty()) << audit.out;
+  const Json& record = records.back();
+  EXPECT_EQ(record["action"], "rollback") << record;
+  EXPECT_EQ(record["details"]["reason"], reason) << record;
   int rollbacks = 0;
   for (const auto& e : events) rollbacks += e["kind"] == "rollback";
   EXPECT_EQ(rollbacks, 1) << history.out;

@@ -16,18 +16,6 @@ namespace spatial::integration {
 namespace {
 using std::chrono::seconds;
 
-// Request with an optional bearer token.
-Reply Call(int port, const std::string& method, const std::string& path,
-           const std::string& token, const std::string& body = "",
-           const std::string& type = "application/json") {
-  return RequestWithHeaders(
-      port, method, path,
-      token.empty()
-          ? std::vector<std::string>{}
-          : std::vector<std::string>{"Authorization: Bearer " + token},
-      body.empty() ? "" : type, body);
-}
-
 class ManagementTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -42,14 +30,9 @@ class ManagementTest : public ::testing::Test {
       ProcessResult r = box_.Model(args);
       ASSERT_EQ(r.exit_code, 0) << r;
     }
-    for (const char* role : {"viewer", "deployer", "admin"}) {
-      ProcessResult r =
-          box_.Spatial({"token", "add", "--name", std::string(role) + "1",
-                        "--role", role, "--file", box_.Path("tokens.json")});
-      ASSERT_EQ(r.exit_code, 0) << r;
-      std::string token = r.out.substr(0, r.out.find('\n'));
-      ASSERT_EQ(token.size(), 64u) << r;
-      tokens_[role] = token;
+    for (const char* role : {"viewer", "labeler", "deployer", "admin"}) {
+      tokens_[role] = box_.AddToken(std::string(role) + "1", role);
+      ASSERT_FALSE(tokens_[role].empty());
     }
     // The file holds hashes, not tokens.
     std::string file = ReadBytes(box_.Path("tokens.json"));
@@ -80,33 +63,35 @@ TEST_F(ManagementTest, EveryRoleAgainstEveryEndpoint) {
   const int port = server->port();
   struct Row {
     std::string method, path, body;
-    int none, bad, viewer, deployer, admin;
+    int none, bad, viewer, labeler, deployer, admin;
   };
   // Writes whose outcome does not depend on order: reload (nothing new) and
   // a promote of an unknown version (authorised, then 404).
+  // A labeler may read what a viewer may, and change nothing here.
   const std::vector<Row> rows = {
-      {"GET", "/api/v1/models", "", 401, 401, 200, 200, 200},
-      {"GET", "/api/v1/models/s1", "", 401, 401, 200, 200, 200},
-      {"GET", "/api/v1/models/nope", "", 401, 401, 404, 404, 404},
-      {"GET", "/api/v1/audit", "", 401, 401, 200, 200, 200},
-      {"POST", "/api/v1/reload", "", 401, 401, 403, 200, 200},
+      {"GET", "/api/v1/models", "", 401, 401, 200, 200, 200, 200},
+      {"GET", "/api/v1/models/s1", "", 401, 401, 200, 200, 200, 200},
+      {"GET", "/api/v1/models/nope", "", 401, 401, 404, 404, 404, 404},
+      {"GET", "/api/v1/audit", "", 401, 401, 200, 200, 200, 200},
+      {"POST", "/api/v1/reload", "", 401, 401, 403, 403, 200, 200},
       {"POST", "/api/v1/environments/development/promote",
-       R"({"version_id": "nope"})", 401, 401, 403, 404, 404},
+       R"({"version_id": "nope"})", 401, 401, 403, 403, 404, 404},
       {"POST", "/api/v1/environments/development/rollback", "{not json", 401,
-       401, 403, 400, 400},
-      {"GET", "/api/v1/nothing", "", 404, 404, 404, 404, 404},
+       401, 403, 403, 400, 400},
+      {"GET", "/api/v1/nothing", "", 404, 404, 404, 404, 404, 404},
   };
   for (const auto& row : rows) {
     std::map<std::string, int> want = {{"", row.none},
                                        {"bad", row.bad},
                                        {"viewer", row.viewer},
+                                       {"labeler", row.labeler},
                                        {"deployer", row.deployer},
                                        {"admin", row.admin}};
     for (const auto& [who, status] : want) {
       std::string token = who.empty()    ? ""
                           : who == "bad" ? std::string(64, 'a')
                                          : tokens_[who];
-      Reply r = Call(port, row.method, row.path, token, row.body);
+      Reply r = RequestAs(port, row.method, row.path, token, row.body);
       EXPECT_EQ(r.status, status)
           << row.method << " " << row.path << " as '" << who << "': " << r.body;
       if (r.status >= 400) {
@@ -123,9 +108,9 @@ TEST_F(ManagementTest, EveryRoleAgainstEveryEndpoint) {
 TEST_F(ManagementTest, PromoteAndRollbackThroughTheApiSwapAndRecordTheActor) {
   auto server = Start();
   const int port = server->port();
-  Reply p = Call(port, "POST", "/api/v1/environments/development/promote",
-                 tokens_["deployer"],
-                 R"({"version_id": "s2", "reason": "canary passed"})");
+  Reply p = RequestAs(port, "POST", "/api/v1/environments/development/promote",
+                      tokens_["deployer"],
+                      R"({"version_id": "s2", "reason": "canary passed"})");
   ASSERT_EQ(p.status, 200) << p.body;
   Json j = ParseJsonOrFail(p.body, "promote");
   EXPECT_EQ(j["event"]["actor"], "deployer1");
@@ -134,8 +119,9 @@ TEST_F(ManagementTest, PromoteAndRollbackThroughTheApiSwapAndRecordTheActor) {
   Reply h = Request(port, "GET", "/health");
   EXPECT_NE(h.body.find("\"spatial\":\"s2\""), std::string::npos) << h.body;
 
-  Reply rb = Call(port, "POST", "/api/v1/environments/development/rollback",
-                  tokens_["admin"], R"({"reason": "latency regression"})");
+  Reply rb =
+      RequestAs(port, "POST", "/api/v1/environments/development/rollback",
+                tokens_["admin"], R"({"reason": "latency regression"})");
   ASSERT_EQ(rb.status, 200) << rb.body;
   EXPECT_EQ(ParseJsonOrFail(rb.body, "rollback")["serving"]["spatial"], "s1");
   ProcessResult hist =
@@ -145,7 +131,7 @@ TEST_F(ManagementTest, PromoteAndRollbackThroughTheApiSwapAndRecordTheActor) {
   EXPECT_NE(hist.out.find("admin1"), std::string::npos);
   EXPECT_NE(hist.out.find("latency regression"), std::string::npos);
   // The audit log names the token holders too, and its chain verifies.
-  Reply audit = Call(port, "GET", "/api/v1/audit", tokens_["viewer"]);
+  Reply audit = RequestAs(port, "GET", "/api/v1/audit", tokens_["viewer"]);
   ASSERT_EQ(audit.status, 200) << audit.body;
   EXPECT_NE(audit.body.find("\"actor\":\"deployer1\""), std::string::npos)
       << audit.body;
@@ -159,17 +145,23 @@ TEST_F(ManagementTest, RequireTokenGuardsInferenceButNotHealth) {
   const int port = server->port();
   std::string body = Multipart(
       {{"file", "image/jpeg", vision::RenderPizza(1, 2, 0, 96).jpeg}});
-  EXPECT_EQ(Call(port, "POST", "/classify", "", body, kForm).status, 401);
+  EXPECT_EQ(RequestAs(port, "POST", "/classify", "", body, kForm).status, 401);
   Reply classified =
-      Call(port, "POST", "/classify", tokens_["viewer"], body, kForm);
+      RequestAs(port, "POST", "/classify", tokens_["viewer"], body, kForm);
   ASSERT_EQ(classified.status, 200) << classified.body;
-  // Feedback on a prediction needs a token like the prediction did.
+  // Feedback on a prediction needs a labeler token: a viewer may classify,
+  // not label.
   Json id = Json::parse(classified.body)["prediction_id"];
   std::string feedback =
       Json{{"prediction_id", id}, {"true_class", "burnt"}}.dump();
-  EXPECT_EQ(Call(port, "POST", "/feedback", "", feedback).status, 401);
-  Reply fed = Call(port, "POST", "/feedback", tokens_["viewer"], feedback);
+  EXPECT_EQ(RequestAs(port, "POST", "/feedback", "", feedback).status, 401);
+  EXPECT_EQ(
+      RequestAs(port, "POST", "/feedback", tokens_["viewer"], feedback).status,
+      403);
+  Reply fed =
+      RequestAs(port, "POST", "/feedback", tokens_["labeler"], feedback);
   EXPECT_EQ(fed.status, 200) << fed.body;
+  EXPECT_EQ(Json::parse(fed.body)["labeler"], "labeler1");
   EXPECT_EQ(Request(port, "GET", "/health").status, 200);
   EXPECT_EQ(Request(port, "GET", "/v2/health/ready").status, 200);
 }
@@ -179,7 +171,7 @@ TEST_F(ManagementTest, WithoutATokensFileTheApiIsClosed) {
       {"--workers", "1", "--model-dir", ShippedBundle("standard-pizza-v1")},
       SourceDir(), box_.Path("plain.log"));
   ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
-  Reply r = Call(server.port(), "GET", "/api/v1/models", tokens_["admin"]);
+  Reply r = RequestAs(server.port(), "GET", "/api/v1/models", tokens_["admin"]);
   EXPECT_EQ(r.status, 401) << r.body;
   EXPECT_NE(r.body.find("--tokens-file"), std::string::npos) << r.body;
   // A tokens file others can write is refused at start.
