@@ -66,7 +66,9 @@ Json ValidateJson(const Sandbox& box, const std::vector<std::string>& args,
   std::vector<std::string> full = {"validate"};
   full.insert(full.end(), args.begin(), args.end());
   ProcessResult r = box.Model(full);
-  if (want_exit >= 0) EXPECT_EQ(r.exit_code, want_exit) << r;
+  if (want_exit >= 0) {
+    EXPECT_EQ(r.exit_code, want_exit) << r;
+  }
   if (raw != nullptr) *raw = r;
   return ParseJsonOrFail(r.out, r.command);
 }
@@ -182,7 +184,7 @@ TEST(CliMeasureTest, ImportedProductionValidationNeverPromotes) {
     v["deployment_environments"] = {"development", "production"};
     v["validation_status"] = "validated";
     v["performance_metrics"]["accuracy"] = 0.1;
-    v["actor"] = "someone-else";
+    v["spatial_deploy"]["actor"] = "someone-else";
   }
   box.WriteFile("export/model_versions.json", versions.dump(2));
   ProcessResult imp = box.Model({"import", box.Path("export")});

@@ -43,7 +43,9 @@ TEST(CliRegistryTest,
       box.WriteRandomFile("file-ok.onnx", 2000), "file-ok",
       {"--metric", "accuracy=0.93", "--metric", "inference_time_ms=120",
        "--tag", "release", "--training-config", config});
-  box.WriteRandomFile("dir/model.onnx", 1500);
+  // Not a bundle the server could run (no model.onnx): development judges
+  // what it declares.
+  box.WriteRandomFile("dir/weights.onnx", 1500);
   box.WriteFile("dir/manifest.json", R"({"inputs": ["image", "depth"]})");
   ProcessResult dir = box.Model({"register", box.Path("dir"), "--version-id",
                                  "dir-ok", "--architecture", "visual-encoder",
