@@ -86,6 +86,18 @@ absl::StatusOr<std::map<std::string, std::string>> ActiveVersions(
   return active;
 }
 
+// version id -> environments of its imported validations (history only).
+absl::StatusOr<std::map<std::string, std::vector<std::string>>>
+ImportedValidations(registry::Registry& reg) {
+  std::map<std::string, std::vector<std::string>> out;
+  ASSIGN_OR_RETURN(auto validations, reg.ListValidations(""));
+  for (const auto& r : validations) {
+    if (registry::IsImportedValidation(r.result))
+      out[r.version_id].push_back(r.environment);
+  }
+  return out;
+}
+
 absl::StatusOr<int> RunRegister(const ModelFlags& f, RegistryContext& ctx) {
   registry::RegisterRequest req;
   req.path = f.path;
@@ -116,6 +128,16 @@ absl::StatusOr<int> RunValidate(const ModelFlags& f, RegistryContext& ctx) {
       auto rec,
       ctx.service->Validate({f.id, f.environment, f.cpu_override, ctx.actor}));
   std::cout << rec.result.dump(2) << "\n";
+  // The rules that did not pass, for a person reading the terminal (stdout
+  // stays the JSON the pipeline reads).
+  for (const auto& r : rec.result.value("rules", Json::array())) {
+    const std::string outcome = r.value("outcome", "");
+    if (outcome == "fail" || outcome == "warn") {
+      std::cerr << (outcome == "fail" ? "FAIL " : "warn ")
+                << r.value("rule", "") << ": " << r.value("message", "")
+                << "\n";
+    }
+  }
   if (!rec.valid) {
     std::cerr << "version " << rec.version_id << " is NOT valid for "
               << rec.environment << "\n";
@@ -136,13 +158,20 @@ absl::StatusOr<int> RunList(const ModelFlags& f, RegistryContext& ctx) {
     });
   }
   if (f.json) {
+    ASSIGN_OR_RETURN(auto imported, ImportedValidations(*ctx.registry));
     Json arr = Json::array();
-    for (const auto& v : versions) arr.push_back(registry::VersionToJson(v));
+    for (const auto& v : versions) {
+      Json j = registry::VersionToJson(v);
+      if (auto it = imported.find(v.version_id); it != imported.end())
+        j["imported_validations"] = it->second;
+      arr.push_back(std::move(j));
+    }
     std::cout << arr.dump(2) << "\n";
     return kExitOk;
   }
   ASSIGN_OR_RETURN(auto active, ActiveVersions(*ctx.registry));
-  std::cout << FormatVersionList(versions, active);
+  ASSIGN_OR_RETURN(auto imported, ImportedValidations(*ctx.registry));
+  std::cout << FormatVersionList(versions, active, imported);
   std::cout << versions.size() << " version(s) in " << ctx.location
             << (f.environment.empty()
                     ? ""
@@ -163,6 +192,7 @@ absl::StatusOr<int> RunInfo(const ModelFlags& f, RegistryContext& ctx) {
     for (const auto& r : validations) {
       vals.push_back({{"environment", r.environment},
                       {"valid", r.valid},
+                      {"imported", registry::IsImportedValidation(r.result)},
                       {"validated_at", r.validated_at},
                       {"actor", r.actor},
                       {"override_reason", r.override_reason},

@@ -32,7 +32,8 @@ std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
 
 std::string FormatVersionList(
     const std::vector<registry::ModelVersion>& versions,
-    const std::map<std::string, std::string>& active) {
+    const std::map<std::string, std::string>& active,
+    const std::map<std::string, std::vector<std::string>>& imported) {
   std::vector<std::vector<std::string>> rows = {
       {"VERSION", "TYPE", "ARCHITECTURE", "STATUS", "VALIDATED FOR",
        "ACTIVE IN", "SIZE MB", "CREATED"}};
@@ -41,11 +42,16 @@ std::string FormatVersionList(
     for (const auto& [env, id] : active) {
       if (id == v.version_id) active_in.push_back(env);
     }
+    std::string validated_for =
+        v.deployment_environments.empty()
+            ? "-"
+            : absl::StrJoin(v.deployment_environments, ",");
+    if (auto it = imported.find(v.version_id); it != imported.end()) {
+      absl::StrAppend(&validated_for,
+                      " (imported: ", absl::StrJoin(it->second, ","), ")");
+    }
     rows.push_back({v.version_id, v.model_type, v.architecture,
-                    std::string(ToString(v.validation_status)),
-                    v.deployment_environments.empty()
-                        ? "-"
-                        : absl::StrJoin(v.deployment_environments, ","),
+                    std::string(ToString(v.validation_status)), validated_for,
                     active_in.empty() ? "-" : absl::StrJoin(active_in, ","),
                     absl::StrFormat("%.3f", v.size_mb()), v.creation_date});
   }
@@ -84,16 +90,58 @@ std::string FormatVersionInfo(
   absl::StrAppend(&out, "validations:\n");
   if (validations.empty()) absl::StrAppend(&out, "  (none)\n");
   for (const auto& r : validations) {
+    const bool imported = registry::IsImportedValidation(r.result);
     absl::StrAppend(
         &out,
         absl::StrFormat(
-            "  %-12s %-7s %s by %s%s\n", r.environment,
-            r.valid ? "valid" : "invalid", r.validated_at, r.actor,
+            "  %-12s %-8s %s by %s%s\n", r.environment,
+            imported ? "imported" : (r.valid ? "valid" : "invalid"),
+            r.validated_at, r.actor,
             r.override_reason.empty()
                 ? ""
                 : absl::StrCat(" (CPU override: ", r.override_reason, ")")));
+    absl::StrAppend(&out, FormatValidationDetail(v, r));
   }
   return out;
+}
+
+std::string FormatValidationDetail(const registry::ModelVersion& v,
+                                   const registry::ValidationRecord& r) {
+  const std::string pad = "      ";
+  if (registry::IsImportedValidation(r.result)) {
+    const Json& c = r.result.value("claimed", Json::object());
+    return absl::StrCat(pad, "from ", r.result.value("imported_from", "?"),
+                        ": claimed ",
+                        c.value("valid", false) ? "valid" : "invalid", " by ",
+                        c.value("actor", "?"), " at ", c.value("at", "?"),
+                        "; history only, counts for no promotion\n");
+  }
+  registry::MeasureResult mr = registry::MeasureResultOf(r.result);
+  if (!mr.measurement) {
+    return absl::StrCat(pad, "not measured",
+                        mr.why.empty() ? "" : absl::StrCat(": ", mr.why), "\n");
+  }
+  const registry::Measurement& m = *mr.measurement;
+  auto declared = [&v](const char* name, const char* unit) {
+    auto it = v.performance_metrics.find(name);
+    return it == v.performance_metrics.end()
+               ? std::string(", nothing declared")
+               : absl::StrFormat(", declared %.4g%s", it->second, unit);
+  };
+  std::vector<std::string> recall;
+  for (const auto& [cls, val] : m.per_class_recall)
+    recall.push_back(absl::StrFormat("%s %.2f", cls, val));
+  return absl::StrCat(
+      absl::StrFormat("%smeasured accuracy %.4f%s\n", pad, m.accuracy,
+                      declared("accuracy", "")),
+      absl::StrFormat("%slatency p50 %.3f ms, p95 %.3f ms (batch 1%s)\n", pad,
+                      m.latency_p50_ms, m.latency_p95_ms,
+                      declared("inference_time_ms", " ms")),
+      pad, "recall ", absl::StrJoin(recall, ", "), "\n",
+      absl::StrFormat("%son %d images of %s (sha256 %s)\n", pad, m.n, m.set,
+                      m.set_digest),
+      absl::StrFormat("%sby %s on %s in %.1f s\n", pad, m.engine, m.host,
+                      m.seconds));
 }
 
 Json EventToJson(const registry::DeploymentEvent& e) {

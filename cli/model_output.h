@@ -15,13 +15,19 @@ namespace spatial::cli {
 // Left-aligned columns separated by two spaces.
 std::string FormatTable(const std::vector<std::vector<std::string>>& rows);
 
-// `active` maps environment -> active version id.
+// `active` maps environment -> active version id; `imported` version id ->
+// the environments of its imported validations (shown as such).
 std::string FormatVersionList(
     const std::vector<registry::ModelVersion>& versions,
-    const std::map<std::string, std::string>& active);
+    const std::map<std::string, std::string>& active,
+    const std::map<std::string, std::vector<std::string>>& imported = {});
 std::string FormatVersionInfo(
     const registry::ModelVersion& v,
     const std::vector<registry::ValidationRecord>& validations);
+// The lines under one validation in `model info`: what was measured (beside
+// what the version declares), or where an imported one came from.
+std::string FormatValidationDetail(const registry::ModelVersion& v,
+                                   const registry::ValidationRecord& r);
 std::string FormatHistory(const std::vector<registry::DeploymentEvent>& events);
 std::string FormatRollbackPlan(const registry::RollbackPlan& plan);
 registry::Json EventToJson(const registry::DeploymentEvent& e);

@@ -18,6 +18,7 @@
 #include "src/registry/postgres/postgres_url.h"
 #include "src/registry/sqlite/sqlite_registry.h"
 #include "src/security/policy.h"
+#include "src/validation/measure.h"
 
 namespace spatial::cli {
 namespace fs = std::filesystem;
@@ -114,6 +115,8 @@ absl::StatusOr<RegistryContext> OpenRegistryContext(
   opts.host = ProbeHost;
   opts.inspector = inference::InspectOnnx;
   opts.signature_check = security::CheckSigned;
+  // Called by Validate only: no other command opens a model.
+  opts.measure = validation::MeasureVersion;
   ctx.service = std::make_unique<registry::RegistryService>(std::move(opts));
   ASSIGN_OR_RETURN(auto envs, LoadEnvironments(flags.config));
   RETURN_IF_ERROR(ctx.service->EnsureEnvironments(envs, ctx.actor));

@@ -218,6 +218,63 @@ std::string ConfusionTable(const Json* cm, const std::string& source) {
                       "</table>");
 }
 
+// A number with `digits` significant digits, "-" for anything else.
+std::string Num(const Json& v, int digits = 4) {
+  return v.is_number() ? absl::StrFormat("%.*g", digits, v.get<double>())
+                       : std::string("-");
+}
+
+// What model-validation measured, beside what the version declares.
+std::string ValidationSection(const Json& report) {
+  const Json* details = nullptr;
+  for (const auto& s : report["stages"]) {
+    if (s.value("name", "") == "model-validation" && s.contains("details"))
+      details = &s["details"];
+  }
+  if (details == nullptr || !details->is_object()) {
+    return "<h2>Model validation</h2><p class='na'>No validation in this "
+           "run.</p>";
+  }
+  const Json& m = (*details)["measurement"];
+  const Json& rules = (*details)["rules"];
+  if (!m.is_object() || m.value("status", "") != "measured") {
+    return absl::StrCat(
+        "<h2>Model validation</h2><p>Not measured: ",
+        Esc(m.is_object() ? m.value("why", "") : std::string("no record")),
+        "</p>");
+  }
+  std::string rows;
+  for (const char* rule : {"accuracy", "latency", "declared"}) {
+    if (!rules.contains(rule)) continue;
+    const Json& r = rules[rule];
+    std::string outcome = r.value("outcome", "");
+    std::string css = outcome == "pass"   ? "passed"
+                      : outcome == "warn" ? "skipped"
+                                          : "failed";
+    absl::StrAppend(&rows, "<tr><td>", rule, "</td><td>", Num(r["measured"]),
+                    "</td><td>", Num(r["declared"]), "</td><td>",
+                    Num(r["required"]), "</td><td class='", css, "'>",
+                    Esc(outcome), "</td><td>", Esc(r.value("message", "")),
+                    "</td></tr>");
+  }
+  std::string recall;
+  const Json per_class = m.value("per_class_recall", Json::object());
+  for (const auto& [cls, v] : per_class.items())
+    absl::StrAppend(&recall, "<td>", Esc(cls), " ", Num(v, 2), "</td>");
+  return absl::StrCat(
+      "<h2>Model validation (measured by spatial model validate)</h2>"
+      "<p>",
+      m.value("n", 0), " images of ", Esc(m.value("set", "")), " (sha256 ",
+      Esc(m.value("set_digest", "")), ") with ", Esc(m.value("engine", "")),
+      " on ", Esc(m.value("host", "")), " in ",
+      absl::StrFormat("%.1f", m.value("seconds", 0.0)), " s; latency p50 ",
+      Num(m["latency_ms"]["p50"]), " ms, p95 ", Num(m["latency_ms"]["p95"]),
+      " ms at batch 1 (decode + preprocess + inference).</p>"
+      "<table><tr><th>rule</th><th>measured</th><th>declared</th>"
+      "<th>required</th><th>outcome</th><th>message</th></tr>",
+      rows, "</table><table><tr><th>recall</th>", recall, "</tr></table>");
+}
+
 }  // namespace
 
 std::string PipelineHtml(const Json& report) {
@@ -283,8 +340,8 @@ std::string PipelineHtml(const Json& report) {
       sum.value("errors", 0), " errors, ", sum.value("skipped", 0),
       " skipped</p><table><tr><th>#</th><th>stage</th><th>status</th>"
       "<th>s</th><th>reason</th><th>files</th></tr>",
-      rows, "</table>", LatencyPlot(deploy, bench), ThroughputPlot(bench),
-      ConfusionTable(cm, cm_source), "</body></html>\n");
+      rows, "</table>", ValidationSection(report), LatencyPlot(deploy, bench),
+      ThroughputPlot(bench), ConfusionTable(cm, cm_source), "</body></html>\n");
 }
 
 }  // namespace spatial::pipeline

@@ -27,13 +27,15 @@ Json PipelineReportJson(const PipelineConfig& c, const PipelineState& s,
   int counts[4] = {0, 0, 0, 0};
   for (const auto& o : outcomes) {
     counts[static_cast<int>(o.result.status)]++;
-    stages.push_back({{"position", o.position},
-                      {"name", o.name},
-                      {"status", StatusName(o.result.status)},
-                      {"reason", o.result.reason},
-                      {"seconds", o.result.seconds},
-                      {"log", o.result.log_path},
-                      {"report", o.result.report_path}});
+    Json stage = {{"position", o.position},
+                  {"name", o.name},
+                  {"status", StatusName(o.result.status)},
+                  {"reason", o.result.reason},
+                  {"seconds", o.result.seconds},
+                  {"log", o.result.log_path},
+                  {"report", o.result.report_path}};
+    if (!o.result.details.is_null()) stage["details"] = o.result.details;
+    stages.push_back(std::move(stage));
   }
   return {{"tool", "spatial pipeline run"},
           {"run_id", c.run_id},

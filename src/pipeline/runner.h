@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
 #include "src/pipeline/subprocess.h"
 
 namespace spatial::pipeline {
@@ -25,6 +26,9 @@ struct StageResult {
   std::string log_path;     // "" when the stage wrote no log
   std::string report_path;  // "" when the stage wrote no report
   double seconds = 0;       // filled in by the Runner
+  // What the stage found, for the run's reports (e.g. model-validation's
+  // measurement beside the declared values); null when nothing.
+  nlohmann::json details;
 
   static StageResult Passed(std::string reason = "");
   static StageResult Failed(std::string reason);

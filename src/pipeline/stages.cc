@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -114,6 +115,43 @@ StageResult SpatialTests(const PipelineConfig& c, PipelineState* s) {
       report, "feature, preprocessing and inference checks");
 }
 
+// model-validation's details for the reports: what `model validate`
+// measured and, rule by rule, the measured value beside the declared one.
+Json ValidationDetails(const Json& v) {
+  if (!v.is_object() || !v.contains("rules")) return nullptr;
+  Json rules = Json::object();
+  for (const auto& r : v["rules"]) {
+    rules[r.value("rule", "")] = {{"outcome", r.value("outcome", "")},
+                                  {"measured", r.value("measured", Json())},
+                                  {"declared", r.value("declared", Json())},
+                                  {"required", r.value("required", Json())},
+                                  {"message", r.value("message", "")}};
+  }
+  return {{"valid", v.value("valid", false)},
+          {"environment", v.value("environment", "")},
+          {"measurement", v.value("measurement", Json())},
+          {"rules", rules}};
+}
+
+// "measured accuracy 0.993 (declared 0.99) on 120 images, p95 3.1 ms".
+std::string MeasurementSummary(const Json& details) {
+  if (!details.is_object()) return "";
+  const Json& m = details["measurement"];
+  if (!m.is_object() || m.value("status", "") != "measured") {
+    return absl::StrCat("not measured: ",
+                        m.is_object() ? m.value("why", "") : "");
+  }
+  const Json& declared = details["rules"]["accuracy"]["declared"];
+  return absl::StrFormat(
+      "measured accuracy %.3f%s on %d images, latency p95 %.2f ms (%s)",
+      m.value("accuracy", 0.0),
+      declared.is_number()
+          ? absl::StrFormat(" (declared %.3g)", declared.get<double>())
+          : "",
+      m.value("n", 0), m["latency_ms"].value("p95", 0.0),
+      m.value("engine", ""));
+}
+
 StageResult ModelValidation(const PipelineConfig& c, PipelineState* s) {
   const std::string log = LogPath(c, kModelValidation);
   std::vector<std::string> model = {"model"};
@@ -136,10 +174,12 @@ StageResult ModelValidation(const PipelineConfig& c, PipelineState* s) {
       with({"validate", s->version_id, "--environment", c.environment}),
       validation);
   StageResult val = FromCommand(v, "spatial model validate", log);
+  auto text = base::ReadFile(validation);
+  Json j = text.ok() ? Json::parse(*text, nullptr, false) : Json();
+  Json details = ValidationDetails(j);
   if (val.status != StageStatus::kPassed) {
+    val.details = details;
     // Name the failed rules (e.g. a corrupted artifact) in the reason.
-    auto text = base::ReadFile(validation);
-    Json j = text.ok() ? Json::parse(*text, nullptr, false) : Json();
     if (j.is_object() && j.contains("rules")) {
       for (const auto& rule : j["rules"]) {
         if (rule.value("outcome", "") == "fail") {
@@ -158,9 +198,12 @@ StageResult ModelValidation(const PipelineConfig& c, PipelineState* s) {
   // Signatures: `model validate` applies the environment's policy (a valid
   // signature by a key the environment trusts where it requires one), so
   // the rules above already passed or failed on it.
-  StageResult ok = StageResult::Passed(
-      "rules (with the environment's signature policy) and checksums passed");
+  StageResult ok = StageResult::Passed(absl::StrCat(
+      "rules (with the environment's signature policy) and checksums "
+      "passed; ",
+      MeasurementSummary(details)));
   ok.log_path = log;
+  ok.details = std::move(details);
   return WithReport(ok, report);
 }
 

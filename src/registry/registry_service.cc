@@ -273,6 +273,13 @@ absl::StatusOr<ValidationRecord> RegistryService::Validate(
   if (absl::Status s = CheckSignature(v, env); !s.ok()) {
     in.signature_error = std::string(s.message());
   }
+  // Nothing is run from files that are missing or altered.
+  if (in.artifact_error) {
+    in.measure = {.status = MeasureStatus::kFailed,
+                  .why = "the stored artifact failed its check"};
+  } else {
+    in.measure = MeasureFor(v, env);
+  }
   ValidationOutcome outcome = ApplyRules(in);
   ValidationRecord r;
   r.version_id = v.version_id;
@@ -281,6 +288,7 @@ absl::StatusOr<ValidationRecord> RegistryService::Validate(
   r.result = outcome.ToJson();
   r.result["version_id"] = v.version_id;
   r.result["environment"] = env.name;
+  r.result["measurement"] = in.measure.ToJson();
   r.result["host"] = {{"gpu_count", in.host.gpu_count},
                       {"gpu_memory_gb", in.host.gpu_memory_gb},
                       {"cuda_available", in.host.cuda_available}};
@@ -292,6 +300,70 @@ absl::StatusOr<ValidationRecord> RegistryService::Validate(
   r.result["validated_at"] = r.validated_at;
   RETURN_IF_ERROR(options_.registry->RecordValidation(r));
   return r;
+}
+
+MeasureResult RegistryService::MeasureFor(const ModelVersion& v,
+                                          const Environment& env) const {
+  auto has = [&v](absl::string_view path) {
+    return std::any_of(v.files.begin(), v.files.end(),
+                       [&](const ArtifactFile& f) { return f.path == path; });
+  };
+  if (!v.is_directory || !has("model.onnx") || !has("manifest.json")) {
+    return {
+        .status = MeasureStatus::kNotRunnable,
+        .why = absl::StrCat(
+            "'", v.version_id, "' is ",
+            v.is_directory
+                ? "a directory without model.onnx and "
+                  "manifest.json"
+                : absl::StrCat("a single file (",
+                               fs::path(v.file_path).filename().string(), ")"),
+            ", not a model bundle the server can run")};
+  }
+  if (!options_.measure) {
+    return {.status = MeasureStatus::kNotRunnable,
+            .why = "no model runner is configured here"};
+  }
+  auto m = options_.measure(store_, v, env);
+  if (!m.ok()) {
+    return {.status = MeasureStatus::kFailed,
+            .why = std::string(m.status().message())};
+  }
+  return {.status = MeasureStatus::kMeasured, .measurement = *std::move(m)};
+}
+
+absl::Status RegistryService::CheckPromotable(const ModelVersion& v,
+                                              const Environment& env) const {
+  ASSIGN_OR_RETURN(auto validations,
+                   options_.registry->ListValidations(v.version_id));
+  auto it = std::find_if(
+      validations.begin(), validations.end(),
+      [&](const ValidationRecord& r) { return r.environment == env.name; });
+  // No validation at all: the registry's own refusal says so.
+  if (it == validations.end()) return absl::OkStatus();
+  const std::string again =
+      absl::StrCat("; run `spatial model validate ", v.version_id,
+                   " --environment ", env.name, "` here first");
+  if (IsImportedValidation(it->result)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to promote '", v.version_id, "' in ", env.name,
+        ": its only validation for ", env.name, " was imported (",
+        it->result.value("imported_from", "another registry"),
+        "); an imported validation is history, not a validation this "
+        "registry ran",
+        again));
+  }
+  if (!it->valid || !MeasurementRequired(env)) return absl::OkStatus();
+  MeasureResult mr = MeasureResultOf(it->result);
+  if (mr.status != MeasureStatus::kMeasured) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to promote '", v.version_id, "' in ", env.name,
+        ": its validation of ", it->validated_at, " measured nothing, and ",
+        env.name,
+        " requires accuracy and latency measured on its evaluation set",
+        again));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<DeploymentEvent> RegistryService::ActivateVerified(
@@ -315,6 +387,11 @@ absl::StatusOr<DeploymentEvent> RegistryService::ActivateVerified(
         "refusing to ",
         event.kind == DeploymentKind::kPromote ? "promote '" : "roll back to '",
         event.version_id, "' in ", env.name, ": ", s.message()));
+  }
+  // A rollback returns to a version that was active before, whatever its
+  // validation measured then; a promotion needs one this registry ran.
+  if (event.kind == DeploymentKind::kPromote) {
+    RETURN_IF_ERROR(CheckPromotable(v, env));
   }
   return options_.registry->Activate(std::move(event));
 }
@@ -507,16 +584,33 @@ absl::StatusOr<ImportSummary> RegistryService::Import(
         summary.missing_artifacts.push_back(v.version_id);
       }
     }
+    // What the file says was validated is kept as history: marked imported,
+    // not valid here (it counts for no promotion, rollback or `latest`),
+    // recorded as imported by this actor now, with the claim beside it.
+    const std::string now = base::FormatIso8601(absl::Now());
     for (const auto& env : v.deployment_environments) {
       ValidationRecord r;
       r.version_id = v.version_id;
       r.environment = env;
-      r.valid = true;
-      r.result = {{"valid", true}, {"imported_from", versions_path}};
-      r.actor = v.actor;
-      r.validated_at = v.creation_date;
+      r.valid = false;
+      r.result = {{"valid", false},
+                  {"imported", true},
+                  {"imported_from", versions_path},
+                  {"claimed",
+                   {{"valid", true},
+                    {"validated_for", env},
+                    {"actor", v.actor},
+                    {"at", v.creation_date}}},
+                  {"measurement",
+                   MeasureResult{.why = "imported: never run by this registry"}
+                       .ToJson()}};
+      r.actor = actor;
+      r.validated_at = now;
       snapshot.validations.push_back(std::move(r));
     }
+    v.deployment_environments.clear();
+    if (v.validation_status == ValidationStatus::kValidated)
+      v.validation_status = ValidationStatus::kPending;
   }
   RETURN_IF_ERROR(options_.registry->Import(snapshot));
   return summary;

@@ -82,14 +82,27 @@ class RegistryService {
     std::function<absl::Status(Registry&, const ArtifactStore&,
                                const ModelVersion&, const Environment&)>
         signature_check;
+    // Runs a version on the environment's evaluation set and measures it
+    // (src/validation, wired by cli/ for the commands that validate, so
+    // that no other command loads the inference stack). Called only for a
+    // runnable version (a bundle with model.onnx and manifest.json); an
+    // error fails the validation with its message. Empty: nothing is
+    // measured, which fails validation where measurement is required.
+    std::function<absl::StatusOr<Measurement>(
+        const ArtifactStore&, const ModelVersion&, const Environment&)>
+        measure;
   };
 
   explicit RegistryService(Options options)
       : options_(std::move(options)), store_(options_.store_root) {}
 
   absl::StatusOr<ModelVersion> Register(const RegisterRequest& request);
-  // Stores and returns the validation; the record says valid or not.
+  // Measures the version (Options::measure), applies the environment's rules,
+  // stores and returns the validation; the record says valid or not.
   absl::StatusOr<ValidationRecord> Validate(const ValidateRequest& request);
+  // Promotes a version validated for `environment` by this registry: an
+  // imported validation never counts, and where the environment requires
+  // measurement (MeasurementRequired) the validation must hold one.
   absl::StatusOr<DeploymentEvent> Promote(const std::string& version_id,
                                           const std::string& environment,
                                           const std::string& actor,
@@ -131,6 +144,12 @@ class RegistryService {
   absl::StatusOr<std::vector<StoredSignature>> BundleSignatures(
       const std::string& dir, const std::string& version_id,
       const std::string& actor) const;
+  // The measurement of `v` for `env`, or why there is none.
+  MeasureResult MeasureFor(const ModelVersion& v, const Environment& env) const;
+  // FailedPrecondition unless `v` has a validation for `env` this registry
+  // ran (not imported), with a measurement where `env` requires one.
+  absl::Status CheckPromotable(const ModelVersion& v,
+                               const Environment& env) const;
   // Checks the version's files in the store, then activates it.
   absl::StatusOr<DeploymentEvent> ActivateVerified(DeploymentEvent event);
 

@@ -1,6 +1,8 @@
 #include "src/registry/rules.h"
 
 #include <algorithm>
+#include <cmath>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -84,49 +86,172 @@ RuleResult MemoryRule(const ModelVersion& v, const Environment& env) {
   return r;
 }
 
-RuleResult AccuracyRule(const ModelVersion& v, const Environment& env) {
-  if (!env.min_accuracy) {
-    return {.rule = "accuracy", .message = "no accuracy requirement"};
+const Json* Evaluation(const Environment& env) {
+  auto it = env.extra.find("evaluation");
+  return it != env.extra.end() && it->is_object() ? &*it : nullptr;
+}
+
+std::optional<double> Declared(const ModelVersion& v, const char* name) {
+  auto it = v.performance_metrics.find(name);
+  if (it == v.performance_metrics.end()) return std::nullopt;
+  return it->second;
+}
+
+Json OrNull(std::optional<double> d) { return d ? Json(*d) : Json(); }
+
+RuleResult MeasurementRule(const ValidationInput& in) {
+  const Environment& env = *in.environment;
+  const MeasureResult& mr = in.measure;
+  RuleResult r{.rule = "measurement", .required = MeasurementRequired(env)};
+  if (mr.status == MeasureStatus::kMeasured && mr.measurement) {
+    const Measurement& m = *mr.measurement;
+    r.measured = m.set_digest;
+    r.message = absl::StrFormat(
+        "ran on %d images of %s (sha256 %s) with %s on %s in %.1f s", m.n,
+        m.set, m.set_digest.substr(0, 12), m.engine, m.host, m.seconds);
+    return r;
   }
-  auto it = v.performance_metrics.find("accuracy");
-  if (it == v.performance_metrics.end()) {
-    return Missing(env, "accuracy", "accuracy", *env.min_accuracy);
-  }
-  RuleResult r{.rule = "accuracy",
-               .measured = it->second,
-               .required = *env.min_accuracy};
-  if (it->second >= *env.min_accuracy) {
-    r.message = absl::StrFormat("%.4g >= %.4g", it->second, *env.min_accuracy);
-  } else {
+  if (mr.status == MeasureStatus::kFailed) {
     r.outcome = RuleOutcome::kFail;
-    r.message = absl::StrFormat("%.4g is below the %.4g %s requires",
-                                it->second, *env.min_accuracy, env.name);
+    r.message = absl::StrCat("could not be measured: ", mr.why);
+    return r;
+  }
+  std::string why = mr.why.empty() ? "nothing was measured" : mr.why;
+  if (MeasurementRequired(env)) {
+    r.outcome = RuleOutcome::kFail;
+    r.message = absl::StrCat(
+        "not measured: ", why, "; ", env.name,
+        " requires accuracy and latency measured on its evaluation set (a "
+        "model bundle: model.onnx + manifest.json)");
+  } else {
+    r.outcome = RuleOutcome::kWarn;
+    r.message = absl::StrCat("not measured: ", why, "; ", env.name,
+                             " judges the declared values instead");
   }
   return r;
 }
 
-RuleResult LatencyRule(const ModelVersion& v, const Environment& env) {
-  if (!env.max_inference_time_ms) {
-    return {.rule = "latency", .message = "no latency requirement"};
+RuleResult DeclaredRule(const ValidationInput& in) {
+  const Environment& env = *in.environment;
+  std::optional<double> declared = Declared(*in.version, "accuracy");
+  const double tol = DeclaredAccuracyTolerance(env);
+  RuleResult r{
+      .rule = "declared", .required = tol, .declared = OrNull(declared)};
+  if (!in.measure.measurement) {
+    r.message = "nothing measured to compare the declared values with";
+    return r;
   }
-  auto it = v.performance_metrics.find("inference_time_ms");
-  if (it == v.performance_metrics.end()) {
-    return Missing(env, "latency", "inference_time_ms",
-                   *env.max_inference_time_ms);
+  const double measured = in.measure.measurement->accuracy;
+  r.measured = measured;
+  if (!declared) {
+    r.message = "no accuracy declared";
+    return r;
   }
-  RuleResult r{.rule = "latency",
-               .measured = it->second,
-               .required = *env.max_inference_time_ms};
-  if (it->second <= *env.max_inference_time_ms) {
-    r.message = absl::StrFormat("%.4g ms <= %.4g ms", it->second,
-                                *env.max_inference_time_ms);
-  } else {
-    r.outcome = RuleOutcome::kFail;
+  const double off = std::abs(*declared - measured);
+  if (off <= tol) {
     r.message =
-        absl::StrFormat("%.4g ms is above the %.4g ms %s allows", it->second,
-                        *env.max_inference_time_ms, env.name);
+        absl::StrFormat("declared accuracy %.3g, measured %.3g (within %.3g)",
+                        *declared, measured, tol);
+    return r;
+  }
+  r.message = absl::StrFormat(
+      "declared accuracy %.3g, measured %.3g: off by %.3g, more than the %.3g "
+      "tolerated",
+      *declared, measured, off, tol);
+  if (MeasurementRequired(env)) {
+    r.outcome = RuleOutcome::kFail;
+    absl::StrAppend(&r.message, " (", env.name,
+                    " fails a version that declares what it does not measure)");
+  } else {
+    r.outcome = RuleOutcome::kWarn;
+    absl::StrAppend(&r.message, " (a warning in ", env.name, ")");
   }
   return r;
+}
+
+// How accuracy and latency are judged: the measured value when there is
+// one; else, where the environment does not require measurement, the
+// declared one; else a failure.
+struct Metric {
+  const char* rule;  // "accuracy" | "latency"
+  const char* name;  // in performance_metrics: what is declared
+  std::optional<double> limit;
+  bool at_least;  // pass when value >= limit (else <= limit)
+  std::optional<double> measured;
+  const char* measured_as;  // "measured " | "measured p95 "
+  const char* unit;         // "" | " ms"
+  int digits;               // significant digits in messages
+};
+
+RuleResult JudgeMetric(const ValidationInput& in, const Metric& m) {
+  const Environment& env = *in.environment;
+  std::optional<double> declared = Declared(*in.version, m.name);
+  RuleResult r{.rule = m.rule,
+               .measured = OrNull(m.measured),
+               .declared = OrNull(declared)};
+  if (!m.limit) {
+    r.message = absl::StrCat("no ", m.rule, " requirement");
+    return r;
+  }
+  r.required = *m.limit;
+  double value = 0;
+  std::string what = m.measured_as;
+  std::string note;
+  if (m.measured) {
+    value = *m.measured;
+    if (declared) {
+      note = absl::StrFormat(" (declared %.*g%s)", m.digits, *declared, m.unit);
+    }
+  } else if (MeasurementRequired(env)) {
+    r.outcome = RuleOutcome::kFail;
+    r.message = absl::StrCat(m.rule, " was not measured; ", env.name,
+                             " judges only measured ", m.rule);
+    return r;
+  } else if (declared) {
+    value = *declared;
+    what = "declared ";
+  } else {
+    return Missing(env, m.rule, m.name, *m.limit);
+  }
+  const bool pass = m.at_least ? value >= *m.limit : value <= *m.limit;
+  if (pass) {
+    r.message = absl::StrFormat("%s%.*g%s %s %.*g%s%s", what, m.digits, value,
+                                m.unit, m.at_least ? ">=" : "<=", m.digits,
+                                *m.limit, m.unit, note);
+  } else {
+    r.outcome = RuleOutcome::kFail;
+    r.message = absl::StrFormat(
+        "%s%.*g%s is %s the %.*g%s %s %s%s", what, m.digits, value, m.unit,
+        m.at_least ? "below" : "above", m.digits, *m.limit, m.unit, env.name,
+        m.at_least ? "requires" : "allows", note);
+  }
+  return r;
+}
+
+RuleResult AccuracyRule(const ValidationInput& in) {
+  const auto& m = in.measure.measurement;
+  return JudgeMetric(in,
+                     {.rule = "accuracy",
+                      .name = "accuracy",
+                      .limit = in.environment->min_accuracy,
+                      .at_least = true,
+                      .measured = m ? std::optional(m->accuracy) : std::nullopt,
+                      .measured_as = "measured ",
+                      .unit = "",
+                      .digits = 3});
+}
+
+RuleResult LatencyRule(const ValidationInput& in) {
+  const auto& m = in.measure.measurement;
+  return JudgeMetric(
+      in, {.rule = "latency",
+           .name = "inference_time_ms",
+           .limit = in.environment->max_inference_time_ms,
+           .at_least = false,
+           .measured = m ? std::optional(m->latency_p95_ms) : std::nullopt,
+           .measured_as = "measured p95 ",
+           .unit = " ms",
+           .digits = 4});
 }
 
 RuleResult GpuRule(const ValidationInput& in) {
@@ -188,7 +313,8 @@ Json ValidationOutcome::ToJson() const {
                           {"outcome", ToString(r.outcome)},
                           {"message", r.message},
                           {"measured", r.measured},
-                          {"required", r.required}});
+                          {"required", r.required},
+                          {"declared", r.declared}});
   }
   return {{"valid", valid}, {"rules", rules_json}};
 }
@@ -206,13 +332,34 @@ RuleResult SignatureRule(const ValidationInput& in) {
   return r;
 }
 
+bool MeasurementRequired(const Environment& env) {
+  if (const Json* e = Evaluation(env)) {
+    auto it = e->find("required");
+    if (it != e->end() && it->is_boolean()) return it->get<bool>();
+  }
+  return !env.skip_heavy_tests;
+}
+
+double DeclaredAccuracyTolerance(const Environment& env) {
+  if (const Json* e = Evaluation(env)) {
+    auto t = e->find("declared_tolerance");
+    if (t != e->end() && t->is_object()) {
+      auto a = t->find("accuracy");
+      if (a != t->end() && a->is_number() && a->get<double>() >= 0)
+        return a->get<double>();
+    }
+  }
+  return 0.05;
+}
+
 ValidationOutcome ApplyRules(const ValidationInput& in) {
   const ModelVersion& v = *in.version;
   const Environment& env = *in.environment;
   ValidationOutcome out;
-  out.rules = {ArtifactRule(in),    ArchitectureRule(v, env),
-               MemoryRule(v, env),  AccuracyRule(v, env),
-               LatencyRule(v, env), GpuRule(in)};
+  out.rules = {ArtifactRule(in),   ArchitectureRule(v, env),
+               MemoryRule(v, env), MeasurementRule(in),
+               AccuracyRule(in),   DeclaredRule(in),
+               LatencyRule(in),    GpuRule(in)};
   if (env.requires_signature()) out.rules.push_back(SignatureRule(in));
   out.valid = std::none_of(
       out.rules.begin(), out.rules.end(),

@@ -1,5 +1,6 @@
 // The validation rules of an environment, as a pure function of a version, the
-// environment, the host and the artifact check. No I/O; thread-safe.
+// environment, the host, the artifact check and what was measured by running
+// the version on the environment's evaluation set. No I/O; thread-safe.
 #ifndef SPATIAL_REGISTRY_RULES_H_
 #define SPATIAL_REGISTRY_RULES_H_
 
@@ -7,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "src/registry/measurement.h"
 #include "src/registry/model_version.h"
 
 namespace spatial::registry {
@@ -22,12 +24,15 @@ enum class RuleOutcome { kPass, kWarn, kFail, kOverridden };
 absl::string_view ToString(RuleOutcome o);
 
 struct RuleResult {
-  std::string rule;  // "artifact", "architecture", "memory", "accuracy",
-                     // "latency", "gpu", "signature" (where required)
+  std::string rule;  // "artifact", "architecture", "memory", "measurement",
+                     // "accuracy", "declared", "latency", "gpu",
+                     // "signature" (where required)
   RuleOutcome outcome = RuleOutcome::kPass;
   std::string message;
   Json measured;  // null when unknown
   Json required;  // null when the environment sets no requirement
+  Json declared;  // what the version declares (manifest, --metric); null if
+                  // nothing
 };
 
 struct ValidationInput {
@@ -43,6 +48,9 @@ struct ValidationInput {
   // version's signatures against its trusted keys and files, an error message
   // when it failed. Unused where no signature is required.
   std::optional<std::string> signature_error;
+  // The run of the version on the environment's evaluation set, or why there
+  // was none.
+  MeasureResult measure;
 };
 
 struct ValidationOutcome {
@@ -51,10 +59,20 @@ struct ValidationOutcome {
   Json ToJson() const;
 };
 
-// Applies every rule. A rule whose measurement is missing fails where the
-// environment does not skip heavy tests (staging, production) and warns
-// where it does (development).
+// Applies every rule. Accuracy and latency are judged on the measured values
+// when there are any. Where measurement is required (MeasurementRequired:
+// staging, production) a version that was not measured fails, and a declared
+// accuracy further than DeclaredAccuracyTolerance from the measured one
+// fails; in development the latter is a warning, and a version that cannot be
+// run (not a bundle) is judged on its declared values with a warning. A
+// bundle that could not be measured fails everywhere.
 ValidationOutcome ApplyRules(const ValidationInput& in);
+
+// environment.evaluation.required, else !validation_config.skip_heavy_tests.
+bool MeasurementRequired(const Environment& env);
+// environment.evaluation.declared_tolerance.accuracy, else 0.05: how far a
+// declared accuracy may lie from the measured one (either way).
+double DeclaredAccuracyTolerance(const Environment& env);
 
 }  // namespace spatial::registry
 

@@ -43,6 +43,31 @@ ModelVersion Good() {
   return v;
 }
 
+MeasureResult Measured(double accuracy, double p95_ms = 3) {
+  Measurement m;
+  m.set = "render seed=3001 per_class=20 shift=none size=128";
+  m.set_digest = std::string(64, 'd');
+  m.n = 120;
+  m.host = "test host";
+  m.engine = "OpenCV DNN";
+  m.accuracy = accuracy;
+  m.latency_p50_ms = p95_ms / 2;
+  m.latency_p95_ms = p95_ms;
+  return {.status = MeasureStatus::kMeasured, .measurement = m};
+}
+
+MeasureResult NotRunnable() {
+  return {.status = MeasureStatus::kNotRunnable,
+          .why = "'v1' is a single file (m.bin)"};
+}
+
+const RuleResult* Find(const ValidationOutcome& o, const std::string& rule) {
+  for (const auto& r : o.rules) {
+    if (r.rule == rule) return &r;
+  }
+  return nullptr;
+}
+
 RuleOutcome OutcomeOf(const ValidationOutcome& o, const std::string& rule) {
   for (const auto& r : o.rules) {
     if (r.rule == rule) return r.outcome;
@@ -66,6 +91,7 @@ TEST(RulesTest, EachRulePassesWarnsOrFailsAsSpecified) {
     std::string rule;
     RuleOutcome want;
     bool valid;
+    MeasureResult measure = Measured(0.95);
   };
   auto no_metrics = Good();
   no_metrics.performance_metrics.clear();
@@ -75,8 +101,17 @@ TEST(RulesTest, EachRulePassesWarnsOrFailsAsSpecified) {
   visual.architecture = "visual-encoder";
   auto slow = Good();
   slow.performance_metrics["inference_time_ms"] = 1600;
-  auto weak = Good();
-  weak.performance_metrics["accuracy"] = 0.84;
+  auto weak_dev = Good();
+  weak_dev.performance_metrics["accuracy"] = 0.6;
+  auto modest = Good();
+  modest.performance_metrics["accuracy"] = 0.9;
+  Environment slow_dev = Dev();
+  slow_dev.max_inference_time_ms = 1000;
+  Environment optional_prod = Prod();
+  optional_prod.extra["evaluation"] = {{"required", false}};
+  Environment tolerant_prod = Prod();
+  tolerant_prod.extra["evaluation"] = {
+      {"declared_tolerance", {{"accuracy", 0.1}}}};
   auto huge = Good();
   huge.compatibility_info["memory_estimate_gb"] = 40.0;
   const Case cases[] = {
@@ -108,18 +143,84 @@ TEST(RulesTest, EachRulePassesWarnsOrFailsAsSpecified) {
        "gpu",
        RuleOutcome::kWarn,
        true},
-      {"missing accuracy fails in prod", no_metrics, Prod(), Gpu(24), "",
-       "accuracy", RuleOutcome::kFail, false},
-      {"missing latency fails in prod", no_metrics, Prod(), Gpu(24), "",
-       "latency", RuleOutcome::kFail, false},
-      {"missing accuracy warns in dev",
+      {"unmeasured accuracy fails in prod", Good(), Prod(), Gpu(24), "",
+       "accuracy", RuleOutcome::kFail, false, NotRunnable()},
+      {"unmeasured latency fails in prod", Good(), Prod(), Gpu(24), "",
+       "latency", RuleOutcome::kFail, false, NotRunnable()},
+      {"not runnable fails measurement in prod", Good(), Prod(), Gpu(24), "",
+       "measurement", RuleOutcome::kFail, false, NotRunnable()},
+      {"not runnable warns in dev",
+       Good(),
+       Dev(),
+       {},
+       "",
+       "measurement",
+       RuleOutcome::kWarn,
+       true,
+       NotRunnable()},
+      {"declared accuracy judged in dev when not runnable",
+       weak_dev,
+       Dev(),
+       {},
+       "",
+       "accuracy",
+       RuleOutcome::kFail,
+       false,
+       NotRunnable()},
+      {"a bundle that could not be run fails in dev",
+       Good(),
+       Dev(),
+       {},
+       "",
+       "measurement",
+       RuleOutcome::kFail,
+       false,
+       {.status = MeasureStatus::kFailed, .why = "graph does not load"}},
+      {"measured accuracy below dev minimum fails despite declared 0.95",
+       Good(),
+       Dev(),
+       {},
+       "",
+       "accuracy",
+       RuleOutcome::kFail,
+       false,
+       Measured(0.17)},
+      {"measured accuracy passes without a declared one", no_metrics, Prod(),
+       Gpu(24), "", "accuracy", RuleOutcome::kPass, true},
+      {"declared within tolerance passes", Good(), Prod(), Gpu(24), "",
+       "declared", RuleOutcome::kPass, true, Measured(0.91)},
+      {"declared off by more than tolerance warns in dev",
+       Good(),
+       Dev(),
+       {},
+       "",
+       "declared",
+       RuleOutcome::kWarn,
+       true,
+       Measured(0.89)},
+      {"declared off by more than tolerance fails in prod", Good(), Prod(),
+       Gpu(24), "", "declared", RuleOutcome::kFail, false, Measured(0.89)},
+      {"declared below measured by more than tolerance also fails in prod",
+       modest, Prod(), Gpu(24), "", "declared", RuleOutcome::kFail, false,
+       Measured(0.97)},
+      {"nothing declared: nothing to compare", no_metrics, Prod(), Gpu(24), "",
+       "declared", RuleOutcome::kPass, true},
+      {"measured p95 above the limit fails", Good(), Prod(), Gpu(24), "",
+       "latency", RuleOutcome::kFail, false, Measured(0.95, 1600)},
+      {"evaluation.required false lets prod judge declared values", Good(),
+       optional_prod, Gpu(24), "", "measurement", RuleOutcome::kWarn, true,
+       NotRunnable()},
+      {"a wider declared tolerance is honoured", Good(), tolerant_prod, Gpu(24),
+       "", "declared", RuleOutcome::kPass, true, Measured(0.89)},
+      {"missing accuracy warns in dev when not runnable",
        no_metrics,
        Dev(),
        {},
        "",
        "accuracy",
        RuleOutcome::kWarn,
-       true},
+       true,
+       NotRunnable()},
       {"unknown memory fails in prod", unknown_compat, Prod(), Gpu(24), "",
        "memory", RuleOutcome::kFail, false},
       {"unknown memory warns in dev",
@@ -142,27 +243,36 @@ TEST(RulesTest, EachRulePassesWarnsOrFailsAsSpecified) {
        "architecture",
        RuleOutcome::kPass,
        true},
-      {"latency above limit fails", slow, Prod(), Gpu(24), "", "latency",
-       RuleOutcome::kFail, false},
-      {"latency at dev limit passes",
+      {"declared latency above limit fails in dev when not runnable",
+       slow,
+       slow_dev,
+       {},
+       "",
+       "latency",
+       RuleOutcome::kFail,
+       false,
+       NotRunnable()},
+      {"declared latency at dev limit passes when not runnable",
        slow,
        Dev(),
        {},
        "",
        "latency",
        RuleOutcome::kPass,
-       true},
-      {"accuracy below threshold fails", weak, Prod(), Gpu(24), "", "accuracy",
-       RuleOutcome::kFail, false},
+       true,
+       NotRunnable()},
+      {"measured accuracy below threshold fails", Good(), Prod(), Gpu(24), "",
+       "accuracy", RuleOutcome::kFail, false, Measured(0.84)},
   };
   for (const auto& c : cases) {
     ValidationInput in{.version = &c.v,
                        .environment = &c.env,
                        .host = c.host,
-                       .cpu_override_reason = c.override_reason};
+                       .cpu_override_reason = c.override_reason,
+                       .measure = c.measure};
     ValidationOutcome o = ApplyRules(in);
     EXPECT_EQ(OutcomeOf(o, c.rule), c.want) << c.name;
-    EXPECT_EQ(o.valid, c.valid) << c.name;
+    EXPECT_EQ(o.valid, c.valid) << c.name << "\n" << o.ToJson().dump(1);
   }
 }
 
@@ -173,7 +283,8 @@ TEST(RulesTest, ArtifactErrorFailsWithItsMessage) {
   ValidationInput in{
       .version = &v,
       .environment = &env,
-      .artifact_error = std::string("artifact file 'model.onnx' is corrupted")};
+      .artifact_error = std::string("artifact file 'model.onnx' is corrupted"),
+      .measure = Measured(0.95)};
   ValidationOutcome o = ApplyRules(in);
   EXPECT_FALSE(o.valid);
   EXPECT_EQ(OutcomeOf(o, "artifact"), RuleOutcome::kFail);
@@ -187,11 +298,64 @@ TEST(RulesTest, OverrideReasonAppearsInResult) {
   Environment env = Prod();
   ValidationInput in{.version = &v,
                      .environment = &env,
-                     .cpu_override_reason = "no GPU in CI"};
-  auto j = ApplyRules(in).ToJson();
-  EXPECT_TRUE(j["valid"].get<bool>());
-  EXPECT_NE(j["rules"][5]["message"].get<std::string>().find("no GPU in CI"),
-            std::string::npos);
+                     .cpu_override_reason = "no GPU in CI",
+                     .measure = Measured(0.95)};
+  ValidationOutcome o = ApplyRules(in);
+  EXPECT_TRUE(o.valid) << o.ToJson().dump(1);
+  ASSERT_NE(Find(o, "gpu"), nullptr);
+  EXPECT_NE(Find(o, "gpu")->message.find("no GPU in CI"), std::string::npos);
+}
+
+// The scrambled-weights case: a declared 0.99 beside a measured 0.17 fails
+// accuracy and, in production, the declared comparison, naming both numbers;
+// the declared value is kept beside the measured one.
+TEST(RulesTest, MeasuredValueIsJudgedAndTheDeclaredOneShownBesideIt) {
+  ModelVersion v = Good();
+  v.performance_metrics["accuracy"] = 0.99;
+  Environment env = Prod();
+  ValidationInput in{.version = &v,
+                     .environment = &env,
+                     .cpu_override_reason = "CI",
+                     .measure = Measured(1.0 / 6)};
+  ValidationOutcome o = ApplyRules(in);
+  EXPECT_FALSE(o.valid);
+  const RuleResult* acc = Find(o, "accuracy");
+  const RuleResult* declared = Find(o, "declared");
+  ASSERT_NE(acc, nullptr);
+  ASSERT_NE(declared, nullptr);
+  EXPECT_EQ(acc->outcome, RuleOutcome::kFail);
+  EXPECT_EQ(acc->message,
+            "measured 0.167 is below the 0.85 production requires (declared "
+            "0.99)");
+  EXPECT_EQ(acc->declared, 0.99);
+  EXPECT_DOUBLE_EQ(acc->measured.get<double>(), 1.0 / 6);
+  EXPECT_EQ(declared->outcome, RuleOutcome::kFail);
+  EXPECT_EQ(declared->message.rfind("declared accuracy 0.99, measured 0.167: "
+                                    "off by 0.823, more than the 0.05 "
+                                    "tolerated",
+                                    0),
+            0u)
+      << declared->message;
+}
+
+// A measurement stored in a validation result reads back as it was; an
+// imported or older result has none and says so.
+TEST(MeasurementTest, RoundTripsThroughTheValidationResult) {
+  MeasureResult mr = Measured(0.5, 7);
+  mr.measurement->per_class_recall = {{"basic", 1.0}, {"burnt", 0.0}};
+  Json result = {{"measurement", mr.ToJson()}};
+  MeasureResult back = MeasureResultOf(result);
+  ASSERT_EQ(back.status, MeasureStatus::kMeasured) << back.why;
+  EXPECT_EQ(back.measurement->ToJson(), mr.measurement->ToJson());
+  EXPECT_EQ(MeasureResultOf(Json::object()).status,
+            MeasureStatus::kNotMeasured);
+  EXPECT_EQ(MeasureResultOf({{"measurement", NotRunnable().ToJson()}}).why,
+            NotRunnable().why);
+  Json broken = {{"measurement", {{"status", "measured"}, {"n", "x"}}}};
+  EXPECT_EQ(MeasureResultOf(broken).status, MeasureStatus::kNotMeasured);
+  EXPECT_TRUE(IsImportedValidation({{"imported", true}}));
+  EXPECT_FALSE(IsImportedValidation({{"imported", "yes"}}));
+  EXPECT_FALSE(IsImportedValidation(Json::object()));
 }
 
 }  // namespace

@@ -120,8 +120,10 @@ TEST(CliRegistryTest, RegistersDirectoryArtifactWhenGivenDirectory) {
   EXPECT_THAT(t.out, HasSubstr("ok    dir-1\n"));
 }
 
-// A dual-encoder with good metrics passes development on a CPU-only host:
-// memory and GPU only warn there, and the version becomes "validated".
+// A dual-encoder file with good declared metrics passes development on a
+// CPU-only host: a single file cannot be run, so development judges what it
+// declares (with a warning), memory and GPU only warn there, and the version
+// becomes "validated".
 TEST(CliRegistryTest, ValidatePassesDevelopmentWhenDualEncoderHasMetrics) {
   Sandbox box;
   box.Register(
@@ -137,7 +139,9 @@ TEST(CliRegistryTest, ValidatePassesDevelopmentWhenDualEncoderHasMetrics) {
   for (const char* rule : {"artifact", "architecture", "accuracy", "latency"}) {
     EXPECT_EQ(FindRule(result, rule)["outcome"], "pass") << rule << "\n" << r;
   }
-  EXPECT_EQ(FindRule(result, "accuracy")["measured"], 0.9);
+  EXPECT_EQ(FindRule(result, "measurement")["outcome"], "warn");
+  EXPECT_EQ(FindRule(result, "accuracy")["declared"], 0.9);
+  EXPECT_EQ(FindRule(result, "accuracy")["measured"], Json());
   EXPECT_EQ(FindRule(result, "accuracy")["required"], 0.7);
   if (!HostHasGpu()) {
     EXPECT_EQ(FindRule(result, "gpu")["outcome"], "warn");
@@ -167,7 +171,10 @@ TEST(CliRegistryTest, ValidateFailsProductionWhenHostHasNoGpu) {
   EXPECT_EQ(gpu["outcome"], "fail") << r;
   EXPECT_THAT(gpu.value("message", ""), HasSubstr("no GPU on this host"));
   EXPECT_THAT(gpu.value("message", ""), HasSubstr("--allow-cpu-override"));
-  EXPECT_EQ(FindRule(result, "accuracy")["outcome"], "pass");
+  // A file cannot be run: production judges only measured accuracy.
+  EXPECT_EQ(FindRule(result, "accuracy")["outcome"], "fail");
+  EXPECT_THAT(FindRule(result, "accuracy").value("message", ""),
+              HasSubstr("accuracy was not measured"));
 
   Json list = box.ListJson();
   ASSERT_EQ(list.size(), 1u);
@@ -209,11 +216,9 @@ TEST(CliRegistryTest, ValidateRecordsReasonWhenCpuOverrideIsGiven) {
       << text;
 }
 
-// Disabled: staging and production can never pass from the CLI. The memory
-// rule reads compatibility_info.memory_estimate_gb, which only an ONNX
-// inspector fills, and the CLI wires none (cli/registry_context.cc); the
-// failure message says "register with --metric", but --metric
-// memory_estimate_gb=N lands in performance_metrics and is ignored.
+// A file whose graph cannot be read takes its memory estimate from --metric
+// memory_estimate_gb; staging then fails it only because a file cannot be
+// run (staging judges measured accuracy and latency).
 TEST(CliRegistryTest, MemoryRulePassesWhenEstimateIsGivenAsMetric) {
   Sandbox box;
   box.Register(box.WriteRandomFile("m.onnx", 512), "v1",
@@ -233,14 +238,23 @@ TEST(CliRegistryTest, MemoryRulePassesWhenEstimateIsGivenAsMetric) {
       0);
   ProcessResult r = box.Model({"validate", "v1", "--environment", "staging",
                                "--allow-cpu-override", "test host"});
-  EXPECT_EQ(FindRule(ParseJsonOrFail(r.out, r.command), "memory")["outcome"],
-            "pass")
+  Json result = ParseJsonOrFail(r.out, r.command);
+  EXPECT_EQ(FindRule(result, "memory")["outcome"], "pass") << r;
+  EXPECT_EQ(FindRule(result, "signature")["outcome"], "pass") << r;
+  std::vector<std::string> failed;
+  for (const auto& rule : result["rules"]) {
+    if (rule["outcome"] == "fail") failed.push_back(rule["rule"]);
+  }
+  EXPECT_EQ(failed,
+            (std::vector<std::string>{"measurement", "accuracy", "latency"}))
       << r;
-  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(FindRule(result, "measurement").value("message", ""),
+              HasSubstr("not a model bundle the server can run"));
+  EXPECT_EQ(r.exit_code, 1) << r;
 }
 
 // Without accuracy and latency metrics, development warns and passes while
-// staging and production fail on the missing measurements.
+// staging and production fail: a file cannot be run, so nothing is measured.
 TEST(CliRegistryTest, MissingMetricFailsOnlyWhenEnvironmentRunsHeavyTests) {
   Sandbox box;
   box.Register(box.WriteRandomFile("m.onnx", 256), "bare");
@@ -260,7 +274,8 @@ TEST(CliRegistryTest, MissingMetricFailsOnlyWhenEnvironmentRunsHeavyTests) {
     for (const char* rule : {"accuracy", "latency"}) {
       EXPECT_EQ(FindRule(j, rule)["outcome"], "fail") << rule << r;
       EXPECT_THAT(FindRule(j, rule).value("message", ""),
-                  HasSubstr(std::string(env) + " requires it"));
+                  HasSubstr("was not measured; " + std::string(env) +
+                            " judges only measured"));
     }
   }
   // Validated for development only, whatever the later failures.

@@ -287,6 +287,18 @@ TEST(PipelineRunTest, FailedPostDeployCheckRollsBackAutomatically) {
   EXPECT_EQ(run.process.exit_code, 1) << run.process;
   ASSERT_TRUE(run.report.is_object()) << run.process;
   EXPECT_EQ(Stage(run, "model-validation")["status"], "passed");
+  // The reports carry what validation measured, beside what v2 declares.
+  Json details = Stage(run, "model-validation").value("details", Json());
+  EXPECT_EQ(details["measurement"].value("status", ""), "measured")
+      << details.dump(2);
+  EXPECT_EQ(details["measurement"].value("n", 0), 120);  // development's set
+  EXPECT_TRUE(details["rules"]["accuracy"]["declared"].is_number());
+  EXPECT_NE(Stage(run, "model-validation")["reason"].get<std::string>().find(
+                "measured accuracy"),
+            std::string::npos);
+  EXPECT_NE(ReadBytes(run.run_dir + "/reports/index.html")
+                .find("Model validation (measured by spatial model validate)"),
+            std::string::npos);
   Json deploy = Stage(run, "deployment");
   EXPECT_EQ(deploy["status"], "failed");
   std::string reason = deploy["reason"].get<std::string>();

@@ -206,8 +206,10 @@ std::string ShiftedBundle(const Sandbox& box, const std::string& name) {
                 d + "/model.onnx");
   Json m = Json::parse(
       ReadBytes(ShippedBundle("spatial-pizza-v1") + "/manifest.json"));
+  // A small shift: the answers differ observably, yet the version still
+  // passes development's measured accuracy (+0.2 measured 0.23: refused).
   for (auto& v : m["preprocessing"]["normalization"]["mean"])
-    v = v.get<double>() + 0.2;
+    v = v.get<double>() + 0.05;
   box.WriteFile(name + "/manifest.json", m.dump(2));
   return d;
 }

@@ -88,6 +88,8 @@ bool LockVersion(Tx& tx, const std::string& id) {
               .empty();
 }
 
+// An imported validation (result.imported) is history: it makes a version
+// neither validated nor failed here.
 void UpsertValidation(Tx& tx, const ValidationRecord& r) {
   tx.exec_params(
       "INSERT INTO validations (version_id, environment, valid, result, "
@@ -101,7 +103,9 @@ void UpsertValidation(Tx& tx, const ValidationRecord& r) {
   tx.exec_params(
       "UPDATE versions SET validation_status = CASE WHEN EXISTS ("
       "SELECT 1 FROM validations WHERE version_id = $1 AND valid) "
-      "THEN 'validated' ELSE 'failed' END WHERE id = $1",
+      "THEN 'validated' WHEN EXISTS (SELECT 1 FROM validations WHERE "
+      "version_id = $1 AND (result::jsonb ->> 'imported') IS DISTINCT FROM "
+      "'true') THEN 'failed' ELSE validation_status END WHERE id = $1",
       r.version_id);
 }
 

@@ -58,7 +58,30 @@ class RegistryServiceTest : public ::testing::Test {
                   {"memory_estimate_gb", 0.02},
                   {"parameter_count", 580}};
     };
+    // A fake of src/validation: what a run on the evaluation set measured.
+    o.measure = [this](const ArtifactStore&, const ModelVersion& v,
+                       const Environment&) -> absl::StatusOr<Measurement> {
+      measured_.push_back(v.version_id);
+      Measurement m;
+      m.set = "fake set";
+      m.set_digest = std::string(64, 'f');
+      m.n = 12;
+      m.accuracy = 0.9;
+      m.latency_p50_ms = m.latency_p95_ms = 2;
+      return m;
+    };
     return std::make_unique<RegistryService>(std::move(o));
+  }
+
+  // A bundle directory (model.onnx + manifest.json): what can be measured.
+  ModelVersion RegisterBundle(const std::string& id) {
+    WriteFile(id + "/model.onnx", "graph of " + id);
+    WriteFile(id + "/manifest.json", R"({"metrics": {"accuracy": 0.92}})");
+    RegisterRequest req{
+        .path = dir_ + "/" + id, .version_id = id, .actor = "me"};
+    auto v = service_->Register(req);
+    EXPECT_TRUE(v.ok()) << v.status();
+    return *v;
   }
 
   std::string WriteFile(const std::string& name, const std::string& contents) {
@@ -91,6 +114,7 @@ class RegistryServiceTest : public ::testing::Test {
   std::unique_ptr<Registry> reg_;
   std::unique_ptr<RegistryService> service_;
   std::vector<std::string> inspected_;
+  std::vector<std::string> measured_;  // version ids, by the fake measure
 };
 
 // Register reads the graph for compatibility and infers the architecture.
@@ -218,7 +242,7 @@ TEST_F(RegistryServiceTest, TamperedArtifactFailsValidationAndPromotion) {
 
 // Validation for a GPU environment records the CPU override reason.
 TEST_F(RegistryServiceTest, CpuOverrideIsStored) {
-  Register("v1", "bytes");
+  RegisterBundle("v1");
   auto without = service_->Validate({"v1", "production", "", "me"});
   ASSERT_TRUE(without.ok());
   EXPECT_FALSE(without->valid);
@@ -230,6 +254,38 @@ TEST_F(RegistryServiceTest, CpuOverrideIsStored) {
   ASSERT_TRUE(stored.ok());
   ASSERT_EQ(stored->size(), 1u);
   EXPECT_EQ((*stored)[0].override_reason, "CI runner, no GPU");
+  EXPECT_EQ(measured_, (std::vector<std::string>{"v1", "v1"}));
+  EXPECT_TRUE(service_->Promote("v1", "production", "me", "").ok());
+}
+
+// Where measurement is required a file that cannot be run fails validation
+// and the runner is never asked; a validation without a measurement (as
+// older ones are) does not promote there; development judges declared values.
+TEST_F(RegistryServiceTest, ProductionNeedsAMeasuredValidation) {
+  Register("file", "bytes");
+  auto prod = service_->Validate({"file", "production", "CI", "me"});
+  ASSERT_TRUE(prod.ok()) << prod.status();
+  EXPECT_FALSE(prod->valid);
+  EXPECT_EQ(prod->result["measurement"]["status"], "not_runnable");
+  EXPECT_TRUE(measured_.empty());
+  auto dev = service_->Validate({"file", "development", "", "me"});
+  ASSERT_TRUE(dev.ok());
+  EXPECT_TRUE(dev->valid) << dev->result.dump(1);
+
+  RegisterBundle("old");
+  ValidationRecord unmeasured{.version_id = "old",
+                              .environment = "production",
+                              .valid = true,
+                              .result = {{"valid", true}},
+                              .actor = "me",
+                              .validated_at = "2026-01-01T00:00:00Z"};
+  ASSERT_TRUE(reg_->RecordValidation(unmeasured).ok());
+  auto refused = service_->Promote("old", "production", "me", "");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("measured nothing"),
+            std::string::npos)
+      << refused.status();
+  EXPECT_EQ(*reg_->ActiveVersion("production"), std::nullopt);
 }
 
 // Rollback plans the newest previously active validated version and executes
@@ -392,8 +448,27 @@ TEST_F(RegistryServiceTest, ExportImportRoundTrips) {
   auto b = reg2->ListVersions();
   ASSERT_EQ(a->size(), b->size());
   for (size_t i = 0; i < a->size(); ++i) {
-    EXPECT_EQ(VersionToJson((*a)[i]), VersionToJson((*b)[i]));
+    // Everything but what validations made here: those come as history.
+    Json ja = VersionToJson((*a)[i]), jb = VersionToJson((*b)[i]);
+    for (Json* j : {&ja, &jb}) {
+      j->erase("deployment_environments");
+      j->erase("validation_status");
+    }
+    EXPECT_EQ(ja, jb);
   }
+  EXPECT_EQ((*a)[0].deployment_environments,
+            std::vector<std::string>{"development"});
+  EXPECT_TRUE((*b)[0].deployment_environments.empty());
+  EXPECT_EQ((*b)[0].validation_status, ValidationStatus::kPending);
+  auto imported = reg2->ListValidations("v1");
+  ASSERT_TRUE(imported.ok());
+  ASSERT_EQ(imported->size(), 1u);
+  EXPECT_FALSE((*imported)[0].valid);
+  EXPECT_TRUE(IsImportedValidation((*imported)[0].result));
+  auto promote = service2->Promote("v1", "development", "me", "");
+  EXPECT_EQ(promote.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(promote.status().message().find("was imported"), std::string::npos)
+      << promote.status();
   auto checks = service2->Test();
   ASSERT_TRUE(checks.ok());
   for (const auto& c : *checks) EXPECT_TRUE(c.status.ok()) << c.status;

@@ -180,6 +180,8 @@ absl::Status UpsertEnvironment(sqlite3* db, const Environment& e) {
   return s.Run();
 }
 
+// An imported validation (result.imported) is history: it makes a version
+// neither validated nor failed here.
 absl::Status UpsertValidation(sqlite3* db, const ValidationRecord& r) {
   Stmt s(
       db,
@@ -196,7 +198,9 @@ absl::Status UpsertValidation(sqlite3* db, const ValidationRecord& r) {
   Stmt u(db,
          "UPDATE versions SET validation_status = CASE WHEN EXISTS ("
          "SELECT 1 FROM validations WHERE version_id = ?1 AND valid = 1) "
-         "THEN 'validated' ELSE 'failed' END WHERE id = ?1");
+         "THEN 'validated' WHEN EXISTS (SELECT 1 FROM validations WHERE "
+         "version_id = ?1 AND json_extract(result, '$.imported') IS NOT 1) "
+         "THEN 'failed' ELSE validation_status END WHERE id = ?1");
   u.Bind(1, r.version_id);
   return u.Run();
 }
