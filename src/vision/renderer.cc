@@ -252,6 +252,7 @@ RenderedPizza RenderPizza(int label, uint64_t seed, int index, int size,
   cv::Mat sauce_edge = SmoothNoise(rng, C, 8) * 0.05f;
   cv::Mat cheese = SmoothNoise(rng, C, 12);
   float cheese_cover = static_cast<float>(rng.U(-0.3, 0.4));
+  p["cheese_cover"] = cheese_cover;
   float slice_from = static_cast<float>(rng.U(0, 2 * M_PI));
   float slice_width = static_cast<float>(rng.U(35, 75) * M_PI / 180);
   if (label == 5) p["slice_width_deg"] = slice_width * 180 / M_PI;
@@ -306,14 +307,19 @@ RenderedPizza RenderPizza(int label, uint64_t seed, int index, int size,
   }
 
   // Place it: rotate, scale, move, then a slight camera tilt (perspective).
-  // A lone slice is photographed closer, centred on the slice itself.
-  float scale = radius / R * (label == 5 ? 1.5f : 1.0f);
+  // The camera is the same for every class: the same distance (the whole
+  // pizza's radius in the image), rotation and offset, aimed at the centre of
+  // the food's area (a whole pizza's centre, a lone slice's centroid). A slice
+  // is framed close or far exactly as a whole pizza is.
+  float scale = radius / R;
   cv::Mat affine =
       cv::getRotationMatrix2D(cv::Point2f(C / 2.0f, C / 2.0f), rotation, scale);
   cv::Point2d focus(C / 2.0, C / 2.0);
   if (label == 5) {
-    double mid = slice_from + slice_width / 2;
-    focus += cv::Point2d(0.6 * R * std::cos(mid), 0.6 * R * std::sin(mid));
+    const double mid = slice_from + slice_width / 2;
+    const double centroid =  // of a circular sector, from its tip
+        4 * R * std::sin(slice_width / 2) / (3 * slice_width);
+    focus += cv::Point2d(centroid * std::cos(mid), centroid * std::sin(mid));
   }
   const double fx = affine.at<double>(0, 0) * focus.x +
                     affine.at<double>(0, 1) * focus.y + affine.at<double>(0, 2);
@@ -321,15 +327,34 @@ RenderedPizza RenderPizza(int label, uint64_t seed, int index, int size,
                     affine.at<double>(1, 1) * focus.y + affine.at<double>(1, 2);
   affine.at<double>(0, 2) += cx - fx;
   affine.at<double>(1, 2) += cy - fy;
+  // What the camera did, read back from the transform actually applied: the
+  // radius the whole pizza has in the image, its rotation, and where the
+  // point the camera aims at lands.
+  p["radius_px"] =
+      R * std::sqrt(std::abs(cv::determinant(affine(cv::Rect(0, 0, 2, 2)))));
+  p["rotation_deg"] =
+      std::fmod(std::atan2(affine.at<double>(0, 1), affine.at<double>(0, 0)) *
+                        180 / M_PI +
+                    360,
+                360.0);
+  p["center"] = {
+      affine.at<double>(0, 0) * focus.x + affine.at<double>(0, 1) * focus.y +
+          affine.at<double>(0, 2),
+      affine.at<double>(1, 0) * focus.x + affine.at<double>(1, 1) * focus.y +
+          affine.at<double>(1, 2)};
   cv::Mat placed, placed_alpha;
   cv::warpAffine(layer, placed, affine, cv::Size(size, size), cv::INTER_LINEAR);
   cv::warpAffine(alpha, placed_alpha, affine, cv::Size(size, size),
                  cv::INTER_LINEAR);
   std::vector<cv::Point2f> from = {{0, 0}, {S, 0}, {S, S}, {0, S}}, to;
+  std::vector<float> corner_shift;  // x, y of each corner, in image sides
   for (const auto& pt : from) {
-    to.emplace_back(pt.x + static_cast<float>(rng.U(-tilt, tilt)) * S,
-                    pt.y + static_cast<float>(rng.U(-tilt, tilt)) * S);
+    corner_shift.push_back(static_cast<float>(rng.U(-tilt, tilt)));
+    corner_shift.push_back(static_cast<float>(rng.U(-tilt, tilt)));
+    to.emplace_back(pt.x + corner_shift[corner_shift.size() - 2] * S,
+                    pt.y + corner_shift.back() * S);
   }
+  p["tilt_corner_shift"] = corner_shift;
   cv::Mat persp = cv::getPerspectiveTransform(from, to);
   cv::warpPerspective(placed, placed, persp, placed.size(), cv::INTER_LINEAR);
   cv::warpPerspective(placed_alpha, placed_alpha, persp, placed.size(),

@@ -1,8 +1,12 @@
 // A procedural, top-down pizza renderer for the six classes. What a camera
 // over an oven varies (background, light, camera tilt, scale, rotation,
 // noise, blur, JPEG quality) is drawn from the same distributions for every
-// class; only the pizza's state depends on the label. Deterministic for a
-// (seed, class, index); thread-safe (no shared state).
+// class; only the pizza's state depends on the label. The camera is aimed at
+// the centre of the food's area (a whole pizza's centre, a lone slice's
+// centroid) from the same distance for every class, so a slice is framed close
+// or far exactly as a whole pizza is. renderer_leak_test.cc checks every
+// recorded nuisance parameter per class. Deterministic for a (seed, class,
+// index); thread-safe (no shared state).
 #ifndef SPATIAL_VISION_RENDERER_H_
 #define SPATIAL_VISION_RENDERER_H_
 
@@ -39,9 +43,13 @@ struct RenderDistribution {
 absl::StatusOr<RenderDistribution> ParseShift(const std::string& name);
 
 struct RenderedPizza {
-  cv::Mat bgr;                // size x size, 8-bit
-  std::string jpeg;           // the encoded image (what a camera would send)
-  nlohmann::json parameters;  // every drawn parameter, for labels and audits
+  cv::Mat bgr;       // size x size, 8-bit
+  std::string jpeg;  // the encoded image (what a camera would send)
+  // Every drawn parameter, for labels and audits (render_params.jsonl): the
+  // camera as applied (radius_px of the whole pizza, center where the aim
+  // point lands, rotation_deg, tilt and its corner shifts), light, background,
+  // noise, blur, JPEG quality, toppings, and the pizza's state.
+  nlohmann::json parameters;
 };
 
 // Renders one pizza of class `label` (0..5). The image is size x size.
