@@ -1,6 +1,7 @@
 #include "cli/pipeline_cmd.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -11,10 +12,12 @@
 #include "absl/strings/str_format.h"
 #include "cli/exit_codes.h"
 #include "src/base/files.h"
+#include "src/pipeline/http_client.h"
 #include "src/pipeline/report.h"
 #include "src/pipeline/runner.h"
 #include "src/pipeline/stages.h"
 #include "src/pipeline/subprocess.h"
+#include "src/security/keys.h"
 
 namespace spatial::cli {
 namespace {
@@ -49,7 +52,26 @@ int RunPipeline(PipelineFlags f) {
   }
   auto selected = pipeline::ParseStageList(f.stages);
   if (!selected.ok()) return Usage(std::string(selected.status().message()));
+  for (const auto& server : c.servers) {
+    if (auto url = pipeline::ParseHttpUrl(server); !url.ok()) {
+      return Usage(
+          absl::StrCat("--server ", server, ": ", url.status().message()));
+    }
+  }
   std::error_code ec;
+  if (c.signing_key.empty()) {
+    const char* env = std::getenv(security::kSigningKeyEnv);
+    if (env != nullptr) c.signing_key = env;
+  }
+  if (!c.signing_key.empty()) {
+    // The key is checked (readable, ours, mode 0600) before anything runs;
+    // its bytes stay in the `spatial model sign` that uses it.
+    if (auto key = security::LoadPrivateKey(c.signing_key); !key.ok()) {
+      return Usage(absl::StrCat("--signing-key (or $", security::kSigningKeyEnv,
+                                "): ", key.status().message()));
+    }
+    c.signing_key = fs::absolute(c.signing_key, ec).string();
+  }
   c.source_dir = fs::current_path(ec).string();
   c.spatial = pipeline::SelfExe();
   if (c.model_version.empty() && c.model_dir.empty()) {
@@ -110,6 +132,20 @@ int RunPipeline(PipelineFlags f) {
       return Usage(absl::StrCat("unknown environment '", c.environment,
                                 "' (known: ", names, ")"));
     }
+  }
+
+  if (auto st = pipeline::SignForDeployment(&c, &state); !st.ok()) {
+    std::cerr << "error: signing before the stages: " << st.message() << "\n";
+    return kExitFailed;
+  }
+  if (state.signing.is_object()) {
+    std::cout << "signed " << state.signing.value("target", "") << " with key "
+              << state.signing.value("key_id", "") << std::endl;
+  }
+  if (c.rehearsal) {
+    std::cout << "REHEARSAL: the registry is a throwaway one; nothing a fleet "
+                 "follows changes"
+              << std::endl;
   }
 
   pipeline::Runner runner(&std::cout);
@@ -179,9 +215,21 @@ void AddPipelineCommand(CLI::App& app, std::function<int()>* action) {
                   "performance-testing, security-scanning, deployment");
   run->add_flag("--skip-tests", c.skip_tests,
                 "Skip spatial-tests and multi-environment-testing");
-  run->add_option("--server", c.server,
-                  "A running server (http://HOST:PORT) to bench and to verify "
-                  "after the promotion; a failed check rolls back");
+  run->add_option("--server", c.servers,
+                  "A server following the registry (http://HOST:PORT), "
+                  "repeatable or comma-separated: after the promotion each "
+                  "must serve the version and pass the canary, else the "
+                  "pipeline rolls back; the first is benched when there is no "
+                  "bundle to serve")
+      ->delimiter(',');
+  run->add_option("--signing-key", c.signing_key,
+                  "Private key (spatial keys generate) to sign the version "
+                  "deployed, before it is validated (default "
+                  "$SPATIAL_SIGNING_KEY_FILE; none: nothing is signed)");
+  run->add_flag("--rehearsal", c.rehearsal,
+                "The registry is a throwaway one no fleet follows: the "
+                "deployment stage and the report say the deployment was a "
+                "rehearsal");
   run->add_option("--output", f->output, "Runs directory")
       ->capture_default_str();
   run->add_option("--registry", c.registry,

@@ -43,7 +43,11 @@ Json PipelineReportJson(const PipelineConfig& c, const PipelineState& s,
           {"environment", c.environment},
           {"version_id", s.version_id},
           {"bundle", s.bundle_dir},
-          {"server", c.server},
+          {"servers", c.servers},
+          // A rehearsal promoted into a throwaway registry: nothing a fleet
+          // follows was changed, whatever the deployment stage reports.
+          {"deployment_mode", c.rehearsal ? "rehearsal" : "deployment"},
+          {"signing", s.signing},
           {"seconds", seconds},
           {"exit_code", exit_code},
           {"status", exit_code == 0 ? "passed" : "failed"},

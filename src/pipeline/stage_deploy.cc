@@ -1,15 +1,20 @@
-// Stage 8, deployment: promote in the registry; with --server, wait until the
-// server reports the new version and pass a post-deploy check (health, a
-// labelled canary batch through /classify, latency); on failure roll back
-// automatically with the reason in the history.
+// Stage 8, deployment: promote in the registry; with --server (one or a
+// fleet), wait until every server reports the new version (each one's time
+// from the promotion's commit is measured) and pass a post-deploy check on
+// each (health, a labelled canary batch through /classify, latency); on
+// failure roll back automatically with the reason in the history and wait
+// until every server is back on the version rolled back to.
 #include <algorithm>
 #include <map>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "src/base/files.h"
+#include "src/base/status_macros.h"
+#include "src/pipeline/fleet.h"
 #include "src/pipeline/http_client.h"
 #include "src/pipeline/stages.h"
 
@@ -20,50 +25,10 @@ using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 constexpr const char* kStage = "deployment";
 
-// Polls GET /health until models.spatial is `version`.
-absl::Status WaitForVersion(const HttpUrl& server, const std::string& version,
-                            std::chrono::seconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  std::string last = "no answer";
-  while (Clock::now() < deadline && !Interrupted()) {
-    auto a = HttpGet(server, "/health", std::chrono::seconds(2));
-    if (a.ok() && a->status == 200) {
-      Json j = Json::parse(a->body, nullptr, false);
-      // The version sits in the "spatial" or the "standard" slot.
-      std::string now;
-      bool serving = false;
-      if (j.is_object() && j.contains("models") && j["models"].is_object()) {
-        for (const auto& [slot, v] : j["models"].items()) {
-          if (!v.is_string()) continue;
-          absl::StrAppend(&now, now.empty() ? "" : ", ", slot, "=",
-                          v.get<std::string>());
-          serving = serving || v.get<std::string>() == version;
-        }
-      }
-      if (serving && j.value("status", "") == "healthy") {
-        return absl::OkStatus();
-      }
-      last = absl::StrCat("serving '", now, "', status ",
-                          j.is_object() ? j.value("status", "?") : "?");
-    } else {
-      last = a.ok() ? absl::StrCat("HTTP ", a->status)
-                    : std::string(a.status().message());
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return absl::DeadlineExceededError(
-      absl::StrCat("server did not report version ", version, " within ",
-                   timeout.count(), " s (last: ", last, ")"));
-}
-
-// The canary: rendered pizzas with their labels through /classify.
-absl::Status Canary(const PipelineConfig& c, const PipelineState& s,
+// The canary: the rendered pizzas in `dir` with their labels through
+// /classify of one server.
+absl::Status Canary(const PipelineState& s, const std::string& dir,
                     const HttpUrl& server, Json* report) {
-  std::string dir = ArtifactPath(c, "canary");
-  if (auto st = RenderImages(c, kStage, dir, c.canary_per_class, 4242);
-      !st.ok()) {
-    return st;
-  }
   auto labels = base::ReadFile(dir + "/labels.csv");
   if (!labels.ok()) return labels.status();
   std::vector<std::string> classes;
@@ -139,6 +104,63 @@ absl::Status Canary(const PipelineConfig& c, const PipelineState& s,
   return absl::OkStatus();
 }
 
+double MsBetween(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
+// Put before a rehearsal's reasons, so that no reader of the report takes it
+// for a deployment.
+std::string Mode(const PipelineConfig& c) {
+  return c.rehearsal ? "REHEARSAL in a throwaway registry (nothing a fleet "
+                       "follows was changed): "
+                     : "";
+}
+
+// The post-deploy check on every server of report["fleet"] (each one serves
+// the version): ready, then the canary. Every server is checked; the first
+// failure is returned. The first server's canary is also report["canary"]
+// (the HTML report's plots).
+absl::Status CheckFleet(const PipelineConfig& c, const PipelineState& s,
+                        Json* report) {
+  const std::string dir = ArtifactPath(c, "canary");
+  RETURN_IF_ERROR(RenderImages(c, kStage, dir, c.canary_per_class, 4242));
+  absl::Status first = absl::OkStatus();
+  Json& fleet = (*report)["fleet"];
+  for (size_t i = 0; i < c.servers.size(); ++i) {
+    auto url = ParseHttpUrl(c.servers[i]);
+    absl::Status st = url.status();
+    if (st.ok()) {
+      auto ready = HttpGet(*url, "/v2/health/ready", std::chrono::seconds(5));
+      if (!ready.ok() || ready->status != 200) {
+        st = absl::UnavailableError("not ready after the swap");
+      }
+    }
+    if (st.ok()) {
+      Json canary;
+      st = Canary(s, dir, *url, &canary);
+      fleet[i]["canary"] = canary;
+      if (i == 0) (*report)["canary"] = canary;
+    }
+    fleet[i]["post_deploy_check"] =
+        st.ok() ? "passed" : std::string(st.message());
+    if (!st.ok() && first.ok()) {
+      first = absl::Status(
+          st.code(), absl::StrCat("server ", c.servers[i], ": ", st.message()));
+    }
+  }
+  return first;
+}
+
+// "a, b ms": each server's time from the promotion's commit to serving it.
+std::string Times(const std::vector<ServerWait>& waits) {
+  std::string out;
+  for (const auto& w : waits) {
+    absl::StrAppend(&out, out.empty() ? "" : ", ",
+                    absl::StrFormat("%.0f", w.after_ms));
+  }
+  return absl::StrCat(out, " ms");
+}
+
 }  // namespace
 
 StageResult RunDeploymentStage(const PipelineConfig& c, PipelineState* s) {
@@ -150,68 +172,91 @@ StageResult RunDeploymentStage(const PipelineConfig& c, PipelineState* s) {
     args.insert(args.end(), tail.begin(), tail.end());
     return args;
   };
+  const auto started = Clock::now();
   auto p = RunSpatial(
       c, kStage,
       with({"promote", s->version_id, "--environment", c.environment,
             "--reason", absl::StrCat("spatial pipeline run ", c.run_id)}));
+  // The command's transaction committed before it exited: times measured
+  // from here are from the commit (at most the exit's few ms late).
+  const auto committed = Clock::now();
   StageResult promoted = FromCommand(p, "spatial model promote", log);
-  if (promoted.status != StageStatus::kPassed) return promoted;
-  if (c.server.empty()) {
-    StageResult ok = StageResult::Passed(
+  if (promoted.status != StageStatus::kPassed) {
+    promoted.reason = Mode(c) + promoted.reason;
+    return promoted;
+  }
+  Json report = {
+      {"version", s->version_id},
+      {"environment", c.environment},
+      {"mode", c.rehearsal ? "rehearsal" : "deployment"},
+      {"servers", c.servers},
+      {"promotion", {{"command_ms", MsBetween(started, committed)}}}};
+  std::string report_path = ReportPath(c, "deployment.json");
+  auto finish = [&](StageResult r) {
+    r.reason = Mode(c) + r.reason;
+    (void)base::WriteFileAtomic(report_path, report.dump(2) + "\n");
+    r.log_path = log;
+    r.report_path = report_path;
+    return r;
+  };
+  if (c.servers.empty()) {
+    return finish(StageResult::Passed(
         absl::StrCat("promoted ", s->version_id, " to ", c.environment,
-                     "; no --server given, so no post-deploy check"));
-    ok.log_path = log;
-    return ok;
+                     "; no --server given, so no post-deploy check")));
   }
 
-  Json report = {{"version", s->version_id},
-                 {"environment", c.environment},
-                 {"server", c.server}};
-  absl::Status check = absl::OkStatus();
-  auto url = ParseHttpUrl(c.server);
-  if (!url.ok()) {
-    check = url.status();
-  } else {
-    check = WaitForVersion(*url, s->version_id,
-                           std::chrono::seconds(c.deploy_timeout_s));
-    if (check.ok()) {
-      auto ready = HttpGet(*url, "/v2/health/ready", std::chrono::seconds(5));
-      if (!ready.ok() || ready->status != 200) {
-        check = absl::UnavailableError("server not ready after the swap");
-      }
-    }
-    if (check.ok()) {
-      Json canary;
-      check = Canary(c, *s, *url, &canary);
-      report["canary"] = canary;
-    }
-  }
+  const std::chrono::seconds timeout(c.deploy_timeout_s);
+  auto waits =
+      WaitForVersionOnAll(c.servers, s->version_id, committed, timeout);
+  report["fleet"] = WaitsToJson(waits);
+  absl::Status check = FirstFailure(waits);
+  if (check.ok()) check = CheckFleet(c, *s, &report);
   report["post_deploy_check"] =
       check.ok() ? "passed" : std::string(check.message());
-  StageResult out;
   if (check.ok()) {
-    out = StageResult::Passed(absl::StrCat(
-        "promoted ", s->version_id, "; server serves it; canary passed"));
-  } else {
-    std::string why =
-        absl::StrCat("post-deploy check failed: ", check.message());
-    auto rb = RunSpatial(
-        c, kStage,
-        with({"rollback", "--environment", c.environment, "--reason",
-              absl::StrCat("spatial pipeline run ", c.run_id, ": ", why)}));
-    StageResult rolled = FromCommand(rb, "spatial model rollback", log);
-    report["rollback"] = {{"status", StatusName(rolled.status)},
-                          {"reason", rolled.reason}};
-    out = StageResult::Failed(absl::StrCat(
-        why, rolled.status == StageStatus::kPassed
-                 ? "; rolled back automatically (see spatial model history)"
-                 : absl::StrCat("; ROLLBACK FAILED: ", rolled.reason)));
+    return finish(StageResult::Passed(
+        absl::StrCat("promoted ", s->version_id, " to ", c.environment, "; ",
+                     c.servers.size(), " server(s) serve it (", Times(waits),
+                     " after the commit); canary passed on each")));
   }
-  std::string report_path = ReportPath(c, "deployment.json");
-  (void)base::WriteFileAtomic(report_path, report.dump(2) + "\n");
-  out.log_path = log;
-  out.report_path = report_path;
-  return out;
+
+  std::string why = absl::StrCat("post-deploy check failed: ", check.message());
+  const std::string rollback_out = ArtifactPath(c, "rollback.out");
+  auto rb = RunSpatial(
+      c, kStage,
+      with({"rollback", "--environment", c.environment, "--reason",
+            absl::StrCat("spatial pipeline run ", c.run_id, ": ", why)}),
+      rollback_out);
+  const auto rolled = Clock::now();
+  StageResult done = FromCommand(rb, "spatial model rollback", log);
+  report["rollback"] = {{"status", StatusName(done.status)},
+                        {"reason", done.reason}};
+  if (done.status != StageStatus::kPassed) {
+    return finish(StageResult::Failed(
+        absl::StrCat(why, "; ROLLBACK FAILED: ", done.reason)));
+  }
+  // "rolled back E from X to Y": Y is what every server must return to.
+  auto out = base::ReadFile(rollback_out);
+  std::string target;
+  if (out.ok()) {
+    auto at = out->rfind(" to ");
+    if (at != std::string::npos) {
+      target = std::string(absl::StripAsciiWhitespace(out->substr(at + 4)));
+    }
+  }
+  report["rollback"]["version"] = target;
+  std::string back = "see spatial model history";
+  if (!target.empty()) {
+    auto returned = WaitForVersionOnAll(c.servers, target, rolled, timeout);
+    report["rollback"]["fleet"] = WaitsToJson(returned);
+    absl::Status st = FirstFailure(returned);
+    back = st.ok() ? absl::StrCat(c.servers.size(), " server(s) serve ", target,
+                                  " again (", Times(returned), " after it)")
+                   : absl::StrCat("NOT BACK: ", st.message());
+  }
+  return finish(StageResult::Failed(absl::StrCat(
+      why, "; rolled back automatically to ",
+      target.empty() ? "the previous version" : target, " (", back, ")")));
 }
 
 }  // namespace spatial::pipeline

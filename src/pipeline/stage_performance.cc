@@ -56,7 +56,8 @@ StageResult RunPerformanceStage(const PipelineConfig& c, PipelineState* s) {
   // The candidate is benched on its own server from its bundle (the
   // --server still runs the version before the promotion); --server only
   // when the bundle is not on this machine.
-  std::string url = s->bundle_dir.empty() ? c.server : "";
+  std::string url =
+      s->bundle_dir.empty() && !c.servers.empty() ? c.servers.front() : "";
   if (url.empty()) {
     if (s->bundle_dir.empty()) {
       return fail(StageStatus::kError,

@@ -19,7 +19,10 @@ struct PipelineConfig {
   std::string environment = "development";
   std::string model_version;  // --model-version: already registered
   std::string model_dir;      // --model: a bundle to register
-  std::string server;         // --server URL: the deployed server to verify
+  // --server URLs (repeatable or comma-separated): the servers that follow
+  // the registry, verified after the promotion; the performance stage benches
+  // the first when it has no bundle to serve.
+  std::vector<std::string> servers;
   std::string registry, store, config;  // passed on to `spatial model`
   bool container_build = false;
   bool skip_tests = false;
@@ -29,6 +32,12 @@ struct PipelineConfig {
   std::string bench_concurrency = "1:8:x2";
   int canary_per_class = 4;
   int deploy_timeout_s = 60;
+  // --signing-key or $SPATIAL_SIGNING_KEY_FILE ("" = none): the pipeline signs
+  // the version it takes to deployment with it (SignForDeployment).
+  std::string signing_key;
+  // --rehearsal: the registry is a throwaway one that no fleet follows; the
+  // deployment stage and the report say so instead of reporting a deployment.
+  bool rehearsal = false;
 };
 
 // What stages learn and pass on.
@@ -36,6 +45,7 @@ struct PipelineState {
   std::string version_id;      // the version this run takes to deployment
   std::string bundle_dir;      // its model bundle on disk ("" = unknown)
   nlohmann::json environment;  // the environment's rules (may be null)
+  nlohmann::json signing;      // what SignForDeployment signed (null: none)
 };
 
 // The 8 stage names in seed order.
@@ -83,6 +93,16 @@ void LoadEnvironment(const PipelineConfig& c, PipelineState* s,
 StageResult RunPerformanceStage(const PipelineConfig& c, PipelineState* s);
 StageResult RunSecurityStage(const PipelineConfig& c, PipelineState* s);
 StageResult RunDeploymentStage(const PipelineConfig& c, PipelineState* s);
+
+// With config.signing_key, before any stage runs: signs what the run takes to
+// deployment, so that the environment's signature rule (validation,
+// promotion, the servers' load) can pass. A bundle (--model) is copied to
+// <run>/artifacts/bundle/NAME and the copy signed (model.sig, kept as the
+// version's signature when registered); config->model_dir and s->bundle_dir
+// then name the copy.
+// A registered version (--model-version) is signed in the registry. Records
+// what was signed in s->signing; the error of `spatial model sign` otherwise.
+absl::Status SignForDeployment(PipelineConfig* config, PipelineState* s);
 
 }  // namespace spatial::pipeline
 

@@ -5,14 +5,21 @@ the triggers and inputs of issue #6, one job per pipeline stage whose
 src/pipeline/stages.cc, names cross-checked with `spatial pipeline run
 --help`), and every `run:` line calls an existing script, Make target, CMake
 preset or `spatial` subcommand with flags its --help lists (the real binary).
+The deployment job takes the team registry and the signing key from secrets,
+through a step's env only, never on a pull request, and rehearses without
+them; RehearsalTest runs its command both ways (a throwaway registry, then a
+SQLite file standing in for the team registry with a signing key).
 Self-tests break a copy of the workflow and expect the checker to say so.
 
   workflow_test.py --source-dir DIR --binary build/release/cli/spatial
 """
 
 import argparse
+import glob
+import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -152,9 +159,65 @@ def check_runs(wf, checker):
             if "run" not in step:
                 continue
             where = f"job {name} step {n}"
+            step_env = {k: "" for k in (step.get("env") or {})}
             for env in variants:
-                found = checker.check_script_text(step["run"], env, where)
+                found = checker.check_script_text(step["run"],
+                                                  {**env, **step_env}, where)
                 problems += [p for p in found if p not in problems]
+    return problems
+
+
+DEPLOY_SCRIPT = "scripts/ci/run_spatial_pipeline.sh"
+# The deployment step's env: name -> the secret it must come from (None: a
+# repository variable or anything but a secret).
+DEPLOY_ENV = {"SPATIAL_REGISTRY": "secrets.SPATIAL_REGISTRY",
+              "SPATIAL_SIGNING_KEY": "secrets.SPATIAL_SIGNING_KEY",
+              "SPATIAL_STORE": None, "SPATIAL_SERVERS": None}
+PR_GUARD = "github.event_name != 'pull_request'"
+
+
+def deploy_step(wf):
+    """The deployment job's step that runs the pipeline script, or None."""
+    job = (wf.get("jobs") or {}).get("deployment") or {}
+    for step in job.get("steps", []):
+        if DEPLOY_SCRIPT in step.get("run", ""):
+            return step
+    return None
+
+
+def check_deployment(wf):
+    """Secrets only in the deployment step's env, guarded against pull
+    requests; the rehearsal branch is there."""
+    step = deploy_step(wf)
+    if step is None:
+        return [f"job deployment does not run {DEPLOY_SCRIPT}"]
+    problems = []
+    env = step.get("env") or {}
+    for name, secret in DEPLOY_ENV.items():
+        value = str(env.get(name, ""))
+        if name not in env:
+            problems.append(f"job deployment: env {name} is not set")
+        elif secret and secret not in value:
+            problems.append(f"job deployment: env {name} does not come from "
+                            f"{secret}")
+        elif secret and PR_GUARD not in value:
+            problems.append(f"job deployment: env {name} reaches pull "
+                            f"requests (no {PR_GUARD})")
+    if "--rehearse-without-registry" not in step["run"]:
+        problems.append("job deployment: no rehearsal without the registry "
+                        "(--rehearse-without-registry)")
+    # A secret anywhere else (the workflow env, another job or step) reaches
+    # code that has no business with it.
+    elsewhere = dict(wf)
+    jobs = dict(elsewhere.pop("jobs", None) or {})
+    text = yaml.safe_dump(elsewhere)
+    for name, job in jobs.items():
+        job = dict(job)
+        steps = [s for s in job.pop("steps", []) if s is not step]
+        text += yaml.safe_dump(job) + yaml.safe_dump(steps)
+    text += yaml.safe_dump({k: v for k, v in step.items() if k != "env"})
+    for secret in sorted(set(re.findall(r"secrets\.\w+", text))):
+        problems.append(f"{secret} is used outside the deployment step's env")
     return problems
 
 
@@ -173,7 +236,7 @@ def problems_of(path):
         return problems + ["not a YAML mapping"]
     deps = stage_dependencies(ARGS.source_dir)
     return (problems + check_triggers(wf) + check_jobs(wf, checker, deps) +
-            check_runs(wf, checker))
+            check_runs(wf, checker) + check_deployment(wf))
 
 
 class WorkflowTest(unittest.TestCase):
@@ -249,6 +312,128 @@ class SelfTest(unittest.TestCase):
 
     def test_yamllint(self):
         self.broken("  pull_request:\n", "  pull_request:   \n", "yamllint")
+
+    def test_secret_pasted_into_the_script(self):
+        self.broken("--rehearse-without-registry\n",
+                    "--rehearse-without-registry "
+                    "${{ secrets.SPATIAL_REGISTRY }}\n",
+                    "expression inside the script")
+
+    def test_secret_in_the_workflow_env(self):
+        self.broken("  SKIP_TESTS_FLAG:",
+                    "  SPATIAL_SIGNING_KEY: ${{ secrets.SPATIAL_SIGNING_KEY }}"
+                    "\n  SKIP_TESTS_FLAG:",
+                    "secrets.SPATIAL_SIGNING_KEY is used outside")
+
+    def test_secret_given_to_pull_requests(self):
+        self.broken("${{ github.event_name != 'pull_request' && "
+                    "secrets.SPATIAL_REGISTRY || '' }}",
+                    "${{ secrets.SPATIAL_REGISTRY }}",
+                    "env SPATIAL_REGISTRY reaches pull requests")
+
+    def test_registry_not_from_the_secret(self):
+        self.broken("secrets.SPATIAL_REGISTRY ||", "vars.SPATIAL_REGISTRY ||",
+                    "env SPATIAL_REGISTRY does not come from")
+
+    def test_rehearsal_branch_dropped(self):
+        self.broken("          --rehearse-without-registry\n", "",
+                    "no rehearsal without the registry")
+
+
+class RehearsalTest(unittest.TestCase):
+    """Runs the deployment step's command as the workflow does: without the
+    secrets (a rehearsal) and with them (a SQLite file stands in for the team
+    registry), and reads what it reports."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+
+    def run_step(self, env):
+        """(process, summary text, pipeline report) of the workflow's
+        deployment command with `env` as the step's env."""
+        with open(os.path.join(ARGS.source_dir, WORKFLOW)) as f:
+            step = deploy_step(yaml.safe_load(f))
+        words = shlex.split(step["run"].replace(
+            '"$SPATIAL_ENVIRONMENT"', "development"))
+        # The workflow's command, with this build's binary, a temp output
+        # and a small canary.
+        words[words.index("--spatial") + 1] = ARGS.binary
+        out = os.path.join(self.tmp.name, "runs")
+        words[words.index("--output") + 1] = out
+        words += ["--canary-per-class", "1"]
+        summary = os.path.join(self.tmp.name, "summary.md")
+        full = {k: v for k, v in os.environ.items()
+                if not k.startswith(("SPATIAL_", "GITHUB_"))}
+        full.update(env, GITHUB_STEP_SUMMARY=summary)
+        r = subprocess.run(words, cwd=ARGS.source_dir, env=full, text=True,
+                           capture_output=True, timeout=240)
+        reports = glob.glob(os.path.join(out, "*/reports/pipeline_report.json"))
+        report = {}
+        if reports:
+            with open(reports[0]) as f:
+                report = json.load(f)
+        text = open(summary).read() if os.path.exists(summary) else ""
+        return r, text, report, out
+
+    @staticmethod
+    def deployment(report):
+        return next((s for s in report.get("stages", [])
+                     if s["name"] == "deployment"), {})
+
+    def test_without_secrets_it_is_a_rehearsal(self):
+        registry = os.path.join(ARGS.source_dir, "var/registry.db")
+        before = os.path.getmtime(registry) if os.path.exists(registry) \
+            else None
+        r, summary, report, _ = self.run_step(
+            {"SPATIAL_REGISTRY": "", "SPATIAL_SIGNING_KEY": "",
+             "SPATIAL_STORE": "", "SPATIAL_SERVERS": ""})
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("REHEARSAL", r.stdout)
+        self.assertIn("## Deployment REHEARSAL (development)", summary)
+        self.assertIn("throwaway registry", summary)
+        self.assertEqual(report.get("deployment_mode"), "rehearsal", report)
+        stage = self.deployment(report)
+        self.assertEqual(stage.get("status"), "passed", report)
+        self.assertTrue(stage["reason"].startswith("REHEARSAL"), stage)
+        # The registry a local user keeps was not touched.
+        after = os.path.getmtime(registry) if os.path.exists(registry) \
+            else None
+        self.assertEqual(before, after)
+
+    def test_with_secrets_it_deploys_signed_and_never_shows_the_key(self):
+        keys = os.path.join(self.tmp.name, "keys")
+        subprocess.run([ARGS.binary, "keys", "generate", "--out", keys],
+                       check=True, capture_output=True)
+        with open(os.path.join(keys, "signing.key")) as f:
+            key = f.read()
+        team = os.path.join(self.tmp.name, "team", "registry.db")
+        r, summary, report, out = self.run_step(
+            {"SPATIAL_REGISTRY": team, "SPATIAL_SIGNING_KEY": key,
+             "SPATIAL_STORE": os.path.join(self.tmp.name, "team", "store"),
+             "SPATIAL_SERVERS": ""})
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("## Deployment to development", summary)
+        self.assertNotIn("REHEARSAL", summary + r.stdout)
+        self.assertIn("signed with the key", summary)
+        self.assertEqual(report.get("deployment_mode"), "deployment", report)
+        self.assertEqual(self.deployment(report).get("status"), "passed")
+        version = report["version_id"]
+        # The version in the team registry carries the key's signature.
+        v = subprocess.run(
+            [ARGS.binary, "model", "--registry", team, "--store",
+             os.path.join(self.tmp.name, "team", "store"), "verify", version,
+             "--public-key", os.path.join(keys, "signing.pub")],
+            capture_output=True, text=True)
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+        # Neither the key nor a line of it shows anywhere.
+        secret = key.strip().splitlines()[-1]
+        shown = r.stdout + r.stderr + summary
+        for path in glob.glob(os.path.join(out, "**"), recursive=True):
+            if os.path.isfile(path):
+                with open(path, "rb") as f:
+                    shown += f.read().decode("utf-8", "replace")
+        self.assertNotIn(secret, shown)
 
 
 def main():
