@@ -5,12 +5,19 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "src/base/text.h"
 
 namespace spatial::cli {
 
 using registry::Json;
 
-std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
+std::string FormatTable(const std::vector<std::vector<std::string>>& raw_rows) {
+  // Cells hold what users and imported files wrote: one line each, no
+  // terminal controls.
+  std::vector<std::vector<std::string>> rows = raw_rows;
+  for (auto& r : rows) {
+    for (auto& cell : r) cell = base::EscapeForTerminal(cell);
+  }
   std::vector<size_t> width;
   for (const auto& r : rows) {
     if (width.size() < r.size()) width.resize(r.size(), 0);
@@ -57,8 +64,10 @@ std::string FormatVersionInfo(
     const std::vector<registry::ValidationRecord>& validations) {
   std::string out;
   auto line = [&](absl::string_view k, absl::string_view val) {
-    absl::StrAppend(&out, absl::StrFormat("%-22s %s\n", k, val));
+    absl::StrAppend(
+        &out, absl::StrFormat("%-22s %s\n", k, base::EscapeForTerminal(val)));
   };
+  auto esc = [](absl::string_view t) { return base::EscapeForTerminal(t); };
   line("version_id", v.version_id);
   line("model_type", v.model_type);
   line("architecture", v.architecture);
@@ -78,20 +87,20 @@ std::string FormatVersionInfo(
   line("compatibility_info", v.compatibility_info.dump());
   absl::StrAppend(&out, "files:\n");
   for (const auto& f : v.files) {
-    absl::StrAppend(
-        &out, absl::StrFormat("  %-30s %12d  %s\n", f.path, f.size, f.sha256));
+    absl::StrAppend(&out, absl::StrFormat("  %-30s %12d  %s\n", esc(f.path),
+                                          f.size, f.sha256));
   }
   absl::StrAppend(&out, "validations:\n");
   if (validations.empty()) absl::StrAppend(&out, "  (none)\n");
   for (const auto& r : validations) {
     absl::StrAppend(
-        &out,
-        absl::StrFormat(
-            "  %-12s %-7s %s by %s%s\n", r.environment,
-            r.valid ? "valid" : "invalid", r.validated_at, r.actor,
-            r.override_reason.empty()
-                ? ""
-                : absl::StrCat(" (CPU override: ", r.override_reason, ")")));
+        &out, absl::StrFormat("  %-12s %-7s %s by %s%s\n", esc(r.environment),
+                              r.valid ? "valid" : "invalid",
+                              esc(r.validated_at), esc(r.actor),
+                              r.override_reason.empty()
+                                  ? ""
+                                  : absl::StrCat(" (CPU override: ",
+                                                 esc(r.override_reason), ")")));
   }
   return out;
 }
@@ -122,9 +131,13 @@ std::string FormatHistory(
 }
 
 std::string FormatRollbackPlan(const registry::RollbackPlan& plan) {
-  std::string out = absl::StrCat(
-      "environment: ", plan.environment, "\nactive:      ",
-      plan.active_version.empty() ? "(none)" : plan.active_version, "\n");
+  std::string out =
+      absl::StrCat("environment: ", base::EscapeForTerminal(plan.environment),
+                   "\nactive:      ",
+                   plan.active_version.empty()
+                       ? "(none)"
+                       : base::EscapeForTerminal(plan.active_version),
+                   "\n");
   if (plan.candidates.empty()) {
     absl::StrAppend(
         &out,
