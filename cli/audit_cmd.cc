@@ -55,7 +55,8 @@ absl::StatusOr<int> RunList(const AuditFlags& f) {
                     r.details.dump()});
   }
   std::cout << FormatTable(rows);
-  std::cout << shown.size() << " record(s) in " << ctx.location << "\n";
+  std::cout << shown.size() << " record(s) in "
+            << base::EscapeForTerminal(ctx.location) << "\n";
   return kExitOk;
 }
 
@@ -65,7 +66,7 @@ absl::StatusOr<int> RunVerify(const AuditFlags& f) {
   registry::AuditCheck check = registry::VerifyAuditChain(records);
   if (check.broken_seq) {
     std::cerr << "audit log BROKEN at seq " << *check.broken_seq << ": "
-              << check.problem << " (" << check.records
+              << base::EscapeForTerminal(check.problem) << " (" << check.records
               << " record(s) before it are intact)\n";
     return kExitFailed;
   }
@@ -77,9 +78,7 @@ absl::StatusOr<int> RunVerify(const AuditFlags& f) {
 }
 
 int Report(const absl::StatusOr<int>& rc) {
-  if (rc.ok()) return *rc;
-  std::cerr << "error: " << rc.status().message() << "\n";
-  return ExitCodeFor(rc.status());
+  return rc.ok() ? *rc : ReportError(rc.status());
 }
 
 }  // namespace

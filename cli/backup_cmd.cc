@@ -66,7 +66,8 @@ absl::StatusOr<int> RunRestore(const RegistryFlags& reg, const BackupFlags& f) {
 
 int Report(const absl::StatusOr<int>& rc) {
   if (rc.ok()) return *rc;
-  std::cerr << "error: " << rc.status().message() << "\n";
+  std::cerr << "error: " << base::EscapeForTerminal(rc.status().message())
+            << "\n";
   return ExitCodeFor(rc.status());
 }
 

@@ -145,7 +145,8 @@ absl::Status WriteOutput(const std::string& path, const std::string& text) {
 int Run(const BenchFlags& f) {
   auto plan = MakePlan(f);
   if (!plan.ok()) {
-    std::cerr << "error: " << plan.status().message() << "\n";
+    std::cerr << "error: " << base::EscapeForTerminal(plan.status().message())
+              << "\n";
     return ExitCodeFor(plan.status());
   }
   RaiseDescriptorLimit();
@@ -155,7 +156,8 @@ int Run(const BenchFlags& f) {
   auto levels = lt::http::RunBench(plan->options, progress);
   if (live) std::cerr << "\r\033[K" << std::flush;
   if (!levels.ok()) {
-    std::cerr << "error: " << levels.status().message() << "\n";
+    std::cerr << "error: " << base::EscapeForTerminal(levels.status().message())
+              << "\n";
     return ExitCodeFor(levels.status());
   }
   const lt::http::BenchOptions& o = plan->options;

@@ -73,7 +73,9 @@ int Check(CheckFlags f) {
     f.model_dirs = {"models/spatial-pizza-v1", "models/standard-pizza-v1"};
   auto environments = LoadEnvironments(f.registry.config);
   if (!environments.ok()) {
-    std::cerr << "error: " << environments.status().message() << "\n";
+    std::cerr << "error: "
+              << base::EscapeForTerminal(environments.status().message())
+              << "\n";
     return ExitCodeFor(environments.status());
   }
   const registry::Environment* env = nullptr;
@@ -143,7 +145,7 @@ int Check(CheckFlags f) {
   if (!f.output.empty()) {
     absl::Status s = base::WriteFileAtomic(f.output, j.dump(2) + "\n");
     if (!s.ok()) {
-      std::cerr << "error: " << s.message() << "\n";
+      std::cerr << "error: " << base::EscapeForTerminal(s.message()) << "\n";
       return kExitFailed;
     }
   }

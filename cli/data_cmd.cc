@@ -34,7 +34,8 @@ struct DataFlags {
 };
 
 int Finish(const absl::Status& s) {
-  if (!s.ok()) std::cerr << "error: " << s.message() << "\n";
+  if (!s.ok())
+    std::cerr << "error: " << base::EscapeForTerminal(s.message()) << "\n";
   return ExitCodeFor(s);
 }
 

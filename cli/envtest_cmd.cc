@@ -47,7 +47,7 @@ struct EnvtestFlags {
 };
 
 int Fail(const absl::Status& s) {
-  std::cerr << "error: " << s.message() << "\n";
+  std::cerr << "error: " << base::EscapeForTerminal(s.message()) << "\n";
   return ExitCodeFor(s);
 }
 
@@ -144,7 +144,9 @@ class SignalGuard {
         if (stopped.ok()) {
           for (const auto& l : *stopped) std::cerr << "  " << l << "\n";
         } else {
-          std::cerr << "error: " << stopped.status().message() << "\n";
+          std::cerr << "error: "
+                    << base::EscapeForTerminal(stopped.status().message())
+                    << "\n";
         }
       }
       std::unique_lock<std::mutex> lock(mu_);
@@ -293,7 +295,7 @@ int Run(const EnvtestFlags& f) {
     if (guard.cancelled()) return kExitInterrupted;
     if (!setup_errors.empty()) {
       for (const auto& [env, why] : setup_errors)
-        std::cerr << "error: " << why << "\n";
+        std::cerr << "error: " << base::EscapeForTerminal(why) << "\n";
       (void)fleet->Stop();
       return kExitFailed;
     }
@@ -325,7 +327,8 @@ int Run(const EnvtestFlags& f) {
   if (owned && !guard.cancelled()) {
     auto stopped = fleet->Stop();
     if (!stopped.ok())
-      std::cerr << "error: " << stopped.status().message() << "\n";
+      std::cerr << "error: "
+                << base::EscapeForTerminal(stopped.status().message()) << "\n";
   }
   run.interrupted = guard.cancelled();
   run.seconds =

@@ -122,7 +122,8 @@ absl::Status UpdateManifest(const EvalFlags& f, const Json& result) {
 int Run(const EvalFlags& f) {
   auto result = Evaluate(f);
   if (!result.ok()) {
-    std::cerr << "error: " << result.status().message() << "\n";
+    std::cerr << "error: " << base::EscapeForTerminal(result.status().message())
+              << "\n";
     return ExitCodeFor(result.status());
   }
   if (f.json) {
@@ -146,7 +147,7 @@ int Run(const EvalFlags& f) {
   if (f.update_manifest) {
     absl::Status s = UpdateManifest(f, *result);
     if (!s.ok()) {
-      std::cerr << "error: " << s.message() << "\n";
+      std::cerr << "error: " << base::EscapeForTerminal(s.message()) << "\n";
       return ExitCodeFor(s);
     }
     std::cerr << "wrote metrics to " << f.model << "/manifest.json\n";

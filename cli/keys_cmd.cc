@@ -8,6 +8,7 @@
 #include "cli/registry_context.h"
 #include "cli/registry_options.h"
 #include "src/base/status_macros.h"
+#include "src/base/text.h"
 #include "src/security/keys.h"
 #include "src/security/policy.h"
 
@@ -21,16 +22,17 @@ struct KeysFlags {
 };
 
 int Report(const absl::StatusOr<int>& rc) {
-  if (rc.ok()) return *rc;
-  std::cerr << "error: " << rc.status().message() << "\n";
-  return ExitCodeFor(rc.status());
+  return rc.ok() ? *rc : ReportError(rc.status());
 }
+
+// Environment names and key ids as typed or stored, safe for the terminal.
+std::string E(absl::string_view text) { return base::EscapeForTerminal(text); }
 
 absl::StatusOr<int> RunGenerate(const KeysFlags& f) {
   security::PrivateKey key = security::PrivateKey::Generate();
   RETURN_IF_ERROR(security::WriteKeyPair(key, f.out_dir));
-  std::cout << "wrote " << f.out_dir << "/" << security::kPrivateKeyFile
-            << " (mode 0600; keep it secret) and " << f.out_dir << "/"
+  std::cout << "wrote " << E(f.out_dir) << "/" << security::kPrivateKeyFile
+            << " (mode 0600; keep it secret) and " << E(f.out_dir) << "/"
             << security::kPublicKeyFile << "; key id "
             << key.public_key().key_id << "\n";
   return kExitOk;
@@ -47,7 +49,7 @@ absl::StatusOr<int> RunTrust(const KeysFlags& f) {
        "key.trust",
        f.environment,
        {{"key_id", key.key_id}, {"public_key", key.Base64()}}}));
-  std::cout << f.environment << " now trusts key " << key.key_id << "\n";
+  std::cout << E(f.environment) << " now trusts key " << E(key.key_id) << "\n";
   return kExitOk;
 }
 
@@ -59,7 +61,8 @@ absl::StatusOr<int> RunUntrust(const KeysFlags& f) {
         return security::RemoveTrustedKey(e, f.key_id);
       },
       {ctx.actor, "key.untrust", f.environment, {{"key_id", f.key_id}}}));
-  std::cout << f.environment << " no longer trusts key " << f.key_id << "\n";
+  std::cout << E(f.environment) << " no longer trusts key " << E(f.key_id)
+            << "\n";
   return kExitOk;
 }
 
@@ -76,7 +79,7 @@ absl::StatusOr<int> RunRequire(const KeysFlags& f) {
                                        "policy.require_signature",
                                        f.environment,
                                        {{"require_signature", required}}}));
-  std::cout << f.environment
+  std::cout << E(f.environment)
             << (required ? " now requires" : " no longer requires")
             << " a signature by a trusted key\n";
   return kExitOk;
@@ -90,12 +93,12 @@ absl::StatusOr<int> RunList(const KeysFlags& f) {
     if (!f.environment.empty() && e.name != f.environment) continue;
     found = true;
     ASSIGN_OR_RETURN(auto keys, security::TrustedKeys(e));
-    std::cout << e.name << " (signature "
+    std::cout << E(e.name) << " (signature "
               << (e.requires_signature() ? "required" : "not required") << "):";
     if (keys.empty()) std::cout << " no trusted keys";
     std::cout << "\n";
     for (const auto& k : keys)
-      std::cout << "  " << k.key_id << "  " << k.Base64() << "\n";
+      std::cout << "  " << E(k.key_id) << "  " << k.Base64() << "\n";
   }
   if (!found)
     RETURN_IF_ERROR(ctx.registry->GetEnvironment(f.environment).status());

@@ -26,7 +26,10 @@ int main(int argc, char** argv) {
   if (!args.empty() && args[0] == "model") {
     auto rewritten = RewriteModelAliases({args.begin() + 1, args.end()});
     if (!rewritten.ok()) {
-      std::cerr << "error: " << rewritten.status().message() << "\n";
+      std::cerr << "error: "
+                << spatial::base::EscapeForTerminal(
+                       rewritten.status().message())
+                << "\n";
       return kExitUsage;
     }
     args.resize(1);

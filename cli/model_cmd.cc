@@ -29,15 +29,16 @@ struct ModelFlags {
       training_config;
   std::string model_type, architecture;
   std::string migrate_from, migrate_to;
-  std::vector<std::string> metrics, tags;
+  std::vector<std::string> metrics, tags, artifact_roots;
+  double max_artifact_mb = 2048;
   bool json = false;
   bool plan = false;
 };
 
-int Fail(const absl::Status& s) {
-  std::cerr << "error: " << s.message() << "\n";
-  return ExitCodeFor(s);
-}
+int Fail(const absl::Status& s) { return ReportError(s); }
+
+// What users and imported files wrote, made safe for the terminal.
+std::string E(absl::string_view text) { return base::EscapeForTerminal(text); }
 
 absl::StatusOr<std::map<std::string, double>> ParseMetrics(
     const std::vector<std::string>& in) {
@@ -114,8 +115,8 @@ absl::StatusOr<int> RunRegister(const ModelFlags& f, RegistryContext& ctx) {
   if (f.json) {
     std::cout << registry::VersionToJson(v).dump(2) << "\n";
   } else {
-    std::cout << "registered " << v.version_id << " (" << v.model_type << ", "
-              << v.architecture << ") sha256:" << v.checksum << ", "
+    std::cout << "registered " << E(v.version_id) << " (" << E(v.model_type)
+              << ", " << E(v.architecture) << ") sha256:" << v.checksum << ", "
               << v.files.size() << " file(s), " << v.size_bytes
               << " bytes, compatibility "
               << v.compatibility_info.value("status", "unknown") << "\n";
@@ -139,8 +140,8 @@ absl::StatusOr<int> RunValidate(const ModelFlags& f, RegistryContext& ctx) {
     }
   }
   if (!rec.valid) {
-    std::cerr << "version " << rec.version_id << " is NOT valid for "
-              << rec.environment << "\n";
+    std::cerr << "version " << E(rec.version_id) << " is NOT valid for "
+              << E(rec.environment) << "\n";
     return kExitFailed;
   }
   return kExitOk;
@@ -172,10 +173,10 @@ absl::StatusOr<int> RunList(const ModelFlags& f, RegistryContext& ctx) {
   ASSIGN_OR_RETURN(auto active, ActiveVersions(*ctx.registry));
   ASSIGN_OR_RETURN(auto imported, ImportedValidations(*ctx.registry));
   std::cout << FormatVersionList(versions, active, imported);
-  std::cout << versions.size() << " version(s) in " << ctx.location
+  std::cout << versions.size() << " version(s) in " << E(ctx.location)
             << (f.environment.empty()
                     ? ""
-                    : absl::StrCat(" validated for ", f.environment))
+                    : absl::StrCat(" validated for ", E(f.environment)))
             << "\n";
   return kExitOk;
 }
@@ -212,8 +213,8 @@ absl::StatusOr<int> RunInfo(const ModelFlags& f, RegistryContext& ctx) {
     std::cout << "signatures" << (signatures.empty() ? "             none" : "")
               << "\n";
     for (const auto& s : signatures) {
-      std::cout << "  key " << s.key_id << "  by " << s.actor << "  at "
-                << s.signed_at << "\n";
+      std::cout << "  key " << E(s.key_id) << "  by " << E(s.actor) << "  at "
+                << E(s.signed_at) << "\n";
     }
   }
   return kExitOk;
@@ -224,7 +225,7 @@ absl::StatusOr<int> RunLatest(const ModelFlags& f, RegistryContext& ctx) {
   if (f.json) {
     std::cout << registry::VersionToJson(v).dump(2) << "\n";
   } else {
-    std::cout << v.version_id << "\n";
+    std::cout << E(v.version_id) << "\n";
   }
   return kExitOk;
 }
@@ -240,8 +241,9 @@ absl::StatusOr<int> RunTest(const ModelFlags& f, RegistryContext& ctx) {
          {"ok", c.status.ok()},
          {"error", c.status.ok() ? "" : std::string(c.status.message())}});
     if (!f.json) {
-      std::cout << (c.status.ok() ? "ok    " : "FAIL  ") << c.version_id
-                << (c.status.ok() ? "" : absl::StrCat(": ", c.status.message()))
+      std::cout << (c.status.ok() ? "ok    " : "FAIL  ") << E(c.version_id)
+                << (c.status.ok() ? ""
+                                  : absl::StrCat(": ", E(c.status.message())))
                 << "\n";
     }
   }
@@ -254,7 +256,7 @@ absl::StatusOr<int> RunTest(const ModelFlags& f, RegistryContext& ctx) {
               << "\n";
   } else {
     std::cout << checks.size() - bad << " of " << checks.size()
-              << " version(s) intact in " << ctx.location << "\n";
+              << " version(s) intact in " << E(ctx.location) << "\n";
   }
   return bad == 0 ? kExitOk : kExitFailed;
 }
@@ -262,9 +264,10 @@ absl::StatusOr<int> RunTest(const ModelFlags& f, RegistryContext& ctx) {
 absl::StatusOr<int> RunPromote(const ModelFlags& f, RegistryContext& ctx) {
   ASSIGN_OR_RETURN(
       auto e, ctx.service->Promote(f.id, f.environment, ctx.actor, f.reason));
-  std::cout << "promoted " << e.version_id << " to " << e.environment
+  std::cout << "promoted " << E(e.version_id) << " to " << E(e.environment)
             << " (previous: "
-            << (e.previous_version_id.empty() ? "none" : e.previous_version_id)
+            << (e.previous_version_id.empty() ? "none"
+                                              : E(e.previous_version_id))
             << ")\n";
   return kExitOk;
 }
@@ -305,27 +308,35 @@ absl::StatusOr<int> RunRollback(const ModelFlags& f, RegistryContext& ctx) {
   }
   ASSIGN_OR_RETURN(
       auto e, ctx.service->Rollback(f.environment, f.to, ctx.actor, f.reason));
-  std::cout << "rolled back " << e.environment << " from "
-            << (e.previous_version_id.empty() ? "none" : e.previous_version_id)
-            << " to " << e.version_id << "\n";
+  std::cout << "rolled back " << E(e.environment) << " from "
+            << (e.previous_version_id.empty() ? "none"
+                                              : E(e.previous_version_id))
+            << " to " << E(e.version_id) << "\n";
   return kExitOk;
 }
 
 absl::StatusOr<int> RunExport(const ModelFlags& f, RegistryContext& ctx) {
   RETURN_IF_ERROR(ctx.service->Export(f.out_dir));
-  std::cout << "exported " << ctx.location << " to " << f.out_dir
-            << "/model_versions.json and " << f.out_dir
+  std::cout << "exported " << E(ctx.location) << " to " << E(f.out_dir)
+            << "/model_versions.json and " << E(f.out_dir)
             << "/deployment_environments.json\n";
   return kExitOk;
 }
 
 absl::StatusOr<int> RunImport(const ModelFlags& f, RegistryContext& ctx) {
-  ASSIGN_OR_RETURN(auto s, ctx.service->Import(f.path, ctx.actor));
+  if (!(f.max_artifact_mb > 0)) {
+    return absl::InvalidArgumentError("--max-artifact-mb must be positive");
+  }
+  registry::ImportOptions options;
+  options.artifact_roots = f.artifact_roots;
+  options.max_artifact_bytes =
+      static_cast<uint64_t>(f.max_artifact_mb * 1024 * 1024);
+  ASSIGN_OR_RETURN(auto s, ctx.service->Import(f.path, ctx.actor, options));
   std::cout << "imported " << s.versions_added << " new version(s), "
             << s.versions_unchanged << " already present, " << s.environments
-            << " environment(s) from " << f.path << "\n";
+            << " environment(s) from " << E(f.path) << "\n";
   for (const auto& id : s.missing_artifacts) {
-    std::cerr << "warning: " << id
+    std::cerr << "warning: " << E(id)
               << ": artifact not found at its file_path; metadata imported, "
                  "`spatial model test` will report it missing\n";
   }
@@ -348,7 +359,7 @@ int RunMigrate(const ModelFlags& f) {
   std::cout << "migrated " << s->environments << " environment(s), "
             << s->versions << " version(s), " << s->validations
             << " validation(s) and " << s->deployments << " deployment(s) from "
-            << (*from)->Describe() << " to " << (*to)->Describe()
+            << E((*from)->Describe()) << " to " << E((*to)->Describe())
             << "; the copy reads back identical\n";
   return kExitOk;
 }
@@ -511,6 +522,13 @@ void AddModelCommand(CLI::App& app, std::function<int()>* action) {
           RunImport);
   imp->add_option("dir", f->path, "Directory holding the two files")
       ->required();
+  imp->add_option("--artifacts-root", f->artifact_roots,
+                  "Directory besides DIR that file_path entries may point into "
+                  "(repeatable); a file_path anywhere else refuses the import");
+  imp->add_option("--max-artifact-mb", f->max_artifact_mb,
+                  "Largest artifact (a file, or a directory's files) an "
+                  "import reads; a larger one refuses the import")
+      ->capture_default_str();
 
   CLI::App* envs =
       sub("environments", "List the deployment environments and their rules",

@@ -5,12 +5,19 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "src/base/text.h"
 
 namespace spatial::cli {
 
 using registry::Json;
 
-std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
+std::string FormatTable(const std::vector<std::vector<std::string>>& raw_rows) {
+  // Cells hold what users and imported files wrote: one line each, no
+  // terminal controls.
+  std::vector<std::vector<std::string>> rows = raw_rows;
+  for (auto& r : rows) {
+    for (auto& cell : r) cell = base::EscapeForTerminal(cell);
+  }
   std::vector<size_t> width;
   for (const auto& r : rows) {
     if (width.size() < r.size()) width.resize(r.size(), 0);
@@ -63,8 +70,10 @@ std::string FormatVersionInfo(
     const std::vector<registry::ValidationRecord>& validations) {
   std::string out;
   auto line = [&](absl::string_view k, absl::string_view val) {
-    absl::StrAppend(&out, absl::StrFormat("%-22s %s\n", k, val));
+    absl::StrAppend(
+        &out, absl::StrFormat("%-22s %s\n", k, base::EscapeForTerminal(val)));
   };
+  auto esc = [](absl::string_view t) { return base::EscapeForTerminal(t); };
   line("version_id", v.version_id);
   line("model_type", v.model_type);
   line("architecture", v.architecture);
@@ -84,8 +93,8 @@ std::string FormatVersionInfo(
   line("compatibility_info", v.compatibility_info.dump());
   absl::StrAppend(&out, "files:\n");
   for (const auto& f : v.files) {
-    absl::StrAppend(
-        &out, absl::StrFormat("  %-30s %12d  %s\n", f.path, f.size, f.sha256));
+    absl::StrAppend(&out, absl::StrFormat("  %-30s %12d  %s\n", esc(f.path),
+                                          f.size, f.sha256));
   }
   absl::StrAppend(&out, "validations:\n");
   if (validations.empty()) absl::StrAppend(&out, "  (none)\n");
@@ -94,12 +103,13 @@ std::string FormatVersionInfo(
     absl::StrAppend(
         &out,
         absl::StrFormat(
-            "  %-12s %-8s %s by %s%s\n", r.environment,
+            "  %-12s %-8s %s by %s%s\n", esc(r.environment),
             imported ? "imported" : (r.valid ? "valid" : "invalid"),
-            r.validated_at, r.actor,
+            esc(r.validated_at), esc(r.actor),
             r.override_reason.empty()
                 ? ""
-                : absl::StrCat(" (CPU override: ", r.override_reason, ")")));
+                : absl::StrCat(" (CPU override: ", esc(r.override_reason),
+                               ")")));
     absl::StrAppend(&out, FormatValidationDetail(v, r));
   }
   return out;
@@ -110,11 +120,24 @@ std::string FormatValidationDetail(const registry::ModelVersion& v,
   const std::string pad = "      ";
   if (registry::IsImportedValidation(r.result)) {
     const Json& c = r.result.value("claimed", Json::object());
-    return absl::StrCat(pad, "from ", r.result.value("imported_from", "?"),
-                        ": claimed ",
-                        c.value("valid", false) ? "valid" : "invalid", " by ",
-                        c.value("actor", "?"), " at ", c.value("at", "?"),
-                        "; history only, counts for no promotion\n");
+    // Every claimed value came from an imported file: shown escaped, and a
+    // value of another JSON type shown as "?".
+    auto text = [&c](const char* key) {
+      auto it = c.find(key);
+      return base::EscapeForTerminal(
+          it != c.end() && it->is_string() ? it->get<std::string>() : "?");
+    };
+    auto from = r.result.find("imported_from");
+    const bool claimed_valid =
+        c.contains("valid") && c["valid"].is_boolean() && c["valid"].get<bool>();
+    return absl::StrCat(
+        pad, "from ",
+        base::EscapeForTerminal(from != r.result.end() && from->is_string()
+                                    ? from->get<std::string>()
+                                    : "?"),
+        ": claimed ", claimed_valid ? "valid" : "invalid", " by ",
+        text("actor"), " at ", text("at"),
+        "; history only, counts for no promotion\n");
   }
   registry::MeasureResult mr = registry::MeasureResultOf(r.result);
   if (!mr.measurement) {
@@ -170,9 +193,13 @@ std::string FormatHistory(
 }
 
 std::string FormatRollbackPlan(const registry::RollbackPlan& plan) {
-  std::string out = absl::StrCat(
-      "environment: ", plan.environment, "\nactive:      ",
-      plan.active_version.empty() ? "(none)" : plan.active_version, "\n");
+  std::string out =
+      absl::StrCat("environment: ", base::EscapeForTerminal(plan.environment),
+                   "\nactive:      ",
+                   plan.active_version.empty()
+                       ? "(none)"
+                       : base::EscapeForTerminal(plan.active_version),
+                   "\n");
   if (plan.candidates.empty()) {
     absl::StrAppend(
         &out,

@@ -12,7 +12,8 @@
 
 namespace spatial::cli {
 
-// Left-aligned columns separated by two spaces.
+// Left-aligned columns separated by two spaces; every cell escaped for the
+// terminal (base::EscapeForTerminal).
 std::string FormatTable(const std::vector<std::vector<std::string>>& rows);
 
 // `active` maps environment -> active version id; `imported` version id ->

@@ -41,7 +41,7 @@ std::string UtcStamp() {
 }
 
 int Usage(const std::string& message) {
-  std::cerr << "error: " << message << "\n";
+  std::cerr << "error: " << base::EscapeForTerminal(message) << "\n";
   return kExitUsage;
 }
 
@@ -95,7 +95,7 @@ int RunPipeline(PipelineFlags f) {
   c.run_dir = run.string();
   for (const char* sub : {"logs", "reports", "artifacts"}) {
     if (auto s = base::MakeDirs((run / sub).string()); !s.ok()) {
-      std::cerr << "error: " << s.message() << "\n";
+      std::cerr << "error: " << base::EscapeForTerminal(s.message()) << "\n";
       return kExitFailed;
     }
   }
@@ -151,14 +151,15 @@ int RunPipeline(PipelineFlags f) {
   pipeline::Runner runner(&std::cout);
   for (auto& s : pipeline::MakeStages(c, &state, *selected)) {
     if (auto st = runner.Add(std::move(s)); !st.ok()) {
-      std::cerr << "error: " << st.message() << "\n";
+      std::cerr << "error: " << base::EscapeForTerminal(st.message()) << "\n";
       return kExitFailed;
     }
   }
   const auto started = std::chrono::steady_clock::now();
   auto outcomes = runner.Run();
   if (!outcomes.ok()) {
-    std::cerr << "error: " << outcomes.status().message() << "\n";
+    std::cerr << "error: "
+              << base::EscapeForTerminal(outcomes.status().message()) << "\n";
     return kExitFailed;
   }
   const double seconds =

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/environments_default.h"
 #include "src/base/files.h"
+#include "src/base/secrets.h"
 #include "src/base/status_macros.h"
 #include "src/checks/host_probe.h"
 #include "src/inference/onnx_info.h"
@@ -86,7 +87,7 @@ absl::StatusOr<RegistryLocation> ResolveRegistryLocation(
   if (registry::IsPostgresUrl(location) && store.empty()) {
     // A database has no "beside" for the store: it is a path the team shares.
     return absl::InvalidArgumentError(absl::StrCat(
-        "a PostgreSQL registry (", registry::MaskPostgresPassword(location),
+        "a PostgreSQL registry (", base::RedactLocation(location),
         ") needs --store PATH (or $SPATIAL_STORE): the artifact store "
         "directory "
         "every user of the registry shares"));

@@ -78,7 +78,7 @@ int Serve(const ServeFlags& flags) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   ServeFlags f = flags;
   auto fail = [](const absl::Status& s) {
-    std::cerr << "error: " << s.message() << "\n";
+    std::cerr << "error: " << base::EscapeForTerminal(s.message()) << "\n";
     return ExitCodeFor(s);
   };
   if (f.environment.empty()) f.environment = Env("ENVIRONMENT");

@@ -77,7 +77,8 @@ absl::StatusOr<int> RunSign(const SignFlags& f) {
 
 // Verification failures are failed checks (exit 1), whatever their code.
 absl::StatusOr<int> Failed(const absl::Status& s) {
-  std::cerr << "verification FAILED: " << s.message() << "\n";
+  std::cerr << "verification FAILED: " << base::EscapeForTerminal(s.message())
+            << "\n";
   return kExitFailed;
 }
 
@@ -130,7 +131,8 @@ absl::StatusOr<int> RunVerify(const SignFlags& f) {
 
 int Report(const absl::StatusOr<int>& rc) {
   if (rc.ok()) return *rc;
-  std::cerr << "error: " << rc.status().message() << "\n";
+  std::cerr << "error: " << base::EscapeForTerminal(rc.status().message())
+            << "\n";
   return ExitCodeFor(rc.status());
 }
 

@@ -8,6 +8,7 @@
 #include "cli/exit_codes.h"
 #include "nlohmann/json.hpp"
 #include "src/base/files.h"
+#include "src/base/text.h"
 #include "src/serving/tokens.h"
 
 namespace spatial::cli {
@@ -18,10 +19,8 @@ struct TokenFlags {
 };
 
 int AddToken(const TokenFlags& f) {
-  auto fail = [](const absl::Status& s) {
-    std::cerr << "error: " << s.message() << "\n";
-    return ExitCodeFor(s);
-  };
+  auto fail = [](const absl::Status& s) { return ReportError(s); };
+  auto E = [](absl::string_view t) { return base::EscapeForTerminal(t); };
   auto role = serving::ParseRole(f.role);
   if (!role.ok()) return fail(role.status());
   if (f.name.empty() || f.name.size() > 64)
@@ -51,8 +50,8 @@ int AddToken(const TokenFlags& f) {
   chmod(f.file.c_str(), 0600);
   // The only time the token exists outside its user's hands: the file keeps
   // its hash only.
-  std::cerr << "added token '" << f.name << "' (" << f.role << ") to " << f.file
-            << "; it is printed once, on stdout:\n";
+  std::cerr << "added token '" << E(f.name) << "' (" << E(f.role) << ") to "
+            << E(f.file) << "; it is printed once, on stdout:\n";
   std::cout << token << "\n";
   return kExitOk;
 }

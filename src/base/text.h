@@ -1,5 +1,6 @@
 // Small text helpers shared by the CLI and the registry: identifier checks,
-// "did you mean" suggestions and ISO 8601 time stamps. Pure and thread-safe.
+// terminal escaping, "did you mean" suggestions and ISO 8601 time stamps.
+// Pure and thread-safe.
 #ifndef SPATIAL_BASE_TEXT_H_
 #define SPATIAL_BASE_TEXT_H_
 
@@ -16,6 +17,15 @@ namespace spatial::base {
 // OK if `id` matches [A-Za-z0-9][A-Za-z0-9._-]{0,127}; InvalidArgument naming
 // `what` (e.g. "version id") otherwise. Rejects "..", "/" and control bytes.
 absl::Status CheckIdentifier(absl::string_view id, absl::string_view what);
+
+// `text` made safe to print on a terminal, on one line: C0 controls, DEL,
+// the C1 controls (U+0080..U+009F) and the bidirectional overrides
+// (U+202A..U+202E, U+2066..U+2069) are written as escapes (\n, \r, \t,
+// \x1b, \u009b, \u202e), bytes that are not UTF-8 as \xNN, and a
+// backslash as \\ so that an escape in the output always means one in the
+// text. Everything else, UTF-8 letters included, is kept. For every string
+// a user or an imported file supplied that a CLI printer shows.
+std::string EscapeForTerminal(absl::string_view text);
 
 // Levenshtein distance (byte-wise).
 size_t EditDistance(absl::string_view a, absl::string_view b);

@@ -58,5 +58,46 @@ TEST(TextTest, Iso8601RoundTrips) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// Controls, bidi overrides and broken UTF-8 are escaped; text, UTF-8 letters
+// included, is kept.
+TEST(TextTest, EscapeForTerminalEscapesControlsOnly) {
+  struct Case {
+    std::string in, want;
+  };
+  const Case cases[] = {
+      {"plain text 1.0_a-b", "plain text 1.0_a-b"},
+      {"", ""},
+      {"two\nlines", "two\\nlines"},
+      {"cr\r tab\t", "cr\\r tab\\t"},
+      {"\x1b[2Jclear", "\\x1b[2Jclear"},
+      {std::string("nul\0x", 5), "nul\\x00x"},
+      {"bell\x07 del\x7f", "bell\\x07 del\\x7f"},
+      {"back\\slash", "back\\\\slash"},
+      {"p\xc3\xa2te \xe2\x82\xac \xf0\x9f\x8d\x95", "p\xc3\xa2te \xe2\x82\xac \xf0\x9f\x8d\x95"},
+      // C1 CSI (U+009B) and a right-to-left override (U+202E).
+      {"\xc2\x9b" "2J", "\\u009b2J"},
+      {"a\xe2\x80\xae" "b", "a\\u202eb"},
+      {"\xe2\x81\xa6x", "\\u2066x"},
+      // Not UTF-8: a lone continuation byte, a truncated sequence, an
+      // overlong form, a surrogate.
+      {"\x80", "\\x80"},
+      {"\xe2\x82", "\\xe2\\x82"},
+      {"\xc0\xaf", "\\xc0\\xaf"},
+      {"\xed\xa0\x80", "\\xed\\xa0\\x80"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(EscapeForTerminal(c.in), c.want) << c.in;
+  }
+}
+
+// What an escape produces never holds a control byte.
+TEST(TextTest, EscapeForTerminalLeavesNoControlByte) {
+  std::string all;
+  for (int b = 0; b < 256; ++b) all += static_cast<char>(b);
+  for (unsigned char c : EscapeForTerminal(all)) {
+    EXPECT_FALSE(c < 0x20 || c == 0x7f) << static_cast<int>(c);
+  }
+}
+
 }  // namespace
 }  // namespace spatial::base

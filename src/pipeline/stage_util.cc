@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "src/base/files.h"
+#include "src/base/secrets.h"
 #include "src/pipeline/stages.h"
 
 namespace spatial::pipeline {
@@ -48,7 +49,8 @@ absl::StatusOr<CommandResult> RunSpatial(const PipelineConfig& c,
   if (auto st = base::MakeDirs(base::DirName(o.log_path)); !st.ok()) return st;
   {
     std::ofstream log(o.log_path, std::ios::app);
-    log << "$ " << absl::StrJoin(argv, " ")
+    // The log is kept with the run's reports: no registry password in it.
+    log << "$ " << base::RedactSecrets(absl::StrJoin(argv, " "), c.registry)
         << (stdout_path.empty() ? "" : absl::StrCat(" > ", stdout_path))
         << "\n";
   }

@@ -55,37 +55,44 @@ std::string ArtifactStore::CombinedChecksum(
   return h.HexDigest();
 }
 
-absl::StatusOr<ArtifactFile> ArtifactStore::IngestFile(
-    const std::string& src, std::string relative) const {
-  Fd in{::open(src.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)};
-  if (in.fd < 0) {
-    if (errno == ELOOP) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          src, " is a symbolic link; register the file it points to"));
-    }
-    return base::ErrnoStatus(errno, absl::StrCat("cannot open ", src));
+absl::Status ArtifactStore::MakeStoreDirs(const std::string& dir) const {
+  std::error_code ec;
+  if (fs::is_directory(dir, ec)) return absl::OkStatus();
+  if (fs::path(dir).has_parent_path() && fs::path(dir).parent_path() != dir) {
+    RETURN_IF_ERROR(MakeStoreDirs(fs::path(dir).parent_path().string()));
   }
+  if (::mkdir(dir.c_str(), kDirMode) != 0 && errno != EEXIST) {
+    return base::ErrnoStatus(errno, absl::StrCat("cannot create ", dir));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ArtifactFile> ArtifactStore::WriteBlob(
+    int in, const std::string& what, std::string relative,
+    const std::string& expected, bool* created) const {
+  *created = false;
   std::string tmp_dir = absl::StrCat(root_, "/tmp");
-  RETURN_IF_ERROR(base::MakeDirs(tmp_dir));
+  RETURN_IF_ERROR(MakeStoreDirs(tmp_dir));
   std::random_device rd;
   std::string tmp =
       absl::StrCat(tmp_dir, "/ingest.", ::getpid(), ".", rd(), rd());
-  Fd out{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
+  // Private until it is complete and checked.
+  Fd out{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)};
   if (out.fd < 0)
     return base::ErrnoStatus(errno, absl::StrCat("cannot create ", tmp));
   auto fail = [&](absl::Status s) {
     ::unlink(tmp.c_str());
     return s;
   };
-  (void)::posix_fadvise(in.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  (void)::posix_fadvise(in, 0, 0, POSIX_FADV_SEQUENTIAL);
   base::Sha256 h;
   std::vector<char> buf(1 << 20);
   uint64_t size = 0;
   for (;;) {
-    ssize_t n = ::read(in.fd, buf.data(), buf.size());
+    ssize_t n = ::read(in, buf.data(), buf.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return fail(base::ErrnoStatus(errno, absl::StrCat("cannot read ", src)));
+      return fail(base::ErrnoStatus(errno, absl::StrCat("cannot read ", what)));
     }
     if (n == 0) break;
     h.Update(buf.data(), static_cast<size_t>(n));
@@ -93,21 +100,91 @@ absl::StatusOr<ArtifactFile> ArtifactStore::IngestFile(
     if (!w.ok()) return fail(w);
     size += static_cast<uint64_t>(n);
   }
+  std::string digest = h.HexDigest();
+  if (!expected.empty() && digest != expected) {
+    return fail(absl::DataLossError(
+        absl::StrCat(what, " changed while it was imported (sha256 ", digest,
+                     ", was ", expected, "); nothing was stored")));
+  }
   if (::fsync(out.fd) != 0) {
     return fail(base::ErrnoStatus(errno, absl::StrCat("cannot fsync ", tmp)));
   }
-  ::fchmod(out.fd, 0444);
-  std::string digest = h.HexDigest();
+  ::fchmod(out.fd, kBlobMode);
   std::string final_path = BlobPath(digest);
   std::string final_dir = base::DirName(final_path);
-  absl::Status s = base::MakeDirs(final_dir);
+  absl::Status s = MakeStoreDirs(final_dir);
   if (!s.ok()) return fail(s);
-  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
-    return fail(
-        base::ErrnoStatus(errno, absl::StrCat("cannot store ", final_path)));
+  // link() tells a new blob from one already there; an intact one is kept,
+  // a damaged one replaced.
+  if (::link(tmp.c_str(), final_path.c_str()) == 0) {
+    *created = true;
+    ::unlink(tmp.c_str());
+  } else {
+    const bool existed = errno == EEXIST;
+    auto have = base::Sha256File(final_path);
+    if (existed && have.ok() && *have == digest) {
+      ::unlink(tmp.c_str());
+    } else {
+      *created = !existed && !have.ok();
+      if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
+        return fail(base::ErrnoStatus(
+            errno, absl::StrCat("cannot store ", final_path)));
+      }
+    }
   }
   RETURN_IF_ERROR(base::FsyncDir(final_dir));
   return ArtifactFile{std::move(relative), std::move(digest), size};
+}
+
+absl::StatusOr<ArtifactFile> ArtifactStore::IngestFile(
+    const std::string& src, std::string relative) const {
+  // O_NONBLOCK: a fifo put in place of the file must not hang the command.
+  Fd in{::open(src.c_str(),
+               O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)};
+  if (in.fd < 0) {
+    if (errno == ELOOP) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          src, " is a symbolic link; register the file it points to"));
+    }
+    return base::ErrnoStatus(errno, absl::StrCat("cannot open ", src));
+  }
+  struct stat st;
+  if (::fstat(in.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(src, " is not a regular file"));
+  }
+  bool created = false;
+  return WriteBlob(in.fd, src, std::move(relative), "", &created);
+}
+
+absl::StatusOr<IngestResult> ArtifactStore::StoreScanned(
+    const ScannedSource& scanned, const std::vector<std::string>& roots,
+    std::vector<std::string>* created) const {
+  IngestResult result;
+  result.is_directory = scanned.is_directory;
+  for (const auto& f : scanned.files) {
+    struct stat st;
+    ASSIGN_OR_RETURN(int raw, OpenConfined(f.path, roots, &st));
+    Fd in{raw};
+    bool is_new = false;
+    ASSIGN_OR_RETURN(ArtifactFile stored,
+                     WriteBlob(in.fd, f.path, f.relative, f.sha256, &is_new));
+    if (is_new) created->push_back(BlobPath(stored.sha256));
+    result.total_size += stored.size;
+    result.files.push_back(std::move(stored));
+  }
+  result.checksum = result.is_directory ? CombinedChecksum(result.files)
+                                        : result.files.at(0).sha256;
+  return result;
+}
+
+void ArtifactStore::RemoveBlobs(const std::vector<std::string>& created) const {
+  for (const auto& path : created) {
+    ::unlink(path.c_str());
+    // The shard directory too, when this left it empty (rmdir refuses
+    // otherwise).
+    ::rmdir(base::DirName(path).c_str());
+  }
 }
 
 absl::StatusOr<IngestResult> ArtifactStore::Ingest(

@@ -4,14 +4,23 @@
 // failed register never leaves a half-written blob under its digest. Blobs are
 // immutable and made read-only. Thread- and process-safe: two writers of the
 // same content race harmlessly by rename.
+//
+// Modes: blobs 0440 and directories 0770 less the umask (0750 under the usual
+// 022). Never world-readable: an artifact is whatever a user registered or
+// imported, and the store is often on a shared volume; the people and servers
+// that use a store share its group (umask 002 makes the directories group-
+// writable for a team that registers into one store).
 #ifndef SPATIAL_REGISTRY_ARTIFACT_STORE_H_
 #define SPATIAL_REGISTRY_ARTIFACT_STORE_H_
+
+#include <sys/types.h>
 
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "src/registry/artifact_source.h"
 #include "src/registry/model_version.h"
 
 namespace spatial::registry {
@@ -37,6 +46,21 @@ class ArtifactStore {
   absl::StatusOr<IngestResult> Ingest(
       const std::string& path, const std::vector<std::string>& skip = {}) const;
 
+  // Copies the files of `scanned` (hashed by ScanSource, opened again beneath
+  // `roots`) into the store, each only when what was copied still hashes to
+  // what was scanned (else DataLoss: it changed meanwhile). Appends the blob
+  // paths this call created (not those already there) to `created`, also on
+  // failure, for RemoveBlobs.
+  absl::StatusOr<IngestResult> StoreScanned(
+      const ScannedSource& scanned, const std::vector<std::string>& roots,
+      std::vector<std::string>* created) const;
+
+  // Removes blobs StoreScanned created, when what they were for failed.
+  void RemoveBlobs(const std::vector<std::string>& created) const;
+
+  static constexpr mode_t kBlobMode = 0440;
+  static constexpr mode_t kDirMode = 0770;  // less the umask
+
   // Path of the blob with `sha256` (whether or not it exists).
   std::string BlobPath(const std::string& sha256) const;
 
@@ -55,6 +79,15 @@ class ArtifactStore {
  private:
   absl::StatusOr<ArtifactFile> IngestFile(const std::string& src,
                                           std::string relative) const;
+  // Copies `in` (from its offset) into a blob, hashing as it goes. With
+  // `expected` set, DataLoss unless the copy hashes to it. `*created` tells
+  // whether the blob was new.
+  absl::StatusOr<ArtifactFile> WriteBlob(int in, const std::string& what,
+                                         std::string relative,
+                                         const std::string& expected,
+                                         bool* created) const;
+  // mkdir -p with kDirMode.
+  absl::Status MakeStoreDirs(const std::string& dir) const;
   std::string root_;
 };
 

@@ -12,6 +12,7 @@
 #include "src/base/sha256.h"
 #include "src/base/status_macros.h"
 #include "src/base/text.h"
+#include "src/registry/import_artifacts.h"
 #include "src/registry/legacy_json.h"
 
 namespace spatial::registry {
@@ -518,7 +519,8 @@ absl::Status RegistryService::Export(const std::string& dir) {
 }
 
 absl::StatusOr<ImportSummary> RegistryService::Import(
-    const std::string& dir, const std::string& actor) {
+    const std::string& dir, const std::string& actor,
+    const ImportOptions& options) {
   std::string versions_path = absl::StrCat(dir, "/", kVersionsFile);
   std::string envs_path = absl::StrCat(dir, "/", kEnvironmentsFile);
   RegistrySnapshot snapshot;
@@ -564,26 +566,22 @@ absl::StatusOr<ImportSummary> RegistryService::Import(
     }
     already_there.insert(v.version_id);
   }
+  // Every artifact is checked (hashed, nothing written) before any is copied,
+  // and what is copied is removed again when the registry refuses the import.
+  std::vector<ModelVersion> fresh;
+  for (const auto& v : snapshot.versions) {
+    if (!already_there.count(v.version_id)) fresh.push_back(v);
+  }
+  ASSIGN_OR_RETURN(ImportedArtifacts artifacts,
+                   ImportedArtifacts::Check(store_, dir, options, fresh));
+  RETURN_IF_ERROR(artifacts.Store(snapshot.versions));
+  summary.missing_artifacts = artifacts.missing();
   for (auto& v : snapshot.versions) {
     if (already_there.count(v.version_id)) {
       ++summary.versions_unchanged;
       continue;
     }
     ++summary.versions_added;
-    // Bring the artifact into this store when its files are not here yet.
-    bool present = !v.files.empty() && store_.VerifyVersion(v).ok();
-    if (!present) {
-      fs::path src = v.file_path;
-      if (src.is_relative()) src = fs::path(dir) / src;
-      auto ingest = store_.Ingest(src.string(), {kSignatureFile});
-      if (ingest.ok() && ingest->checksum == v.checksum) {
-        v.files = ingest->files;
-        v.is_directory = ingest->is_directory;
-        v.size_bytes = ingest->total_size;
-      } else {
-        summary.missing_artifacts.push_back(v.version_id);
-      }
-    }
     // What the file says was validated is kept as history: marked imported,
     // not valid here (it counts for no promotion, rollback or `latest`),
     // recorded as imported by this actor now, with the claim beside it.
@@ -612,7 +610,10 @@ absl::StatusOr<ImportSummary> RegistryService::Import(
     if (v.validation_status == ValidationStatus::kValidated)
       v.validation_status = ValidationStatus::kPending;
   }
-  RETURN_IF_ERROR(options_.registry->Import(snapshot));
+  if (absl::Status s = options_.registry->Import(snapshot); !s.ok()) {
+    artifacts.Undo();
+    return s;
+  }
   return summary;
 }
 

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "src/registry/artifact_store.h"
+#include "src/registry/import_artifacts.h"
 #include "src/registry/registry.h"
 #include "src/registry/rules.h"
 
@@ -123,8 +124,11 @@ class RegistryService {
   absl::StatusOr<std::vector<VersionCheck>> Test();
 
   absl::Status Export(const std::string& dir);
+  // Reads the two files in `dir`; artifacts only from beneath `dir` and
+  // `options.artifact_roots` (see ImportedArtifacts). All or nothing.
   absl::StatusOr<ImportSummary> Import(const std::string& dir,
-                                       const std::string& actor = "");
+                                       const std::string& actor = "",
+                                       const ImportOptions& options = {});
 
   // Loads `environments` when the registry has none yet (audited as an
   // import by `actor`).

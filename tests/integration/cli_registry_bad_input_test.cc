@@ -307,9 +307,8 @@ TEST(CliRegistryTest, RefusesWholeImportWhenOneVersionConflicts) {
   EXPECT_EQ(box.JsonAt(box.registry(), {"history"}), history);
 }
 
-// Disabled: a refused import still leaves the blobs of the versions before
-// the conflicting one in the store (RegistryService::Import ingests while it
-// checks), so the store is not all-or-nothing. Enable once fixed.
+// A refused import leaves the store as it was: no blob of the versions
+// before the conflicting one.
 TEST(CliRegistryTest, LeavesStoreUnchangedWhenImportIsRefused) {
   Sandbox box;
   const std::string src = box.Path("src/registry.db");

@@ -78,7 +78,10 @@ TEST(CliRegistryTest,
   EXPECT_THAT(exp.out, HasSubstr(out + "/deployment_environments.json"));
 
   const std::string fresh = box.Path("fresh/registry.db");
-  ProcessResult imp = box.ModelAt(fresh, {"import", out});
+  // The artifacts were registered from the sandbox: its directory is named
+  // as the one they may be read from.
+  ProcessResult imp =
+      box.ModelAt(fresh, {"import", out, "--artifacts-root", box.dir()});
   ASSERT_EQ(imp.exit_code, 0) << imp;
   EXPECT_EQ(
       imp.out,
@@ -133,7 +136,8 @@ TEST(CliRegistryTest,
   EXPECT_EQ(test.exit_code, 0) << test;
   EXPECT_THAT(test.out, HasSubstr("4 of 4 version(s) intact"));
 
-  ProcessResult again = box.ModelAt(fresh, {"import", out});
+  ProcessResult again =
+      box.ModelAt(fresh, {"import", out, "--artifacts-root", box.dir()});
   ASSERT_EQ(again.exit_code, 0) << again;
   EXPECT_THAT(again.out,
               HasSubstr("imported 0 new version(s), 4 already present"));

@@ -248,7 +248,8 @@ TEST_F(CliSecurityTest, UnsignedPromotionToProductionIsRefused) {
       ReadBytes(box_.Path("export/model_versions.json")), "export");
   for (auto& v : versions) v["deployment_environments"] = {"production"};
   box_.WriteFile("export/model_versions.json", versions.dump(2));
-  ProcessResult imp = Model({"import", box_.Path("export")});
+  ProcessResult imp =
+      Model({"import", box_.Path("export"), "--artifacts-root", box_.dir()});
   ASSERT_EQ(imp.exit_code, 0) << imp;
 
   ProcessResult refused =
@@ -263,7 +264,10 @@ TEST_F(CliSecurityTest, UnsignedPromotionToProductionIsRefused) {
   EXPECT_THAT(still.err, HasSubstr("version v1 is unsigned"));
   ASSERT_EQ(Model({"sign", "v1", "--key", key()}).exit_code, 0);
   // Importing environments again does not change whom production trusts.
-  ASSERT_EQ(Model({"import", box_.Path("export")}).exit_code, 0);
+  ASSERT_EQ(
+      Model({"import", box_.Path("export"), "--artifacts-root", box_.dir()})
+          .exit_code,
+      0);
   ProcessResult signed_but_imported =
       Model({"promote", "v1", "--environment", "production"});
   EXPECT_EQ(signed_but_imported.exit_code, 1) << signed_but_imported;

@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "src/base/files.h"
+#include "src/base/secrets.h"
 #include "src/base/status_macros.h"
 #include "src/base/text.h"
 #include "src/registry/audit.h"
@@ -187,7 +188,7 @@ absl::Status WriteBackup(const BackupOptions& o, const std::string& tmp,
   std::vector<ModelVersion> versions;
   if (IsPostgresUrl(o.registry)) {
     info.source_kind = "postgresql";
-    info.source = MaskPostgresPassword(o.registry);
+    info.source = base::RedactLocation(o.registry);
     ASSIGN_OR_RETURN(std::string dump,
                      DumpPostgres(o.registry, o.pg_bin_dir, tmp_db));
     RETURN_IF_ERROR(w->SetRegistry("postgresql", dump));

@@ -72,7 +72,7 @@ absl::StatusOr<bool> PgChangeListener::Wait(absl::Duration timeout) {
       backend_pid_ = conn_->backendpid();
     } catch (...) {
       absl::Status s = CurrentExceptionToStatus(
-          "cannot listen for registry changes", described_);
+          "cannot listen for registry changes", described_, conninfo_);
       Disconnect();
       return s;
     }
@@ -100,7 +100,8 @@ absl::StatusOr<bool> PgChangeListener::Wait(absl::Duration timeout) {
     }
   } catch (...) {
     absl::Status s = CurrentExceptionToStatus(
-        "lost the connection that listens for registry changes", described_);
+        "lost the connection that listens for registry changes", described_,
+        conninfo_);
     Disconnect();
     return s;
   }

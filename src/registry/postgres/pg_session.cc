@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "src/base/secrets.h"
 
 // LeakSanitizer (asan preset): libpqxx 6.4 does not free the PGresult that
 // libpq makes of a "terminating connection" error when the server drops a
@@ -19,10 +20,6 @@ extern "C" const char* __lsan_default_suppressions() {
 
 namespace spatial::registry::pg {
 namespace {
-
-std::string Message(const std::exception& e) {
-  return std::string(absl::StripTrailingAsciiWhitespace(e.what()));
-}
 
 absl::Status FromSqlState(const pqxx::sql_error& e, const std::string& msg) {
   const std::string& state = e.sqlstate();
@@ -47,9 +44,15 @@ absl::Status FromSqlState(const pqxx::sql_error& e, const std::string& msg) {
 }  // namespace
 
 absl::Status CurrentExceptionToStatus(absl::string_view what,
-                                      absl::string_view described) {
-  // Callers pass no secrets: `described` is masked and libpq's messages name
-  // the host and user, never the password.
+                                      absl::string_view described,
+                                      absl::string_view conninfo) {
+  // `described` is masked; libpq's messages usually name the host and user
+  // only, but some quote a piece of the connection string ("invalid
+  // percent-encoded token"), so they are scrubbed of its passwords too.
+  auto Message = [conninfo](const std::exception& e) {
+    return base::RedactSecrets(absl::StripTrailingAsciiWhitespace(e.what()),
+                               conninfo);
+  };
   try {
     throw;
   } catch (const pqxx::in_doubt_error& e) {
@@ -113,7 +116,8 @@ absl::Status PgSession::Reconnect() {
     conn_ = std::move(conn);
     return absl::OkStatus();
   } catch (...) {
-    return CurrentExceptionToStatus("cannot open registry", described_);
+    return CurrentExceptionToStatus("cannot open registry", described_,
+                                    conninfo_);
   }
 }
 

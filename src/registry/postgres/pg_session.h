@@ -22,9 +22,11 @@
 namespace spatial::registry::pg {
 
 // The exception being handled (call only inside a catch block) as a status
-// with `what` and `described` (a masked URL) as context.
+// with `what` and `described` (a masked URL) as context. The passwords of
+// `conninfo` are masked in what libpq wrote (it may echo parts of it).
 absl::Status CurrentExceptionToStatus(absl::string_view what,
-                                      absl::string_view described);
+                                      absl::string_view described,
+                                      absl::string_view conninfo);
 
 // Shorthand for the row-at-a-time reads.
 std::string Text(const pqxx::field& f);
@@ -100,16 +102,16 @@ auto PgSession::Run(absl::string_view what, TxKind kind, Fn&& fn)
       return result;
     } catch (const pqxx::transaction_rollback&) {
       // Serialization failure or deadlock: the server undid everything.
-      last = CurrentExceptionToStatus(what, described_);
+      last = CurrentExceptionToStatus(what, described_, conninfo_);
     } catch (const pqxx::in_doubt_error&) {
-      return Result(CurrentExceptionToStatus(what, described_));
+      return Result(CurrentExceptionToStatus(what, described_, conninfo_));
     } catch (const pqxx::broken_connection&) {
-      last = CurrentExceptionToStatus(what, described_);
+      last = CurrentExceptionToStatus(what, described_, conninfo_);
       conn_.reset();
       // The COMMIT may have reached the server: never run it twice.
       if (committing) return Result(last);
     } catch (...) {
-      return Result(CurrentExceptionToStatus(what, described_));
+      return Result(CurrentExceptionToStatus(what, described_, conninfo_));
     }
   }
   return Result(

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "src/base/secrets.h"
 #include "src/base/status_macros.h"
 #include "src/base/text.h"
 #include "src/registry/legacy_json.h"
@@ -188,7 +189,7 @@ absl::StatusOr<std::unique_ptr<PostgresRegistry>> PostgresRegistry::Open(
   }
   ASSIGN_OR_RETURN(
       auto session,
-      PgSession::Connect(options.url, MaskPostgresPassword(options.url)));
+      PgSession::Connect(options.url, base::RedactLocation(options.url)));
   std::unique_ptr<PostgresRegistry> reg(
       new PostgresRegistry(std::move(session)));
   absl::MutexLock lock(&reg->mu_);
@@ -453,7 +454,8 @@ absl::Status PostgresRegistry::Import(const RegistrySnapshot& snapshot) {
           } catch (const pqxx::integrity_constraint_violation&) {
             return sql::ImportValidationRefused(
                 r,
-                pg::CurrentExceptionToStatus("registry", described_).message());
+                pg::CurrentExceptionToStatus("registry", described_, conninfo_)
+                    .message());
           }
         }
         for (const auto& e : snapshot.deployments) {
@@ -466,7 +468,8 @@ absl::Status PostgresRegistry::Import(const RegistrySnapshot& snapshot) {
           } catch (const pqxx::integrity_constraint_violation&) {
             return sql::ImportDeploymentRefused(
                 e,
-                pg::CurrentExceptionToStatus("registry", described_).message());
+                pg::CurrentExceptionToStatus("registry", described_, conninfo_)
+                    .message());
           }
         }
         for (const auto& sig : snapshot.signatures) {

@@ -440,7 +440,9 @@ TEST_F(RegistryServiceTest, ExportImportRoundTrips) {
 
   auto reg2 = Open(dir_ + "/r2.db");
   auto service2 = MakeService(reg2.get(), dir_ + "/store2");
-  auto summary = service2->Import(dir_ + "/export");
+  // The artifacts lie beside the export, in dir_: named as a root.
+  const ImportOptions roots{.artifact_roots = {dir_}};
+  auto summary = service2->Import(dir_ + "/export", "", roots);
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_EQ(summary->versions_added, 2);
   EXPECT_TRUE(summary->missing_artifacts.empty());
@@ -473,7 +475,7 @@ TEST_F(RegistryServiceTest, ExportImportRoundTrips) {
   ASSERT_TRUE(checks.ok());
   for (const auto& c : *checks) EXPECT_TRUE(c.status.ok()) << c.status;
   // Importing the same files again changes nothing.
-  auto again = service2->Import(dir_ + "/export");
+  auto again = service2->Import(dir_ + "/export", "", roots);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->versions_unchanged, 2);
 }
