@@ -154,9 +154,9 @@ int Serve(const ServeFlags& flags) {
     auto opened = OpenRegistryContext(f.registry);
     if (!opened.ok()) return fail(opened.status());
     ctx = std::move(*opened);
-    auto env = ctx->registry->GetEnvironment(f.environment);
-    if (!env.ok()) return fail(env.status());
-    served_env = std::move(*env);
+    auto got_env = ctx->registry->GetEnvironment(f.environment);
+    if (!got_env.ok()) return fail(got_env.status());
+    served_env = std::move(*got_env);
     if (!floor && served_env->min_accuracy) {
       floor = served_env->min_accuracy;
       floor_source =
