@@ -30,16 +30,15 @@ std::string SignerIds(const Envelope& e) {
   return absl::StrJoin(ids, ", ");
 }
 
-// True when not one of `files` is in the signed manifest: the signature is
-// of some other bundle rather than of this one with a file changed.
+// True when most of the signed files are not among `files` (by digest): the
+// signature is of some other bundle, not of this one with a file changed.
 bool SharesNoFile(const SignedManifest& m,
                   const std::vector<FileDigest>& files) {
-  std::set<std::string> signed_digests;
-  for (const auto& f : m.files) signed_digests.insert(f.sha256);
-  for (const auto& f : files) {
-    if (signed_digests.count(f.sha256)) return false;
-  }
-  return true;
+  std::set<std::string> now;
+  for (const auto& f : files) now.insert(f.sha256);
+  size_t kept = 0;
+  for (const auto& f : m.files) kept += now.count(f.sha256);
+  return kept * 2 < m.files.size();
 }
 
 }  // namespace

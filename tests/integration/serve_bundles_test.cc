@@ -182,9 +182,8 @@ TEST_F(ServeBundlesTest, RegistryTrustAndRevocation) {
   };
   keys({"trust", Pub("keys"), "--environment", "production"});
   std::vector<std::string> args = {
-      "--environment", "production", "--registry",        box_.registry(),
-      "--workers",     "1",          "--poll-registry-s", "0",
-      "--model-dir",   dir};
+      "--environment",     "production", "--registry",  box_.registry(),
+      "--poll-registry-s", "0",          "--model-dir", dir};
   {
     ServerProcess server(args, box_.dir(), box_.Path("serve.log"));
     ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
