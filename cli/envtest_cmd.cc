@@ -20,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "cli/exit_codes.h"
 #include "cli/registry_context.h"
+#include "cli/serve_trust.h"
 #include "src/base/files.h"
 #include "src/base/text.h"
 #include "src/envtest/fleet.h"
@@ -42,6 +43,7 @@ struct EnvtestFlags {
   std::string environments_file;
   std::string state_file = "output/envtest_state.json";
   std::vector<std::string> model_dirs;
+  std::vector<std::string> trusted_keys;
   int images = 120;
   double ready_timeout_s = 30;
 };
@@ -173,10 +175,10 @@ envtest::FleetOptions MakeFleetOptions(const EnvtestFlags& f) {
   envtest::FleetOptions o;
   o.binary = SelfExe();
   o.state_file = f.state_file;
-  for (const auto& d : f.model_dirs) {
-    o.serve_args.push_back("--model-dir");
-    o.serve_args.push_back(fs::absolute(d).string());
-  }
+  for (const auto& d : f.model_dirs.empty() ? DefaultModelDirs() : f.model_dirs)
+    o.model_dirs.push_back(fs::absolute(d).string());
+  for (const auto& k : f.trusted_keys)
+    o.trusted_keys.push_back(fs::absolute(k).string());
   o.ready_timeout = absl::Seconds(f.ready_timeout_s);
   o.detach = f.setup_only;
   return o;
@@ -383,6 +385,11 @@ void AddEnvtestCommand(CLI::App& app, std::function<int()>* action) {
   cmd->add_option("--model-dir", f->model_dirs,
                   "Model bundle for the servers (repeatable; default: the "
                   "bundles under models/)");
+  cmd->add_option(
+      "--trusted-key", f->trusted_keys,
+      "Public key (signing.pub) the servers trust for --model-dir bundles "
+      "that carry their own model.sig (repeatable); unsigned bundles are "
+      "signed for the run with a key made for it");
   cmd->add_option("--images", f->images,
                   "Evaluation images for the classification test")
       ->capture_default_str();

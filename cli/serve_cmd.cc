@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/exit_codes.h"
 #include "cli/registry_context.h"
+#include "cli/serve_trust.h"
 #include "cli/serve_workdir.h"
 #include "opencv2/core/utility.hpp"
 #include "src/base/files.h"
@@ -40,6 +41,7 @@ struct ServeFlags {
   int port = -1;  // -1: $API_PORT, else 8001
   std::string port_file;
   std::vector<std::string> model_dirs;
+  std::vector<std::string> trusted_keys;  // --trusted-key signing.pub files
   int io_threads = 2;
   int workers = 0;  // 0: one per core
   int max_batch = 8;
@@ -98,20 +100,8 @@ int Serve(const ServeFlags& flags) {
     return fail(absl::InvalidArgumentError("--ab-split must be in [0, 1]"));
   if (f.registry.registry.empty())
     f.registry.registry = Env("SPATIAL_REGISTRY");
-  if (f.model_dirs.empty() && f.registry.registry.empty()) {
-    // The original compose file named the model with these variables.
-    std::string type = Env("MODEL_TYPE"), path = Env("SPATIAL_MODEL_PATH");
-    if (!path.empty()) f.model_dirs.push_back(path);
-    if (path.empty() || type == "standard" || type == "both") {
-      for (const char* d :
-           {"models/spatial-pizza-v1", "models/standard-pizza-v1"}) {
-        if (path.empty() ||
-            std::string(d).find("standard") != std::string::npos) {
-          f.model_dirs.push_back(d);
-        }
-      }
-    }
-  }
+  if (f.model_dirs.empty() && f.registry.registry.empty())
+    f.model_dirs = DefaultModelDirs();
   if (!(f.cache_mb >= 0 && f.cache_mb <= 1 << 20))
     return fail(absl::InvalidArgumentError(
         "--cache-mb must be a size in MB from 0 (no cache) to 1048576"));
@@ -167,32 +157,56 @@ int Serve(const ServeFlags& flags) {
   std::optional<double> floor = f.accuracy_floor;
   std::string floor_source = "--accuracy-floor";
   std::optional<RegistryContext> ctx;
-  std::string work_dir;
+  std::optional<registry::Environment> served_env;
   if (!f.registry.registry.empty()) {
     f.registry.must_exist = true;
     auto opened = OpenRegistryContext(f.registry);
     if (!opened.ok()) return fail(opened.status());
     ctx = std::move(*opened);
-    auto served_env = ctx->registry->GetEnvironment(f.environment);
-    if (!served_env.ok()) return fail(served_env.status());
+    auto got_env = ctx->registry->GetEnvironment(f.environment);
+    if (!got_env.ok()) return fail(got_env.status());
+    served_env = std::move(*got_env);
     if (!floor && served_env->min_accuracy) {
       floor = served_env->min_accuracy;
       floor_source =
           absl::StrCat("the accuracy requirement of ", served_env->name);
     }
-    work_dir = ServeWorkDir();  // (sweeps the dirs of killed servers)
     // Staging and production serve only versions signed by a trusted key
-    // (the environment's policy, read anew for every load).
-    mo.admit = [reg = ctx->registry.get(), store = &ctx->service->store(),
-                env_name = f.environment](const registry::ModelVersion& v) {
+    // (the environment's policy, read anew for every load), checked on the
+    // digests of the private copy that is then loaded.
+    mo.admit = [reg = ctx->registry.get(), env_name = f.environment](
+                   const registry::ModelVersion& v,
+                   const std::vector<security::FileDigest>& files) {
       auto env = reg->GetEnvironment(env_name);
       if (!env.ok()) return env.status();
-      return security::CheckServable(*reg, *store, v, *env);
+      return security::CheckServableFiles(*reg, v, *env, files);
     };
     mo.registry = ctx->registry.get();
     mo.store = &ctx->service->store();
-    mo.work_dir = work_dir;
   }
+  // Bundles given as directories: signed by a key the environment trusts
+  // where its policy requires it (cli/serve_trust.h).
+  auto trust =
+      ResolveBundleTrust(f.environment, served_env ? &*served_env : nullptr,
+                         f.registry.config, f.trusted_keys);
+  if (!trust.ok()) return fail(trust.status());
+  BundleGate gate(std::move(*trust));
+  mo.admit_bundle = [&gate](const std::string& source,
+                            const serving::CopiedBundle& copy) {
+    return gate.Admit(source, copy);
+  };
+  // Everything is loaded from a private copy (sweeps the dirs of killed
+  // servers first); removed when Serve returns, after the manager stopped.
+  auto work_dir = MakeServeWorkDir();
+  if (!work_dir.ok()) return fail(work_dir.status());
+  mo.work_dir = *work_dir;
+  struct RemoveOnReturn {
+    std::string dir;
+    ~RemoveOnReturn() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } remove_work_dir{*work_dir};
   serving::ModelManager manager(mo);
   // Live accuracy from /feedback; with --rollback-on-drift an alarm rolls the
   // environment back (declared after the manager it refreshes).
@@ -279,6 +293,8 @@ int Serve(const ServeFlags& flags) {
     (*server)->Stop(std::chrono::seconds(1));
     return fail(s);
   }
+  if (std::string w = gate.UnsignedWarning(); !w.empty())
+    std::cerr << w << std::endl;
   double ready_ms = std::chrono::duration<double, std::milli>(
                         std::chrono::steady_clock::now() - t0)
                         .count();
@@ -315,10 +331,6 @@ int Serve(const ServeFlags& flags) {
   (*server)->Stop(std::chrono::seconds(20));
   if (rollback) rollback->Stop();
   manager.Stop();
-  if (!work_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(work_dir, ec);
-  }
   std::cout << "stopped" << std::endl;
   return kExitOk;
 }
@@ -345,6 +357,15 @@ void AddServeCommand(CLI::App& app, std::function<int()>* action) {
       "Model bundle to serve (repeatable; one spatial and one standard at "
       "most; "
       "default $SPATIAL_MODEL_PATH, else both bundles under models/)");
+  serve->add_option(
+      "--trusted-key", f->trusted_keys,
+      "Public key (signing.pub) trusted to sign the --model-dir bundles "
+      "(repeatable; default $SPATIAL_TRUSTED_KEYS, files separated by ':'; "
+      "adds to the environment's trusted_keys in the environments file; not "
+      "with --registry, whose environment says which "
+      "keys it trusts). Where the environment requires a signature "
+      "(staging, production), every bundle's DIR/model.sig must verify with "
+      "one of these keys or the server does not start");
   serve->add_option("--io-threads", f->io_threads, "HTTP threads")
       ->capture_default_str();
   serve->add_option("--workers", f->workers,

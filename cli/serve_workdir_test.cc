@@ -49,5 +49,41 @@ TEST(ServeWorkDirTest, RemovesOnlyDirectoriesOfServersThatAreGone) {
   fs::remove_all(parent);
 }
 
+// The mkdtemp form is swept too; a link named like a dead server's dir is
+// removed as a link at most, never followed into its target.
+TEST(ServeWorkDirTest, SweepsSuffixedDirsAndNeverFollowsALink) {
+  fs::path parent = fs::path(::testing::TempDir()) /
+                    absl::StrCat("sweep-", ::getpid(), "-", __LINE__);
+  fs::remove_all(parent);
+  fs::create_directories(parent / "target");
+  std::ofstream(parent / "target" / "keep") << "not ours to delete";
+  const fs::path dead =
+      parent / absl::StrCat("spatial-serve-", DeadPid(), "-Ab12Cd");
+  fs::create_directories(dead);
+  const fs::path link = parent / absl::StrCat("spatial-serve-", DeadPid());
+  fs::create_directory_symlink(parent / "target", link);
+
+  auto removed = SweepStaleServeDirs(parent.string());
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0], dead.string());
+  EXPECT_TRUE(fs::exists(parent / "target" / "keep"));
+  fs::remove_all(parent);
+}
+
+// Each work dir is new and private: a directory made first under the old
+// predictable name is not used.
+TEST(ServeWorkDirTest, WorkDirIsNewAndPrivate) {
+  fs::path parent = fs::path(::testing::TempDir()) /
+                    absl::StrCat("workdir-", ::getpid(), "-", __LINE__);
+  fs::remove_all(parent);
+  fs::create_directories(parent / absl::StrCat("spatial-serve-", ::getpid()));
+  auto dir = MakeServeWorkDir(parent.string());
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  EXPECT_NE(*dir,
+            (parent / absl::StrCat("spatial-serve-", ::getpid())).string());
+  EXPECT_EQ(fs::status(*dir).permissions(), fs::perms::owner_all);
+  fs::remove_all(parent);
+}
+
 }  // namespace
 }  // namespace spatial::cli

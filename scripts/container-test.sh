@@ -278,5 +278,71 @@ if [ "$UID_IN" = 0 ] || [ -z "$USER_TOP" ] || [ "$USER_TOP" = root ]; then
 fi
 podman healthcheck run "$CONTAINER" || fail "podman healthcheck run: not healthy"
 echo "healthcheck: healthy"
+# The default configuration is development: the unsigned bundles of the image
+# are served with exactly one warning line.
+WARNINGS=$(podman logs "$CONTAINER" 2>&1 | grep -c '^warning: serving unsigned bundles' || true)
+[ "$WARNINGS" = 1 ] || fail "expected one 'serving unsigned bundles' warning, got $WARNINGS"
+podman rm -f -t 5 "$CONTAINER" >/dev/null
+
+# ---- 7. production: signed bundles, a mounted trusted key -------------------
+step "production: signed bundle and mounted key"
+# A key and signed copies of the image's bundles, made now by the image's own
+# binary (as root in a throw-away container, to write the host directory).
+PROD=$WORK/prod
+mkdir -p "$PROD"
+podman run --rm --no-healthcheck --user 0 --entrypoint sh -v "$PROD:/out" "$IMAGE" -c '
+  set -e
+  spatial keys generate --out /out/keys >/dev/null
+  cp -r /app/models /out/models
+  for b in /out/models/*/; do spatial model sign "$b" --key /out/keys/signing.key; done
+  cp -r /out/models /out/tampered
+  printf " " >>/out/tampered/spatial-pizza-v1/manifest.json
+  chmod -R a+rX /out/models /out/tampered /out/keys/signing.pub' ||
+  fail "could not sign the image's bundles"
+KEY_ARGS=(-e ENVIRONMENT=production -e SPATIAL_TRUSTED_KEYS=/etc/spatial-keys/signing.pub
+  -v "$PROD/keys/signing.pub:/etc/spatial-keys/signing.pub:ro")
+podman run -d --name "$CONTAINER" --read-only --health-interval disable \
+  "${KEY_ARGS[@]}" -v "$PROD/models:/app/models:ro" -p 127.0.0.1::8001 "$IMAGE" >/dev/null
+PORT=$(podman port "$CONTAINER" 8001/tcp | sed 's/.*://')
+BASE_URL=http://127.0.0.1:$PORT
+ok=0
+for _ in $(seq 1 120); do
+  if curl -fsS -m 2 "$BASE_URL/v2/health/ready" >/dev/null 2>&1; then
+    ok=1
+    break
+  fi
+  if [ "$(podman inspect --format '{{.State.Running}}' "$CONTAINER")" != true ]; then
+    podman logs "$CONTAINER" >&2 || true
+    fail "production with signed bundles and the trusted key exited"
+  fi
+  sleep 0.5
+done
+[ "$ok" = 1 ] || { podman logs "$CONTAINER" >&2; fail "production was not ready within 60 s"; }
+podman logs "$CONTAINER" 2>&1 | grep -q '^verified models/spatial-pizza-v1: signed by key' ||
+  fail "production did not say it verified the bundle"
+first=$(awk -F, 'NR==2 {print $1}' "$WORK/probe/labels.csv")
+curl -fsS -m 10 -F "file=@$WORK/probe/$first" "$BASE_URL/classify" | grep -q '"predicted_class"' ||
+  fail "production /classify failed"
+echo "production: ready with signed bundles, /classify answers"
+podman rm -f -t 5 "$CONTAINER" >/dev/null
+
+step "production refuses unsigned and tampered bundles"
+# The image's own bundles are unsigned; the tampered copy changed after signing.
+for case in unsigned tampered; do
+  mounts=()
+  [ "$case" = tampered ] && mounts=(-v "$PROD/tampered:/app/models:ro")
+  set +e
+  out=$(timeout 120 podman run --rm --no-healthcheck --read-only "${KEY_ARGS[@]}" \
+    "${mounts[@]}" "$IMAGE" 2>&1)
+  rc=$?
+  set -e
+  echo "$case: exit $rc: $(printf '%s\n' "$out" | grep '^error:' | head -n1)"
+  [ "$rc" = 1 ] || fail "production with a $case bundle exited $rc, expected 1: $out"
+  case $case in
+    unsigned) want="it is unsigned (no models/spatial-pizza-v1/model.sig)" ;;
+    tampered) want="file 'manifest.json' was changed after signing" ;;
+  esac
+  printf '%s' "$out" | grep -qF "$want" || fail "production with a $case bundle: no '$want' in: $out"
+done
 end_step
-echo "container-test: OK ($IMAGE, $SIZE_MB MB, classified $right/$total right)"
+echo "container-test: OK ($IMAGE, $SIZE_MB MB, classified $right/$total right; production served signed bundles and refused unsigned and tampered ones)"

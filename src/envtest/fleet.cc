@@ -23,6 +23,7 @@
 #include "src/base/status_macros.h"
 #include "src/base/text.h"
 #include "src/envtest/http_client.h"
+#include "src/security/test_bundles.h"
 
 namespace spatial::envtest {
 namespace {
@@ -148,6 +149,20 @@ absl::StatusOr<std::map<std::string, std::string>> Fleet::Start(
       return base::ErrnoStatus(errno, absl::StrCat("mkdtemp in ", parent));
     run_dir_ = tmpl;
     RETURN_IF_ERROR(WriteStateLocked());
+    ASSIGN_OR_RETURN(auto bundles,
+                     security::SignUnsignedBundles(options_.model_dirs,
+                                                   run_dir_ + "/signed"));
+    for (const auto& d : bundles.dirs) {
+      bundle_args_.push_back("--model-dir");
+      bundle_args_.push_back(d);
+    }
+    std::vector<std::string> keys = options_.trusted_keys;
+    if (!bundles.public_key_file.empty())
+      keys.push_back(bundles.public_key_file);
+    for (const auto& k : keys) {
+      bundle_args_.push_back("--trusted-key");
+      bundle_args_.push_back(k);
+    }
   }
   const pid_t parent_pid = ::getpid();
   for (const std::string& env : environments) {
@@ -166,6 +181,7 @@ absl::StatusOr<std::map<std::string, std::string>> Fleet::Start(
         "--port-file",   rec.port_file};
     args.insert(args.end(), options_.serve_args.begin(),
                 options_.serve_args.end());
+    args.insert(args.end(), bundle_args_.begin(), bundle_args_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

@@ -1,5 +1,6 @@
 // Fleet: the `spatial serve` processes envtest starts, one per environment,
-// each on its own loopback port with its own temporary directory. Every
+// each on its own loopback port with its own temporary directory, serving
+// signed bundles (see FleetOptions::model_dirs). Every
 // server is recorded in a state file (JSON: run_dir, and per server its
 // environment, pid, port, port file and log) as soon as it is forked, so that
 // `--cleanup-only`, a failure or a signal stops exactly those processes.
@@ -40,6 +41,12 @@ struct FleetOptions {
   std::string
       temp_parent;  // parent of the run's temp dir; "" = $TMPDIR or /tmp
   std::vector<std::string> serve_args;  // extra flags for `spatial serve`
+  // The bundles to serve (--model-dir each). Those without a model.sig are
+  // signed into the run's temp dir with a key made for the run, whose public
+  // half every server gets as --trusted-key (security/test_bundles.h): the
+  // staging and production servers verify signatures as deployed ones do.
+  std::vector<std::string> model_dirs;
+  std::vector<std::string> trusted_keys;  // more --trusted-key files
   absl::Duration ready_timeout = absl::Seconds(30);
   absl::Duration stop_timeout = absl::Seconds(10);  // then SIGKILL
   bool detach = false;  // survive envtest (--setup-only); else die with it
@@ -79,6 +86,8 @@ class Fleet {
   mutable std::mutex mu_;  // std::mutex: Debian's absl is not built for TSan
   std::string run_dir_ ABSL_GUARDED_BY(mu_);
   std::vector<ServerRecord> servers_ ABSL_GUARDED_BY(mu_);
+  // --model-dir and --trusted-key flags for every server.
+  std::vector<std::string> bundle_args_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 };
 

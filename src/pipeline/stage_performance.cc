@@ -11,6 +11,7 @@
 #include "src/base/files.h"
 #include "src/pipeline/http_client.h"
 #include "src/pipeline/stages.h"
+#include "src/security/test_bundles.h"
 
 namespace spatial::pipeline {
 namespace {
@@ -69,11 +70,24 @@ StageResult RunPerformanceStage(const PipelineConfig& c, PipelineState* s) {
     CommandOptions o;
     o.log_path = ArtifactPath(c, "perf_server.log");
     o.cwd = c.source_dir;
-    auto started =
-        Child::Start({c.spatial, "serve", "--port", "0", "--port-file",
-                      port_file, "--address", "127.0.0.1", "--environment",
-                      c.environment, "--model-dir", s->bundle_dir},
-                     o);
+    std::vector<std::string> args = {
+        c.spatial,       "serve",      "--port",    "0",
+        "--port-file",   port_file,    "--address", "127.0.0.1",
+        "--environment", c.environment};
+    if (!c.config.empty()) args.insert(args.end(), {"--config", c.config});
+    // Where the environment requires a signature the server verifies the
+    // bundle as a deployed one does: an unsigned candidate is signed into
+    // the run's artifacts with a key made for this run (its model.sig, if
+    // it has one, is verified against the environment's keys instead).
+    auto bundles = security::SignUnsignedBundles(
+        {s->bundle_dir}, ArtifactPath(c, "perf_bundle"));
+    if (!bundles.ok()) {
+      return fail(StageStatus::kError, std::string(bundles.status().message()));
+    }
+    args.insert(args.end(), {"--model-dir", bundles->dirs[0]});
+    if (!bundles->public_key_file.empty())
+      args.insert(args.end(), {"--trusted-key", bundles->public_key_file});
+    auto started = Child::Start(args, o);
     if (!started.ok()) {
       return fail(StageStatus::kError, std::string(started.status().message()));
     }

@@ -82,10 +82,14 @@ absl::Status RemoveTrustedKey(registry::Environment& env,
   return absl::OkStatus();
 }
 
-absl::Status CheckSigned(registry::Registry& registry,
-                         const registry::ArtifactStore& store,
-                         const registry::ModelVersion& v,
-                         const registry::Environment& env) {
+namespace {
+
+// CheckSigned against `files` when given, else against the blobs in `store`.
+absl::Status CheckSignedAgainst(registry::Registry& registry,
+                                const registry::ArtifactStore* store,
+                                const std::vector<FileDigest>* files,
+                                const registry::ModelVersion& v,
+                                const registry::Environment& env) {
   ASSIGN_OR_RETURN(auto trusted, TrustedKeys(env));
   if (trusted.empty()) {
     return absl::FailedPreconditionError(
@@ -106,7 +110,9 @@ absl::Status CheckSigned(registry::Registry& registry,
     absl::Status s = [&]() -> absl::Status {
       ASSIGN_OR_RETURN(Envelope e,
                        Envelope::Parse(sig.envelope, "stored signature"));
-      return VerifyStoredVersion(store, v, e, trusted);
+      if (files == nullptr) return VerifyStoredVersion(*store, v, e, trusted);
+      ASSIGN_OR_RETURN(SignedManifest m, VerifyEnvelope(e, trusted));
+      return CompareFiles(m, *files);
     }();
     if (s.ok()) return absl::OkStatus();
     problems.push_back(absl::StrCat("key ", sig.key_id, ": ", s.message()));
@@ -114,6 +120,23 @@ absl::Status CheckSigned(registry::Registry& registry,
   return absl::FailedPreconditionError(absl::StrCat(
       "version ", v.version_id, " has no valid signature by a key ", env.name,
       " trusts (", absl::StrJoin(problems, "; "), ")"));
+}
+
+}  // namespace
+
+absl::Status CheckSigned(registry::Registry& registry,
+                         const registry::ArtifactStore& store,
+                         const registry::ModelVersion& v,
+                         const registry::Environment& env) {
+  return CheckSignedAgainst(registry, &store, nullptr, v, env);
+}
+
+absl::Status CheckServableFiles(registry::Registry& registry,
+                                const registry::ModelVersion& v,
+                                const registry::Environment& env,
+                                const std::vector<FileDigest>& files) {
+  if (!env.requires_signature()) return absl::OkStatus();
+  return CheckSignedAgainst(registry, nullptr, &files, v, env);
 }
 
 absl::Status CheckServable(registry::Registry& registry,

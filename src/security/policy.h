@@ -14,6 +14,7 @@
 #include "src/registry/artifact_store.h"
 #include "src/registry/registry.h"
 #include "src/security/keys.h"
+#include "src/security/signing.h"
 
 namespace spatial::security {
 
@@ -43,6 +44,15 @@ absl::Status CheckServable(registry::Registry& registry,
                            const registry::ArtifactStore& store,
                            const registry::ModelVersion& v,
                            const registry::Environment& env);
+
+// What the server runs before it loads `v` in `env`, given `files`: the
+// digests of the bytes it copied out of the store into its private work
+// directory (what it will load, not the blobs as they may be by then). OK
+// when `env` does not require signatures; else as CheckSigned.
+absl::Status CheckServableFiles(registry::Registry& registry,
+                                const registry::ModelVersion& v,
+                                const registry::Environment& env,
+                                const std::vector<FileDigest>& files);
 
 }  // namespace spatial::security
 

@@ -65,6 +65,13 @@ absl::StatusOr<SignedManifest> ParseStatement(const std::string& payload) {
   return m;
 }
 
+absl::Status CheckPayloadType(const Envelope& envelope) {
+  if (envelope.payload_type == kInTotoPayloadType) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("signature payloadType is '", envelope.payload_type,
+                   "', expected ", kInTotoPayloadType));
+}
+
 }  // namespace
 
 std::string BuildStatement(const std::string& name,
@@ -103,13 +110,15 @@ absl::StatusOr<Envelope> SignFiles(const std::string& name,
   return e;
 }
 
+absl::StatusOr<SignedManifest> ParseEnvelopeStatement(
+    const Envelope& envelope) {
+  RETURN_IF_ERROR(CheckPayloadType(envelope));
+  return ParseStatement(envelope.payload);
+}
+
 absl::StatusOr<SignedManifest> VerifyEnvelope(
     const Envelope& envelope, const std::vector<PublicKey>& trusted) {
-  if (envelope.payload_type != kInTotoPayloadType) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("signature payloadType is '", envelope.payload_type,
-                     "', expected ", kInTotoPayloadType));
-  }
+  RETURN_IF_ERROR(CheckPayloadType(envelope));
   if (trusted.empty()) {
     return absl::FailedPreconditionError(
         "no trusted public key to verify the signature with");

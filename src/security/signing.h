@@ -55,6 +55,12 @@ absl::StatusOr<Envelope> SignFiles(const std::string& name,
 absl::StatusOr<SignedManifest> VerifyEnvelope(
     const Envelope& envelope, const std::vector<PublicKey>& trusted);
 
+// Parses the envelope's statement without checking any signature (to name
+// what a signature is of, or to check integrity where no key is trusted).
+// InvalidArgument for a payload type other than in-toto's or a malformed
+// statement.
+absl::StatusOr<SignedManifest> ParseEnvelopeStatement(const Envelope& envelope);
+
 // OK when `actual` holds exactly the manifest's files with the same digests;
 // DataLoss naming the first file changed, added or missing otherwise.
 absl::Status CompareFiles(const SignedManifest& manifest,

@@ -1,13 +1,14 @@
 #include "src/serving/model_manager.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "src/base/sha256.h"
+#include "src/base/files.h"
 #include "src/base/status_macros.h"
 #include "src/serving/registry_watcher.h"
 #include "src/vision/decode.h"
@@ -56,20 +57,18 @@ absl::StatusOr<std::shared_ptr<ServedModel>> LoadServedModel(
   return model;
 }
 
-absl::Status MaterializeVersion(const registry::ArtifactStore& store,
-                                const registry::ModelVersion& v,
-                                const std::string& dest) {
+absl::StatusOr<std::vector<security::FileDigest>> MaterializeVersion(
+    const registry::ArtifactStore& store, const registry::ModelVersion& v,
+    const std::string& dest) {
   if (!v.is_directory) {
     return absl::FailedPreconditionError(absl::StrCat(
         "version '", v.version_id,
         "' is a single file; serving needs a bundle directory (model.onnx + "
         "manifest.json)"));
   }
-  std::error_code ec;
-  if (!fs::create_directories(dest, ec) || ec) {
-    return absl::InternalError(
-        absl::StrCat("cannot create ", dest, ": ", ec.message()));
-  }
+  if (::mkdir(dest.c_str(), 0700) != 0)
+    return base::ErrnoStatus(errno, absl::StrCat("cannot create ", dest));
+  std::vector<security::FileDigest> copied;
   for (const auto& f : v.files) {
     fs::path out = fs::path(dest) / f.path;
     // Paths come from the registry; refuse anything that leaves `dest`.
@@ -80,42 +79,39 @@ absl::Status MaterializeVersion(const registry::ArtifactStore& store,
       return absl::DataLossError(absl::StrCat(
           "version '", v.version_id, "' lists a bad file path '", f.path, "'"));
     }
-    fs::create_directories(out.parent_path(), ec);
-    std::ifstream in(store.BlobPath(f.sha256), std::ios::binary);
-    if (!in) {
-      return absl::NotFoundError(absl::StrCat("version '", v.version_id,
-                                              "': the stored blob of ", f.path,
-                                              " is missing"));
+    // Parents are made inside `dest` only, private like it.
+    fs::path parent = fs::path(f.path).parent_path();
+    fs::path made = dest;
+    for (const auto& part : parent) {
+      made /= part;
+      if (::mkdir(made.c_str(), 0700) != 0 && errno != EEXIST)
+        return base::ErrnoStatus(errno,
+                                 absl::StrCat("cannot create ", made.string()));
     }
-    std::ofstream o(out, std::ios::binary | std::ios::trunc);
-    base::Sha256 h;
-    std::vector<char> buf(1 << 16);
     uint64_t size = 0;
-    while (in) {
-      in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-      auto n = static_cast<size_t>(in.gcount());
-      if (n == 0) break;
-      h.Update(buf.data(), n);
-      o.write(buf.data(), static_cast<std::streamsize>(n));
-      size += n;
+    auto digest = CopyFileHashed(store.BlobPath(f.sha256), out.string(), &size);
+    if (!digest.ok()) {
+      if (absl::IsNotFound(digest.status())) {
+        return absl::NotFoundError(absl::StrCat("version '", v.version_id,
+                                                "': the stored blob of ",
+                                                f.path, " is missing"));
+      }
+      return digest.status();
     }
-    o.close();
-    if (!o) {
-      return absl::InternalError(absl::StrCat("cannot write ", out.string()));
-    }
-    if (h.HexDigest() != f.sha256 || size != f.size) {
+    if (*digest != f.sha256 || size != f.size) {
       return absl::DataLossError(absl::StrCat(
           "version '", v.version_id, "': ", f.path,
           " does not match its registered sha256 (tampered or corrupted "
           "store); refusing to load it"));
     }
+    copied.push_back({f.path, *digest});
   }
   if (registry::ArtifactStore::CombinedChecksum(v.files) != v.checksum) {
     return absl::DataLossError(
         absl::StrCat("version '", v.version_id,
                      "': its file list does not match its checksum"));
   }
-  return absl::OkStatus();
+  return copied;
 }
 
 ModelManager::ModelManager(Options options) : options_(std::move(options)) {
@@ -145,9 +141,28 @@ absl::StatusOr<std::shared_ptr<ServedModel>> ModelManager::Load(
   return m;
 }
 
+absl::StatusOr<std::shared_ptr<ServedModel>> ModelManager::LoadFixed(
+    const std::string& dir, size_t index) {
+  if (options_.work_dir.empty()) return Load(dir, "");
+  const std::string copy_dir =
+      (fs::path(options_.work_dir) / absl::StrCat("bundle-", index)).string();
+  auto copy = CopyBundle(dir, copy_dir);
+  absl::Status admitted = copy.status();
+  if (admitted.ok() && options_.admit_bundle)
+    admitted = options_.admit_bundle(dir, *copy);
+  absl::StatusOr<std::shared_ptr<ServedModel>> m =
+      admitted.ok() ? Load(copy_dir, "")
+                    : absl::StatusOr<std::shared_ptr<ServedModel>>(admitted);
+  std::error_code ec;
+  fs::remove_all(copy_dir, ec);  // loaded into memory; the copy is not needed
+  if (m.ok()) (*m)->bundle_dir = dir;
+  return m;
+}
+
 absl::Status ModelManager::Start() {
-  for (const auto& dir : options_.model_dirs) {
-    auto m = Load(dir, "");
+  for (size_t i = 0; i < options_.model_dirs.size(); ++i) {
+    const std::string& dir = options_.model_dirs[i];
+    auto m = LoadFixed(dir, i);
     if (!m.ok()) {
       if (options_.metrics) options_.metrics->RecordModelLoad(false);
       return absl::Status(
@@ -229,16 +244,22 @@ absl::StatusOr<bool> ModelManager::Refresh(bool force) {
   };
   auto version = options_.registry->GetVersion(*active);
   if (!version.ok()) return fail(version.status());
-  if (options_.admit) {
-    if (absl::Status s = options_.admit(*version); !s.ok()) return fail(s);
+  if (options_.work_dir.empty()) {
+    return fail(absl::FailedPreconditionError(
+        "no private work directory to copy the version into"));
   }
-  std::string dir = (fs::path(options_.work_dir) /
-                     absl::StrCat(*active, ".", getpid(), ".", ++loads_))
-                        .string();
-  absl::Status unpacked = MaterializeVersion(*options_.store, *version, dir);
+  // Copied first, then judged on the digests of the copy: a blob swapped
+  // after the check cannot be what is loaded.
+  std::string dir =
+      (fs::path(options_.work_dir) / absl::StrCat(*active, ".", ++loads_))
+          .string();
+  auto unpacked = MaterializeVersion(*options_.store, *version, dir);
+  absl::Status admitted = unpacked.status();
+  if (admitted.ok() && options_.admit)
+    admitted = options_.admit(*version, *unpacked);
   absl::StatusOr<std::shared_ptr<ServedModel>> model =
-      unpacked.ok() ? Load(dir, *active)
-                    : absl::StatusOr<std::shared_ptr<ServedModel>>(unpacked);
+      admitted.ok() ? Load(dir, *active)
+                    : absl::StatusOr<std::shared_ptr<ServedModel>>(admitted);
   std::error_code ec;
   fs::remove_all(dir, ec);  // loaded into memory; the copy is not needed
   if (!model.ok()) return fail(model.status());

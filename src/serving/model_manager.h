@@ -6,10 +6,14 @@
 // registry version takes the slot of its kind (spatial or standard); a fixed
 // bundle fills the other slot (the standard fallback, typically).
 //
-// Loading a registry version: its files are copied out of the content-addressed
-// store into a private directory, each hashed on the way and compared with the
-// registry's digests (so what is loaded is exactly what was verified), then an
-// admission check runs (the signature policy), then the workers are started
+// Every model is loaded from a private copy in `work_dir` (a directory of mode
+// 0700 the caller made with MakePrivateDir): a fixed bundle is copied there,
+// each file hashed on the way, and `admit_bundle` (the signature policy) judges
+// exactly those digests; a registry version's files are copied out of the
+// content-addressed store the same way, compared with the registry's digests,
+// then `admit` judges the copied digests. So what is loaded is exactly what
+// was verified, and nobody else can change it in between. Then the workers
+// are started
 // and every worker is warmed with a real image (for a swap, by threads at
 // nice 10, so that the warm-up yields to the version serving). Only then is
 // the new model swapped in, atomically: requests that took the old one finish
@@ -39,7 +43,9 @@
 #include "absl/status/statusor.h"
 #include "src/registry/artifact_store.h"
 #include "src/registry/registry.h"
+#include "src/security/signing.h"
 #include "src/serving/batcher.h"
+#include "src/serving/bundle_copy.h"
 #include "src/serving/metrics.h"
 #include "src/serving/served_model.h"
 
@@ -60,13 +66,14 @@ absl::StatusOr<std::shared_ptr<ServedModel>> LoadServedModel(
     const Batcher::Options& options, Metrics* metrics, int warmup_rounds = 1,
     int warmup_nice = 0);
 
-// Copies a registered directory artifact out of `store` into `dest` (which
-// must not exist), verifying every file's sha256 against `v` as it is written
-// and the version's combined checksum. DataLoss names a file that does not
+// Copies a registered directory artifact out of `store` into `dest` (made
+// here with mode 0700; it must not exist), verifying every file's sha256
+// against `v` as it is written and the version's combined checksum; returns
+// the digests of the bytes written. DataLoss names a file that does not
 // match; NotFound a missing blob; FailedPrecondition a single-file artifact.
-absl::Status MaterializeVersion(const registry::ArtifactStore& store,
-                                const registry::ModelVersion& v,
-                                const std::string& dest);
+absl::StatusOr<std::vector<security::FileDigest>> MaterializeVersion(
+    const registry::ArtifactStore& store, const registry::ModelVersion& v,
+    const std::string& dest);
 
 class RegistryWatcher;
 
@@ -81,10 +88,21 @@ class ModelManager {
     registry::Registry* registry = nullptr;          // not owned
     const registry::ArtifactStore* store = nullptr;  // not owned
     std::string environment;
-    std::string work_dir;  // where versions are unpacked (temporary)
+    // Private directory (mode 0700, see MakePrivateDir) where bundles and
+    // versions are copied to be loaded; "" loads fixed bundles in place
+    // (tests only) and cannot serve a registry.
+    std::string work_dir;
     std::chrono::milliseconds poll_interval{5000};  // 0: never poll
-    // Runs before a registry version is loaded; an error refuses it.
-    std::function<absl::Status(const registry::ModelVersion&)> admit;
+    // Runs before a registry version is loaded, with the digests of the
+    // files copied out of the store; an error refuses it.
+    std::function<absl::Status(const registry::ModelVersion&,
+                               const std::vector<security::FileDigest>&)>
+        admit;
+    // Runs before a fixed bundle is loaded, with the path given and its
+    // private copy; an error refuses it (Start fails).
+    std::function<absl::Status(const std::string& source,
+                               const CopiedBundle& copy)>
+        admit_bundle;
     // Testing: the share of spatial inferences made to fail (Batcher).
     double spatial_fault_rate = 0;
     // Progress and failures, one line each (default: stderr).
@@ -120,6 +138,9 @@ class ModelManager {
   void Log(const std::string& line) const;
   absl::StatusOr<std::shared_ptr<ServedModel>> Load(const std::string& dir,
                                                     const std::string& version);
+  // A fixed bundle: copied into work_dir, admitted, loaded from the copy.
+  absl::StatusOr<std::shared_ptr<ServedModel>> LoadFixed(const std::string& dir,
+                                                         size_t index);
   void Publish(std::shared_ptr<ServedModel> from_registry);
   void ReapRetired();
   void PollLoop();

@@ -102,7 +102,8 @@ class ModelManagerTest : public ::testing::Test {
     o.environment = "development";
     o.work_dir = dir_ + "/work";
     o.poll_interval = std::chrono::milliseconds(0);  // tests call Refresh()
-    o.admit = [this](const registry::ModelVersion& v) {
+    o.admit = [this](const registry::ModelVersion& v,
+                     const std::vector<security::FileDigest>&) {
       return v.version_id == refused_ ? absl::PermissionDeniedError("refused")
                                       : absl::OkStatus();
     };
@@ -155,7 +156,8 @@ TEST_F(ModelManagerTest, MaterializeChecksEveryFileItWrites) {
   for (const auto& f : v.files) {
     if (f.path == "manifest.json") Tamper(service_->store().BlobPath(f.sha256));
   }
-  absl::Status s = MaterializeVersion(service_->store(), v, dir_ + "/out2");
+  absl::Status s =
+      MaterializeVersion(service_->store(), v, dir_ + "/out2").status();
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
   EXPECT_NE(s.message().find("manifest.json"), std::string::npos) << s;
 }

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -75,14 +76,14 @@ def dockerfile_runtime():
 class Server:
     """`spatial serve` on 127.0.0.1 port 0 with the given environment."""
 
-    def __init__(self, env):
+    def __init__(self, env, cwd=None):
         self.dir = tempfile.TemporaryDirectory()
         port_file = os.path.join(self.dir.name, "port")
         self.log = open(os.path.join(self.dir.name, "log"), "w+")
         self.proc = subprocess.Popen(
             [ARGS.binary, "serve", "--address", "127.0.0.1", "--port", "0",
              "--port-file", port_file],
-            cwd=ARGS.source_dir, env=env, stdout=self.log, stderr=self.log)
+            cwd=cwd or ARGS.source_dir, env=env, stdout=self.log, stderr=self.log)
         deadline = time.time() + 60
         while not os.path.exists(port_file) or not read(port_file).strip():
             if self.proc.poll() is not None or time.time() > deadline:
@@ -259,6 +260,8 @@ class DockerfileTest(unittest.TestCase):
         self.assertTrue(user.isdigit() and int(user) != 0, user)
         self.assertRegex(kv["HEALTHCHECK"][0], r"http://127\.0\.0\.1:\$\{API_PORT\}/")
         self.assertEqual(json.loads(kv["CMD"][0]), ["spatial", "serve", "--address", "0.0.0.0"])
+        # The default runs the unsigned shipped bundles: development only.
+        self.assertIn("ENVIRONMENT=development", kv["ENV"])
         runs = " ".join(kv["RUN"])
         self.assertNotRegex(runs, r"(-dev\b|build-essential|\bg\+\+|\bgcc\b|cmake)")
 
@@ -284,6 +287,22 @@ class K8sTest(unittest.TestCase):
         self.assertEqual(self.pod["securityContext"]["runAsUser"], int(uid))
         self.assertFalse(self.c["securityContext"]["allowPrivilegeEscalation"])
         self.assertTrue(self.c["securityContext"]["readOnlyRootFilesystem"])
+
+    def test_production_mounts_the_trusted_key(self):
+        # Production serves only signed bundles: the public key comes from a
+        # ConfigMap mounted where SPATIAL_TRUSTED_KEYS points.
+        cfg = self.docs[("ConfigMap", "pizza-api-spatial-config")]["data"]
+        self.assertEqual(cfg["ENVIRONMENT"], "production")
+        key = cfg["SPATIAL_TRUSTED_KEYS"]
+        vols = {v["name"]: v for v in self.pod["volumes"]}
+        mount = [m for m in self.c["volumeMounts"] if key.startswith(m["mountPath"] + "/")]
+        self.assertEqual(len(mount), 1, key)
+        self.assertTrue(mount[0]["readOnly"])
+        cm = vols[mount[0]["name"]]["configMap"]
+        with open(src("deploy", "k8s", "examples", "trusted-keys.yaml")) as f:
+            example = yaml.safe_load(f)
+        self.assertEqual(example["metadata"]["name"], cm["name"])
+        self.assertIn(key.rsplit("/", 1)[1], example["data"])
 
     def test_probes_and_resources(self):
         self.assertEqual(self.c["readinessProbe"]["httpGet"]["path"], "/v2/health/ready")
@@ -385,7 +404,21 @@ class AgainstRealServerTest(unittest.TestCase):
             f.write(envs["environments.json"])
         env = dict(os.environ, **cm)
         env["SPATIAL_CONFIG"] = config
-        cls.server = Server(env)
+        # Production serves only signed bundles: the shipped ones, signed now
+        # with a key made for the test, whose public half is the one trusted
+        # (where the Deployment mounts it, SPATIAL_TRUSTED_KEYS, here in tmp).
+        keys = os.path.join(cls.tmp.name, "keys")
+        subprocess.run([ARGS.binary, "keys", "generate", "--out", keys],
+                       check=True, stdout=subprocess.DEVNULL)
+        for b in ("spatial-pizza-v1", "standard-pizza-v1"):
+            dest = os.path.join(cls.tmp.name, "models", b)
+            shutil.copytree(src("models", b), dest,
+                            ignore=shutil.ignore_patterns("model.sig"))
+            subprocess.run([ARGS.binary, "model", "sign", dest, "--key",
+                            os.path.join(keys, "signing.key")],
+                           check=True, stdout=subprocess.DEVNULL)
+        env["SPATIAL_TRUSTED_KEYS"] = os.path.join(keys, "signing.pub")
+        cls.server = Server(env, cwd=cls.tmp.name)
         cls.ready = cls.server.wait_ready()
         with open(src("deploy", "grafana", "dashboards", "pizza-api-spatial.json")) as f:
             cls.dashboard = json.load(f)

@@ -1,0 +1,151 @@
+#include "cli/serve_trust.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "cli/registry_context.h"
+#include "src/base/status_macros.h"
+#include "src/security/policy.h"
+
+namespace spatial::cli {
+namespace {
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+// Where LoadEnvironments reads from, for messages.
+std::string EnvironmentsSource(const std::string& config_flag) {
+  if (!config_flag.empty()) return config_flag;
+  if (std::string env = Env("SPATIAL_CONFIG"); !env.empty()) return env;
+  std::error_code ec;
+  if (std::filesystem::exists("config/environments.json", ec))
+    return "config/environments.json";
+  return "the built-in environments";
+}
+
+void AddKey(std::vector<security::PublicKey>& keys, security::PublicKey k) {
+  for (const auto& have : keys) {
+    if (have.key_id == k.key_id) return;
+  }
+  keys.push_back(std::move(k));
+}
+
+}  // namespace
+
+std::vector<std::string> DefaultModelDirs() {
+  // The original compose file named the model with these variables.
+  std::vector<std::string> dirs;
+  std::string type = Env("MODEL_TYPE"), path = Env("SPATIAL_MODEL_PATH");
+  if (!path.empty()) dirs.push_back(path);
+  if (path.empty() || type == "standard" || type == "both") {
+    for (const char* d :
+         {"models/spatial-pizza-v1", "models/standard-pizza-v1"}) {
+      if (path.empty() ||
+          std::string(d).find("standard") != std::string::npos) {
+        dirs.push_back(d);
+      }
+    }
+  }
+  return dirs;
+}
+
+absl::StatusOr<security::BundleTrust> ResolveBundleTrust(
+    const std::string& environment, const registry::Environment* registry_env,
+    const std::string& config_flag,
+    const std::vector<std::string>& trusted_key_files) {
+  security::BundleTrust trust;
+  trust.environment = environment;
+  if (registry_env != nullptr) {
+    if (!trusted_key_files.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--trusted-key does not go with --registry: the registry says which "
+          "keys ",
+          environment, " trusts (spatial keys trust signing.pub --environment ",
+          environment, ")"));
+    }
+    trust.require_signature = registry_env->requires_signature();
+    ASSIGN_OR_RETURN(trust.trusted, security::TrustedKeys(*registry_env));
+    trust.source = absl::StrCat("the registry");
+    return trust;
+  }
+  // $SPATIAL_TRUSTED_KEYS (files separated by ':') stands in for the flag,
+  // for images and manifests; with a registry it is not used (the registry
+  // decides, and an environment variable cannot widen that).
+  std::vector<std::string> key_files = trusted_key_files;
+  const bool from_env = key_files.empty();
+  if (from_env) {
+    for (absl::string_view p :
+         absl::StrSplit(Env("SPATIAL_TRUSTED_KEYS"), ':', absl::SkipEmpty()))
+      key_files.emplace_back(p);
+  }
+  const std::string flag = from_env ? "$SPATIAL_TRUSTED_KEYS" : "--trusted-key";
+  const std::string where = EnvironmentsSource(config_flag);
+  ASSIGN_OR_RETURN(auto envs, LoadEnvironments(config_flag));
+  const registry::Environment* env = nullptr;
+  std::vector<std::string> names;
+  for (const auto& e : envs) {
+    names.push_back(e.name);
+    if (e.name == environment) env = &e;
+  }
+  if (env == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown environment '", environment, "' (", where,
+                     " has: ", absl::StrJoin(names, ", "), ")"));
+  }
+  trust.require_signature = env->requires_signature();
+  ASSIGN_OR_RETURN(auto listed, security::TrustedKeys(*env));
+  for (auto& k : listed) AddKey(trust.trusted, std::move(k));
+  for (const auto& file : key_files) {
+    auto k = security::LoadPublicKey(file);
+    if (!k.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          flag, " ", file, ": ", k.status().message(),
+          " (give the signing.pub that `spatial keys generate` wrote)"));
+    }
+    AddKey(trust.trusted, std::move(*k));
+  }
+  trust.source =
+      absl::StrCat(where, key_files.empty() ? "" : absl::StrCat(" and ", flag));
+  return trust;
+}
+
+absl::Status BundleGate::Admit(const std::string& source,
+                               const serving::CopiedBundle& copy) {
+  ASSIGN_OR_RETURN(security::BundleCheck check,
+                   security::CheckBundleSignature(source, copy.signature,
+                                                  copy.files, trust_));
+  switch (check.verdict) {
+    case security::BundleVerdict::kVerified:
+      std::cout << "verified " << source << ": signed by key " << check.key_id
+                << ", trusted in " << trust_.environment << " ("
+                << trust_.source << "), every file matches" << std::endl;
+      break;
+    case security::BundleVerdict::kIntegrityOnly:
+      std::cout << "checked " << source << ": its model.sig (key "
+                << check.key_id << ") matches every file; "
+                << trust_.environment
+                << " trusts no key, so the signer is not verified" << std::endl;
+      break;
+    case security::BundleVerdict::kUnsigned:
+      unsigned_.push_back(source);
+      break;
+  }
+  return absl::OkStatus();
+}
+
+std::string BundleGate::UnsignedWarning() const {
+  if (unsigned_.empty()) return "";
+  return absl::StrCat(
+      "warning: serving unsigned bundle", unsigned_.size() > 1 ? "s " : " ",
+      absl::StrJoin(unsigned_, ", "), " in ", trust_.environment,
+      " (no model.sig; staging and production refuse unsigned "
+      "bundles: spatial model sign DIR --key signing.key)");
+}
+
+}  // namespace spatial::cli
