@@ -12,12 +12,14 @@
 #include "src/base/text.h"
 #include "src/registry/legacy_json.h"
 #include "src/registry/sql_rows.h"
+#include "src/registry/sqlite/sqlite_audit.h"
 #include "src/registry/sqlite/sqlite_db.h"
 
 namespace spatial::registry {
 
 using sql::kVersionColumns;
 using sql::ParseStored;
+using sqlite::AppendAudit;
 using sqlite::Exec;
 using sqlite::SqliteStatus;
 using sqlite::Stmt;
@@ -106,6 +108,19 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+)sql",
+    // Each audited row names the audit record that made or last changed it;
+    // the registry gets an id (AdoptExistingRows fills both in).
+    R"sql(
+ALTER TABLE environments ADD COLUMN audit_seq INTEGER;
+ALTER TABLE versions ADD COLUMN audit_seq INTEGER;
+ALTER TABLE validations ADD COLUMN audit_seq INTEGER;
+ALTER TABLE deployments ADD COLUMN audit_seq INTEGER;
+ALTER TABLE signatures ADD COLUMN audit_seq INTEGER;
+CREATE TABLE registry_meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
 )sql",
 };
 static_assert(std::size(kMigrations) == SqliteRegistry::kSchemaVersion);
@@ -243,33 +258,6 @@ absl::Status UpsertSignature(sqlite3* db, const StoredSignature& sig) {
   return s.Run();
 }
 
-// Appends `note` to the audit log; the caller holds a write transaction.
-absl::Status AppendAudit(sqlite3* db, const AuditNote& note) {
-  std::optional<AuditRecord> prev;
-  {
-    Stmt last(db, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
-    ASSIGN_OR_RETURN(bool row, last.Step());
-    if (row) {
-      prev.emplace();
-      prev->seq = last.Int(0);
-      prev->hash = last.Text(1);
-    }
-  }
-  AuditRecord r = NextAuditRecord(prev, note, Now());
-  Stmt ins(db,
-           "INSERT INTO audit_log (seq, time, actor, action, subject, details, "
-           "prev_hash, hash) VALUES (?,?,?,?,?,?,?,?)");
-  ins.Bind(1, r.seq)
-      .Bind(2, r.time)
-      .Bind(3, r.actor)
-      .Bind(4, r.action)
-      .Bind(5, r.subject)
-      .Bind(6, r.details.dump())
-      .Bind(7, r.prev_hash)
-      .Bind(8, r.hash);
-  return ins.Run();
-}
-
 absl::Status NoSuchVersion(sqlite3* db, absl::string_view id) {
   auto ids = Column(db, "SELECT id FROM versions ORDER BY seq");
   return sql::UnknownVersion(id, ids.ok() ? *ids : std::vector<std::string>());
@@ -390,6 +378,7 @@ absl::Status SqliteRegistry::Migrate() {
   }
   for (int i = version; i < kSchemaVersion; ++i) {
     RETURN_IF_ERROR(Exec(db_, kMigrations[i]));
+    if (i == 2) RETURN_IF_ERROR(sqlite::AdoptExistingRows(db_));
     RETURN_IF_ERROR(
         Exec(db_, absl::StrCat("UPDATE schema_version SET version = ", i + 1)));
   }
@@ -407,7 +396,8 @@ absl::Status SqliteRegistry::AddVersion(const ModelVersion& v) {
   if (existing)
     return sql::AlreadyRegistered(v.version_id, *existing, v.checksum);
   RETURN_IF_ERROR(InsertVersion(db_, v));
-  RETURN_IF_ERROR(AppendAudit(db_, sql::RegisterNote(v)));
+  RETURN_IF_ERROR(AppendAudit(db_, sql::RegisterNote(v),
+                              {AuditedRow::Version(v.version_id)}));
   return tx.Commit();
 }
 
@@ -532,7 +522,8 @@ absl::Status SqliteRegistry::PutEnvironment(const Environment& e) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
   RETURN_IF_ERROR(UpsertEnvironment(db_, e));
-  RETURN_IF_ERROR(AppendAudit(db_, sql::PutEnvironmentNote(e)));
+  RETURN_IF_ERROR(AppendAudit(db_, sql::PutEnvironmentNote(e),
+                              {AuditedRow::Environment(e.name)}));
   return tx.Commit();
 }
 
@@ -569,7 +560,9 @@ absl::Status SqliteRegistry::RecordValidation(const ValidationRecord& r) {
   ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, r.version_id));
   if (!existing) return NoSuchVersion(db_, r.version_id);
   RETURN_IF_ERROR(UpsertValidation(db_, r));
-  RETURN_IF_ERROR(AppendAudit(db_, sql::ValidateNote(r)));
+  RETURN_IF_ERROR(
+      AppendAudit(db_, sql::ValidateNote(r),
+                  {AuditedRow::Validation(r.version_id, r.environment)}));
   return tx.Commit();
 }
 
@@ -625,7 +618,10 @@ absl::StatusOr<DeploymentEvent> SqliteRegistry::Activate(
   }
   event.created_at = Now();
   ASSIGN_OR_RETURN(event.seq, InsertDeployment(db_, event));
-  RETURN_IF_ERROR(AppendAudit(db_, sql::ActivateNote(event)));
+  RETURN_IF_ERROR(
+      AppendAudit(db_, sql::ActivateNote(event),
+                  {AuditedRow::Deployment(event.seq, event.version_id,
+                                          event.environment)}));
   RETURN_IF_ERROR(tx.Commit());
   return event;
 }
@@ -660,8 +656,11 @@ absl::StatusOr<std::vector<DeploymentEvent>> SqliteRegistry::History(
 absl::Status SqliteRegistry::Import(const RegistrySnapshot& snapshot) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
-  for (const auto& e : snapshot.environments)
+  std::vector<AuditedRow> rows;
+  for (const auto& e : snapshot.environments) {
     RETURN_IF_ERROR(UpsertEnvironment(db_, e));
+    rows.push_back(AuditedRow::Environment(e.name));
+  }
   std::vector<std::string> added;
   for (const auto& v : snapshot.versions) {
     ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, v.version_id));
@@ -671,11 +670,13 @@ absl::Status SqliteRegistry::Import(const RegistrySnapshot& snapshot) {
     if (!existing) {
       RETURN_IF_ERROR(InsertVersion(db_, v));
       added.push_back(v.version_id);
+      rows.push_back(AuditedRow::Version(v.version_id));
     }
   }
   for (const auto& r : snapshot.validations) {
     absl::Status s = UpsertValidation(db_, r);
     if (!s.ok()) return sql::ImportValidationRefused(r, s.message());
+    rows.push_back(AuditedRow::Validation(r.version_id, r.environment));
   }
   for (const auto& e : snapshot.deployments) {
     ASSIGN_OR_RETURN(auto current, LastActive(db_, e.environment));
@@ -685,13 +686,15 @@ absl::Status SqliteRegistry::Import(const RegistrySnapshot& snapshot) {
     auto seq = InsertDeployment(db_, e);
     if (!seq.ok())
       return sql::ImportDeploymentRefused(e, seq.status().message());
+    rows.push_back(AuditedRow::Deployment(*seq, e.version_id, e.environment));
   }
   for (const auto& sig : snapshot.signatures) {
     ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, sig.version_id));
     if (!existing) return NoSuchVersion(db_, sig.version_id);
     RETURN_IF_ERROR(UpsertSignature(db_, sig));
+    rows.push_back(AuditedRow::Signature(sig.version_id, sig.key_id));
   }
-  RETURN_IF_ERROR(AppendAudit(db_, sql::ImportNote(snapshot, added)));
+  RETURN_IF_ERROR(AppendAudit(db_, sql::ImportNote(snapshot, added), rows));
   return tx.Commit();
 }
 
@@ -713,7 +716,8 @@ absl::Status SqliteRegistry::UpdateEnvironment(
     return absl::InvalidArgumentError("an environment cannot be renamed");
   }
   RETURN_IF_ERROR(UpsertEnvironment(db_, e));
-  RETURN_IF_ERROR(AppendAudit(db_, note));
+  RETURN_IF_ERROR(
+      AppendAudit(db_, note, {AuditedRow::Environment(std::string(name))}));
   return tx.Commit();
 }
 
@@ -723,7 +727,9 @@ absl::Status SqliteRegistry::AddSignature(const StoredSignature& sig) {
   ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, sig.version_id));
   if (!existing) return NoSuchVersion(db_, sig.version_id);
   RETURN_IF_ERROR(UpsertSignature(db_, sig));
-  RETURN_IF_ERROR(AppendAudit(db_, sql::SignNote(sig)));
+  RETURN_IF_ERROR(
+      AppendAudit(db_, sql::SignNote(sig),
+                  {AuditedRow::Signature(sig.version_id, sig.key_id)}));
   return tx.Commit();
 }
 
@@ -745,17 +751,13 @@ absl::StatusOr<std::vector<StoredSignature>> SqliteRegistry::ListSignatures(
 
 absl::StatusOr<std::vector<AuditRecord>> SqliteRegistry::ListAudit() {
   absl::MutexLock lock(&mu_);
-  Stmt s(db_,
-         "SELECT seq, time, actor, action, subject, details, prev_hash, hash "
-         "FROM audit_log ORDER BY seq");
-  std::vector<AuditRecord> out;
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4),
-                   ParseStored(s.Text(5)), s.Text(6), s.Text(7)});
-  }
-  return out;
+  return sqlite::ReadAudit(db_);
+}
+
+absl::StatusOr<AuditSnapshot> SqliteRegistry::ReadAuditSnapshot() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, false));
+  return sqlite::ReadAuditSnapshot(db_);
 }
 
 }  // namespace spatial::registry
