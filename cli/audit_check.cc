@@ -26,7 +26,8 @@ constexpr uint64_t kMaxCheckpointFile = 1 << 20;
 absl::StatusOr<std::unique_ptr<registry::Registry>> OpenExisting(
     const RegistryFlags& flags) {
   RegistryFlags f = flags;
-  if (f.store.empty()) f.store = "-";  // the audit reads no artifacts
+  // The audit reads no artifacts, but a PostgreSQL location needs a store.
+  if (f.store.empty()) f.store = std::string(1, '-');
   ASSIGN_OR_RETURN(RegistryLocation where, ResolveRegistryLocation(f));
   return OpenRegistry(where.location, /*create=*/false);
 }

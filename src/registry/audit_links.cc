@@ -35,15 +35,15 @@ Json RowKey(const AuditedRow& r) {
     case AuditedKind::kValidation:
       return Json::array({r.version_id, r.environment});
     case AuditedKind::kDeployment:
-      return r.deployment_seq;
+      return Json::array({r.deployment_seq, r.version_id, r.environment});
     case AuditedKind::kSignature:
       return Json::array({r.version_id, r.key_id});
   }
   return nullptr;
 }
 
-// The row a details.rows entry names (deployments by seq only); nullopt when
-// the entry is not of that kind's form.
+// The row a details.rows entry names; nullopt when the entry is not of that
+// kind's form.
 std::optional<AuditedRow> RowFromKey(AuditedKind kind, const Json& key) {
   auto pair =
       [&](std::string AuditedRow::*second) -> std::optional<AuditedRow> {
@@ -71,8 +71,13 @@ std::optional<AuditedRow> RowFromKey(AuditedKind kind, const Json& key) {
     case AuditedKind::kValidation:
       return pair(&AuditedRow::environment);
     case AuditedKind::kDeployment:
-      if (!key.is_number_integer()) return std::nullopt;
-      r.deployment_seq = key.get<int64_t>();
+      if (!key.is_array() || key.size() != 3 || !key[0].is_number_integer() ||
+          !key[1].is_string() || !key[2].is_string()) {
+        return std::nullopt;
+      }
+      r.deployment_seq = key[0].get<int64_t>();
+      r.version_id = key[1].get<std::string>();
+      r.environment = key[2].get<std::string>();
       return r;
     case AuditedKind::kSignature:
       return pair(&AuditedRow::key_id);
@@ -159,10 +164,8 @@ std::string DescribeRow(const AuditedRow& r) {
       return absl::StrCat("validation of ", r.version_id, " for ",
                           r.environment);
     case AuditedKind::kDeployment:
-      return r.version_id.empty()
-                 ? absl::StrCat("deployment #", r.deployment_seq)
-                 : absl::StrCat("deployment #", r.deployment_seq, " (",
-                                r.version_id, " to ", r.environment, ")");
+      return absl::StrCat("deployment #", r.deployment_seq, " (", r.version_id,
+                          " to ", r.environment, ")");
     case AuditedKind::kSignature:
       return absl::StrCat("signature of ", r.version_id, " by key ", r.key_id);
   }

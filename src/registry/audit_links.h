@@ -48,8 +48,8 @@ std::string DescribeRow(const AuditedRow& row);
 
 // The value of a record's details.rows naming `rows`: {"environment":
 // [name...], "version": [id...], "validation": [[id, env]...],
-// "deployment": [seq...], "signature": [[id, key_id]...]}; kinds without
-// rows are left out.
+// "deployment": [[seq, id, env]...], "signature": [[id, key_id]...]}; kinds
+// without rows are left out.
 Json RowsDetail(const std::vector<AuditedRow>& rows);
 
 // What a registry holds of its audit trail, read in one transaction.

@@ -211,7 +211,9 @@ TEST_P(RegistryConformanceTest, EveryRowLinksToTheRecordThatMadeIt) {
     EXPECT_EQ(LinkOf(*got, kind, id_is("v2")), import);
   }
   const AuditRecord& promote = got->records[LastSeqOf(*got, "promote") - 1];
-  EXPECT_EQ(promote.details["rows"], Json({{"deployment", {promoted->seq}}}));
+  EXPECT_EQ(promote.details["rows"],
+            Json({{"deployment", Json::array({Json::array(
+                                     {promoted->seq, "v1", "production"})})}}));
   EXPECT_EQ(promote.details["environment"], "production");
 }
 

@@ -92,7 +92,20 @@ TEST(PostgresAuditTest, DeletedRowIsFoundByItsRecord) {
   Tamper(url, "DELETE FROM deployments WHERE seq = 2");
   EXPECT_THAT(CheckAuditLinks(Read(url)).problems,
               ElementsAre("audit record seq 7 (promote v2) made deployment "
-                          "#2, which is gone"));
+                          "#2 (v2 to production), which is gone"));
+}
+
+// History rewritten in place (deployment #2 now says v1 went live, not v2)
+// no longer matches the record that made it.
+TEST(PostgresAuditTest, RewrittenDeploymentIsFound) {
+  const std::string url = Populated();
+  Tamper(url, "UPDATE deployments SET version_id = 'v1' WHERE seq = 2");
+  EXPECT_THAT(
+      CheckAuditLinks(Read(url)).problems,
+      ElementsAre("deployment #2 (v1 to production) points at audit record "
+                  "seq 7 (promote v2), which does not describe it",
+                  "audit record seq 7 (promote v2) made deployment #2 (v2 to "
+                  "production), which is gone"));
 }
 
 }  // namespace
