@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "cli/audit_check.h"
 #include "cli/exit_codes.h"
 #include "cli/model_output.h"
 #include "cli/registry_context.h"
@@ -60,23 +61,6 @@ absl::StatusOr<int> RunList(const AuditFlags& f) {
   return kExitOk;
 }
 
-absl::StatusOr<int> RunVerify(const AuditFlags& f) {
-  ASSIGN_OR_RETURN(RegistryContext ctx, OpenRegistryContext(f.reg));
-  ASSIGN_OR_RETURN(auto records, ctx.registry->ListAudit());
-  registry::AuditCheck check = registry::VerifyAuditChain(records);
-  if (check.broken_seq) {
-    std::cerr << "audit log BROKEN at seq " << *check.broken_seq << ": "
-              << base::EscapeForTerminal(check.problem) << " (" << check.records
-              << " record(s) before it are intact)\n";
-    return kExitFailed;
-  }
-  std::cout << check.records << " records, chain intact"
-            << (check.head.empty() ? ""
-                                   : absl::StrCat(" (head ", check.head, ")"))
-            << "\n";
-  return kExitOk;
-}
-
 int Report(const absl::StatusOr<int>& rc) {
   return rc.ok() ? *rc : ReportError(rc.status());
 }
@@ -95,13 +79,35 @@ void AddAuditCommand(CLI::App& app, std::function<int()>* action) {
   AddRegistryOptions(*list, f->reg);
   list->callback(
       [f, action] { *action = [f] { return Report(RunList(*f)); }; });
+  auto c = std::make_shared<AuditCheckFlags>();
   CLI::App* verify = audit->add_subcommand(
       "verify",
-      "Check the hash chain; exit 1 naming the first edited, deleted or "
-      "reordered record");
-  AddRegistryOptions(*verify, f->reg);
+      "Check the hash chain and that each registry row and its audit record "
+      "point at each other (and, with --checkpoint, that the log still "
+      "contains a signed checkpoint); exit 1 naming what is wrong");
+  verify->add_option("--checkpoint", c->checkpoint,
+                     "A checkpoint file written by `spatial audit checkpoint`: "
+                     "the log must not be shorter than it or differ from it");
+  verify->add_option("--public-key", c->public_key,
+                     "The public key (signing.pub) that signs checkpoints; "
+                     "required with --checkpoint");
+  AddRegistryOptions(*verify, c->reg);
   verify->callback(
-      [f, action] { *action = [f] { return Report(RunVerify(*f)); }; });
+      [c, action] { *action = [c] { return Report(RunAuditVerify(*c)); }; });
+  CLI::App* checkpoint = audit->add_subcommand(
+      "checkpoint",
+      "Verify the log, then sign a checkpoint of it (registry id, seq, head "
+      "hash, time) with an Ed25519 key; keep the file where the registry's "
+      "writers cannot change it");
+  checkpoint->add_option("--key", c->key,
+                         "Private key file (default "
+                         "$SPATIAL_SIGNING_KEY_FILE)");
+  checkpoint->add_option("--out", c->out, "Where to write the checkpoint")
+      ->required();
+  AddRegistryOptions(*checkpoint, c->reg);
+  checkpoint->callback([c, action] {
+    *action = [c] { return Report(RunAuditCheckpoint(*c)); };
+  });
 }
 
 }  // namespace spatial::cli

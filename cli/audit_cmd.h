@@ -1,5 +1,5 @@
-// `spatial audit list` and `spatial audit verify`: read the registry's
-// hash-chained audit log and check that it is intact.
+// `spatial audit list`, `verify` and `checkpoint`: read the registry's
+// hash-chained audit log, check it (cli/audit_check.h) and sign checkpoints.
 #ifndef SPATIAL_CLI_AUDIT_CMD_H_
 #define SPATIAL_CLI_AUDIT_CMD_H_
 

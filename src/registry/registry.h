@@ -5,8 +5,11 @@
 // "register" (actor: the version's), RecordValidation as "validate",
 // Activate as "promote" or "rollback", Import as "import" (the snapshot's
 // actor), PutEnvironment as "environment.put", AddSignature as "sign",
-// UpdateEnvironment as its note says. Implementations are thread-safe and
-// safe to use from several processes at once.
+// UpdateEnvironment as its note says. Each row such a change creates or
+// changes (environment, version, validation, deployment, signature) stores
+// the seq of that record, and the record names the rows in details.rows
+// (src/registry/audit_links.h). Implementations are thread-safe and safe to
+// use from several processes at once.
 #ifndef SPATIAL_REGISTRY_REGISTRY_H_
 #define SPATIAL_REGISTRY_REGISTRY_H_
 
@@ -21,6 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "src/registry/audit.h"
+#include "src/registry/audit_links.h"
 #include "src/registry/model_version.h"
 
 namespace spatial::registry {
@@ -125,6 +129,10 @@ class Registry {
 
   // The whole audit log in seq order, as stored (not verified).
   virtual absl::StatusOr<std::vector<AuditRecord>> ListAudit() = 0;
+  // The registry id, the whole audit log and every audited row with its
+  // audit_seq, read in one transaction (so that a change committed meanwhile
+  // cannot look like a broken link).
+  virtual absl::StatusOr<AuditSnapshot> ReadAuditSnapshot() = 0;
 
   // A listener of activations in `environment` (all when empty), or nullptr
   // when the adapter cannot tell of changes (then readers poll).

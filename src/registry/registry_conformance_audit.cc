@@ -136,5 +136,120 @@ TEST_P(RegistryConformanceTest, ImportCarriesSignatures) {
   EXPECT_FALSE(reg_->GetVersion("v2").ok());
 }
 
+// The seq of the row `kind`/`pred` in `snap`; -1 when absent or unlinked.
+template <typename Pred>
+int64_t LinkOf(const AuditSnapshot& snap, AuditedKind kind, Pred pred) {
+  for (const auto& r : snap.rows) {
+    if (r.kind == kind && pred(r)) return r.audit_seq.value_or(-1);
+  }
+  return -1;
+}
+
+// The seq of the last record with `action`; -1 when there is none.
+int64_t LastSeqOf(const AuditSnapshot& snap, const std::string& action) {
+  int64_t seq = -1;
+  for (const auto& r : snap.records) {
+    if (r.action == action) seq = r.seq;
+  }
+  return seq;
+}
+
+// Each row an audited change makes (environment, version, validation,
+// deployment, signature, imported rows) stores the seq of that change's
+// record, the record names the row, and the links check out both ways.
+TEST_P(RegistryConformanceTest, EveryRowLinksToTheRecordThatMadeIt) {
+  ASSERT_TRUE(reg_->AddVersion(TestVersion("v1")).ok());
+  ASSERT_TRUE(
+      reg_->RecordValidation(TestValidation("v1", "production", true)).ok());
+  auto promoted = reg_->Activate(
+      {.environment = "production", .version_id = "v1", .actor = "deployer"});
+  ASSERT_TRUE(promoted.ok()) << promoted.status();
+  ASSERT_TRUE(reg_->AddSignature(TestSignature("v1", "k1")).ok());
+  ASSERT_TRUE(reg_->UpdateEnvironment(
+                      "production",
+                      [](Environment&) { return absl::OkStatus(); },
+                      {"admin", "key.trust", "production", {{"key_id", "k1"}}})
+                  .ok());
+  RegistrySnapshot snap;
+  snap.versions = {TestVersion("v2")};
+  snap.validations = {TestValidation("v2", "development", true)};
+  snap.deployments = {{.environment = "development",
+                       .version_id = "v2",
+                       .actor = "old",
+                       .created_at = "2026-01-01T00:00:00Z"}};
+  snap.signatures = {TestSignature("v2", "k2")};
+  snap.actor = "importer";
+  ASSERT_TRUE(reg_->Import(snap).ok());
+
+  auto got = reg_->ReadAuditSnapshot();
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->records.size(), reg_->ListAudit()->size());
+  EXPECT_EQ(got->registry_id.size(), 32u);
+  AuditLinkCheck check = CheckAuditLinks(*got);
+  EXPECT_TRUE(check.problems.empty()) << check.problems.front();
+  EXPECT_EQ(check.rows, 2 + 2 + 2 + 2 + 2);  // 2 of each kind
+  EXPECT_EQ(check.linked, static_cast<int64_t>(got->records.size()));
+
+  auto id_is = [](const std::string& id) {
+    return [id](const AuditedRow& r) { return r.version_id == id; };
+  };
+  EXPECT_EQ(LinkOf(*got, AuditedKind::kVersion, id_is("v1")),
+            LastSeqOf(*got, "register"));
+  EXPECT_EQ(LinkOf(*got, AuditedKind::kValidation, id_is("v1")),
+            LastSeqOf(*got, "validate"));
+  EXPECT_EQ(LinkOf(*got, AuditedKind::kDeployment, id_is("v1")),
+            LastSeqOf(*got, "promote"));
+  EXPECT_EQ(LinkOf(*got, AuditedKind::kSignature, id_is("v1")),
+            LastSeqOf(*got, "sign"));
+  EXPECT_EQ(
+      LinkOf(*got, AuditedKind::kEnvironment,
+             [](const AuditedRow& r) { return r.environment == "production"; }),
+      LastSeqOf(*got, "key.trust"));
+  const int64_t import = LastSeqOf(*got, "import");
+  for (auto kind : {AuditedKind::kVersion, AuditedKind::kValidation,
+                    AuditedKind::kDeployment, AuditedKind::kSignature}) {
+    EXPECT_EQ(LinkOf(*got, kind, id_is("v2")), import);
+  }
+  const AuditRecord& promote = got->records[LastSeqOf(*got, "promote") - 1];
+  EXPECT_EQ(promote.details["rows"],
+            Json({{"deployment", Json::array({Json::array(
+                                     {promoted->seq, "v1", "production"})})}}));
+  EXPECT_EQ(promote.details["environment"], "production");
+}
+
+// A row replaced by a later change points at the later record; the earlier
+// record still checks out (it made the row, which was replaced since).
+TEST_P(RegistryConformanceTest, ReplacedRowsPointAtTheLatestChange) {
+  ASSERT_TRUE(reg_->AddVersion(TestVersion("v1")).ok());
+  ASSERT_TRUE(
+      reg_->RecordValidation(TestValidation("v1", "production", false)).ok());
+  ASSERT_TRUE(
+      reg_->RecordValidation(TestValidation("v1", "production", true)).ok());
+  ASSERT_TRUE(reg_->PutEnvironment(TestEnvironment("production")).ok());
+  auto got = reg_->ReadAuditSnapshot();
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(LinkOf(*got, AuditedKind::kValidation,
+                   [](const AuditedRow&) { return true; }),
+            LastSeqOf(*got, "validate"));
+  EXPECT_EQ(
+      LinkOf(*got, AuditedKind::kEnvironment,
+             [](const AuditedRow& r) { return r.environment == "production"; }),
+      LastSeqOf(*got, "environment.put"));
+  AuditLinkCheck check = CheckAuditLinks(*got);
+  EXPECT_TRUE(check.problems.empty()) << check.problems.front();
+}
+
+// Each registry has its own id, the same every time it is read.
+TEST_P(RegistryConformanceTest, EachRegistryHasItsOwnId) {
+  auto other = GetParam().open();
+  ASSERT_NE(other, nullptr);
+  auto a = reg_->ReadAuditSnapshot();
+  auto b = other->ReadAuditSnapshot();
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_NE(a->registry_id, b->registry_id);
+  EXPECT_EQ(reg_->ReadAuditSnapshot()->registry_id, a->registry_id);
+}
+
 }  // namespace
 }  // namespace spatial::registry

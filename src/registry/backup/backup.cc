@@ -259,11 +259,20 @@ absl::StatusOr<RegistryCheck> CheckRegistry(Registry& registry,
     }
     out.version_ids.push_back(v.version_id);
   }
-  ASSIGN_OR_RETURN(auto records, registry.ListAudit());
-  AuditCheck chain = VerifyAuditChain(records);
+  ASSIGN_OR_RETURN(AuditSnapshot audit, registry.ReadAuditSnapshot());
+  AuditCheck chain = VerifyAuditChain(audit.records);
   if (chain.broken_seq) {
     return absl::DataLossError(absl::StrCat(
         "audit log broken at seq ", *chain.broken_seq, ": ", chain.problem));
+  }
+  AuditLinkCheck links = CheckAuditLinks(audit);
+  if (!links.problems.empty()) {
+    return absl::DataLossError(absl::StrCat(
+        "audit log and registry rows disagree: ", links.problems.front(),
+        links.problems.size() > 1
+            ? absl::StrCat(" (and ", links.problems.size() - 1,
+                           " more; run spatial audit verify)")
+            : ""));
   }
   out.audit_records = chain.records;
   return out;

@@ -86,8 +86,9 @@ struct RegistryCheck {
   int64_t audit_records = 0;
 };
 // What `spatial model test` and `spatial audit verify` check: every file of
-// every version present in `store` with its checksum, and the audit chain
-// intact. DataLoss naming the first problem.
+// every version present in `store` with its checksum, the audit chain intact
+// and every row and its audit record pointing at each other. DataLoss naming
+// the first problem.
 absl::StatusOr<RegistryCheck> CheckRegistry(Registry& registry,
                                             const ArtifactStore& store);
 

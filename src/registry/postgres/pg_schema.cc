@@ -87,6 +87,16 @@ $$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END; $$;
 CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
 FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
 )sql",
+    // Each audited row names the audit record that made or last changed it
+    // (pg::AdoptExistingRows links the rows already there); the registry id
+    // goes into the marker table.
+    R"sql(
+ALTER TABLE environments ADD COLUMN audit_seq BIGINT;
+ALTER TABLE versions ADD COLUMN audit_seq BIGINT;
+ALTER TABLE validations ADD COLUMN audit_seq BIGINT;
+ALTER TABLE deployments ADD COLUMN audit_seq BIGINT;
+ALTER TABLE signatures ADD COLUMN audit_seq BIGINT;
+)sql",
 };
 static_assert(std::size(kMigrations) == PostgresRegistry::kSchemaVersion);
 

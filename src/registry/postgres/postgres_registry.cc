@@ -10,6 +10,7 @@
 #include "src/base/status_macros.h"
 #include "src/base/text.h"
 #include "src/registry/legacy_json.h"
+#include "src/registry/postgres/pg_audit.h"
 #include "src/registry/postgres/pg_listener.h"
 #include "src/registry/postgres/pg_schema.h"
 #include "src/registry/postgres/pg_session.h"
@@ -18,6 +19,7 @@
 
 namespace spatial::registry {
 
+using pg::AppendAudit;
 using pg::Column;
 using pg::PgSession;
 using pg::Text;
@@ -152,27 +154,6 @@ void UpsertSignature(Tx& tx, const StoredSignature& sig) {
       sig.version_id, sig.key_id, sig.envelope, sig.actor, sig.signed_at);
 }
 
-// Appends `note` to the audit log. The table lock makes appends one at a time
-// registry-wide, so each sees the record before it; it is taken last in every
-// transaction, and nothing waits while holding it, so it adds no deadlock.
-void AppendAudit(Tx& tx, const AuditNote& note) {
-  tx.exec("LOCK TABLE audit_log IN EXCLUSIVE MODE");
-  std::optional<AuditRecord> prev;
-  pqxx::result last =
-      tx.exec("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
-  if (!last.empty()) {
-    prev.emplace();
-    prev->seq = last[0][0].as<int64_t>();
-    prev->hash = Text(last[0][1]);
-  }
-  AuditRecord r = NextAuditRecord(prev, note, Now());
-  tx.exec_params(
-      "INSERT INTO audit_log (seq, time, actor, action, subject, details, "
-      "prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-      r.seq, r.time, r.actor, r.action, r.subject, r.details.dump(),
-      r.prev_hash, r.hash);
-}
-
 }  // namespace
 
 PostgresRegistry::PostgresRegistry(std::unique_ptr<pg::PgSession> session)
@@ -251,6 +232,12 @@ absl::Status PostgresRegistry::Migrate() {
         }
         for (int i = version; i < kSchemaVersion; ++i) {
           tx.exec(pg::Migration(i));
+          if (i == 2) {
+            tx.exec_params(absl::StrCat("INSERT INTO ", kMarkerTable,
+                                        " VALUES ('registry_id', $1)"),
+                           NewRegistryId());
+            pg::AdoptExistingRows(tx);
+          }
           tx.exec_params("UPDATE schema_version SET version = $1", i + 1);
         }
         return absl::OkStatus();
@@ -265,7 +252,8 @@ absl::Status PostgresRegistry::AddVersion(const ModelVersion& v) {
       "cannot add version", TxKind::kWrite, [&](Tx& tx) -> absl::Status {
         std::optional<std::string> existing = InsertVersion(tx, v);
         if (!existing) {
-          AppendAudit(tx, sql::RegisterNote(v));
+          AppendAudit(tx, sql::RegisterNote(v),
+                      {AuditedRow::Version(v.version_id)});
           return absl::OkStatus();
         }
         return sql::AlreadyRegistered(v.version_id, *existing, v.checksum);
@@ -277,7 +265,8 @@ absl::Status PostgresRegistry::PutEnvironment(const Environment& e) {
   return session_->Run("cannot store environment", TxKind::kWrite,
                        [&](Tx& tx) -> absl::Status {
                          UpsertEnvironment(tx, e);
-                         AppendAudit(tx, sql::PutEnvironmentNote(e));
+                         AppendAudit(tx, sql::PutEnvironmentNote(e),
+                                     {AuditedRow::Environment(e.name)});
                          return absl::OkStatus();
                        });
 }
@@ -318,15 +307,16 @@ absl::StatusOr<std::vector<Environment>> PostgresRegistry::ListEnvironments() {
 
 absl::Status PostgresRegistry::RecordValidation(const ValidationRecord& r) {
   absl::MutexLock lock(&mu_);
-  return session_->Run("cannot record validation", TxKind::kWrite,
-                       [&](Tx& tx) -> absl::Status {
-                         if (!LockVersion(tx, r.version_id)) {
-                           return NoSuchVersion(tx, r.version_id);
-                         }
-                         UpsertValidation(tx, r);
-                         AppendAudit(tx, sql::ValidateNote(r));
-                         return absl::OkStatus();
-                       });
+  return session_->Run(
+      "cannot record validation", TxKind::kWrite, [&](Tx& tx) -> absl::Status {
+        if (!LockVersion(tx, r.version_id)) {
+          return NoSuchVersion(tx, r.version_id);
+        }
+        UpsertValidation(tx, r);
+        AppendAudit(tx, sql::ValidateNote(r),
+                    {AuditedRow::Validation(r.version_id, r.environment)});
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<std::vector<ValidationRecord>> PostgresRegistry::ListValidations(
@@ -389,7 +379,9 @@ absl::StatusOr<DeploymentEvent> PostgresRegistry::Activate(
         }
         e.created_at = Now();
         e.seq = InsertDeployment(tx, e);
-        AppendAudit(tx, sql::ActivateNote(e));
+        AppendAudit(
+            tx, sql::ActivateNote(e),
+            {AuditedRow::Deployment(e.seq, e.version_id, e.environment)});
         pg::NotifyChange(tx, e.environment);  // delivered at commit
         return e;
       });
@@ -437,7 +429,11 @@ absl::Status PostgresRegistry::Import(const RegistrySnapshot& snapshot) {
       "cannot import", TxKind::kWrite, [&](Tx& tx) -> absl::Status {
         // Lock order as in Activate: the history first, then rows.
         if (!snapshot.deployments.empty()) LockDeployments(tx);
-        for (const auto& e : snapshot.environments) UpsertEnvironment(tx, e);
+        std::vector<AuditedRow> rows;
+        for (const auto& e : snapshot.environments) {
+          UpsertEnvironment(tx, e);
+          rows.push_back(AuditedRow::Environment(e.name));
+        }
         std::vector<std::string> added;
         for (const auto& v : snapshot.versions) {
           std::optional<std::string> existing = InsertVersion(tx, v);
@@ -445,12 +441,16 @@ absl::Status PostgresRegistry::Import(const RegistrySnapshot& snapshot) {
             return sql::ImportChecksumConflict(v.version_id, *existing,
                                                v.checksum);
           }
-          if (!existing) added.push_back(v.version_id);
+          if (!existing) {
+            added.push_back(v.version_id);
+            rows.push_back(AuditedRow::Version(v.version_id));
+          }
         }
         for (const auto& r : snapshot.validations) {
           try {
             LockVersion(tx, r.version_id);
             UpsertValidation(tx, r);
+            rows.push_back(AuditedRow::Validation(r.version_id, r.environment));
           } catch (const pqxx::integrity_constraint_violation&) {
             return sql::ImportValidationRefused(
                 r,
@@ -464,7 +464,8 @@ absl::Status PostgresRegistry::Import(const RegistrySnapshot& snapshot) {
             return sql::ImportHistoryBreaksChain(e, active);
           }
           try {
-            InsertDeployment(tx, e);
+            rows.push_back(AuditedRow::Deployment(InsertDeployment(tx, e),
+                                                  e.version_id, e.environment));
           } catch (const pqxx::integrity_constraint_violation&) {
             return sql::ImportDeploymentRefused(
                 e,
@@ -477,8 +478,9 @@ absl::Status PostgresRegistry::Import(const RegistrySnapshot& snapshot) {
             return NoSuchVersion(tx, sig.version_id);
           }
           UpsertSignature(tx, sig);
+          rows.push_back(AuditedRow::Signature(sig.version_id, sig.key_id));
         }
-        AppendAudit(tx, sql::ImportNote(snapshot, added));
+        AppendAudit(tx, sql::ImportNote(snapshot, added), rows);
         for (const auto& e : snapshot.deployments) {
           pg::NotifyChange(tx, e.environment);  // PostgreSQL folds duplicates
         }
@@ -506,22 +508,23 @@ absl::Status PostgresRegistry::UpdateEnvironment(
           return absl::InvalidArgumentError("an environment cannot be renamed");
         }
         UpsertEnvironment(tx, e);
-        AppendAudit(tx, note);
+        AppendAudit(tx, note, {AuditedRow::Environment(name)});
         return absl::OkStatus();
       });
 }
 
 absl::Status PostgresRegistry::AddSignature(const StoredSignature& sig) {
   absl::MutexLock lock(&mu_);
-  return session_->Run("cannot store signature", TxKind::kWrite,
-                       [&](Tx& tx) -> absl::Status {
-                         if (!LockVersion(tx, sig.version_id)) {
-                           return NoSuchVersion(tx, sig.version_id);
-                         }
-                         UpsertSignature(tx, sig);
-                         AppendAudit(tx, sql::SignNote(sig));
-                         return absl::OkStatus();
-                       });
+  return session_->Run(
+      "cannot store signature", TxKind::kWrite, [&](Tx& tx) -> absl::Status {
+        if (!LockVersion(tx, sig.version_id)) {
+          return NoSuchVersion(tx, sig.version_id);
+        }
+        UpsertSignature(tx, sig);
+        AppendAudit(tx, sql::SignNote(sig),
+                    {AuditedRow::Signature(sig.version_id, sig.key_id)});
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<std::vector<StoredSignature>> PostgresRegistry::ListSignatures(
@@ -550,15 +553,25 @@ absl::StatusOr<std::vector<AuditRecord>> PostgresRegistry::ListAudit() {
   using Out = std::vector<AuditRecord>;
   return session_->Run(
       "cannot read the audit log", TxKind::kRead,
-      [&](Tx& tx) -> absl::StatusOr<Out> {
-        Out out;
-        for (const auto& row :
-             tx.exec("SELECT seq, time, actor, action, subject, details, "
-                     "prev_hash, hash FROM audit_log ORDER BY seq")) {
-          out.push_back({row[0].as<int64_t>(), Text(row[1]), Text(row[2]),
-                         Text(row[3]), Text(row[4]), ParseStored(Text(row[5])),
-                         Text(row[6]), Text(row[7])});
+      [&](Tx& tx) -> absl::StatusOr<Out> { return pg::ReadAudit(tx); });
+}
+
+absl::StatusOr<AuditSnapshot> PostgresRegistry::ReadAuditSnapshot() {
+  absl::MutexLock lock(&mu_);
+  return session_->Run(
+      "cannot read the audit log", TxKind::kRead,
+      [&](Tx& tx) -> absl::StatusOr<AuditSnapshot> {
+        AuditSnapshot out;
+        pqxx::result id = tx.exec(absl::StrCat(
+            "SELECT value FROM ", kMarkerTable, " WHERE key = 'registry_id'"));
+        if (id.empty()) {
+          return absl::DataLossError(
+              absl::StrCat(described_, " has no registry_id in ", kMarkerTable,
+                           " (the row was deleted)"));
         }
+        out.registry_id = Text(id[0][0]);
+        out.records = pg::ReadAudit(tx);
+        out.rows = pg::ReadAuditedRows(tx);
         return out;
       });
 }

@@ -64,6 +64,7 @@ class PostgresRegistry final : public Registry {
   absl::StatusOr<std::vector<StoredSignature>> ListSignatures(
       absl::string_view version_id) override;
   absl::StatusOr<std::vector<AuditRecord>> ListAudit() override;
+  absl::StatusOr<AuditSnapshot> ReadAuditSnapshot() override;
   // LISTEN/NOTIFY on a connection of its own (src/registry/postgres/
   // pg_listener.h).
   std::unique_ptr<ChangeListener> NewChangeListener(
@@ -72,7 +73,7 @@ class PostgresRegistry final : public Registry {
   std::string Describe() const override;
 
   // The schema version this binary writes.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
  private:
   explicit PostgresRegistry(std::unique_ptr<pg::PgSession> session);

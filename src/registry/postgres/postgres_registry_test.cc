@@ -115,14 +115,21 @@ TEST(PostgresRegistryTest, UpgradesSchemaOneAndGuardsTheAuditLog) {
   }
   Sql(url,
       "DROP TABLE audit_log; DROP TABLE signatures; DROP FUNCTION "
-      "audit_log_append_only(); UPDATE schema_version SET version = 1");
+      "audit_log_append_only(); ALTER TABLE environments DROP COLUMN "
+      "audit_seq; ALTER TABLE versions DROP COLUMN audit_seq; ALTER TABLE "
+      "validations DROP COLUMN audit_seq; ALTER TABLE deployments DROP "
+      "COLUMN audit_seq; DELETE FROM spatial_deploy_registry WHERE key = "
+      "'registry_id'; UPDATE schema_version SET version = 1");
   auto r = PostgresRegistry::Open({.url = url});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ((*r)->ListVersionIds()->size(), 1u);
-  EXPECT_TRUE((*r)->ListAudit()->empty());
+  // The version it held is vouched for by the upgrade's audit.adopt record.
+  ASSERT_EQ((*r)->ListAudit()->size(), 1u);
+  EXPECT_EQ((*r)->ListAudit()->front().action, kAuditAdoptAction);
   for (const char* id : {"v2", "v3", "v4"})
     ASSERT_TRUE((*r)->AddVersion(TestVersion(id)).ok());
   EXPECT_FALSE(VerifyAuditChain(*(*r)->ListAudit()).broken_seq.has_value());
+  EXPECT_TRUE(CheckAuditLinks(*(*r)->ReadAuditSnapshot()).problems.empty());
 
   EXPECT_THROW(Sql(url, "UPDATE audit_log SET actor = 'x' WHERE seq = 1"),
                pqxx::sql_error);

@@ -1,5 +1,7 @@
 // The audit chain against real tampering with the SQLite file: an edited, a
-// deleted and a swapped row are each found, naming the row.
+// deleted and a swapped row are each found, naming the row; so are a cut
+// tail (by the rows that point at the missing records) and a registry row
+// deleted or relinked behind the log's back.
 #include <sqlite3.h>
 
 #include <filesystem>
@@ -37,8 +39,8 @@ class AuditTamperTest : public ::testing::Test {
     ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
     char* err = nullptr;
     int rc = sqlite3_exec(db,
-                          ("DROP TRIGGER audit_log_no_update; DROP TRIGGER "
-                           "audit_log_no_delete; " +
+                          ("DROP TRIGGER IF EXISTS audit_log_no_update; DROP "
+                           "TRIGGER IF EXISTS audit_log_no_delete; " +
                            sql)
                               .c_str(),
                           nullptr, nullptr, &err);
@@ -53,6 +55,29 @@ class AuditTamperTest : public ::testing::Test {
     auto log = (*reg)->ListAudit();
     EXPECT_TRUE(log.ok()) << log.status();
     return VerifyAuditChain(*log);
+  }
+
+  AuditLinkCheck Links() {
+    auto reg = SqliteRegistry::Open({.path = path()});
+    EXPECT_TRUE(reg.ok()) << reg.status();
+    auto snap = (*reg)->ReadAuditSnapshot();
+    EXPECT_TRUE(snap.ok()) << snap.status();
+    return CheckAuditLinks(*snap);
+  }
+
+  // Takes the file back to schema `version` (1 or 2), as an older binary
+  // left it.
+  void Downgrade(int version) {
+    std::string sql =
+        "DROP TABLE registry_meta; "
+        "ALTER TABLE environments DROP COLUMN audit_seq; "
+        "ALTER TABLE versions DROP COLUMN audit_seq; "
+        "ALTER TABLE validations DROP COLUMN audit_seq; "
+        "ALTER TABLE deployments DROP COLUMN audit_seq; ";
+    sql += version == 1 ? "DROP TABLE audit_log; DROP TABLE signatures; "
+                        : "ALTER TABLE signatures DROP COLUMN audit_seq; ";
+    Tamper(sql +
+           "UPDATE schema_version SET version = " + std::to_string(version));
   }
 
   std::string dir_;
@@ -127,17 +152,88 @@ TEST_F(AuditTamperTest, TriggersRefuseUpdateAndDelete) {
 }
 
 // A registry of schema version 1 (before signatures and the audit log) is
-// upgraded when opened, keeping its versions.
+// upgraded when opened, keeping its versions; its rows are vouched for by one
+// audit.adopt record.
 TEST_F(AuditTamperTest, SchemaOneRegistryIsUpgraded) {
-  Tamper(
-      "DROP TABLE audit_log; DROP TABLE signatures; "
-      "UPDATE schema_version SET version = 1");
+  Downgrade(1);
   auto reg = SqliteRegistry::Open({.path = path()});
   ASSERT_TRUE(reg.ok()) << reg.status();
   EXPECT_EQ((*reg)->ListVersionIds()->size(), 4u);
-  EXPECT_TRUE((*reg)->ListAudit()->empty());
+  ASSERT_EQ((*reg)->ListAudit()->size(), 1u);
+  EXPECT_EQ((*reg)->ListAudit()->front().action, kAuditAdoptAction);
   ASSERT_TRUE((*reg)->AddVersion(TestVersion("v5")).ok());
-  EXPECT_EQ((*reg)->ListAudit()->size(), 1u);
+  EXPECT_EQ((*reg)->ListAudit()->size(), 2u);
+  reg->reset();
+  AuditLinkCheck links = Links();
+  EXPECT_TRUE(links.problems.empty()) << links.problems.front();
+}
+
+// A schema 2 registry (hash chain, no row links) gets an id and one
+// audit.adopt record naming every row it held, each row linked to it; the
+// old records stay as they were and the whole still verifies.
+TEST_F(AuditTamperTest, SchemaTwoRegistryAdoptsItsRows) {
+  Downgrade(2);
+  auto reg = SqliteRegistry::Open({.path = path()});
+  ASSERT_TRUE(reg.ok()) << reg.status();
+  auto snap = (*reg)->ReadAuditSnapshot();
+  ASSERT_TRUE(snap.ok()) << snap.status();
+  EXPECT_EQ(snap->registry_id.size(), 32u);
+  ASSERT_EQ(snap->records.size(), 6u);
+  const AuditRecord& adopt = snap->records.back();
+  EXPECT_EQ(adopt.action, kAuditAdoptAction);
+  EXPECT_EQ(adopt.details["rows"],
+            Json({{"environment", {"production"}},
+                  {"version", {"v1", "v2", "v3", "v4"}}}));
+  for (const auto& row : snap->rows) EXPECT_EQ(row.audit_seq, 6);
+  EXPECT_FALSE(VerifyAuditChain(snap->records).broken_seq.has_value());
+  AuditLinkCheck links = CheckAuditLinks(*snap);
+  EXPECT_TRUE(links.problems.empty()) << links.problems.front();
+  EXPECT_EQ(links.linked, 6);
+}
+
+// Cutting off the newest records leaves an intact chain, but the rows they
+// made still point at them: each is named.
+TEST_F(AuditTamperTest, CutTailIsFoundByTheRowsThatPointAtIt) {
+  Tamper("DELETE FROM audit_log WHERE seq > 3");
+  AuditCheck chain = Check();
+  EXPECT_FALSE(chain.broken_seq.has_value()) << chain.problem;
+  EXPECT_EQ(chain.records, 3);
+  AuditLinkCheck links = Links();
+  EXPECT_THAT(links.problems,
+              ::testing::ElementsAre(
+                  "version v3 was made by audit record seq 4, which is "
+                  "missing (the log's tail was cut or the record deleted)",
+                  "version v4 was made by audit record seq 5, which is "
+                  "missing (the log's tail was cut or the record deleted)"));
+}
+
+// A row deleted behind the log's back is named by the record that made it.
+TEST_F(AuditTamperTest, DeletedRegistryRowIsFoundByItsRecord) {
+  Tamper(
+      "DELETE FROM artifact_files WHERE version_id = 'v2';"
+      "DELETE FROM versions WHERE id = 'v2'");
+  EXPECT_FALSE(Check().broken_seq.has_value());
+  AuditLinkCheck links = Links();
+  EXPECT_THAT(links.problems,
+              ::testing::ElementsAre("audit record seq 3 (register v2) made "
+                                     "version v2, which is gone"));
+}
+
+// A row pointed at another record (to hide the one that made it) is named
+// both ways.
+TEST_F(AuditTamperTest, RelinkedRowIsFound) {
+  Tamper("UPDATE versions SET audit_seq = 2 WHERE id = 'v2'");
+  AuditLinkCheck links = Links();
+  EXPECT_THAT(links.problems,
+              ::testing::ElementsAre(
+                  "version v2 points at audit record seq 2 (register v1), "
+                  "which does not describe it",
+                  "audit record seq 3 (register v2) made version v2, which "
+                  "points at the older audit record seq 2"));
+  Tamper("UPDATE versions SET audit_seq = NULL WHERE id = 'v2'");
+  EXPECT_THAT(Links().problems,
+              ::testing::Contains("version v2 has no audit record (its "
+                                  "audit_seq is empty)"));
 }
 
 }  // namespace

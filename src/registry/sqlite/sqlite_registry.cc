@@ -12,103 +12,21 @@
 #include "src/base/text.h"
 #include "src/registry/legacy_json.h"
 #include "src/registry/sql_rows.h"
+#include "src/registry/sqlite/sqlite_audit.h"
 #include "src/registry/sqlite/sqlite_db.h"
+#include "src/registry/sqlite/sqlite_schema.h"
 
 namespace spatial::registry {
 
 using sql::kVersionColumns;
 using sql::ParseStored;
+using sqlite::AppendAudit;
 using sqlite::Exec;
 using sqlite::SqliteStatus;
 using sqlite::Stmt;
 using sqlite::Transaction;
 
 namespace {
-
-// "SPDR": marks the file as a spatial-deploy registry (PRAGMA application_id).
-constexpr int32_t kApplicationId = 0x53504452;
-
-// Migrations: index i brings the schema from version i to i + 1.
-constexpr const char* kMigrations[] = {
-    R"sql(
-CREATE TABLE schema_version (version INTEGER NOT NULL);
-INSERT INTO schema_version (version) VALUES (0);
-CREATE TABLE environments (
-  name TEXT PRIMARY KEY,
-  spec TEXT NOT NULL
-);
-CREATE TABLE versions (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  id TEXT NOT NULL UNIQUE,
-  model_type TEXT NOT NULL,
-  architecture TEXT NOT NULL,
-  file_path TEXT NOT NULL,
-  creation_date TEXT NOT NULL,
-  checksum TEXT NOT NULL,
-  size_bytes INTEGER NOT NULL,
-  metrics TEXT NOT NULL,
-  compatibility TEXT NOT NULL,
-  training_config TEXT NOT NULL,
-  tags TEXT NOT NULL,
-  validation_status TEXT NOT NULL,
-  actor TEXT NOT NULL,
-  is_directory INTEGER NOT NULL
-);
-CREATE TABLE artifact_files (
-  version_id TEXT NOT NULL REFERENCES versions(id),
-  path TEXT NOT NULL,
-  sha256 TEXT NOT NULL,
-  size INTEGER NOT NULL,
-  PRIMARY KEY (version_id, path)
-);
-CREATE TABLE validations (
-  version_id TEXT NOT NULL REFERENCES versions(id),
-  environment TEXT NOT NULL REFERENCES environments(name),
-  valid INTEGER NOT NULL,
-  result TEXT NOT NULL,
-  override_reason TEXT NOT NULL,
-  actor TEXT NOT NULL,
-  validated_at TEXT NOT NULL,
-  PRIMARY KEY (version_id, environment)
-);
-CREATE TABLE deployments (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  environment TEXT NOT NULL REFERENCES environments(name),
-  version_id TEXT NOT NULL REFERENCES versions(id),
-  previous_version_id TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  actor TEXT NOT NULL,
-  reason TEXT NOT NULL,
-  created_at TEXT NOT NULL
-);
-CREATE INDEX deployments_by_env ON deployments (environment, seq);
-)sql",
-    R"sql(
-CREATE TABLE signatures (
-  version_id TEXT NOT NULL REFERENCES versions(id),
-  key_id TEXT NOT NULL,
-  envelope TEXT NOT NULL,
-  actor TEXT NOT NULL,
-  signed_at TEXT NOT NULL,
-  PRIMARY KEY (version_id, key_id)
-);
-CREATE TABLE audit_log (
-  seq INTEGER PRIMARY KEY,
-  time TEXT NOT NULL,
-  actor TEXT NOT NULL,
-  action TEXT NOT NULL,
-  subject TEXT NOT NULL,
-  details TEXT NOT NULL,
-  prev_hash TEXT NOT NULL,
-  hash TEXT NOT NULL
-);
-CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
-BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
-CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
-BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
-)sql",
-};
-static_assert(std::size(kMigrations) == SqliteRegistry::kSchemaVersion);
 
 std::string Now() { return base::FormatIso8601(absl::Now()); }
 
@@ -247,33 +165,6 @@ absl::Status UpsertSignature(sqlite3* db, const StoredSignature& sig) {
   return s.Run();
 }
 
-// Appends `note` to the audit log; the caller holds a write transaction.
-absl::Status AppendAudit(sqlite3* db, const AuditNote& note) {
-  std::optional<AuditRecord> prev;
-  {
-    Stmt last(db, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
-    ASSIGN_OR_RETURN(bool row, last.Step());
-    if (row) {
-      prev.emplace();
-      prev->seq = last.Int(0);
-      prev->hash = last.Text(1);
-    }
-  }
-  AuditRecord r = NextAuditRecord(prev, note, Now());
-  Stmt ins(db,
-           "INSERT INTO audit_log (seq, time, actor, action, subject, details, "
-           "prev_hash, hash) VALUES (?,?,?,?,?,?,?,?)");
-  ins.Bind(1, r.seq)
-      .Bind(2, r.time)
-      .Bind(3, r.actor)
-      .Bind(4, r.action)
-      .Bind(5, r.subject)
-      .Bind(6, r.details.dump())
-      .Bind(7, r.prev_hash)
-      .Bind(8, r.hash);
-  return ins.Run();
-}
-
 absl::Status NoSuchVersion(sqlite3* db, absl::string_view id) {
   auto ids = Column(db, "SELECT id FROM versions ORDER BY seq");
   return sql::UnknownVersion(id, ids.ok() ? *ids : std::vector<std::string>());
@@ -323,7 +214,7 @@ absl::StatusOr<std::unique_ptr<SqliteRegistry>> SqliteRegistry::Open(
     }
     app_id = static_cast<int32_t>(app.Int(0));
   }
-  if (app_id != 0 && app_id != kApplicationId) {
+  if (app_id != 0 && app_id != sqlite::kApplicationId) {
     return absl::FailedPreconditionError(absl::StrCat(
         options.path,
         " is a SQLite database of another application (application_id ", app_id,
@@ -361,43 +252,7 @@ absl::StatusOr<std::unique_ptr<SqliteRegistry>> SqliteRegistry::Open(
 }
 
 absl::Status SqliteRegistry::Migrate() {
-  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, /*write=*/true));
-  int32_t app_id = 0;
-  {
-    Stmt app(db_, "PRAGMA application_id");
-    ASSIGN_OR_RETURN(bool got, app.Step());
-    if (got) app_id = static_cast<int32_t>(app.Int(0));
-  }
-  int version = 0;
-  if (app_id == 0) {
-    ASSIGN_OR_RETURN(auto tables,
-                     Column(db_, "SELECT name FROM sqlite_master"));
-    if (!tables.empty()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          path_, " is a SQLite database of another application (tables: ",
-          absl::StrJoin(tables, ", "), "), not a spatial-deploy registry"));
-    }
-    RETURN_IF_ERROR(
-        Exec(db_, absl::StrCat("PRAGMA application_id = ", kApplicationId)));
-  } else {
-    Stmt v(db_, "SELECT version FROM schema_version");
-    ASSIGN_OR_RETURN(bool has, v.Step());
-    if (!has)
-      return absl::DataLossError(
-          absl::StrCat(path_, ": schema_version is empty"));
-    version = static_cast<int>(v.Int(0));
-  }
-  if (version > kSchemaVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path_, " has schema version ", version, ", newer than this binary's ",
-        kSchemaVersion, "; upgrade spatial"));
-  }
-  for (int i = version; i < kSchemaVersion; ++i) {
-    RETURN_IF_ERROR(Exec(db_, kMigrations[i]));
-    RETURN_IF_ERROR(
-        Exec(db_, absl::StrCat("UPDATE schema_version SET version = ", i + 1)));
-  }
-  return tx.Commit();
+  return sqlite::MigrateSchema(db_, path_, kSchemaVersion);
 }
 
 std::string SqliteRegistry::Describe() const {
@@ -411,7 +266,8 @@ absl::Status SqliteRegistry::AddVersion(const ModelVersion& v) {
   if (existing)
     return sql::AlreadyRegistered(v.version_id, *existing, v.checksum);
   RETURN_IF_ERROR(InsertVersion(db_, v));
-  RETURN_IF_ERROR(AppendAudit(db_, sql::RegisterNote(v)));
+  RETURN_IF_ERROR(AppendAudit(db_, sql::RegisterNote(v),
+                              {AuditedRow::Version(v.version_id)}));
   return tx.Commit();
 }
 
@@ -536,7 +392,8 @@ absl::Status SqliteRegistry::PutEnvironment(const Environment& e) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
   RETURN_IF_ERROR(UpsertEnvironment(db_, e));
-  RETURN_IF_ERROR(AppendAudit(db_, sql::PutEnvironmentNote(e)));
+  RETURN_IF_ERROR(AppendAudit(db_, sql::PutEnvironmentNote(e),
+                              {AuditedRow::Environment(e.name)}));
   return tx.Commit();
 }
 
@@ -573,7 +430,9 @@ absl::Status SqliteRegistry::RecordValidation(const ValidationRecord& r) {
   ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, r.version_id));
   if (!existing) return NoSuchVersion(db_, r.version_id);
   RETURN_IF_ERROR(UpsertValidation(db_, r));
-  RETURN_IF_ERROR(AppendAudit(db_, sql::ValidateNote(r)));
+  RETURN_IF_ERROR(
+      AppendAudit(db_, sql::ValidateNote(r),
+                  {AuditedRow::Validation(r.version_id, r.environment)}));
   return tx.Commit();
 }
 
@@ -629,7 +488,10 @@ absl::StatusOr<DeploymentEvent> SqliteRegistry::Activate(
   }
   event.created_at = Now();
   ASSIGN_OR_RETURN(event.seq, InsertDeployment(db_, event));
-  RETURN_IF_ERROR(AppendAudit(db_, sql::ActivateNote(event)));
+  RETURN_IF_ERROR(
+      AppendAudit(db_, sql::ActivateNote(event),
+                  {AuditedRow::Deployment(event.seq, event.version_id,
+                                          event.environment)}));
   RETURN_IF_ERROR(tx.Commit());
   return event;
 }
@@ -664,8 +526,11 @@ absl::StatusOr<std::vector<DeploymentEvent>> SqliteRegistry::History(
 absl::Status SqliteRegistry::Import(const RegistrySnapshot& snapshot) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
-  for (const auto& e : snapshot.environments)
+  std::vector<AuditedRow> rows;
+  for (const auto& e : snapshot.environments) {
     RETURN_IF_ERROR(UpsertEnvironment(db_, e));
+    rows.push_back(AuditedRow::Environment(e.name));
+  }
   std::vector<std::string> added;
   for (const auto& v : snapshot.versions) {
     ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, v.version_id));
@@ -675,11 +540,13 @@ absl::Status SqliteRegistry::Import(const RegistrySnapshot& snapshot) {
     if (!existing) {
       RETURN_IF_ERROR(InsertVersion(db_, v));
       added.push_back(v.version_id);
+      rows.push_back(AuditedRow::Version(v.version_id));
     }
   }
   for (const auto& r : snapshot.validations) {
     absl::Status s = UpsertValidation(db_, r);
     if (!s.ok()) return sql::ImportValidationRefused(r, s.message());
+    rows.push_back(AuditedRow::Validation(r.version_id, r.environment));
   }
   for (const auto& e : snapshot.deployments) {
     ASSIGN_OR_RETURN(auto current, LastActive(db_, e.environment));
@@ -689,13 +556,15 @@ absl::Status SqliteRegistry::Import(const RegistrySnapshot& snapshot) {
     auto seq = InsertDeployment(db_, e);
     if (!seq.ok())
       return sql::ImportDeploymentRefused(e, seq.status().message());
+    rows.push_back(AuditedRow::Deployment(*seq, e.version_id, e.environment));
   }
   for (const auto& sig : snapshot.signatures) {
     ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, sig.version_id));
     if (!existing) return NoSuchVersion(db_, sig.version_id);
     RETURN_IF_ERROR(UpsertSignature(db_, sig));
+    rows.push_back(AuditedRow::Signature(sig.version_id, sig.key_id));
   }
-  RETURN_IF_ERROR(AppendAudit(db_, sql::ImportNote(snapshot, added)));
+  RETURN_IF_ERROR(AppendAudit(db_, sql::ImportNote(snapshot, added), rows));
   return tx.Commit();
 }
 
@@ -717,7 +586,8 @@ absl::Status SqliteRegistry::UpdateEnvironment(
     return absl::InvalidArgumentError("an environment cannot be renamed");
   }
   RETURN_IF_ERROR(UpsertEnvironment(db_, e));
-  RETURN_IF_ERROR(AppendAudit(db_, note));
+  RETURN_IF_ERROR(
+      AppendAudit(db_, note, {AuditedRow::Environment(std::string(name))}));
   return tx.Commit();
 }
 
@@ -727,7 +597,9 @@ absl::Status SqliteRegistry::AddSignature(const StoredSignature& sig) {
   ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, sig.version_id));
   if (!existing) return NoSuchVersion(db_, sig.version_id);
   RETURN_IF_ERROR(UpsertSignature(db_, sig));
-  RETURN_IF_ERROR(AppendAudit(db_, sql::SignNote(sig)));
+  RETURN_IF_ERROR(
+      AppendAudit(db_, sql::SignNote(sig),
+                  {AuditedRow::Signature(sig.version_id, sig.key_id)}));
   return tx.Commit();
 }
 
@@ -749,17 +621,13 @@ absl::StatusOr<std::vector<StoredSignature>> SqliteRegistry::ListSignatures(
 
 absl::StatusOr<std::vector<AuditRecord>> SqliteRegistry::ListAudit() {
   absl::MutexLock lock(&mu_);
-  Stmt s(db_,
-         "SELECT seq, time, actor, action, subject, details, prev_hash, hash "
-         "FROM audit_log ORDER BY seq");
-  std::vector<AuditRecord> out;
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4),
-                   ParseStored(s.Text(5)), s.Text(6), s.Text(7)});
-  }
-  return out;
+  return sqlite::ReadAudit(db_);
+}
+
+absl::StatusOr<AuditSnapshot> SqliteRegistry::ReadAuditSnapshot() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, false));
+  return sqlite::ReadAuditSnapshot(db_);
 }
 
 }  // namespace spatial::registry

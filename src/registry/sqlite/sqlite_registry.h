@@ -56,10 +56,11 @@ class SqliteRegistry final : public Registry {
   absl::StatusOr<std::vector<StoredSignature>> ListSignatures(
       absl::string_view version_id) override;
   absl::StatusOr<std::vector<AuditRecord>> ListAudit() override;
+  absl::StatusOr<AuditSnapshot> ReadAuditSnapshot() override;
   std::string Describe() const override;
 
   // The schema version this binary writes.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
  private:
   explicit SqliteRegistry(sqlite3* db, std::string path);
