@@ -155,7 +155,7 @@ absl::StatusOr<registry::Measurement> MeasureVersion(
   ASSIGN_OR_RETURN(EvaluationSet set, BuildSet(spec));
   ASSIGN_OR_RETURN(TempDir tmp, TempDir::Make());
   const std::string bundle = tmp.path() + "/bundle";
-  RETURN_IF_ERROR(serving::MaterializeVersion(store, v, bundle));
+  RETURN_IF_ERROR(serving::MaterializeVersion(store, v, bundle).status());
   ASSIGN_OR_RETURN(registry::Measurement m, MeasureBundle(bundle, set));
   m.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return m;
