@@ -4,8 +4,9 @@
 // `spatial pipeline run --stages model-validation,deployment` with both as
 // --server and a signing key staging trusts. A good version reaches both
 // servers within a second of the promotion's commit and passes the canary; a
-// version whose canary fails is rolled back and both servers return to the
-// version before it.
+// version that passes its (measured) validation but that one replica cannot
+// serve fails the post-deploy check, is rolled back, and both servers serve
+// the version before it.
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -68,7 +69,13 @@ class FleetDeployTest : public ::testing::Test {
       r = Spatial(args, /*registry=*/true);
       ASSERT_EQ(r.exit_code, 0) << r;
     }
+    // Server b reads its own copy of the store, taken now: it holds the blobs
+    // of s1 (and of any version made of the same files), not those of a
+    // version registered later, as a replica whose volume missed a sync.
+    fs::copy(box_.store(), store_b(), fs::copy_options::recursive);
   }
+
+  std::string store_b() const { return box_.Path("store-b"); }
 
   // `spatial ARGS...`, with the test's registry, store, config and actor
   // when `registry`.
@@ -83,9 +90,10 @@ class FleetDeployTest : public ::testing::Test {
 
   // A server that would look at the registry on its own only every 600 s:
   // only the NOTIFY of a promotion can make it swap within a second.
-  std::unique_ptr<ServerProcess> StartServer(const std::string& name) {
+  std::unique_ptr<ServerProcess> StartServer(const std::string& name,
+                                             const std::string& store) {
     auto s = std::make_unique<ServerProcess>(
-        std::vector<std::string>{"--registry", url_, "--store", box_.store(),
+        std::vector<std::string>{"--registry", url_, "--store", store,
                                  "--config", config_, "--environment",
                                  "staging", "--workers", "1",
                                  "--poll-registry-s", "600"},
@@ -109,7 +117,8 @@ class FleetDeployTest : public ::testing::Test {
 
   // The deployment job's pipeline: the bundle `bundle` through model
   // validation and deployment in staging, signed, verified on both servers.
-  Run Pipeline(const std::string& bundle, const std::string& output) {
+  Run Pipeline(const std::string& bundle, const std::string& output,
+               int deploy_timeout_s = 30) {
     std::vector<std::string> argv = {SpatialBinary(),
                                      "pipeline",
                                      "run",
@@ -134,7 +143,7 @@ class FleetDeployTest : public ::testing::Test {
                                      "--canary-per-class",
                                      "2",
                                      "--deploy-timeout-s",
-                                     "30",
+                                     std::to_string(deploy_timeout_s),
                                      "--output",
                                      box_.Path(output)};
     Run run;
@@ -183,13 +192,19 @@ class FleetDeployTest : public ::testing::Test {
 };
 
 TEST_F(FleetDeployTest, PromotionReachesBothServersAndAFailedCanaryRollsBack) {
-  a_ = StartServer("a");
-  b_ = StartServer("b");
+  a_ = StartServer("a", box_.store());
+  b_ = StartServer("b", store_b());
   ASSERT_EQ(ServedVersion(a_->port()), "s1") << a_->Log();
   ASSERT_EQ(ServedVersion(b_->port()), "s1") << b_->Log();
 
   // 1. A good version: signed by the pipeline, validated, promoted, on both.
-  Run good = Pipeline(box_.VariantBundle("spatial-pizza-good"), "runs-good");
+  // Its files are s1's (a new version id, the same bytes), so server b's
+  // store has them.
+  const std::string good_dir = box_.Path("spatial-pizza-good");
+  fs::copy(ShippedBundle("spatial-pizza-v1"), good_dir,
+           fs::copy_options::recursive);
+  fs::remove(good_dir + "/model.sig");
+  Run good = Pipeline(good_dir, "runs-good");
   ASSERT_EQ(good.process.exit_code, 0)
       << good.process << a_->Log() << b_->Log();
   const std::string v2 = good.report.value("version_id", "");
@@ -221,18 +236,12 @@ TEST_F(FleetDeployTest, PromotionReachesBothServersAndAFailedCanaryRollsBack) {
   EXPECT_EQ(ServedVersion(a_->port()), v2);
   EXPECT_EQ(ServedVersion(b_->port()), v2);
 
-  // 2. A version whose canary fails: the bundle's manifest names the
-  // classes in another order (as a manifest from another training run
-  // would). Its graph and declared metrics are those of a good model, so it
-  // validates; every answer the servers give is mislabelled.
-  std::string bad = box_.VariantBundle("spatial-pizza-mislabelled");
-  Json manifest =
-      ParseJsonOrFail(ReadBytes(bad + "/manifest.json"), "manifest");
-  Json& classes = manifest["classes"];
-  std::rotate(classes.begin(), classes.begin() + 1, classes.end());
-  box_.WriteFile("spatial-pizza-mislabelled/manifest.json", manifest.dump(2));
-
-  Run failed = Pipeline(bad, "runs-bad");
+  // 2. A version that validates (it is the good model: the gate measures
+  // it and it passes) but that server b cannot load: its manifest is new
+  // bytes, missing from b's store. a swaps to it; b keeps v2 and never
+  // reports it, so the post-deploy check fails and the stage rolls back.
+  std::string bad = box_.VariantBundle("spatial-pizza-unsynced");
+  Run failed = Pipeline(bad, "runs-bad", /*deploy_timeout_s=*/8);
   EXPECT_EQ(failed.process.exit_code, 1) << failed.process;
   const std::string v3 = failed.report.value("version_id", "");
   EXPECT_EQ(Stage(failed.report, "model-validation")["status"], "passed")
@@ -240,15 +249,23 @@ TEST_F(FleetDeployTest, PromotionReachesBothServersAndAFailedCanaryRollsBack) {
   deploy = Stage(failed.report, "deployment");
   EXPECT_EQ(deploy["status"], "failed") << deploy;
   const std::string reason = deploy["reason"].get<std::string>();
-  EXPECT_NE(reason.find("canary accuracy"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("did not report version " + v3), std::string::npos)
+      << reason;
   EXPECT_NE(reason.find("rolled back automatically to " + v2),
             std::string::npos)
       << reason;
   EXPECT_NE(reason.find("2 server(s) serve " + v2 + " again"),
             std::string::npos)
       << reason;
-  // Both servers did serve the bad version before the canary judged it.
-  EXPECT_LT(PrintTimes(failed.deployment["fleet"], "bad promotion"), 1000);
+  EXPECT_NE(b_->Log().find(v3), std::string::npos)
+      << "server b never tried the new version:\n"
+      << b_->Log();
+  // Server a did serve the new version; b never did.
+  const Json& fleet = failed.deployment["fleet"];
+  ASSERT_EQ(fleet.size(), 2u) << failed.deployment;
+  EXPECT_GE(fleet[0].value("after_ms", -1.0), 0) << fleet;
+  EXPECT_LT(fleet[0].value("after_ms", -1.0), 1000) << fleet;
+  EXPECT_LT(fleet[1].value("after_ms", -1.0), 0) << fleet;
   EXPECT_LT(PrintTimes(failed.deployment["rollback"]["fleet"], "rollback"),
             1000)
       << failed.deployment;
