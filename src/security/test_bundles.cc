@@ -20,7 +20,10 @@ absl::StatusOr<TestBundles> SignUnsignedBundles(
   for (size_t i = 0; i < bundles.size(); ++i) {
     const fs::path src = fs::absolute(bundles[i]).lexically_normal();
     std::error_code ec;
-    if (fs::exists(src / registry::kSignatureFile, ec)) {
+    // What is not a bundle directory (missing, a file) goes to the server as
+    // given: the server's own error says what is wrong with it.
+    if (!fs::is_directory(src, ec) ||
+        fs::exists(src / registry::kSignatureFile, ec)) {
       out.dirs.push_back(src.string());
       continue;
     }

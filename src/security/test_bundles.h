@@ -6,7 +6,9 @@
 // its public half is written to OUT/signing.pub for the servers'
 // --trusted-key, its private half is never written anywhere. A bundle that
 // carries a model.sig is used as it is, and the server verifies it against
-// the keys its environment trusts (a tampered one still fails). Thread-safe.
+// the keys its environment trusts (a tampered one still fails), and so is a
+// path that is not a directory (the server says why it cannot load it).
+// Thread-safe.
 #ifndef SPATIAL_SECURITY_TEST_BUNDLES_H_
 #define SPATIAL_SECURITY_TEST_BUNDLES_H_
 
