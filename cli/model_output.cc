@@ -101,15 +101,14 @@ std::string FormatVersionInfo(
   for (const auto& r : validations) {
     const bool imported = registry::IsImportedValidation(r.result);
     absl::StrAppend(
-        &out,
-        absl::StrFormat(
-            "  %-12s %-8s %s by %s%s\n", esc(r.environment),
-            imported ? "imported" : (r.valid ? "valid" : "invalid"),
-            esc(r.validated_at), esc(r.actor),
-            r.override_reason.empty()
-                ? ""
-                : absl::StrCat(" (CPU override: ", esc(r.override_reason),
-                               ")")));
+        &out, absl::StrFormat(
+                  "  %-12s %-8s %s by %s%s\n", esc(r.environment),
+                  imported ? "imported" : (r.valid ? "valid" : "invalid"),
+                  esc(r.validated_at), esc(r.actor),
+                  r.override_reason.empty()
+                      ? ""
+                      : absl::StrCat(" (CPU override: ", esc(r.override_reason),
+                                     ")")));
     absl::StrAppend(&out, FormatValidationDetail(v, r));
   }
   return out;
@@ -128,8 +127,8 @@ std::string FormatValidationDetail(const registry::ModelVersion& v,
           it != c.end() && it->is_string() ? it->get<std::string>() : "?");
     };
     auto from = r.result.find("imported_from");
-    const bool claimed_valid =
-        c.contains("valid") && c["valid"].is_boolean() && c["valid"].get<bool>();
+    const bool claimed_valid = c.contains("valid") && c["valid"].is_boolean() &&
+                               c["valid"].get<bool>();
     return absl::StrCat(
         pad, "from ",
         base::EscapeForTerminal(from != r.result.end() && from->is_string()

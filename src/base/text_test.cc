@@ -73,10 +73,15 @@ TEST(TextTest, EscapeForTerminalEscapesControlsOnly) {
       {std::string("nul\0x", 5), "nul\\x00x"},
       {"bell\x07 del\x7f", "bell\\x07 del\\x7f"},
       {"back\\slash", "back\\\\slash"},
-      {"p\xc3\xa2te \xe2\x82\xac \xf0\x9f\x8d\x95", "p\xc3\xa2te \xe2\x82\xac \xf0\x9f\x8d\x95"},
+      {"p\xc3\xa2te \xe2\x82\xac \xf0\x9f\x8d\x95",
+       "p\xc3\xa2te \xe2\x82\xac \xf0\x9f\x8d\x95"},
       // C1 CSI (U+009B) and a right-to-left override (U+202E).
-      {"\xc2\x9b" "2J", "\\u009b2J"},
-      {"a\xe2\x80\xae" "b", "a\\u202eb"},
+      {"\xc2\x9b"
+       "2J",
+       "\\u009b2J"},
+      {"a\xe2\x80\xae"
+       "b",
+       "a\\u202eb"},
       {"\xe2\x81\xa6x", "\\u2066x"},
       // Not UTF-8: a lone continuation byte, a truncated sequence, an
       // overlong form, a surrogate.

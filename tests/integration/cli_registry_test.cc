@@ -61,7 +61,8 @@ TEST(CliRegistryTest, RegistersFileArtifactWhenGivenMetricsTagsAndConfig) {
   EXPECT_EQ(ReadBytes(blob), ReadBytes(model));
   struct stat st {};
   ASSERT_EQ(::stat(blob.c_str(), &st), 0) << blob;
-  EXPECT_EQ(st.st_mode & 0777, 0444u);
+  // Readable by the owner and its group, never by others (docs/SECURITY.md).
+  EXPECT_EQ(st.st_mode & 0777, 0440u);
 
   Json info = box.JsonAt(box.registry(), {"info", "pizza-1.0"});
   Json info_without_validations = info;
