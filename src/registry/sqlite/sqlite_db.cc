@@ -1,6 +1,7 @@
 #include "src/registry/sqlite/sqlite_db.h"
 
 #include "absl/strings/str_cat.h"
+#include "src/base/status_macros.h"
 
 namespace spatial::registry::sqlite {
 
@@ -111,6 +112,17 @@ absl::Status Transaction::Commit() {
   absl::Status s = Exec(db_, "COMMIT");
   if (s.ok()) open_ = false;
   return s;
+}
+
+absl::StatusOr<std::vector<std::string>> Column(sqlite3* db, const char* sql) {
+  Stmt s(db, sql);
+  std::vector<std::string> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(s.Text(0));
+  }
+  return out;
 }
 
 }  // namespace spatial::registry::sqlite

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -50,6 +51,9 @@ class Stmt {
   absl::Status status_;
   std::string sql_;
 };
+
+// The first column of every row of `sql` (a query without parameters).
+absl::StatusOr<std::vector<std::string>> Column(sqlite3* db, const char* sql);
 
 // BEGIN IMMEDIATE (writers) or DEFERRED (readers); rolls back in the
 // destructor unless Commit() succeeded.

@@ -21,6 +21,7 @@ namespace spatial::registry {
 using sql::kVersionColumns;
 using sql::ParseStored;
 using sqlite::AppendAudit;
+using sqlite::Column;
 using sqlite::Exec;
 using sqlite::SqliteStatus;
 using sqlite::Stmt;
@@ -77,17 +78,6 @@ absl::StatusOr<std::optional<std::string>> ExistingChecksum(
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::optional<std::string>();
   return std::optional<std::string>(s.Text(0));
-}
-
-absl::StatusOr<std::vector<std::string>> Column(sqlite3* db, const char* sql) {
-  Stmt s(db, sql);
-  std::vector<std::string> out;
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back(s.Text(0));
-  }
-  return out;
 }
 
 absl::Status UpsertEnvironment(sqlite3* db, const Environment& e) {

@@ -109,17 +109,6 @@ CREATE TABLE registry_meta (
 };
 static_assert(std::size(kMigrations) == SqliteRegistry::kSchemaVersion);
 
-absl::StatusOr<std::vector<std::string>> Column(sqlite3* db, const char* sql) {
-  Stmt s(db, sql);
-  std::vector<std::string> out;
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back(s.Text(0));
-  }
-  return out;
-}
-
 }  // namespace
 
 absl::Status MigrateSchema(sqlite3* db, absl::string_view path, int target) {
