@@ -65,7 +65,9 @@ bool CheckLog(const registry::AuditSnapshot& snap) {
     std::cout << links.rows
               << " rows, each with the audit record that made it; "
               << links.linked
-              << " records name their rows, and those rows are there\n";
+              << " records name their rows, and those rows are there; "
+              << links.digested
+              << " rows hold exactly what their record's digest says\n";
   }
   return ok;
 }

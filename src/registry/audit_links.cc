@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "src/registry/audit_digest.h"
 
 namespace spatial::registry {
 namespace {
@@ -17,13 +18,6 @@ constexpr std::array<std::pair<AuditedKind, const char*>, 5> kKindNames = {{
     {AuditedKind::kDeployment, "deployment"},
     {AuditedKind::kSignature, "signature"},
 }};
-
-const char* KindName(AuditedKind k) {
-  for (const auto& [kind, name] : kKindNames) {
-    if (kind == k) return name;
-  }
-  return "row";
-}
 
 // How a record's details.rows names the row.
 Json RowKey(const AuditedRow& r) {
@@ -86,7 +80,7 @@ std::optional<AuditedRow> RowFromKey(AuditedKind kind, const Json& key) {
 }
 
 std::string IndexKey(const AuditedRow& r) {
-  return absl::StrCat(KindName(r.kind), "\x1f", RowKey(r).dump());
+  return absl::StrCat(AuditedKindName(r.kind), "\x1f", RowKey(r).dump());
 }
 
 std::string DescribeRecord(const AuditRecord& r) {
@@ -103,7 +97,7 @@ bool Names(const AuditRecord& record, const AuditedRow& row) {
     if (it != record.details.end() && it->is_object()) rows = &*it;
   }
   if (rows == nullptr) return false;
-  auto list = rows->find(KindName(row.kind));
+  auto list = rows->find(AuditedKindName(row.kind));
   if (list == rows->end() || !list->is_array()) return false;
   const Json key = RowKey(row);
   for (const auto& k : *list) {
@@ -112,7 +106,48 @@ bool Names(const AuditRecord& record, const AuditedRow& row) {
   return false;
 }
 
+// The problem with `row`'s content against the digest `record` holds for it;
+// nullopt when they agree, when the record predates digests or when the
+// row's content was not read. `counted` is set when a digest was compared.
+std::optional<std::string> DigestProblem(const AuditRecord& record,
+                                         const AuditedRow& row, bool& counted) {
+  counted = false;
+  auto digests = record.details.find("digests");
+  if (digests == record.details.end() || !row.content) return std::nullopt;
+  const char* kind = AuditedKindName(row.kind);
+  const Json& rows = record.details.at("rows").at(kind);
+  const Json key = RowKey(row);
+  std::optional<std::string> recorded;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i] != key) continue;
+    if (digests->is_object() && digests->contains(kind) &&
+        (*digests)[kind].is_array() && i < (*digests)[kind].size() &&
+        (*digests)[kind][i].is_string()) {
+      recorded = (*digests)[kind][i].get<std::string>();
+    }
+    break;
+  }
+  if (!recorded) {
+    return absl::StrCat(DescribeRecord(record), " holds no digest for ",
+                        DescribeRow(row), " (its details.digests was altered)");
+  }
+  counted = true;
+  if (*recorded == ContentDigest(row)) return std::nullopt;
+  return absl::StrCat(
+      DescribeRow(row), " was edited after ", DescribeRecord(record),
+      " wrote it: its stored columns no longer match the digest that record "
+      "holds (a change made outside spatial, which no audit record "
+      "explains)");
+}
+
 }  // namespace
+
+const char* AuditedKindName(AuditedKind k) {
+  for (const auto& [kind, name] : kKindNames) {
+    if (kind == k) return name;
+  }
+  return "row";
+}
 
 AuditedRow AuditedRow::Environment(std::string name) {
   AuditedRow r;
@@ -174,7 +209,7 @@ std::string DescribeRow(const AuditedRow& r) {
 
 Json RowsDetail(const std::vector<AuditedRow>& rows) {
   Json out = Json::object();
-  for (const auto& r : rows) out[KindName(r.kind)].push_back(RowKey(r));
+  for (const auto& r : rows) out[AuditedKindName(r.kind)].push_back(RowKey(r));
   return out;
 }
 
@@ -200,6 +235,12 @@ AuditLinkCheck CheckAuditLinks(const AuditSnapshot& snapshot) {
       c.problems.push_back(absl::StrCat(DescribeRow(row), " points at ",
                                         DescribeRecord(*it->second),
                                         ", which does not describe it"));
+    } else {
+      bool counted = false;
+      std::optional<std::string> problem =
+          DigestProblem(*it->second, row, counted);
+      if (problem) c.problems.push_back(*std::move(problem));
+      if (counted && !problem) ++c.digested;
     }
   }
   for (const auto& record : snapshot.records) {
@@ -248,6 +289,14 @@ AuditNote WithRows(AuditNote note, const std::vector<AuditedRow>& rows) {
     note.details = Json{{"note", std::move(note.details)}};
   }
   note.details["rows"] = RowsDetail(rows);
+  Json digests = Json::object();
+  bool any = false;
+  for (const auto& r : rows) {
+    std::optional<std::string> d = ContentDigest(r);
+    any = any || d.has_value();
+    digests[AuditedKindName(r.kind)].push_back(d ? Json(*d) : Json(nullptr));
+  }
+  if (any) note.details["digests"] = std::move(digests);
   return note;
 }
 

@@ -33,6 +33,9 @@ struct AuditedRow {
   std::string key_id;          // signature
   int64_t deployment_seq = 0;  // deployment
   std::optional<int64_t> audit_seq;  // nullopt: none stored
+  // The stored columns its digest covers (audit_digest.h); nullopt when not
+  // read.
+  std::optional<std::vector<std::string>> content;
 
   static AuditedRow Environment(std::string name);
   static AuditedRow Version(std::string id);
@@ -41,6 +44,9 @@ struct AuditedRow {
                                std::string environment);
   static AuditedRow Signature(std::string id, std::string key_id);
 };
+
+// "environment", "version", "validation", "deployment", "signature".
+const char* AuditedKindName(AuditedKind kind);
 
 // "version v1", "validation of v1 for production", "deployment #3 (v1 to
 // production)", "signature of v1 by key k1", "environment production".
@@ -60,9 +66,11 @@ struct AuditSnapshot {
 };
 
 struct AuditLinkCheck {
-  int64_t rows = 0;    // rows checked
-  int64_t linked = 0;  // records that name their rows (the others predate
-                       // the links, schema 3)
+  int64_t rows = 0;      // rows checked
+  int64_t linked = 0;    // records that name their rows (the others predate
+                         // the links, schema 3)
+  int64_t digested = 0;  // rows whose content matched their record's digest
+                         // (rows last written before digests are not)
   std::vector<std::string> problems;  // empty when every link holds
 };
 
@@ -72,11 +80,14 @@ struct AuditLinkCheck {
 // replaced by later changes; versions and deployments never are). Records
 // without details.rows (written before the links existed) are not checked
 // against rows; the rows they made were linked to the audit.adopt record of
-// the upgrade.
+// the upgrade. Where a row's record holds digests (details.digests, parallel
+// to details.rows) and the row's content was read, the content must hash to
+// the digest: an in-place edit of any covered column is a problem.
 AuditLinkCheck CheckAuditLinks(const AuditSnapshot& snapshot);
 
-// `note` with details.rows naming `rows` (details that are not an object are
-// kept under details.note).
+// `note` with details.rows naming `rows`, and details.digests their
+// ContentDigest where their content was read (details that are not an object
+// are kept under details.note).
 AuditNote WithRows(AuditNote note, const std::vector<AuditedRow>& rows);
 
 // The action of the record that vouches for the rows a registry held when it

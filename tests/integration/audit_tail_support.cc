@@ -71,6 +71,27 @@ void ExpectCutTailCaughtByRows(Sandbox& box, const AuditTarget& t) {
                                "audit record seq 8, which is missing"));
 }
 
+void ExpectForgedValidationCaught(Sandbox& box, const AuditTarget& t) {
+  MakeHistory(box, t);
+  ProcessResult clean = AuditCmd(box, t, {"verify"});
+  EXPECT_EQ(clean.exit_code, 0) << clean;
+  // 1 environment... the import's environments, 2 versions, 2 validations,
+  // 3 deployments: every row was written with a digest.
+  EXPECT_THAT(clean.out,
+              ::testing::MatchesRegex(
+                  "(.|\n)* ([0-9]+) rows hold exactly what their record's "
+                  "digest says\n"));
+  t.tamper(
+      "UPDATE validations SET result = '{\"measurement\":{\"accuracy\":"
+      "0.99}}' WHERE version_id = 'v2'");
+  ProcessResult r = AuditCmd(box, t, {"verify"});
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_THAT(r.out, HasSubstr("8 records, chain intact"));
+  EXPECT_THAT(r.err, HasSubstr("validation of v2 for development was edited "
+                               "after audit record seq 6"));
+  EXPECT_THAT(r.err, HasSubstr("no longer match the digest"));
+}
+
 void ExpectCutTailCaughtByCheckpoint(Sandbox& box, const AuditTarget& t) {
   MakeHistory(box, t);
   const std::string key = MakeKey(box, "audit-key");

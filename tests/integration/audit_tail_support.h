@@ -48,6 +48,11 @@ void ExpectCutTailCaughtByRows(Sandbox& box, const AuditTarget& t);
 void ExpectCutTailCaughtByCheckpoint(Sandbox& box, const AuditTarget& t);
 // A deployment deleted while its record remains is named by the record.
 void ExpectDeletedRowCaught(Sandbox& box, const AuditTarget& t);
+// A validation's result forged in place (every link kept) is named by the
+// digest of the record that wrote it; before that, verify reports the rows
+// it compared.
+void ExpectForgedValidationCaught(Sandbox& box, const AuditTarget& t);
+
 // A checkpoint of another registry is refused, naming both ids.
 void ExpectForeignCheckpointRefused(Sandbox& box, const AuditTarget& t,
                                     const AuditTarget& other);

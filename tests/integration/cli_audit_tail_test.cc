@@ -53,6 +53,11 @@ TEST(CliAuditTailTest, DeletedRowIsNamedByItsRecord) {
   ExpectDeletedRowCaught(box, SqliteTarget(box.registry()));
 }
 
+TEST(CliAuditTailTest, ForgedValidationIsCaughtByItsDigest) {
+  Sandbox box;
+  ExpectForgedValidationCaught(box, SqliteTarget(box.registry()));
+}
+
 TEST(CliAuditTailTest, CheckpointOfAnotherRegistryIsRefused) {
   Sandbox box;
   ExpectForeignCheckpointRefused(box, SqliteTarget(box.registry()),

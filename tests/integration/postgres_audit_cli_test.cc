@@ -42,6 +42,11 @@ TEST(PostgresAuditCliTest, DeletedRowIsNamedByItsRecord) {
   ExpectDeletedRowCaught(box, PostgresTarget(box));
 }
 
+TEST(PostgresAuditCliTest, ForgedValidationIsCaughtByItsDigest) {
+  Sandbox box;
+  ExpectForgedValidationCaught(box, PostgresTarget(box));
+}
+
 TEST(PostgresAuditCliTest, CheckpointOfAnotherRegistryIsRefused) {
   Sandbox box;
   ExpectForeignCheckpointRefused(box, PostgresTarget(box), PostgresTarget(box));

@@ -1,9 +1,14 @@
 #include "src/registry/postgres/pg_audit.h"
 
+#include <map>
 #include <optional>
+#include <stdexcept>
+#include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "src/base/text.h"
+#include "src/registry/audit_digest.h"
 #include "src/registry/postgres/pg_session.h"
 #include "src/registry/sql_rows.h"
 
@@ -12,38 +17,67 @@ namespace {
 
 using Tx = pqxx::transaction_base;
 
-std::optional<int64_t> Seq(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return f.as<int64_t>();
+constexpr SqlDialect kDialect = SqlDialect::kPostgres;
+
+// Every row of `t`'s kind, or the one whose keys are `keys`.
+void ReadTable(Tx& tx, const AuditedTable& t,
+               const std::vector<std::string>* keys,
+               std::vector<AuditedRow>& out) {
+  pqxx::result rows =
+      keys ? tx.exec_params(t.select_one,
+                            pqxx::prepare::make_dynamic_params(*keys))
+           : tx.exec(t.select_all);
+  for (const auto& r : rows) {
+    std::vector<std::optional<std::string>> cells;
+    for (int i = 0; i < t.columns; ++i) {
+      if (r[i].is_null()) {
+        cells.push_back(std::nullopt);
+      } else {
+        cells.push_back(Text(r[i]));
+      }
+    }
+    out.push_back(RowFromCells(t.kind, cells));
+  }
+}
+
+// Appends the artifact files of the versions in `rows` (all versions, or the
+// one named by `version_id`) to their content.
+void ReadFiles(Tx& tx, const std::string* version_id,
+               std::vector<AuditedRow>& rows) {
+  std::map<std::string, AuditedRow*> versions;
+  for (auto& r : rows) {
+    if (r.kind == AuditedKind::kVersion) versions[r.version_id] = &r;
+  }
+  if (versions.empty()) return;
+  std::string sql = ArtifactFilesSql(kDialect, version_id != nullptr);
+  pqxx::result files =
+      version_id ? tx.exec_params(sql, *version_id) : tx.exec(sql);
+  for (const auto& f : files) {
+    auto it = versions.find(Text(f[0]));
+    if (it == versions.end()) continue;
+    AppendFileCells(*it->second,
+                    {Text(f[0]), Text(f[1]), Text(f[2]), Text(f[3])});
+  }
+}
+
+// `row` with its stored content, as the transaction sees it.
+AuditedRow WithContent(Tx& tx, const AuditedRow& row) {
+  std::vector<std::string> keys = KeyParams(row);
+  std::vector<AuditedRow> found;
+  ReadTable(tx, AuditedTableFor(kDialect, row.kind), &keys, found);
+  if (found.size() != 1) {
+    throw std::runtime_error(
+        absl::StrCat("audit: ", DescribeRow(row), " was not written"));
+  }
+  ReadFiles(tx, &row.version_id, found);
+  return found.front();
 }
 
 void Link(Tx& tx, const AuditedRow& row, int64_t seq) {
-  switch (row.kind) {
-    case AuditedKind::kEnvironment:
-      tx.exec_params("UPDATE environments SET audit_seq = $1 WHERE name = $2",
-                     seq, row.environment);
-      return;
-    case AuditedKind::kVersion:
-      tx.exec_params("UPDATE versions SET audit_seq = $1 WHERE id = $2", seq,
-                     row.version_id);
-      return;
-    case AuditedKind::kValidation:
-      tx.exec_params(
-          "UPDATE validations SET audit_seq = $1 WHERE version_id = $2 AND "
-          "environment = $3",
-          seq, row.version_id, row.environment);
-      return;
-    case AuditedKind::kDeployment:
-      tx.exec_params("UPDATE deployments SET audit_seq = $1 WHERE seq = $2",
-                     seq, row.deployment_seq);
-      return;
-    case AuditedKind::kSignature:
-      tx.exec_params(
-          "UPDATE signatures SET audit_seq = $1 WHERE version_id = $2 AND "
-          "key_id = $3",
-          seq, row.version_id, row.key_id);
-      return;
-  }
+  std::vector<std::string> args = {absl::StrCat(seq)};
+  for (auto& k : KeyParams(row)) args.push_back(std::move(k));
+  tx.exec_params(AuditedTableFor(kDialect, row.kind).link,
+                 pqxx::prepare::make_dynamic_params(args));
 }
 
 }  // namespace
@@ -59,7 +93,9 @@ void AppendAudit(Tx& tx, const AuditNote& note,
     prev->seq = last[0][0].as<int64_t>();
     prev->hash = Text(last[0][1]);
   }
-  AuditRecord r = NextAuditRecord(prev, WithRows(note, rows),
+  std::vector<AuditedRow> read;
+  for (const auto& row : rows) read.push_back(WithContent(tx, row));
+  AuditRecord r = NextAuditRecord(prev, WithRows(note, read),
                                   base::FormatIso8601(absl::Now()));
   tx.exec_params(
       "INSERT INTO audit_log (seq, time, actor, action, subject, details, "
@@ -83,35 +119,8 @@ std::vector<AuditRecord> ReadAudit(Tx& tx) {
 
 std::vector<AuditedRow> ReadAuditedRows(Tx& tx) {
   std::vector<AuditedRow> out;
-  for (const auto& r : tx.exec("SELECT name, audit_seq FROM environments "
-                               "ORDER BY name COLLATE \"C\"")) {
-    out.push_back(AuditedRow::Environment(Text(r[0])));
-    out.back().audit_seq = Seq(r[1]);
-  }
-  for (const auto& r :
-       tx.exec("SELECT id, audit_seq FROM versions ORDER BY seq")) {
-    out.push_back(AuditedRow::Version(Text(r[0])));
-    out.back().audit_seq = Seq(r[1]);
-  }
-  for (const auto& r : tx.exec(
-           "SELECT version_id, environment, audit_seq FROM validations "
-           "ORDER BY version_id COLLATE \"C\", environment COLLATE \"C\"")) {
-    out.push_back(AuditedRow::Validation(Text(r[0]), Text(r[1])));
-    out.back().audit_seq = Seq(r[2]);
-  }
-  for (const auto& r :
-       tx.exec("SELECT seq, version_id, environment, audit_seq FROM "
-               "deployments ORDER BY seq")) {
-    out.push_back(
-        AuditedRow::Deployment(r[0].as<int64_t>(), Text(r[1]), Text(r[2])));
-    out.back().audit_seq = Seq(r[3]);
-  }
-  for (const auto& r :
-       tx.exec("SELECT version_id, key_id, audit_seq FROM signatures "
-               "ORDER BY version_id COLLATE \"C\", key_id COLLATE \"C\"")) {
-    out.push_back(AuditedRow::Signature(Text(r[0]), Text(r[1])));
-    out.back().audit_seq = Seq(r[2]);
-  }
+  for (const auto& t : AuditedTables(kDialect)) ReadTable(tx, t, nullptr, out);
+  ReadFiles(tx, nullptr, out);
   return out;
 }
 

@@ -108,5 +108,31 @@ TEST(PostgresAuditTest, RewrittenDeploymentIsFound) {
                   "production), which is gone"));
 }
 
+// Columns edited in place (a validation's result forged, a deployment's
+// reason, a file's sha256) keep every link, and are found by the digests of
+// the records that wrote them; the untouched registry's rows all match.
+TEST(PostgresAuditTest, RowEditedInPlaceIsFoundByItsDigest) {
+  const std::string url = Populated();
+  AuditLinkCheck clean = CheckAuditLinks(Read(url));
+  EXPECT_TRUE(clean.problems.empty()) << clean.problems.front();
+  EXPECT_EQ(clean.digested, 7);
+  Tamper(url,
+         "UPDATE validations SET result = '{\"measurement\":{\"accuracy\":"
+         "0.99}}' WHERE version_id = 'v2';"
+         "UPDATE deployments SET reason = 'routine' WHERE seq = 1;"
+         "UPDATE artifact_files SET sha256 = 'forged' WHERE version_id = "
+         "'v1'");
+  std::vector<std::string> problems = CheckAuditLinks(Read(url)).problems;
+  ASSERT_EQ(problems.size(), 3u);
+  EXPECT_THAT(problems,
+              ::testing::UnorderedElementsAre(
+                  ::testing::StartsWith("version v1 was edited after audit "
+                                        "record seq 2 (register v1)"),
+                  ::testing::StartsWith("validation of v2 for production was "
+                                        "edited after audit record seq 5"),
+                  ::testing::StartsWith("deployment #1 (v1 to production) was "
+                                        "edited after audit record seq 6")));
+}
+
 }  // namespace
 }  // namespace spatial::registry

@@ -219,6 +219,55 @@ TEST_F(AuditTamperTest, DeletedRegistryRowIsFoundByItsRecord) {
                                      "version v2, which is gone"));
 }
 
+// Each covered column edited in place, as an attacker with the file would
+// (log and links untouched), is named against the record that vouched for
+// the row: a failed validation flipped to valid with a forged measurement, a
+// version's checksum, an artifact file's sha256, an environment's spec.
+TEST_F(AuditTamperTest, RowEditedInPlaceIsFoundByItsDigest) {
+  {
+    auto reg = SqliteRegistry::Open({.path = path()});
+    ASSERT_TRUE(reg.ok()) << reg.status();
+    ASSERT_TRUE(
+        (*reg)
+            ->RecordValidation(TestValidation("v1", "production", false))
+            .ok());
+  }
+  AuditLinkCheck clean = Links();
+  EXPECT_TRUE(clean.problems.empty()) << clean.problems.front();
+  EXPECT_EQ(clean.digested, 6);  // the environment, 4 versions, 1 validation
+  struct Case {
+    const char* sql;
+    const char* row;
+  };
+  for (const Case& c : {
+           Case{"UPDATE validations SET valid = 1, result = "
+                "'{\"measurement\":{\"accuracy\":0.99}}' WHERE version_id "
+                "= 'v1'",
+                "validation of v1 for production"},
+           Case{"UPDATE versions SET checksum = 'forged' WHERE id = 'v2'",
+                "version v2"},
+           Case{"UPDATE artifact_files SET sha256 = 'forged' WHERE "
+                "version_id = 'v3'",
+                "version v3"},
+           Case{"UPDATE environments SET spec = '{}' WHERE name = "
+                "'production'",
+                "environment production"},
+       }) {
+    Tamper(c.sql);
+    EXPECT_THAT(Links().problems,
+                ::testing::Contains(
+                    HasSubstr(std::string(c.row) + " was edited after")))
+        << c.sql;
+  }
+  EXPECT_THAT(Links().problems, ::testing::SizeIs(4));
+  // A version's validation_status is derived from its validations (no gate
+  // reads it), so it is not covered.
+  Tamper(
+      "UPDATE versions SET validation_status = 'validated' WHERE id = "
+      "'v4'");
+  EXPECT_THAT(Links().problems, ::testing::SizeIs(4));
+}
+
 // A row pointed at another record (to hide the one that made it) is named
 // both ways.
 TEST_F(AuditTamperTest, RelinkedRowIsFound) {

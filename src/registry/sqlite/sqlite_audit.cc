@@ -1,101 +1,97 @@
 #include "src/registry/sqlite/sqlite_audit.h"
 
+#include <map>
 #include <optional>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "src/base/status_macros.h"
 #include "src/base/text.h"
+#include "src/registry/audit_digest.h"
 #include "src/registry/sql_rows.h"
 #include "src/registry/sqlite/sqlite_db.h"
 
 namespace spatial::registry::sqlite {
 namespace {
 
-std::optional<int64_t> SeqColumn(const Stmt& s, int col) {
-  if (s.IsNull(col)) return std::nullopt;
-  return s.Int(col);
+constexpr SqlDialect kDialect = SqlDialect::kSqlite;
+
+std::vector<std::optional<std::string>> Cells(const Stmt& s, int columns) {
+  std::vector<std::optional<std::string>> out;
+  for (int i = 0; i < columns; ++i) {
+    if (s.IsNull(i)) {
+      out.push_back(std::nullopt);
+    } else {
+      out.push_back(s.Text(i));
+    }
+  }
+  return out;
+}
+
+// Every row of `t`'s kind, or the one whose keys are `keys`.
+absl::Status ReadTable(sqlite3* db, const AuditedTable& t,
+                       const std::vector<std::string>* keys,
+                       std::vector<AuditedRow>& out) {
+  Stmt s(db, keys ? t.select_one : t.select_all);
+  if (keys) {
+    for (size_t i = 0; i < keys->size(); ++i) s.Bind(int(i) + 1, (*keys)[i]);
+  }
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return absl::OkStatus();
+    out.push_back(RowFromCells(t.kind, Cells(s, t.columns)));
+  }
+}
+
+// Appends the artifact files of the versions in `rows` (all versions, or the
+// one named by `version_id`) to their content.
+absl::Status ReadFiles(sqlite3* db, const std::string* version_id,
+                       std::vector<AuditedRow>& rows) {
+  std::map<std::string, AuditedRow*> versions;
+  for (auto& r : rows) {
+    if (r.kind == AuditedKind::kVersion) versions[r.version_id] = &r;
+  }
+  if (versions.empty()) return absl::OkStatus();
+  Stmt s(db, ArtifactFilesSql(kDialect, version_id != nullptr));
+  if (version_id) s.Bind(1, *version_id);
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return absl::OkStatus();
+    auto it = versions.find(s.Text(0));
+    if (it == versions.end()) continue;
+    AppendFileCells(*it->second, {s.Text(0), s.Text(1), s.Text(2), s.Text(3)});
+  }
+}
+
+// `row` with its stored content, as the caller's transaction sees it.
+absl::StatusOr<AuditedRow> WithContent(sqlite3* db, const AuditedRow& row) {
+  std::vector<std::string> keys = KeyParams(row);
+  std::vector<AuditedRow> found;
+  RETURN_IF_ERROR(
+      ReadTable(db, AuditedTableFor(kDialect, row.kind), &keys, found));
+  if (found.size() != 1) {
+    return absl::InternalError(
+        absl::StrCat("audit: ", DescribeRow(row), " was not written"));
+  }
+  RETURN_IF_ERROR(ReadFiles(db, &row.version_id, found));
+  return found.front();
 }
 
 absl::Status Link(sqlite3* db, const AuditedRow& row, int64_t seq) {
-  switch (row.kind) {
-    case AuditedKind::kEnvironment: {
-      Stmt s(db, "UPDATE environments SET audit_seq = ? WHERE name = ?");
-      return s.Bind(1, seq).Bind(2, row.environment).Run();
-    }
-    case AuditedKind::kVersion: {
-      Stmt s(db, "UPDATE versions SET audit_seq = ? WHERE id = ?");
-      return s.Bind(1, seq).Bind(2, row.version_id).Run();
-    }
-    case AuditedKind::kValidation: {
-      Stmt s(db,
-             "UPDATE validations SET audit_seq = ? WHERE version_id = ? AND "
-             "environment = ?");
-      return s.Bind(1, seq)
-          .Bind(2, row.version_id)
-          .Bind(3, row.environment)
-          .Run();
-    }
-    case AuditedKind::kDeployment: {
-      Stmt s(db, "UPDATE deployments SET audit_seq = ? WHERE seq = ?");
-      return s.Bind(1, seq).Bind(2, row.deployment_seq).Run();
-    }
-    case AuditedKind::kSignature: {
-      Stmt s(db,
-             "UPDATE signatures SET audit_seq = ? WHERE version_id = ? AND "
-             "key_id = ?");
-      return s.Bind(1, seq).Bind(2, row.version_id).Bind(3, row.key_id).Run();
-    }
-  }
-  return absl::InternalError("unknown audited row kind");
+  Stmt s(db, AuditedTableFor(kDialect, row.kind).link);
+  s.Bind(1, seq);
+  std::vector<std::string> keys = KeyParams(row);
+  for (size_t i = 0; i < keys.size(); ++i) s.Bind(int(i) + 2, keys[i]);
+  return s.Run();
 }
 
 absl::StatusOr<std::vector<AuditedRow>> ReadRows(sqlite3* db) {
   std::vector<AuditedRow> out;
-  auto each = [&](const char* sql, auto make) -> absl::Status {
-    Stmt s(db, sql);
-    for (;;) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) return absl::OkStatus();
-      out.push_back(make(s));
-    }
-  };
-  RETURN_IF_ERROR(each("SELECT name, audit_seq FROM environments ORDER BY name",
-                       [](const Stmt& s) {
-                         AuditedRow r = AuditedRow::Environment(s.Text(0));
-                         r.audit_seq = SeqColumn(s, 1);
-                         return r;
-                       }));
-  RETURN_IF_ERROR(each("SELECT id, audit_seq FROM versions ORDER BY seq",
-                       [](const Stmt& s) {
-                         AuditedRow r = AuditedRow::Version(s.Text(0));
-                         r.audit_seq = SeqColumn(s, 1);
-                         return r;
-                       }));
-  RETURN_IF_ERROR(each(
-      "SELECT version_id, environment, audit_seq FROM validations ORDER BY "
-      "version_id, environment",
-      [](const Stmt& s) {
-        AuditedRow r = AuditedRow::Validation(s.Text(0), s.Text(1));
-        r.audit_seq = SeqColumn(s, 2);
-        return r;
-      }));
-  RETURN_IF_ERROR(each(
-      "SELECT seq, version_id, environment, audit_seq FROM deployments ORDER "
-      "BY seq",
-      [](const Stmt& s) {
-        AuditedRow r = AuditedRow::Deployment(s.Int(0), s.Text(1), s.Text(2));
-        r.audit_seq = SeqColumn(s, 3);
-        return r;
-      }));
-  RETURN_IF_ERROR(
-      each("SELECT version_id, key_id, audit_seq FROM signatures ORDER BY "
-           "version_id, key_id",
-           [](const Stmt& s) {
-             AuditedRow r = AuditedRow::Signature(s.Text(0), s.Text(1));
-             r.audit_seq = SeqColumn(s, 2);
-             return r;
-           }));
+  for (const auto& t : AuditedTables(kDialect)) {
+    RETURN_IF_ERROR(ReadTable(db, t, nullptr, out));
+  }
+  RETURN_IF_ERROR(ReadFiles(db, nullptr, out));
   return out;
 }
 
@@ -113,7 +109,12 @@ absl::Status AppendAudit(sqlite3* db, const AuditNote& note,
       prev->hash = last.Text(1);
     }
   }
-  AuditRecord r = NextAuditRecord(prev, WithRows(note, rows),
+  std::vector<AuditedRow> read;
+  for (const auto& row : rows) {
+    ASSIGN_OR_RETURN(AuditedRow with, WithContent(db, row));
+    read.push_back(std::move(with));
+  }
+  AuditRecord r = NextAuditRecord(prev, WithRows(note, read),
                                   base::FormatIso8601(absl::Now()));
   Stmt ins(db,
            "INSERT INTO audit_log (seq, time, actor, action, subject, details, "
