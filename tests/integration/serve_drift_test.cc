@@ -7,8 +7,8 @@
 // in its history and audit log, and the previous version serves again.
 //
 // The floor 0.70 (the development environment's accuracy requirement) sits
-// between the measured accuracies of spatial-pizza-v1: 0.993 on the held-out
-// render (seed 1000) and 0.608 under --shift all (seed 2000); see
+// between the measured accuracies of spatial-pizza-v1: 0.995 on the held-out
+// render (seed 1000) and 0.690 under --shift all (seed 2000); see
 // docs/MODELS.md and README.md.
 #include <filesystem>
 #include <fstream>
@@ -62,11 +62,14 @@ Reply Feedback(int port, const std::string& body,
 // Classifies the images on /predict/spatial, sending each true class back
 // (with the tokens in turn, if any), until the end or (with `until_alarm`)
 // until the feedback answer says the window is in alarm. Returns the share
-// classified correctly; `sent` counts.
+// classified correctly; `sent` counts; `raised` counts the answers whose
+// window went into alarm (an accuracy hovering at the floor goes in and out).
 double Stream(int port, const std::vector<Labelled>& images,
               bool until_alarm = false, int* sent = nullptr,
-              const std::vector<std::string>& tokens = {}) {
+              const std::vector<std::string>& tokens = {},
+              int* raised = nullptr) {
   int correct = 0, n = 0;
+  bool in_alarm = false;
   for (const auto& img : images) {
     const std::string token =
         tokens.empty() ? "" : tokens[static_cast<size_t>(n) % tokens.size()];
@@ -88,7 +91,10 @@ double Stream(int port, const std::vector<Labelled>& images,
       ADD_FAILURE() << f.status << " " << f.body;
       return -1;
     }
-    if (until_alarm && ParseJsonBody(f)["window"]["alarm"] == true) break;
+    const bool alarm = ParseJsonBody(f)["window"]["alarm"] == true;
+    if (raised && alarm && !in_alarm) ++*raised;
+    in_alarm = alarm;
+    if (until_alarm && alarm) break;
   }
   if (sent) *sent = n;
   return static_cast<double>(correct) / static_cast<double>(n);
@@ -181,11 +187,16 @@ TEST(ServeDriftTest, AlarmFiresOnShiftedDataOnlyAndFeedbackAnswers) {
   const double heldout_drift = live["drift_score"].get<double>();
   EXPECT_EQ(server.Log().find("ALARM"), std::string::npos) << server.Log();
 
-  // Shifted stream: the window falls below 0.70, the alarm fires.
-  const double shifted_accuracy = Stream(port, shifted);
+  // Shifted stream: the window falls below 0.70, the alarm fires (the
+  // model's accuracy on these renders is near the floor, so the window may
+  // recover and fall again: every fall is counted).
+  int raised = 0;
+  const double shifted_accuracy =
+      Stream(port, shifted, false, nullptr, {}, &raised);
   EXPECT_LT(shifted_accuracy, 0.70);
+  EXPECT_GE(raised, 1);
   EXPECT_EQ(Metric(port, alarm), 1) << Request(port, "GET", "/metrics").body;
-  EXPECT_EQ(Metric(port, "pizza_api_live_accuracy_alarms_total"), 1);
+  EXPECT_EQ(Metric(port, "pizza_api_live_accuracy_alarms_total"), raised);
   live = ParseJsonBody(
       Request(port, "GET", "/status"))["models"]["spatial"]["live"];
   EXPECT_EQ(live["alarm"], true) << live;
