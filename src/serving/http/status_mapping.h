@@ -24,7 +24,7 @@ inline absl::Status WithHttpStatus(absl::Status s, int http_status) {
 }
 
 inline int HttpStatusFor(const absl::Status& s) {
-  if (std::optional<absl::Cord> p = s.GetPayload(kHttpStatusPayload)) {
+  if (auto p = s.GetPayload(kHttpStatusPayload); p.has_value()) {
     int code = 0;
     if (absl::SimpleAtoi(std::string(*p), &code)) return code;
   }
