@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "src/serving/feedback_api.h"
 #include "src/serving/oip_test_util.h"
+#include "src/serving/tokens_test_util.h"
 
 namespace spatial::serving::oip_test {
 namespace {
@@ -33,17 +34,7 @@ class PizzaApiTest : public OipTest {
  protected:
   void SetUp() override {
     OipTest::SetUp();
-    Json file = {{"tokens", Json::array()}};
-    for (auto [name, role] : std::vector<std::pair<std::string, Role>>{
-             {"viewer1", Role::kViewer},
-             {"labeler1", Role::kLabeler},
-             {"deployer1", Role::kDeployer}}) {
-      auto [token, entry] = NewToken(name, role);
-      tokens_[name] = token;
-      file["tokens"].push_back(
-          {{"name", name}, {"role", RoleName(role)}, {"sha256", entry.sha256}});
-    }
-    auto table = TokenTable::Parse(file.dump(), "tokens.json");
+    auto table = TestTokenTable(&tokens_);
     ASSERT_TRUE(table.ok()) << table.status();
     table_ = std::move(*table);
   }
