@@ -1,3 +1,5 @@
+// ParseOipInferRequest (oip_request.h): the OIP infer body into PredictCore
+// inputs. Pure functions; thread-safe.
 #include "src/serving/oip_request.h"
 
 #include <cfloat>
