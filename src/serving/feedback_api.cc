@@ -1,3 +1,4 @@
+// HandleFeedback and RecordFeedback (feedback_api.h). Thread-safe.
 #include "src/serving/feedback_api.h"
 
 #include "absl/strings/str_cat.h"
@@ -14,7 +15,6 @@ bool FeedbackNeedsToken(const std::string& environment, bool rollback_on_drift,
 http::HttpResponse HandleFeedback(LiveAccuracy& live,
                                   const FeedbackAccess& access,
                                   const http::HttpRequest& request) {
-  using Json = nlohmann::json;
   // Who labels, before the body is looked at: a refused caller learns
   // nothing about prediction ids.
   std::string labeler;
@@ -23,6 +23,13 @@ http::HttpResponse HandleFeedback(LiveAccuracy& live,
     if (!auth.entry) return auth.refusal;
     labeler = auth.entry->name;
   }
+  return RecordFeedback(live, labeler, request);
+}
+
+http::HttpResponse RecordFeedback(LiveAccuracy& live,
+                                  const std::string& labeler,
+                                  const http::HttpRequest& request) {
+  using Json = nlohmann::json;
   auto bad = [&](const std::string& why) {
     live.CountInvalidFeedback();
     return Error(absl::InvalidArgumentError(absl::StrCat(

@@ -6,7 +6,7 @@
 // with a token below labeler, where feedback needs a token; 403 when the
 // token holds its share of the window already (--feedback-max-per-token);
 // 404 for an unknown or forgotten id; 409 when the id has feedback already.
-// A refused request changes nothing.
+// A refused request changes nothing. Thread-safe (LiveAccuracy is).
 #ifndef SPATIAL_SERVING_FEEDBACK_API_H_
 #define SPATIAL_SERVING_FEEDBACK_API_H_
 
@@ -31,8 +31,17 @@ struct FeedbackAccess {
   const TokenTable* tokens = nullptr;  // not owned; null: every token is 401
 };
 
+// The access check (a labeler token where `access` needs one), then
+// RecordFeedback. The server's route table checks access itself and calls
+// RecordFeedback.
 http::HttpResponse HandleFeedback(LiveAccuracy& live,
                                   const FeedbackAccess& access,
+                                  const http::HttpRequest& request);
+
+// Records the feedback in `request` under `labeler` (the token's name; "" for
+// anonymous).
+http::HttpResponse RecordFeedback(LiveAccuracy& live,
+                                  const std::string& labeler,
                                   const http::HttpRequest& request);
 
 }  // namespace spatial::serving

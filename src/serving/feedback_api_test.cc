@@ -6,6 +6,7 @@
 #include <map>
 
 #include "gtest/gtest.h"
+#include "src/serving/tokens_test_util.h"
 
 namespace spatial::serving {
 namespace {
@@ -15,17 +16,7 @@ using Json = nlohmann::json;
 class FeedbackApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    Json file = {{"tokens", Json::array()}};
-    for (auto [name, role] : std::vector<std::pair<std::string, Role>>{
-             {"viewer1", Role::kViewer},
-             {"labeler1", Role::kLabeler},
-             {"deployer1", Role::kDeployer}}) {
-      auto [token, entry] = NewToken(name, role);
-      tokens_[name] = token;
-      file["tokens"].push_back(
-          {{"name", name}, {"role", RoleName(role)}, {"sha256", entry.sha256}});
-    }
-    auto table = TokenTable::Parse(file.dump(), "tokens.json");
+    auto table = TestTokenTable(&tokens_);
     ASSERT_TRUE(table.ok()) << table.status();
     table_ = std::move(*table);
     manifest_.model_type = "spatial-mllm";

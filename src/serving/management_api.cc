@@ -1,3 +1,4 @@
+// ManagementApi's handlers (management_api.h) and Authorize. Thread-safe.
 #include "src/serving/management_api.h"
 
 #include <algorithm>
@@ -30,22 +31,6 @@ Json EventJson(const registry::DeploymentEvent& e) {
           {"actor", e.actor},
           {"reason", e.reason},
           {"created_at", e.created_at}};
-}
-
-// Which role a route needs; 0 for no such route.
-int NeededRole(const std::string& method, const std::vector<std::string>& p) {
-  // p: the path split on '/', without the leading "", "api", "v1".
-  if (method == "GET" && (p == std::vector<std::string>{"models"} ||
-                          (p.size() == 2 && p[0] == "models") ||
-                          p == std::vector<std::string>{"audit"})) {
-    return static_cast<int>(Role::kViewer);
-  }
-  if (method == "POST" && (p == std::vector<std::string>{"reload"} ||
-                           (p.size() == 3 && p[0] == "environments" &&
-                            (p[2] == "promote" || p[2] == "rollback")))) {
-    return static_cast<int>(Role::kDeployer);
-  }
-  return 0;
 }
 
 // The string `field` of a request body: "" when absent (or null, as JSON
@@ -108,42 +93,6 @@ AuthResult Authorize(const TokenTable* tokens, const HttpRequest& req,
   return r;
 }
 
-std::string ManagementApi::EndpointLabel(const std::string& path) {
-  if (!absl::StartsWith(path, "/api/v1/")) return "";
-  std::vector<std::string> p =
-      absl::StrSplit(path.substr(8), '/', absl::SkipEmpty());
-  if (p.empty()) return "/api/v1/other";
-  if (p[0] == "models")
-    return p.size() == 1 ? "/api/v1/models" : "/api/v1/models/id";
-  if (p[0] == "environments" && p.size() == 3 &&
-      (p[2] == "promote" || p[2] == "rollback"))
-    return "/api/v1/environments/" + p[2];
-  if (p[0] == "audit" || p[0] == "reload") return "/api/v1/" + p[0];
-  return "/api/v1/other";
-}
-
-bool ManagementApi::Handle(const HttpRequest& req, http::Responder& respond) {
-  if (req.path != "/api/v1" && !absl::StartsWith(req.path, "/api/v1/"))
-    return false;
-  std::vector<std::string> p = absl::StrSplit(
-      absl::string_view(req.path).substr(std::min<size_t>(8, req.path.size())),
-      '/', absl::SkipEmpty());
-  int needed = NeededRole(req.method, p);
-  if (needed == 0) {
-    respond(Error(absl::NotFoundError(absl::StrCat(
-        "no management endpoint ", req.method, " ", req.path.substr(0, 200)))));
-    return true;
-  }
-  // Authenticate before anything else is looked at.
-  AuthResult auth = Authorize(options_.tokens, req, static_cast<Role>(needed));
-  if (!auth.entry) {
-    respond(auth.refusal);
-    return true;
-  }
-  respond(Route(req, *auth.entry));
-  return true;
-}
-
 HttpResponse ManagementApi::Serving() const {
   Json serving = Json::object();
   if (options_.manager) {
@@ -154,58 +103,77 @@ HttpResponse ManagementApi::Serving() const {
   return JsonResponse(200, serving);
 }
 
-HttpResponse ManagementApi::Route(const HttpRequest& req,
-                                  const TokenEntry& caller) {
-  std::vector<std::string> p = absl::StrSplit(
-      absl::string_view(req.path).substr(8), '/', absl::SkipEmpty());
-  if (p[0] == "reload") {
-    if (!options_.manager)
-      return Error(absl::UnavailableError("no model manager"));
-    auto swapped = options_.manager->Refresh(/*force=*/true);
-    if (!swapped.ok()) return Error(swapped.status());
-    Json j = {{"swapped", *swapped}, {"serving", Json::parse(Serving().body)}};
-    return JsonResponse(200, j);
-  }
+absl::StatusOr<registry::Registry*> ManagementApi::RegistryOr503() {
   if (!options_.service) {
-    return Error(absl::UnavailableError(
-        "this server runs without a registry (start it with --registry)"));
+    return absl::UnavailableError(
+        "this server runs without a registry (start it with --registry)");
   }
-  registry::Registry& reg = options_.service->registry();
-  if (p[0] == "models" && p.size() == 1) {
-    auto versions = reg.ListVersionSummaries();
-    if (!versions.ok()) return Error(versions.status());
-    Json list = Json::array();
-    for (const auto& v : *versions) list.push_back(registry::VersionToJson(v));
-    Json active = Json::object();
-    if (auto envs = reg.ListEnvironments(); envs.ok()) {
-      for (const auto& e : *envs) {
-        auto a = reg.ActiveVersion(e.name);
-        active[e.name] = a.ok() && *a ? Json(**a) : Json(nullptr);
-      }
+  return &options_.service->registry();
+}
+
+void ManagementApi::Reload(const RouteCall&, http::Responder respond) {
+  if (!options_.manager)
+    return respond(Error(absl::UnavailableError("no model manager")));
+  auto swapped = options_.manager->Refresh(/*force=*/true);
+  if (!swapped.ok()) return respond(Error(swapped.status()));
+  Json j = {{"swapped", *swapped}, {"serving", Json::parse(Serving().body)}};
+  respond(JsonResponse(200, j));
+}
+
+void ManagementApi::ListModels(const RouteCall&, http::Responder respond) {
+  auto reg = RegistryOr503();
+  if (!reg.ok()) return respond(Error(reg.status()));
+  auto versions = (*reg)->ListVersionSummaries();
+  if (!versions.ok()) return respond(Error(versions.status()));
+  Json list = Json::array();
+  for (const auto& v : *versions) list.push_back(registry::VersionToJson(v));
+  Json active = Json::object();
+  if (auto envs = (*reg)->ListEnvironments(); envs.ok()) {
+    for (const auto& e : *envs) {
+      auto a = (*reg)->ActiveVersion(e.name);
+      active[e.name] = a.ok() && *a ? Json(**a) : Json(nullptr);
     }
-    return JsonResponse(200, {{"versions", list}, {"active", active}});
   }
-  if (p[0] == "models") {
-    auto v = reg.GetVersion(p[1]);
-    if (!v.ok()) return Error(v.status());
-    return JsonResponse(200, registry::VersionToJson(*v));
-  }
-  if (p[0] == "audit") {
-    auto records = reg.ListAudit();
-    if (!records.ok()) return Error(records.status());
-    Json list = Json::array();
-    for (const auto& r : *records)
-      list.push_back(registry::AuditRecordToJson(r));
-    return JsonResponse(200, {{"records", list}});
-  }
-  // POST /api/v1/environments/{env}/promote|rollback
+  respond(JsonResponse(200, {{"versions", list}, {"active", active}}));
+}
+
+void ManagementApi::GetModel(const RouteCall& call, http::Responder respond) {
+  auto reg = RegistryOr503();
+  if (!reg.ok()) return respond(Error(reg.status()));
+  auto v = (*reg)->GetVersion(call.Param("id"));
+  if (!v.ok()) return respond(Error(v.status()));
+  respond(JsonResponse(200, registry::VersionToJson(*v)));
+}
+
+void ManagementApi::Audit(const RouteCall&, http::Responder respond) {
+  auto reg = RegistryOr503();
+  if (!reg.ok()) return respond(Error(reg.status()));
+  auto records = (*reg)->ListAudit();
+  if (!records.ok()) return respond(Error(records.status()));
+  Json list = Json::array();
+  for (const auto& r : *records) list.push_back(registry::AuditRecordToJson(r));
+  respond(JsonResponse(200, {{"records", list}}));
+}
+
+void ManagementApi::Promote(const RouteCall& call, http::Responder respond) {
+  respond(Deploy(call, /*promote=*/true));
+}
+
+void ManagementApi::Rollback(const RouteCall& call, http::Responder respond) {
+  respond(Deploy(call, /*promote=*/false));
+}
+
+// POST /api/v1/environments/{env}/promote|rollback
+HttpResponse ManagementApi::Deploy(const RouteCall& call, bool promote) {
+  if (auto reg = RegistryOr503(); !reg.ok()) return Error(reg.status());
+  const HttpRequest& req = call.request;
+  const std::string caller = call.token ? call.token->name : "";
   Json body = Json::parse(req.body.empty() ? "{}" : req.body, nullptr,
                           /*allow_exceptions=*/false);
   if (body.is_discarded() || !body.is_object()) {
     return Error(absl::InvalidArgumentError("the body must be a JSON object"));
   }
-  const std::string& env = p[1];
-  const bool promote = p[2] == "promote";
+  const std::string env = call.Param("env");
   // Every field is checked before anything changes.
   if (absl::Status s =
           OnlyFields(body,
@@ -225,9 +193,9 @@ HttpResponse ManagementApi::Route(const HttpRequest& req,
       return Error(absl::InvalidArgumentError(
           "promote needs {\"version_id\": \"...\"}"));
     }
-    event = options_.service->Promote(*target, env, caller.name, *reason);
+    event = options_.service->Promote(*target, env, caller, *reason);
   } else {
-    event = options_.service->Rollback(env, *target, caller.name, *reason);
+    event = options_.service->Rollback(env, *target, caller, *reason);
   }
   if (!event.ok()) return Error(event.status());
   Json j = {{"event", EventJson(*event)}};

@@ -11,8 +11,10 @@
 // 401 without a token or with an unknown one, 403 when the token's role is
 // too low; 400 naming the field for a body field that is unknown or not a
 // string (null counts as not given). The token's name is the actor recorded
-// in the registry's history and audit log. Thread-safe (the registry
-// serialises its own use).
+// in the registry's history and audit log. The routes, their roles and their
+// 404 for anything else under /api/v1 are rows of the one route table
+// (route_table.cc), which checks the token before a handler runs. Thread-safe
+// (the registry serialises its own use).
 #ifndef SPATIAL_SERVING_MANAGEMENT_API_H_
 #define SPATIAL_SERVING_MANAGEMENT_API_H_
 
@@ -22,6 +24,7 @@
 #include "src/registry/registry_service.h"
 #include "src/serving/http/http_server.h"
 #include "src/serving/model_manager.h"
+#include "src/serving/route_table.h"
 #include "src/serving/tokens.h"
 
 namespace spatial::serving {
@@ -45,15 +48,19 @@ class ManagementApi {
   };
   explicit ManagementApi(Options options) : options_(std::move(options)) {}
 
-  // Answers /api/v1/...; false (no answer) for other paths.
-  bool Handle(const http::HttpRequest& req, http::Responder& respond);
-
-  // Fixed metric labels for /api/v1 paths ("" for other paths).
-  static std::string EndpointLabel(const std::string& path);
-
  private:
-  http::HttpResponse Route(const http::HttpRequest& req,
-                           const TokenEntry& caller);
+  friend class RouteTable;  // the handlers below are its rows'
+  // `call.token` is the caller's, checked by the table.
+  void ListModels(const RouteCall& call, http::Responder respond);
+  void GetModel(const RouteCall& call, http::Responder respond);
+  void Audit(const RouteCall& call, http::Responder respond);
+  void Promote(const RouteCall& call, http::Responder respond);
+  void Rollback(const RouteCall& call, http::Responder respond);
+  void Reload(const RouteCall& call, http::Responder respond);
+  // Promote or roll back call.Param("env").
+  http::HttpResponse Deploy(const RouteCall& call, bool promote);
+  // The registry, or the 503 of a server without one.
+  absl::StatusOr<registry::Registry*> RegistryOr503();
   http::HttpResponse Serving() const;
 
   Options options_;

@@ -8,7 +8,11 @@
 // The model name is the manifest's name, the version ServedModel::version.
 // Errors are {"error": "..."} with the status of http/status_mapping.h (404
 // for an unknown model or version, 503 + Retry-After when the queue is full).
-// Thread-safe; the callbacks must be too.
+// The routes are rows of the one route table (route_table.cc); infer runs on
+// PredictCore, without the prediction cache and without a fallback: the
+// caller names the model (and maybe the version), so only that model may
+// answer, and every answer is computed (/status's cache counters stay those
+// of /classify). Thread-safe; the callbacks must be too.
 #ifndef SPATIAL_SERVING_OIP_H_
 #define SPATIAL_SERVING_OIP_H_
 
@@ -20,6 +24,8 @@
 #include "src/serving/http/http_server.h"
 #include "src/serving/metrics.h"
 #include "src/serving/oip_request.h"
+#include "src/serving/predict_core.h"
+#include "src/serving/route_table.h"
 #include "src/serving/served_model.h"
 
 namespace spatial::serving {
@@ -39,7 +45,8 @@ class OipApi {
   OipApi(ModelsFn models, ReadyFn ready, Options options);
 
   // Answers the OIP paths above (consuming `respond`) and returns true;
-  // returns false, leaving `respond` alone, for any other path.
+  // returns false, leaving `respond` alone, for any other path. (The server
+  // dispatches over the whole table instead; no access checks here.)
   bool Handle(const http::HttpRequest& req, http::Responder& respond) const;
 
   // The metrics label of an OIP path ("/v2/models/infer", never the model
@@ -47,12 +54,18 @@ class OipApi {
   static std::string EndpointLabel(const std::string& path);
 
  private:
-  void Infer(const http::HttpRequest& req, std::shared_ptr<ServedModel> model,
-             http::Responder respond) const;
+  friend class RouteTable;  // the handlers below are its rows'
+  void ServerMetadata(const RouteCall& call, http::Responder respond) const;
+  void Live(const RouteCall& call, http::Responder respond) const;
+  void Ready(const RouteCall& call, http::Responder respond) const;
+  void ModelMetadata(const RouteCall& call, http::Responder respond) const;
+  void ModelReady(const RouteCall& call, http::Responder respond) const;
+  void Infer(const RouteCall& call, http::Responder respond) const;
 
   const ModelsFn models_;
   const ReadyFn ready_;
   const Options options_;
+  const PredictCore core_;  // no cache, no fallback (see above)
 };
 
 }  // namespace spatial::serving

@@ -1,3 +1,5 @@
+// ParseOipInferRequest (oip_request.h): the OIP infer body into PredictCore
+// inputs. Pure functions; thread-safe.
 #include "src/serving/oip_request.h"
 
 #include <cfloat>
@@ -179,13 +181,15 @@ absl::Status ReadTensors(const inference::Manifest& m,
       }
     }
   }
-  out->inputs.assign(batch.begin(), batch.end());
+  for (auto& prepared : batch)
+    out->inputs.push_back({.prepared = std::move(prepared)});
   return absl::OkStatus();
 }
 
-// The BYTES input: N base64-encoded image files, decoded and preprocessed.
-absl::Status ReadImages(const inference::Manifest& m, const RequestTensor& t,
-                        const OipLimits& limits, OipInferRequest* out) {
+// The BYTES input: N base64-encoded image files (PredictCore decodes and
+// preprocesses them, naming the element in its errors).
+absl::Status ReadImages(const RequestTensor& t, const OipLimits& limits,
+                        OipInferRequest* out) {
   if (t.datatype != "BYTES") {
     return Invalid("input '", t.name, "' has datatype '",
                    absl::StrCat(t.datatype,
@@ -198,23 +202,17 @@ absl::Status ReadImages(const inference::Manifest& m, const RequestTensor& t,
   }
   RETURN_IF_ERROR(CheckBatch(t, limits));
   RETURN_IF_ERROR(CheckCount(t, t.shape[0]));
-  std::string bytes;
   for (size_t i = 0; i < t.data.size(); ++i) {
     const Json& e = *t.data[i];
-    std::string where = absl::StrCat("input '", t.name, "' element ", i);
+    PredictInput in{.where = absl::StrCat("input '", t.name, "' element ", i)};
     if (!e.is_string()) {
-      return Invalid(where, ": expected a base64-encoded image file (string)");
+      return Invalid(in.where,
+                     ": expected a base64-encoded image file (string)");
     }
-    if (!absl::Base64Unescape(e.get_ref<const std::string&>(), &bytes)) {
-      return Invalid(where, ": not valid base64");
+    if (!absl::Base64Unescape(e.get_ref<const std::string&>(), &in.image)) {
+      return Invalid(in.where, ": not valid base64");
     }
-    auto image = vision::DecodeImage(bytes, limits.decode);
-    if (!image.ok()) {
-      return absl::Status(image.status().code(),
-                          absl::StrCat(where, ": ", image.status().message()));
-    }
-    out->inputs.push_back(std::make_shared<inference::PreparedInput>(
-        inference::PrepareInput(m, *image)));
+    out->inputs.push_back(std::move(in));
   }
   return absl::OkStatus();
 }
@@ -289,7 +287,7 @@ absl::StatusOr<OipInferRequest> ParseOipInferRequest(
       return Invalid("send either the FP32 tensors or the BYTES input '",
                      kImageBytesInput, "', not both");
     }
-    RETURN_IF_ERROR(ReadImages(m, it->second, limits, &out));
+    RETURN_IF_ERROR(ReadImages(it->second, limits, &out));
   } else {
     RETURN_IF_ERROR(ReadTensors(m, given, limits, &out));
   }

@@ -5,11 +5,13 @@
 //     flat or nested in row-major order; every tensor input of the model,
 //     all with the same N;
 //   - one BYTES tensor `kImageBytesInput`, shape [N], each element a
-//     base64-encoded JPEG, PNG or WebP file, decoded with limits and
-//     preprocessed as the manifest says (the same path as /classify).
-// Every error is InvalidArgument naming the input and what was expected,
-// except images over the size limits (OutOfRange -> 413). Pure functions;
-// thread-safe.
+//     base64-encoded JPEG, PNG or WebP file, handed on as bytes: PredictCore
+//     decodes them with limits and preprocesses them as the manifest says
+//     (the same path as /classify).
+// Every error is InvalidArgument naming the input and what was expected
+// (an image that does not decode, or is over the size limits, is PredictCore's
+// error: InvalidArgument or OutOfRange -> 413, naming the element). Pure
+// functions; thread-safe.
 #ifndef SPATIAL_SERVING_OIP_REQUEST_H_
 #define SPATIAL_SERVING_OIP_REQUEST_H_
 
@@ -21,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "src/inference/classifier.h"
+#include "src/serving/predict_core.h"
 #include "src/vision/decode.h"
 
 namespace spatial::serving {
@@ -33,13 +36,13 @@ inline constexpr char kProbabilitiesOutput[] = "probabilities";
 inline constexpr char kPredictedClassOutput[] = "predicted_class";
 
 struct OipLimits {
-  int max_batch = 64;  // N at most per request
-  vision::DecodeLimits decode;
+  int max_batch = 64;           // N at most per request
+  vision::DecodeLimits decode;  // for PredictCore
 };
 
 struct OipInferRequest {
-  std::optional<std::string> id;  // echoed in the response
-  std::vector<std::shared_ptr<const inference::PreparedInput>> inputs;  // N
+  std::optional<std::string> id;     // echoed in the response
+  std::vector<PredictInput> inputs;  // N, all images or all tensors
   bool want_probabilities = true;
   bool want_predicted_class = true;
 };

@@ -1,20 +1,13 @@
+// PizzaApi's handlers (pizza_api.h): each parses its request and formats its
+// answer; the route table (route_table.cc) says which runs for what, and who
+// may call it; inference is PredictCore's. Thread-safe.
 #include "src/serving/pizza_api.h"
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
-#include "opencv2/imgproc.hpp"
-#include "src/base/text.h"
+#include "src/serving/classify_form.h"
 #include "src/serving/feedback_api.h"
-#include "src/serving/http/status_mapping.h"
-#include "src/serving/multipart.h"
 #include "src/serving/responses.h"
-#include "src/vision/codec.h"
-#include "src/vision/decode.h"
 
 namespace spatial::serving {
 namespace {
@@ -23,6 +16,32 @@ using Json = nlohmann::json;
 using http::HttpRequest;
 using http::HttpResponse;
 using Clock = std::chrono::steady_clock;
+
+Json ProbabilitiesJson(const inference::Manifest& m,
+                       const inference::Prediction& p) {
+  Json j = Json::object();
+  for (size_t i = 0; i < m.classes.size(); ++i)
+    j[m.classes[i]] = p.probabilities[i];
+  return j;
+}
+
+Json FeaturesJson(const vision::SpatialFeatures& f) {
+  return {{"depth_mean", f.depth_mean},
+          {"depth_std", f.depth_std},
+          {"depth_p10", f.depth_p10},
+          {"depth_p50", f.depth_p50},
+          {"depth_p90", f.depth_p90},
+          {"raised_fraction", f.raised_fraction},
+          {"recessed_fraction", f.recessed_fraction},
+          {"normal_z_mean", f.normal_z_mean},
+          {"mean_tilt_degrees", f.mean_tilt_degrees},
+          {"surface_roughness", f.surface_roughness}};
+}
+
+// The checked token's sha256; "" when the route checked none.
+std::string Caller(const RouteCall& call) {
+  return call.token ? call.token->sha256 : "";
+}
 
 }  // namespace
 
@@ -38,144 +57,61 @@ PizzaApi::PizzaApi(Options options,
                     ? nullptr
                     : std::make_unique<LiveAccuracy>(LiveAccuracy::Options{})),
       live_(options.live ? options.live : own_live_.get()),
+      core_({.cache = options.cache, .metrics = options.metrics}),
+      visualizations_(/*owner_only=*/options.require_token),
       rng_(options.seed ? options.seed : std::random_device{}()) {}
 
 void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
-  if (options_.metrics == nullptr)
-    return Route(std::move(req), std::move(respond));
-  // Known endpoints are labels; anything else is "other", so that a scan of
-  // random paths cannot grow the metrics without bound.
-  static const char* kEndpoints[] = {"/",
-                                     "/health",
-                                     "/status",
-                                     "/classify",
-                                     "/predict/spatial",
-                                     "/predict/standard",
-                                     "/ab-test/compare",
-                                     "/ab-test/status",
-                                     "/feedback",
-                                     "/metrics"};
-  std::string endpoint = absl::StartsWith(req.path, "/visualizations/")
-                             ? "/visualizations"
-                             : "other";
-  for (const char* e : kEndpoints) {
-    if (req.path == e) endpoint = e;
+  ++requests_;
+  if (options_.metrics) {
+    respond = [this, label = RouteTable::Label(req.path),
+               respond = std::move(respond),
+               started = Clock::now()](HttpResponse r) {
+      options_.metrics->RecordRequest(
+          label, r.status,
+          std::chrono::duration<double>(Clock::now() - started).count());
+      respond(std::move(r));
+    };
   }
-  if (std::string oip = OipApi::EndpointLabel(req.path); !oip.empty())
-    endpoint = oip;
-  if (std::string m = ManagementApi::EndpointLabel(req.path); !m.empty())
-    endpoint = m;
-  Route(std::move(req), [this, endpoint, respond = std::move(respond),
-                         started = Clock::now()](HttpResponse r) {
-    options_.metrics->RecordRequest(
-        endpoint, r.status,
-        std::chrono::duration<double>(Clock::now() - started).count());
-    respond(std::move(r));
-  });
+  RouteTable::Dispatch(
+      {.pizza = this, .oip = &oip_, .management = options_.management},
+      {.tokens = options_.tokens,
+       .require_token = options_.require_token,
+       .feedback_needs_token = options_.feedback_needs_token},
+      req, respond, /*not_found_is_404=*/true);
 }
 
-void PizzaApi::Route(HttpRequest req, http::Responder respond) {
-  ++requests_;
-  if (options_.management && options_.management->Handle(req, respond)) return;
-  // With --require-token: what runs a model or shows what it saw needs a
-  // token (feedback has its own rule, in HandleFeedback).
-  std::string caller;  // the checked token's sha256
-  if (options_.require_token &&
-      ((req.method == "POST" &&
-        (req.path == "/classify" || absl::StartsWith(req.path, "/predict/") ||
-         req.path == "/ab-test/compare" ||
-         (absl::StartsWith(req.path, "/v2/") &&
-          absl::EndsWith(req.path, "/infer")))) ||
-       req.path == "/status" ||
-       absl::StartsWith(req.path, "/visualizations/"))) {
-    AuthResult auth = Authorize(options_.tokens, req, Role::kViewer);
-    if (!auth.entry) return respond(auth.refusal);
-    caller = auth.entry->sha256;
-  }
-  if (oip_.Handle(req, respond)) return;
-  const std::string& path = req.path;
-  const bool get = req.method == "GET" || req.method == "HEAD";
-  const bool post = req.method == "POST";
-  auto need = [&](bool ok) {
-    if (!ok) {
-      respond(Error(absl::UnimplementedError(
-          absl::StrCat("method ", req.method, " is not allowed on ", path))));
-    }
-    return ok;
-  };
-  if (path == "/") {
-    if (!need(get)) return;
-    return respond(JsonResponse(
-        200, {{"service", "pizza-api-spatial"},
-              {"environment", options_.environment},
-              {"endpoints",
-               {"/health", "/status", "/metrics", "/classify",
-                "/predict/spatial", "/predict/standard", "/feedback",
-                "/ab-test/compare", "/ab-test/status", "/v2", "/v2/health/live",
-                "/v2/health/ready", "/v2/models/{name}",
-                "/v2/models/{name}/ready", "/v2/models/{name}/infer"}}}));
-  }
-  if (path == "/health") {
-    if (!need(get)) return;
-    Json models = Json::object();
-    auto set = models_();
-    if (set->spatial) models["spatial"] = set->spatial->version;
-    if (set->standard) models["standard"] = set->standard->version;
-    return respond(
-        JsonResponse(200, {{"status", ready_() ? "healthy" : "loading"},
-                           {"models", models},
-                           {"environment", options_.environment},
-                           {"timestamp", Now()}}));
-  }
-  if (path == "/status") {
-    if (!need(get)) return;
-    return respond(Status());
-  }
-  if (path == "/metrics") {
-    if (!need(get)) return;
-    std::map<std::string, size_t> depths;
-    for (const auto& m : models_()->all())
-      depths[m->manifest().model_type] = m->batcher->queue_depth();
-    HttpResponse r;
-    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    std::optional<PredictionCacheStats> cache;
-    if (options_.cache) cache = options_.cache->Stats();
-    r.body = options_.metrics
-                 ? options_.metrics->Render(depths, cache ? &*cache : nullptr)
-                 : "";
-    RetainServedLiveWindows();
-    r.body += live_->RenderMetrics();
-    return respond(r);
-  }
-  if (path == "/ab-test/status") {
-    if (!need(get)) return;
-    return respond(AbStatus());
-  }
-  if (path == "/classify" || path == "/predict/spatial" ||
-      path == "/predict/standard") {
-    if (!need(post)) return;
-    std::string forced = path == "/predict/spatial"    ? "spatial"
-                         : path == "/predict/standard" ? "standard"
-                                                       : "";
-    return Classify(req, forced, caller, std::move(respond));
-  }
-  if (path == "/feedback") {
-    if (!need(post)) return;
-    return respond(HandleFeedback(*live_,
-                                  {.need_token = options_.feedback_needs_token,
-                                   .tokens = options_.tokens},
-                                  req));
-  }
-  if (path == "/ab-test/compare") {
-    if (!need(post)) return;
-    return Compare(req, std::move(respond));
-  }
-  if (absl::StartsWith(path, "/visualizations/")) {
-    if (!need(get)) return;
-    return respond(Visualization(path, caller));
-  }
-  respond(Error(
-      absl::NotFoundError(absl::StrCat("no endpoint ", path.substr(0, 200)))));
+void PizzaApi::Index(const RouteCall&, http::Responder respond) {
+  respond(JsonResponse(200, {{"service", "pizza-api-spatial"},
+                             {"environment", options_.environment},
+                             {"endpoints", RouteTable::Listed()}}));
+}
+
+void PizzaApi::Health(const RouteCall&, http::Responder respond) {
+  Json models = Json::object();
+  auto set = models_();
+  if (set->spatial) models["spatial"] = set->spatial->version;
+  if (set->standard) models["standard"] = set->standard->version;
+  respond(JsonResponse(200, {{"status", ready_() ? "healthy" : "loading"},
+                             {"models", models},
+                             {"environment", options_.environment},
+                             {"timestamp", Now()}}));
+}
+
+void PizzaApi::MetricsText(const RouteCall&, http::Responder respond) {
+  std::map<std::string, size_t> depths;
+  for (const auto& m : models_()->all())
+    depths[m->manifest().model_type] = m->batcher->queue_depth();
+  HttpResponse r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  std::optional<PredictionCacheStats> cache;
+  if (options_.cache) cache = options_.cache->Stats();
+  r.body = options_.metrics
+               ? options_.metrics->Render(depths, cache ? &*cache : nullptr)
+               : "";
+  RetainServedLiveWindows();
+  r.body += live_->RenderMetrics();
+  respond(r);
 }
 
 void PizzaApi::RetainServedLiveWindows() const {
@@ -184,7 +120,7 @@ void PizzaApi::RetainServedLiveWindows() const {
   live_->Retain(served);
 }
 
-HttpResponse PizzaApi::Status() const {
+void PizzaApi::ServerStatus(const RouteCall&, http::Responder respond) {
   RetainServedLiveWindows();
   Json models = Json::object();
   auto set = models_();
@@ -213,17 +149,17 @@ HttpResponse PizzaApi::Status() const {
              {"evictions", c.evictions},
              {"invalidations", c.invalidations}};
   }
-  return JsonResponse(200, {{"service", "pizza-api-spatial"},
-                            {"environment", options_.environment},
-                            {"uptime_seconds", uptime},
-                            {"requests", requests_.load()},
-                            {"fallbacks", fallbacks_.load()},
-                            {"models", models},
-                            {"prediction_cache", cache},
-                            {"timestamp", Now()}});
+  respond(JsonResponse(200, {{"service", "pizza-api-spatial"},
+                             {"environment", options_.environment},
+                             {"uptime_seconds", uptime},
+                             {"requests", requests_.load()},
+                             {"fallbacks", core_.fallbacks()},
+                             {"models", models},
+                             {"prediction_cache", cache},
+                             {"timestamp", Now()}}));
 }
 
-HttpResponse PizzaApi::AbStatus() const {
+void PizzaApi::AbTestStatus(const RouteCall&, http::Responder respond) {
   auto group = [](const GroupStats& g, const char* model) {
     uint64_t n = g.requests.load(), e = g.errors.load();
     uint64_t ok = n - std::min(n, e);
@@ -237,62 +173,207 @@ HttpResponse PizzaApi::AbStatus() const {
                           static_cast<double>(ok)
                     : 0.0}};
   };
-  return JsonResponse(
+  respond(JsonResponse(
       200, {{"split", {{"A", options_.ab_split}, {"B", 1 - options_.ab_split}}},
             {"groups",
              {{"A", group(group_a_, "spatial-mllm")},
               {"B", group(group_b_, "standard-cnn")}}},
-            {"timestamp", Now()}});
+            {"timestamp", Now()}}));
 }
 
-std::string PizzaApi::StoreVisualization(const inference::PreparedInput& input,
-                                         const std::string& owner) {
-  cv::Mat depth8, normals8;
-  input.maps.depth.convertTo(depth8, CV_8U, 255.0);
-  cv::Mat shifted = (input.maps.normals + cv::Scalar(1, 1, 1)) * 127.5;
-  shifted.convertTo(normals8, CV_8UC3);
-  cv::cvtColor(normals8, normals8,
-               cv::COLOR_RGB2BGR);  // nx -> red, ny -> green, nz -> blue
-  auto depth_png = vision::EncodePng(depth8);
-  auto normals_png = vision::EncodePng(normals8);
-  if (!depth_png.ok() || !normals_png.ok()) return "";
-  // Random, not counted: an id says nothing about the others.
-  const std::string id = RandomId128();
-  std::lock_guard<std::mutex> lock(mu_);
-  visualizations_[id] = {std::move(*depth_png), std::move(*normals_png), owner};
-  visualization_order_.push_back(id);
-  while (visualization_order_.size() > 256) {
-    visualizations_.erase(visualization_order_.front());
-    visualization_order_.pop_front();
-  }
-  return absl::StrCat("/visualizations/", id, "/depth.png");
+void PizzaApi::Feedback(const RouteCall& call, http::Responder respond) {
+  // The table checked the labeler's token where feedback needs one.
+  respond(
+      RecordFeedback(*live_, call.token ? call.token->name : "", call.request));
 }
 
-HttpResponse PizzaApi::Visualization(const std::string& path,
-                                     const std::string& caller) const {
-  // /visualizations/{id}/{depth|normals}.png
-  std::vector<std::string> parts = absl::StrSplit(path, '/');
-  if (parts.size() != 4 ||
-      (parts[3] != "depth.png" && parts[3] != "normals.png")) {
-    return Error(absl::NotFoundError(
-        "no such visualization (use /visualizations/ID/depth.png "
-        "or /visualizations/ID/normals.png)"));
+void PizzaApi::Visualization(const RouteCall& call, http::Responder respond) {
+  respond(visualizations_.Get(call.request.path, Caller(call)));
+}
+
+void PizzaApi::Classify(const RouteCall& call, http::Responder respond) {
+  ClassifyOn(call, "", std::move(respond));
+}
+void PizzaApi::PredictSpatial(const RouteCall& call, http::Responder respond) {
+  ClassifyOn(call, "spatial", std::move(respond));
+}
+void PizzaApi::PredictStandard(const RouteCall& call, http::Responder respond) {
+  ClassifyOn(call, "standard", std::move(respond));
+}
+
+// One classify request on its way through PredictCore.
+struct PizzaApi::ClassifyCall {
+  ClassifyOptions options;
+  GroupStats* stats = nullptr;       // of its A/B group, if it has one
+  std::atomic<bool> counted{false};  // decoded: counts as a group request
+  std::string caller;  // the token's sha256, owner of a visualization
+  Clock::time_point started;
+  http::Responder respond;
+};
+
+void PizzaApi::ClassifyOn(const RouteCall& rc, const std::string& forced,
+                          http::Responder respond) {
+  const auto started = Clock::now();
+  auto form = ParseClassifyForm(rc.request);
+  if (!form.ok()) return respond(Error(form.status()));
+  auto options = ParseClassifyOptions(*form, !forced.empty());
+  if (!options.ok()) return respond(Error(options.status()));
+  // Which model: the endpoint, then ab_test_group, then use_spatial, then the
+  // split.
+  bool use_spatial = true;
+  if (!forced.empty()) {
+    use_spatial = forced == "spatial";
+  } else if (!options->group.empty()) {
+    use_spatial = options->group == "A";
+  } else if (options->use_spatial) {
+    use_spatial = *options->use_spatial;
+  } else {
+    std::lock_guard<std::mutex> lock(mu_);
+    const bool a =
+        std::uniform_real_distribution<double>(0, 1)(rng_) < options_.ab_split;
+    options->group.assign(1, a ? 'A' : 'B');  // (assigning "A"/"B" trips
+                                              // GCC 12's -Wrestrict)
+    use_spatial = a;
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = visualizations_.find(parts[2]);
-  // Another token's visualization is answered like a missing one: its
-  // caller learns nothing, not even that the id exists.
-  if (it == visualizations_.end() ||
-      (options_.require_token && it->second.owner != caller)) {
-    return Error(absl::NotFoundError(
-        "visualization expired, never existed or was made with another "
-        "token"));
+  auto call = std::make_shared<ClassifyCall>();
+  call->options = std::move(*options);
+  const std::string& group = call->options.group;
+  call->stats = group == "A" ? &group_a_ : group == "B" ? &group_b_ : nullptr;
+  call->caller = Caller(rc);
+  call->started = started;
+  call->respond = std::move(respond);
+
+  auto models = models_();
+  std::shared_ptr<ServedModel> model =
+      use_spatial ? models->spatial : models->standard;
+  PredictOptions po;
+  if (!model) {
+    if (!forced.empty() || (!models->spatial && !models->standard)) {
+      if (call->stats) {
+        ++call->stats->requests;
+        ++call->stats->errors;
+      }
+      return call->respond(Error(absl::UnavailableError(
+          forced.empty()
+              ? std::string("no model is loaded yet; retry shortly")
+              : absl::StrCat("the ", forced,
+                             " model is not loaded on this server"))));
+    }
+    // The asked-for model is not loaded: serve the other one and say so.
+    model = use_spatial ? models->standard : models->spatial;
+    po.fallback_reason = absl::StrCat(
+        "the ", use_spatial ? "spatial" : "standard", " model is not loaded");
   }
-  HttpResponse r;
-  r.content_type = "image/png";
-  r.body =
-      parts[3] == "depth.png" ? it->second.depth_png : it->second.normals_png;
-  return r;
+  // Visualizations are not cached, so they always compute.
+  po.use_cache = call->options.want_cache && !call->options.want_visualization;
+  po.keep_inputs = call->options.want_visualization;
+  // A failing spatial model falls back to the standard one, unless the
+  // caller asked for the spatial model by its endpoint.
+  if (forced.empty() && model == models->spatial)
+    po.fallback = models->standard;
+  po.started = [call] {
+    call->counted = true;
+    if (call->stats) ++call->stats->requests;
+  };
+  core_.Predict(
+      model, {{.image = std::move(form->image)}}, std::move(po),
+      [this, call](absl::StatusOr<PredictOutcome> out) {
+        if (!out.ok()) {
+          if (call->counted && call->stats) ++call->stats->errors;
+          return call->respond(Error(out.status()));
+        }
+        std::string viz_url;
+        if (call->options.want_visualization &&
+            out->model->manifest.has_spatial() && !out->inputs.empty()) {
+          viz_url = visualizations_.Store(*out->inputs[0], call->caller);
+        }
+        RespondPrediction(*call, *out, viz_url);
+      });
+}
+
+void PizzaApi::RespondPrediction(const ClassifyCall& call,
+                                 const PredictOutcome& out,
+                                 const std::string& viz_url) {
+  const std::string& version = out.model->version;
+  const inference::Manifest& m = out.model->manifest;
+  const inference::Prediction& pred = out.predictions[0];
+  const std::optional<vision::SpatialFeatures>& features = out.features[0];
+  if (options_.metrics)
+    options_.metrics->RecordPrediction(m.model_type, m.classes[pred.label]);
+  double seconds =
+      std::chrono::duration<double>(Clock::now() - call.started).count();
+  if (call.stats)
+    call.stats->latency_us_total += static_cast<uint64_t>(seconds * 1e6);
+  const std::string& group = call.options.group;
+  const bool fell_back = !out.fallback_reason.empty();
+  // Every answer, computed or cached, can be judged by POST /feedback.
+  const std::string prediction_id = live_->Record(version, m, pred.label);
+  Json j = {
+      {"prediction_id", prediction_id},
+      {"predicted_class", m.classes[pred.label]},
+      {"confidence", pred.confidence},
+      {"probabilities", call.options.want_probabilities
+                            ? ProbabilitiesJson(m, pred)
+                            : Json(nullptr)},
+      {"model_used", m.model_type},
+      {"model_version", version},
+      {"inference_time", seconds},
+      {"spatial_features", features ? FeaturesJson(*features) : Json(nullptr)},
+      {"visualization_url", viz_url.empty() ? Json(nullptr) : Json(viz_url)},
+      {"ab_test_group", group.empty() ? Json(nullptr) : Json(group)},
+      {"fallback", fell_back},
+      {"fallback_reason",
+       fell_back ? Json(out.fallback_reason) : Json(nullptr)},
+      {"cached", out.cached},
+      {"timestamp", Now()}};
+  call.respond(JsonResponse(200, j));
+}
+
+// Both models on the same image. Not cached and without a fallback: the
+// point is to see what each model says.
+void PizzaApi::Compare(const RouteCall& rc, http::Responder respond) {
+  auto models = models_();
+  if (!models->spatial || !models->standard) {
+    return respond(
+        Error(absl::UnavailableError("comparison needs both models loaded")));
+  }
+  auto form = ParseClassifyForm(rc.request);
+  if (!form.ok()) return respond(Error(form.status()));
+  struct Both {
+    std::mutex mu;
+    Json results = Json::object();
+    int pending = 2;
+    absl::Status error;
+  };
+  auto both = std::make_shared<Both>();
+  const auto started = Clock::now();
+  for (const auto& model : {models->spatial, models->standard}) {
+    core_.Predict(
+        model, {{.image = form->image}}, {},
+        [both, started, respond](absl::StatusOr<PredictOutcome> out) {
+          std::lock_guard<std::mutex> lock(both->mu);
+          if (!out.ok()) {
+            if (both->error.ok()) both->error = out.status();
+          } else {
+            const inference::Manifest& m = out->model->manifest;
+            const auto& pred = out->predictions[0];
+            both->results[m.model_type] = {
+                {"predicted_class", m.classes[pred.label]},
+                {"confidence", pred.confidence},
+                {"probabilities", ProbabilitiesJson(m, pred)},
+                {"model_version", out->model->version}};
+          }
+          if (--both->pending > 0) return;
+          if (!both->error.ok()) return respond(Error(both->error));
+          Json& r = both->results;
+          r["agreement"] = r["spatial-mllm"]["predicted_class"] ==
+                           r["standard-cnn"]["predicted_class"];
+          r["inference_time"] =
+              std::chrono::duration<double>(Clock::now() - started).count();
+          r["timestamp"] = Now();
+          respond(JsonResponse(200, r));
+        });
+  }
 }
 
 }  // namespace spatial::serving

@@ -1,14 +1,17 @@
-// PizzaApi: the request handlers of pizza-api-spatial (the original API's
-// endpoints, and the Open Inference Protocol v2 routes through OipApi) over the
-// served models. Decoding and preprocessing run on the calling I/O thread;
-// inference runs on each model's Batcher. Thread-safe.
+// PizzaApi: the RequestHandler of pizza-api-spatial. Handle() counts and
+// labels each request and dispatches it over the one route table
+// (route_table.cc: every endpoint's method, path, access and metrics label ->
+// handler), which holds this class's handlers for the original API's
+// endpoints, OipApi's for /v2 and ManagementApi's for /api/v1. The handlers
+// here parse their request and format their answer; inference runs on
+// PredictCore (decode and preprocessing on the calling I/O thread, inference
+// on each model's Batcher). Also owns the A/B draw and its counters.
+// Thread-safe.
 #ifndef SPATIAL_SERVING_PIZZA_API_H_
 #define SPATIAL_SERVING_PIZZA_API_H_
 
 #include <atomic>
 #include <chrono>
-#include <deque>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -20,8 +23,11 @@
 #include "src/serving/metrics.h"
 #include "src/serving/model_manager.h"
 #include "src/serving/oip.h"
+#include "src/serving/predict_core.h"
 #include "src/serving/prediction_cache.h"
+#include "src/serving/route_table.h"
 #include "src/serving/served_model.h"
+#include "src/serving/visualization_store.h"
 
 namespace spatial::serving {
 
@@ -53,9 +59,9 @@ class PizzaApi : public http::RequestHandler {
            std::function<std::shared_ptr<const ModelSet>()> models,
            std::function<bool()> ready);
 
+  // Answers through the route table; with Options::metrics, counts the
+  // request under its route's label.
   void Handle(http::HttpRequest request, http::Responder respond) override;
-  // Routes one request (Handle() adds the request metrics around it).
-  void Route(http::HttpRequest request, http::Responder respond);
 
   // Counters by A/B group, for /ab-test/status.
   struct GroupStats {
@@ -64,53 +70,44 @@ class PizzaApi : public http::RequestHandler {
   };
 
  private:
-  // `caller`: the token's hash when the request carried one that was
-  // checked ("" otherwise); a visualization is kept for it alone.
-  void Classify(const http::HttpRequest& req, const std::string& forced_model,
-                const std::string& caller, http::Responder respond);
-  void Compare(const http::HttpRequest& req, http::Responder respond);
+  friend class RouteTable;  // the handlers below are its rows'
+  void Index(const RouteCall& call, http::Responder respond);
+  void Health(const RouteCall& call, http::Responder respond);
+  void ServerStatus(const RouteCall& call, http::Responder respond);
+  void MetricsText(const RouteCall& call, http::Responder respond);
+  void AbTestStatus(const RouteCall& call, http::Responder respond);
+  void Classify(const RouteCall& call, http::Responder respond);
+  void PredictSpatial(const RouteCall& call, http::Responder respond);
+  void PredictStandard(const RouteCall& call, http::Responder respond);
+  void Compare(const RouteCall& call, http::Responder respond);
+  void Feedback(const RouteCall& call, http::Responder respond);
+  void Visualization(const RouteCall& call, http::Responder respond);
+
+  // /classify with the model the endpoint forces ("spatial", "standard" or
+  // "" for the request's choice).
+  void ClassifyOn(const RouteCall& call, const std::string& forced,
+                  http::Responder respond);
   struct ClassifyCall;
-  // Runs the call on `model`; when the spatial model fails at inference and
-  // the call allows it, runs it again on `fallback` (flagged and counted).
-  void RunClassify(std::shared_ptr<ClassifyCall> call,
-                   std::shared_ptr<ServedModel> model,
-                   std::shared_ptr<ServedModel> fallback);
-  void CountFallback();
-  // The 200 answer of a classification, computed (`features` from the
-  // preprocessing) or from the cache.
-  void RespondPrediction(const ClassifyCall& call, const ServedModel& model,
-                         const inference::Prediction& pred,
-                         const vision::SpatialFeatures* features,
-                         const std::string& viz_url, bool cached);
-  http::HttpResponse Status() const;
-  http::HttpResponse AbStatus() const;
-  http::HttpResponse Visualization(const std::string& path,
-                                   const std::string& caller) const;
-  // The new visualization's URL ("" when it could not be encoded).
-  std::string StoreVisualization(const inference::PreparedInput& input,
-                                 const std::string& owner);
+  // The 200 answer of a classification.
+  void RespondPrediction(const ClassifyCall& call, const PredictOutcome& out,
+                         const std::string& viz_url);
   // Drops the live windows of versions no longer served (bounded metrics).
   void RetainServedLiveWindows() const;
 
   const Options options_;
   const std::function<std::shared_ptr<const ModelSet>()> models_;
   const std::function<bool()> ready_;
-  const OipApi oip_;                        // the /v2 routes
+  const OipApi oip_;                        // the /v2 handlers
   std::unique_ptr<LiveAccuracy> own_live_;  // when options_.live is null
   LiveAccuracy* const live_;
+  const PredictCore core_;  // with the cache and the fallbacks' counter
+  VisualizationStore visualizations_;
   const std::chrono::steady_clock::time_point started_ =
       std::chrono::steady_clock::now();
-  std::atomic<uint64_t> requests_{0}, fallbacks_{0};
+  std::atomic<uint64_t> requests_{0};
   GroupStats group_a_, group_b_;
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::mt19937_64 rng_;  // guarded by mu_
-  struct StoredVisualization {
-    std::string depth_png, normals_png;
-    std::string owner;  // sha256 of the token that made it; "" for none
-  };
-  // By id (128 random bits, hex: unguessable); the newest 256.
-  std::map<std::string, StoredVisualization> visualizations_;  // guarded by mu_
-  std::deque<std::string> visualization_order_;                // guarded by mu_
 };
 
 }  // namespace spatial::serving

@@ -1,4 +1,5 @@
-// The JSON and error responses every handler of pizza-api-spatial sends.
+// The JSON and error responses every handler of pizza-api-spatial sends
+// (errors: the one mapping of http/status_mapping.h). Pure; thread-safe.
 #ifndef SPATIAL_SERVING_RESPONSES_H_
 #define SPATIAL_SERVING_RESPONSES_H_
 
@@ -23,11 +24,7 @@ inline http::HttpResponse JsonResponse(int status, const nlohmann::json& j) {
 
 // {"error": message} with the status's HTTP code; 503 says when to retry.
 inline http::HttpResponse Error(const absl::Status& s) {
-  http::HttpResponse r;
-  r.status = http::HttpStatusFor(s);
-  r.body = http::ErrorJson(s);
-  if (r.status == 503) r.headers.emplace_back("Retry-After", "1");
-  return r;
+  return http::ErrorResponse(s);
 }
 
 // The "timestamp" of a response: now, ISO 8601 in UTC.

@@ -1,3 +1,8 @@
+// HttpServer's Boost.Beast sessions and acceptor (see http_server.h). The
+// answers the adapter gives itself (body over the limit, headers too large,
+// malformed request, a handler that threw) go through the one Status -> HTTP
+// mapping of status_mapping.h, like every handler's. Thread-safe: each
+// Session runs on its strand; Impl's counters are atomics or under its mutex.
 #include "src/serving/http/http_server.h"
 
 #include <atomic>
@@ -11,7 +16,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "nlohmann/json.hpp"
+#include "src/serving/http/status_mapping.h"
 
 namespace spatial::serving::http {
 
@@ -55,10 +60,6 @@ struct HttpServer::Impl {
 
 namespace {
 
-std::string ErrorBody(absl::string_view message) {
-  return nlohmann::json{{"error", std::string(message)}}.dump();
-}
-
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpServer::Impl* impl)
@@ -94,10 +95,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // Refuse an oversized body before reading it.
     if (auto len = parser_->content_length();
         len && *len > impl_->options.max_body_bytes) {
-      return Reply(413,
-                   ErrorBody(absl::StrCat("the request body is ", *len,
-                                          " bytes; the limit is ",
-                                          impl_->options.max_body_bytes)),
+      return Reply(absl::OutOfRangeError(absl::StrCat(
+                       "the request body is ", *len, " bytes; the limit is ",
+                       impl_->options.max_body_bytes)),
                    false);
     }
     stream_.expires_after(impl_->options.read_timeout);
@@ -132,17 +132,19 @@ class Session : public std::enable_shared_from_this<Session> {
     // The stream's timer has closed the socket already: nothing can be sent.
     if (ec == beast::error::timeout) return Close();
     if (ec == bhttp::error::body_limit) {
-      return Reply(
-          413,
-          ErrorBody(absl::StrCat("the request body is larger than ",
-                                 impl_->options.max_body_bytes, " bytes")),
-          false);
+      return Reply(absl::OutOfRangeError(
+                       absl::StrCat("the request body is larger than ",
+                                    impl_->options.max_body_bytes, " bytes")),
+                   false);
     }
     if (ec == bhttp::error::header_limit) {
-      return Reply(431, ErrorBody("the request headers are too large"), false);
+      return Reply(WithHttpStatus(absl::ResourceExhaustedError(
+                                      "the request headers are too large"),
+                                  431),
+                   false);
     }
-    Reply(400,
-          ErrorBody(absl::StrCat("malformed HTTP request: ", ec.message())),
+    Reply(absl::InvalidArgumentError(
+              absl::StrCat("malformed HTTP request: ", ec.message())),
           false);
   }
 
@@ -184,18 +186,14 @@ class Session : public std::enable_shared_from_this<Session> {
       impl_->handler->Handle(std::move(r), respond);
     } catch (const std::exception& e) {
       std::cerr << "pizza-api-spatial: handler threw: " << e.what() << "\n";
-      HttpResponse resp;
-      resp.status = 500;
-      resp.body = ErrorBody("internal error while handling the request");
-      respond(std::move(resp));
+      respond(ErrorResponse(
+          absl::InternalError("internal error while handling the request")));
     }
   }
 
-  void Reply(int status, std::string body, bool keep_alive) {
-    HttpResponse resp;
-    resp.status = status;
-    resp.body = std::move(body);
-    Write(std::move(resp), keep_alive, /*counted=*/false);
+  // The adapter's own refusals: the one error response, then close.
+  void Reply(const absl::Status& error, bool keep_alive) {
+    Write(ErrorResponse(error), keep_alive, /*counted=*/false);
   }
 
   void Write(HttpResponse resp, bool keep_alive, bool counted) {
