@@ -16,7 +16,6 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "cli/exit_codes.h"
 #include "cli/registry_context.h"
 #include "cli/serve_trust.h"
 #include "cli/serve_workdir.h"
@@ -79,10 +78,7 @@ int Serve(const ServeFlags& flags) {
   sigaddset(&stop_signals, SIGHUP);  // not a stop: re-read the registry
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   ServeFlags f = flags;
-  auto fail = [](const absl::Status& s) {
-    std::cerr << "error: " << base::EscapeForTerminal(s.message()) << "\n";
-    return ExitCodeFor(s);
-  };
+  auto fail = [](const absl::Status& s) { return Finish(s); };
   if (f.environment.empty()) f.environment = Env("ENVIRONMENT");
   if (f.environment.empty()) f.environment = "development";
   if (f.port < 0) {
@@ -337,7 +333,7 @@ int Serve(const ServeFlags& flags) {
 
 }  // namespace
 
-void AddServeCommand(CLI::App& app, std::function<int()>* action) {
+void AddServeCommand(CLI::App& app, CommandAction* action) {
   auto f = std::make_shared<ServeFlags>();
   CLI::App* serve = app.add_subcommand("serve",
                                        "Run pizza-api-spatial, the inference "
