@@ -11,6 +11,7 @@ namespace spatial::cli {
 absl::StatusOr<ServeConfig> MakeServeConfig(const ServeFlags& f,
                                             const EnvLookup& env) {
   ServeConfig c;
+  static_cast<ServeSettings&>(c) = f;
   c.environment = !f.environment.empty() ? f.environment : env("ENVIRONMENT");
   if (c.environment.empty()) c.environment = "development";
   c.port = f.port;
@@ -83,23 +84,7 @@ absl::StatusOr<ServeConfig> MakeServeConfig(const ServeFlags& f,
     return absl::InvalidArgumentError(
         "--require-token needs --tokens-file (or $SPATIAL_TOKENS_FILE)");
 
-  c.address = f.address;
-  c.port_file = f.port_file;
-  c.io_threads = f.io_threads;
-  c.workers = f.workers;
-  c.max_batch = f.max_batch;
-  c.max_queue_delay_us = f.max_queue_delay_us;
-  c.queue_capacity = f.queue_capacity;
-  c.ab_split = f.ab_split;
-  c.poll_registry_s = f.poll_registry_s;
-  c.warmup_rounds = f.warmup_rounds;
-  c.inject_spatial_faults = f.inject_spatial_faults;
-  c.require_token = f.require_token;
   c.cache_bytes = static_cast<uint64_t>(f.cache_mb * 1024 * 1024);
-  c.feedback_window = f.feedback_window;
-  c.feedback_min_labelled = f.feedback_min_labelled;
-  c.accuracy_floor = f.accuracy_floor;
-  c.rollback_on_drift = f.rollback_on_drift;
   return c;
 }
 
