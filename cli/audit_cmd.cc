@@ -1,3 +1,5 @@
+// `spatial audit list` and the audit command tree; verify and checkpoint run
+// in cli/audit_check.cc. Errors go back to the shell (cli/command.h).
 #include "cli/audit_cmd.h"
 
 #include <iostream>
@@ -5,7 +7,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/audit_check.h"
-#include "cli/exit_codes.h"
 #include "cli/model_output.h"
 #include "cli/registry_context.h"
 #include "cli/registry_options.h"
@@ -61,13 +62,9 @@ absl::StatusOr<int> RunList(const AuditFlags& f) {
   return kExitOk;
 }
 
-int Report(const absl::StatusOr<int>& rc) {
-  return rc.ok() ? *rc : ReportError(rc.status());
-}
-
 }  // namespace
 
-void AddAuditCommand(CLI::App& app, std::function<int()>* action) {
+void AddAuditCommand(CLI::App& app, CommandAction* action) {
   auto f = std::make_shared<AuditFlags>();
   CLI::App* audit = app.add_subcommand(
       "audit", "The registry's audit log: who changed what, hash-chained");
@@ -77,8 +74,7 @@ void AddAuditCommand(CLI::App& app, std::function<int()>* action) {
                    "Only records at or after this ISO 8601 time");
   list->add_flag("--json", f->json, "JSON output");
   AddRegistryOptions(*list, f->reg);
-  list->callback(
-      [f, action] { *action = [f] { return Report(RunList(*f)); }; });
+  list->callback([f, action] { *action = [f] { return RunList(*f); }; });
   auto c = std::make_shared<AuditCheckFlags>();
   CLI::App* verify = audit->add_subcommand(
       "verify",
@@ -93,7 +89,7 @@ void AddAuditCommand(CLI::App& app, std::function<int()>* action) {
                      "required with --checkpoint");
   AddRegistryOptions(*verify, c->reg);
   verify->callback(
-      [c, action] { *action = [c] { return Report(RunAuditVerify(*c)); }; });
+      [c, action] { *action = [c] { return RunAuditVerify(*c); }; });
   CLI::App* checkpoint = audit->add_subcommand(
       "checkpoint",
       "Verify the log, then sign a checkpoint of it (registry id, seq, head "
@@ -105,9 +101,8 @@ void AddAuditCommand(CLI::App& app, std::function<int()>* action) {
   checkpoint->add_option("--out", c->out, "Where to write the checkpoint")
       ->required();
   AddRegistryOptions(*checkpoint, c->reg);
-  checkpoint->callback([c, action] {
-    *action = [c] { return Report(RunAuditCheckpoint(*c)); };
-  });
+  checkpoint->callback(
+      [c, action] { *action = [c] { return RunAuditCheckpoint(*c); }; });
 }
 
 }  // namespace spatial::cli

@@ -3,14 +3,13 @@
 #ifndef SPATIAL_CLI_AUDIT_CMD_H_
 #define SPATIAL_CLI_AUDIT_CMD_H_
 
-#include <functional>
-
 #include "CLI/CLI.hpp"
+#include "cli/command.h"
 
 namespace spatial::cli {
 
 // Adds the `audit` subcommand tree to `app`; `*action` is set after parsing.
-void AddAuditCommand(CLI::App& app, std::function<int()>* action);
+void AddAuditCommand(CLI::App& app, CommandAction* action);
 
 }  // namespace spatial::cli
 

@@ -1,3 +1,5 @@
+// `spatial model backup` / `restore`: flags -> backup options -> the backup
+// library; errors go back to the shell (cli/command.h).
 #include "cli/backup_cmd.h"
 
 #include <iostream>
@@ -5,7 +7,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "cli/exit_codes.h"
 #include "src/base/status_macros.h"
 #include "src/registry/backup/backup.h"
 
@@ -64,17 +65,10 @@ absl::StatusOr<int> RunRestore(const RegistryFlags& reg, const BackupFlags& f) {
   return kExitOk;
 }
 
-int Report(const absl::StatusOr<int>& rc) {
-  if (rc.ok()) return *rc;
-  std::cerr << "error: " << base::EscapeForTerminal(rc.status().message())
-            << "\n";
-  return ExitCodeFor(rc.status());
-}
-
 }  // namespace
 
 void AddBackupCommands(CLI::App& model, std::shared_ptr<RegistryFlags> reg,
-                       std::function<int()>* action) {
+                       CommandAction* action) {
   auto f = std::make_shared<BackupFlags>();
   CLI::App* backup = model.add_subcommand(
       "backup",
@@ -85,9 +79,8 @@ void AddBackupCommands(CLI::App& model, std::shared_ptr<RegistryFlags> reg,
   backup->add_flag("--no-artifacts", f->no_artifacts,
                    "Only the manifest (sha256, size) of the blobs, for a "
                    "shared store backed up separately");
-  backup->callback([reg, f, action] {
-    *action = [reg, f] { return Report(RunBackup(*reg, *f)); };
-  });
+  backup->callback(
+      [reg, f, action] { *action = [reg, f] { return RunBackup(*reg, *f); }; });
 
   CLI::App* restore = model.add_subcommand(
       "restore",
@@ -99,7 +92,7 @@ void AddBackupCommands(CLI::App& model, std::shared_ptr<RegistryFlags> reg,
   restore->add_flag("--force", f->force,
                     "Replace a registry that already has versions");
   restore->callback([reg, f, action] {
-    *action = [reg, f] { return Report(RunRestore(*reg, *f)); };
+    *action = [reg, f] { return RunRestore(*reg, *f); };
   });
 }
 

@@ -4,10 +4,10 @@
 #ifndef SPATIAL_CLI_BACKUP_CMD_H_
 #define SPATIAL_CLI_BACKUP_CMD_H_
 
-#include <functional>
 #include <memory>
 
 #include "CLI/CLI.hpp"
+#include "cli/command.h"
 #include "cli/registry_context.h"
 
 namespace spatial::cli {
@@ -15,7 +15,7 @@ namespace spatial::cli {
 // Adds `backup` and `restore` under `model`, using the model command's
 // registry flags `reg` (filled by parsing).
 void AddBackupCommands(CLI::App& model, std::shared_ptr<RegistryFlags> reg,
-                       std::function<int()>* action);
+                       CommandAction* action);
 
 }  // namespace spatial::cli
 

@@ -1,3 +1,5 @@
+// `spatial bench`: flags -> a load-test plan -> the runner -> table and
+// reports; the exit code says whether every threshold held.
 #include "cli/bench_cmd.h"
 
 #include <sys/resource.h>
@@ -10,7 +12,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "cli/exit_codes.h"
 #include "src/base/files.h"
 #include "src/base/status_macros.h"
 #include "src/loadtest/http/bench_runner.h"
@@ -22,9 +23,6 @@ namespace spatial::cli {
 namespace {
 
 namespace lt = spatial::loadtest;
-
-constexpr int kExitThresholdFailed =
-    99;  // k6's exit code for crossed thresholds
 
 struct BenchFlags {
   std::string url;
@@ -142,48 +140,41 @@ absl::Status WriteOutput(const std::string& path, const std::string& text) {
   return base::WriteFileAtomic(path, text);
 }
 
-int Run(const BenchFlags& f) {
-  auto plan = MakePlan(f);
-  if (!plan.ok()) {
-    std::cerr << "error: " << base::EscapeForTerminal(plan.status().message())
-              << "\n";
-    return ExitCodeFor(plan.status());
-  }
+CommandResult Run(const BenchFlags& f) {
+  ASSIGN_OR_RETURN(Plan plan, MakePlan(f));
   RaiseDescriptorLimit();
   bool live = !f.quiet && isatty(STDERR_FILENO) != 0;
   lt::http::ProgressFn progress;
   if (live) progress = ShowProgress;
-  auto levels = lt::http::RunBench(plan->options, progress);
+  auto levels = lt::http::RunBench(plan.options, progress);
   if (live) std::cerr << "\r\033[K" << std::flush;
-  if (!levels.ok()) {
-    std::cerr << "error: " << base::EscapeForTerminal(levels.status().message())
-              << "\n";
-    return ExitCodeFor(levels.status());
-  }
-  const lt::http::BenchOptions& o = plan->options;
+  if (!levels.ok()) return levels.status();
+  const lt::http::BenchOptions& o = plan.options;
   lt::Report report{.url = f.url,
                     .method = o.requests.method,
                     .payload = o.requests.description,
                     .threads = o.threads,
                     .warmup_seconds = absl::ToDoubleSeconds(o.warmup),
                     .levels = std::move(*levels)};
-  report.thresholds = lt::EvaluateAll(plan->thresholds, report.levels);
+  report.thresholds = lt::EvaluateAll(plan.thresholds, report.levels);
   // With a report on stdout, the table goes to stderr.
   bool stdout_taken = f.json_path == "-" || f.csv_path == "-";
   (stdout_taken ? std::cerr : std::cout) << lt::ReportToTable(report);
+  // A report that cannot be written fails the run (exit 1), after the other
+  // report and the thresholds had their say.
   int rc = kExitOk;
   if (!f.json_path.empty()) {
     absl::Status s =
         WriteOutput(f.json_path, lt::ReportToJson(report).dump(2) + "\n");
     if (!s.ok()) {
-      std::cerr << "error: cannot write --json: " << s.message() << "\n";
+      PrintError(WithContext("cannot write --json", s));
       rc = kExitFailed;
     }
   }
   if (!f.csv_path.empty()) {
     absl::Status s = WriteOutput(f.csv_path, lt::ReportToCsv(report));
     if (!s.ok()) {
-      std::cerr << "error: cannot write --csv: " << s.message() << "\n";
+      PrintError(WithContext("cannot write --csv", s));
       rc = kExitFailed;
     }
   }
@@ -197,7 +188,7 @@ int Run(const BenchFlags& f) {
 
 }  // namespace
 
-void AddBenchCommand(CLI::App& app, std::function<int()>* action) {
+void AddBenchCommand(CLI::App& app, CommandAction* action) {
   auto f = std::make_shared<BenchFlags>();
   CLI::App* cmd = app.add_subcommand("bench",
                                      "Load-test an HTTP endpoint: closed-loop "

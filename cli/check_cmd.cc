@@ -1,3 +1,5 @@
+// `spatial check`: flags -> which check categories run -> one report; exit 0
+// only when deployment ready.
 #include "cli/check_cmd.h"
 
 #include <chrono>
@@ -8,10 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cli/check_endpoints.h"
-#include "cli/exit_codes.h"
 #include "cli/registry_context.h"
 #include "opencv2/core/utility.hpp"
 #include "src/base/files.h"
+#include "src/base/status_macros.h"
 #include "src/base/text.h"
 #include "src/checks/deployment_checks.h"
 
@@ -59,7 +61,7 @@ std::vector<std::string> Problems(const CheckFlags& f, bool endpoints,
   return p;
 }
 
-int Check(CheckFlags f) {
+CommandResult Check(CheckFlags f) {
   const auto started = std::chrono::steady_clock::now();
   const bool all =
       !(f.validate_env || f.test_features || f.test_preprocessing ||
@@ -71,23 +73,16 @@ int Check(CheckFlags f) {
   const bool docker = all || f.docker_mode;
   if (f.model_dirs.empty())
     f.model_dirs = {"models/spatial-pizza-v1", "models/standard-pizza-v1"};
-  auto environments = LoadEnvironments(f.registry.config);
-  if (!environments.ok()) {
-    std::cerr << "error: "
-              << base::EscapeForTerminal(environments.status().message())
-              << "\n";
-    return ExitCodeFor(environments.status());
-  }
+  ASSIGN_OR_RETURN(auto environments, LoadEnvironments(f.registry.config));
   const registry::Environment* env = nullptr;
   std::string names;
-  for (const auto& e : *environments) {
+  for (const auto& e : environments) {
     if (e.name == f.environment) env = &e;
     absl::StrAppend(&names, names.empty() ? "" : ", ", e.name);
   }
   if (env == nullptr) {
-    std::cerr << "error: unknown environment '" << f.environment
-              << "' (known: " << names << ")\n";
-    return kExitUsage;
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown environment '", f.environment, "' (known: ", names, ")"));
   }
   auto problems = Problems(f, endpoints, docker);
   const bool registry_known = !f.registry.registry.empty() ||
@@ -143,11 +138,9 @@ int Check(CheckFlags f) {
   auto j =
       report.ToJson(base::FormatIso8601(absl::Now()), seconds, environment);
   if (!f.output.empty()) {
-    absl::Status s = base::WriteFileAtomic(f.output, j.dump(2) + "\n");
-    if (!s.ok()) {
-      std::cerr << "error: " << base::EscapeForTerminal(s.message()) << "\n";
-      return kExitFailed;
-    }
+    // A report that cannot be written fails the check (exit 1).
+    RETURN_IF_ERROR(WithExitCode(
+        base::WriteFileAtomic(f.output, j.dump(2) + "\n"), kExitFailed));
   }
   if (f.json) {
     std::cout << j.dump(2) << "\n";
@@ -162,7 +155,7 @@ int Check(CheckFlags f) {
 
 }  // namespace
 
-void AddCheckCommand(CLI::App& app, std::function<int()>* action) {
+void AddCheckCommand(CLI::App& app, CommandAction* action) {
   auto f = std::make_shared<CheckFlags>();
   CLI::App* c = app.add_subcommand(
       "check",

@@ -3,13 +3,12 @@
 #ifndef SPATIAL_CLI_CHECK_CMD_H_
 #define SPATIAL_CLI_CHECK_CMD_H_
 
-#include <functional>
-
 #include "CLI/CLI.hpp"
+#include "cli/command.h"
 
 namespace spatial::cli {
 
-void AddCheckCommand(CLI::App& app, std::function<int()>* action);
+void AddCheckCommand(CLI::App& app, CommandAction* action);
 
 }  // namespace spatial::cli
 

@@ -1,3 +1,5 @@
+// `spatial data render` and `spatial data tensors`: flags -> rendered images
+// or .npy tensors, on worker threads of their own.
 #include "cli/data_cmd.h"
 
 #include <atomic>
@@ -8,7 +10,6 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "cli/exit_codes.h"
 #include "cli/labelled_dataset.h"
 #include "src/base/files.h"
 #include "src/base/npy.h"
@@ -32,12 +33,6 @@ struct DataFlags {
   bool no_spatial = false;
   int threads = 0;
 };
-
-int Finish(const absl::Status& s) {
-  if (!s.ok())
-    std::cerr << "error: " << base::EscapeForTerminal(s.message()) << "\n";
-  return ExitCodeFor(s);
-}
 
 int ThreadCount(int flag) {
   if (flag > 0) return flag;
@@ -174,7 +169,7 @@ absl::Status Tensors(const DataFlags& f) {
 
 }  // namespace
 
-void AddDataCommand(CLI::App& app, std::function<int()>* action) {
+void AddDataCommand(CLI::App& app, CommandAction* action) {
   auto f = std::make_shared<DataFlags>();
   CLI::App* data = app.add_subcommand(
       "data", "Render labelled pizza images; write model tensors");
@@ -199,7 +194,7 @@ void AddDataCommand(CLI::App& app, std::function<int()>* action) {
   render->add_option("--threads", f->threads,
                      "Worker threads (default: all cores)");
   render->callback(
-      [f, action] { *action = [f] { return Finish(Render(*f)); }; });
+      [f, action] { *action = [f] { return ResultOf(Render(*f)); }; });
 
   CLI::App* tensors = data->add_subcommand(
       "tensors",
@@ -216,7 +211,7 @@ void AddDataCommand(CLI::App& app, std::function<int()>* action) {
   tensors->add_option("--threads", f->threads,
                       "Worker threads (default: all cores)");
   tensors->callback(
-      [f, action] { *action = [f] { return Finish(Tensors(*f)); }; });
+      [f, action] { *action = [f] { return ResultOf(Tensors(*f)); }; });
 }
 
 }  // namespace spatial::cli

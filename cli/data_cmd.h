@@ -3,13 +3,12 @@
 #ifndef SPATIAL_CLI_DATA_CMD_H_
 #define SPATIAL_CLI_DATA_CMD_H_
 
-#include <functional>
-
 #include "CLI/CLI.hpp"
+#include "cli/command.h"
 
 namespace spatial::cli {
 
-void AddDataCommand(CLI::App& app, std::function<int()>* action);
+void AddDataCommand(CLI::App& app, CommandAction* action);
 
 }  // namespace spatial::cli
 

@@ -1,3 +1,5 @@
+// `spatial envtest`: flags -> the environments to test -> a fleet of servers
+// -> the suites -> reports; a signal watcher stops what it started.
 #include "cli/envtest_cmd.h"
 
 #include <pthread.h>
@@ -18,10 +20,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
-#include "cli/exit_codes.h"
 #include "cli/registry_context.h"
 #include "cli/serve_trust.h"
 #include "src/base/files.h"
+#include "src/base/status_macros.h"
 #include "src/base/text.h"
 #include "src/envtest/fleet.h"
 #include "src/envtest/report.h"
@@ -32,8 +34,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using envtest::Fleet;
-
-constexpr int kExitInterrupted = 130;
 
 struct EnvtestFlags {
   std::string environment;
@@ -47,11 +47,6 @@ struct EnvtestFlags {
   int images = 120;
   double ready_timeout_s = 30;
 };
-
-int Fail(const absl::Status& s) {
-  std::cerr << "error: " << base::EscapeForTerminal(s.message()) << "\n";
-  return ExitCodeFor(s);
-}
 
 std::string SelfExe() {
   std::error_code ec;
@@ -146,9 +141,7 @@ class SignalGuard {
         if (stopped.ok()) {
           for (const auto& l : *stopped) std::cerr << "  " << l << "\n";
         } else {
-          std::cerr << "error: "
-                    << base::EscapeForTerminal(stopped.status().message())
-                    << "\n";
+          PrintError(stopped.status());
         }
       }
       std::unique_lock<std::mutex> lock(mu_);
@@ -184,16 +177,15 @@ envtest::FleetOptions MakeFleetOptions(const EnvtestFlags& f) {
   return o;
 }
 
-int Cleanup(const EnvtestFlags& f) {
+CommandResult Cleanup(const EnvtestFlags& f) {
   auto fleet = Fleet::Load(MakeFleetOptions(f));
   if (absl::IsNotFound(fleet.status())) {
     std::cout << "nothing to clean up: " << fleet.status().message() << "\n";
     return kExitOk;
   }
-  if (!fleet.ok()) return Fail(fleet.status());
-  auto lines = (*fleet)->Stop();
-  if (!lines.ok()) return Fail(lines.status());
-  for (const auto& l : *lines) std::cout << l << "\n";
+  if (!fleet.ok()) return fleet.status();
+  ASSIGN_OR_RETURN(auto lines, (*fleet)->Stop());
+  for (const auto& l : lines) std::cout << l << "\n";
   std::cout << "removed " << f.state_file << "\n";
   return kExitOk;
 }
@@ -215,28 +207,27 @@ absl::Status WriteReports(const EnvtestFlags& f, const envtest::RunResult& run,
   return s;
 }
 
-int Run(const EnvtestFlags& f) {
+CommandResult Run(const EnvtestFlags& f) {
   if (f.setup_only && f.cleanup_only)
-    return Fail(absl::InvalidArgumentError(
-        "--setup-only and --cleanup-only exclude each other"));
+    return absl::InvalidArgumentError(
+        "--setup-only and --cleanup-only exclude each other");
   const bool any_test =
       f.test_api || f.test_classification || f.test_performance;
   if ((f.setup_only || f.cleanup_only) &&
       (any_test || !f.output.empty() || !f.junit.empty())) {
-    return Fail(absl::InvalidArgumentError(
+    return absl::InvalidArgumentError(
         "--setup-only and --cleanup-only run no tests: drop --test-*, --output "
-        "and --junit"));
+        "and --junit");
   }
   if (f.images < 6 || f.images > 100000)
-    return Fail(absl::InvalidArgumentError("--images must be 6..100000"));
+    return absl::InvalidArgumentError("--images must be 6..100000");
   if (f.cleanup_only) return Cleanup(f);
   if (f.environment.empty())
-    return Fail(absl::InvalidArgumentError(
-        "--environment is required: development, staging, production or all"));
-  auto targets = SelectTargets(f);
-  if (!targets.ok()) return Fail(targets.status());
+    return absl::InvalidArgumentError(
+        "--environment is required: development, staging, production or all");
+  ASSIGN_OR_RETURN(auto targets, SelectTargets(f));
   std::vector<std::string> names;
-  for (const auto& t : *targets) names.push_back(t.environment);
+  for (const auto& t : targets) names.push_back(t.environment);
 
   // The fleet outlives the guard: a signal may be stopping it until the
   // guard's destructor has joined the watcher.
@@ -260,11 +251,11 @@ int Run(const EnvtestFlags& f) {
       covers &= found;
     }
     if (any_alive && (f.setup_only || !covers)) {
-      return Fail(absl::FailedPreconditionError(absl::StrCat(
+      return absl::FailedPreconditionError(absl::StrCat(
           "servers recorded in ", f.state_file,
           " are still running; stop them first with: spatial envtest "
           "--cleanup-only --state-file ",
-          f.state_file)));
+          f.state_file));
     }
     if (any_alive) {
       std::cerr << "envtest: using the servers recorded in " << f.state_file
@@ -275,7 +266,7 @@ int Run(const EnvtestFlags& f) {
       (void)(*loaded)->Stop();  // stale: nothing alive; drop the state
     }
   } else if (!absl::IsNotFound(loaded.status())) {
-    return Fail(loaded.status());
+    return loaded.status();
   }
 
   if (owned) {
@@ -286,9 +277,7 @@ int Run(const EnvtestFlags& f) {
     auto started = fleet->Start(names);
     if (!started.ok() && !guard.cancelled()) {
       (void)fleet->Stop();
-      return Fail(absl::Status(
-          started.status().code(),
-          absl::StrCat("setup failed: ", started.status().message())));
+      return WithContext("setup failed", started.status());
     }
     if (started.ok()) setup_errors = *started;
   }
@@ -296,8 +285,7 @@ int Run(const EnvtestFlags& f) {
   if (f.setup_only) {
     if (guard.cancelled()) return kExitInterrupted;
     if (!setup_errors.empty()) {
-      for (const auto& [env, why] : setup_errors)
-        std::cerr << "error: " << base::EscapeForTerminal(why) << "\n";
+      for (const auto& [env, why] : setup_errors) PrintError(why);
       (void)fleet->Stop();
       return kExitFailed;
     }
@@ -323,14 +311,12 @@ int Run(const EnvtestFlags& f) {
     std::cerr << "envtest: " << line << std::endl;
   };
   if (!guard.cancelled()) {
-    run = envtest::RunSuite(*targets, fleet->servers(), setup_errors, so,
+    run = envtest::RunSuite(targets, fleet->servers(), setup_errors, so,
                             guard.cancelled());
   }
   if (owned && !guard.cancelled()) {
     auto stopped = fleet->Stop();
-    if (!stopped.ok())
-      std::cerr << "error: "
-                << base::EscapeForTerminal(stopped.status().message()) << "\n";
+    if (!stopped.ok()) PrintError(stopped.status());
   }
   run.interrupted = guard.cancelled();
   run.seconds =
@@ -339,7 +325,7 @@ int Run(const EnvtestFlags& f) {
   std::string json_path;
   absl::Status written = WriteReports(f, run, &json_path);
   std::cout << envtest::SummaryTable(run);
-  if (!written.ok()) return Fail(written);
+  RETURN_IF_ERROR(written);
   std::cout << "report: " << json_path << "\n";
   if (!f.junit.empty()) std::cout << "junit: " << f.junit << "\n";
   if (guard.cancelled()) return kExitInterrupted;
@@ -348,7 +334,7 @@ int Run(const EnvtestFlags& f) {
 
 }  // namespace
 
-void AddEnvtestCommand(CLI::App& app, std::function<int()>* action) {
+void AddEnvtestCommand(CLI::App& app, CommandAction* action) {
   auto f = std::make_shared<EnvtestFlags>();
   CLI::App* cmd = app.add_subcommand(
       "envtest",

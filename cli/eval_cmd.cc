@@ -1,3 +1,5 @@
+// `spatial eval`: a bundle on a labelled folder -> metrics, optionally
+// written back into the bundle's manifest.
 #include "cli/eval_cmd.h"
 
 #include <algorithm>
@@ -7,7 +9,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "cli/exit_codes.h"
 #include "cli/labelled_dataset.h"
 #include "opencv2/core/utility.hpp"
 #include "src/base/files.h"
@@ -119,19 +120,14 @@ absl::Status UpdateManifest(const EvalFlags& f, const Json& result) {
   return base::WriteFileAtomic(path, manifest.dump(2) + "\n");
 }
 
-int Run(const EvalFlags& f) {
-  auto result = Evaluate(f);
-  if (!result.ok()) {
-    std::cerr << "error: " << base::EscapeForTerminal(result.status().message())
-              << "\n";
-    return ExitCodeFor(result.status());
-  }
+CommandResult Run(const EvalFlags& f) {
+  ASSIGN_OR_RETURN(Json result, Evaluate(f));
   if (f.json) {
-    std::cout << result->dump(2) << "\n";
+    std::cout << result.dump(2) << "\n";
   } else {
     inference::ConfusionMatrix cm(
-        result->at("classes").get<std::vector<std::string>>());
-    const auto& mat = result->at("confusion_matrix");
+        result.at("classes").get<std::vector<std::string>>());
+    const auto& mat = result.at("confusion_matrix");
     for (size_t t = 0; t < mat.size(); ++t) {
       for (size_t p = 0; p < mat[t].size(); ++p) {
         for (int k = 0; k < mat[t][p].get<int>(); ++k)
@@ -141,15 +137,11 @@ int Run(const EvalFlags& f) {
     std::cout << "model " << f.model << " on " << f.data << "\n" << cm.ToText();
     std::cout << absl::StrFormat(
         "latency per image: mean %.3f ms, p95 %.3f ms (batch %d)\n",
-        (*result)["latency_ms"]["mean"].get<double>(),
-        (*result)["latency_ms"]["p95"].get<double>(), f.batch);
+        result["latency_ms"]["mean"].get<double>(),
+        result["latency_ms"]["p95"].get<double>(), f.batch);
   }
   if (f.update_manifest) {
-    absl::Status s = UpdateManifest(f, *result);
-    if (!s.ok()) {
-      std::cerr << "error: " << base::EscapeForTerminal(s.message()) << "\n";
-      return ExitCodeFor(s);
-    }
+    RETURN_IF_ERROR(UpdateManifest(f, result));
     std::cerr << "wrote metrics to " << f.model << "/manifest.json\n";
   }
   return kExitOk;
@@ -157,7 +149,7 @@ int Run(const EvalFlags& f) {
 
 }  // namespace
 
-void AddEvalCommand(CLI::App& app, std::function<int()>* action) {
+void AddEvalCommand(CLI::App& app, CommandAction* action) {
   auto f = std::make_shared<EvalFlags>();
   CLI::App* eval =
       app.add_subcommand("eval",

@@ -1,10 +1,11 @@
+// `spatial keys`: flags -> key files or the registry's trust policy; errors
+// go back to the shell (cli/command.h).
 #include "cli/keys_cmd.h"
 
 #include <iostream>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "cli/exit_codes.h"
 #include "cli/registry_context.h"
 #include "cli/registry_options.h"
 #include "src/base/status_macros.h"
@@ -20,10 +21,6 @@ struct KeysFlags {
   std::string out_dir, public_key_file, key_id, environment;
   bool off = false;
 };
-
-int Report(const absl::StatusOr<int>& rc) {
-  return rc.ok() ? *rc : ReportError(rc.status());
-}
 
 // Environment names and key ids as typed or stored, safe for the terminal.
 std::string E(absl::string_view text) { return base::EscapeForTerminal(text); }
@@ -107,14 +104,13 @@ absl::StatusOr<int> RunList(const KeysFlags& f) {
 
 }  // namespace
 
-void AddKeysCommand(CLI::App& app, std::function<int()>* action) {
+void AddKeysCommand(CLI::App& app, CommandAction* action) {
   auto f = std::make_shared<KeysFlags>();
   CLI::App* keys = app.add_subcommand(
       "keys", "Signing keys: generate a key pair, trust keys per environment");
   keys->require_subcommand(1);
   auto on = [&](CLI::App* c, absl::StatusOr<int> (*run)(const KeysFlags&)) {
-    c->callback(
-        [f, run, action] { *action = [f, run] { return Report(run(*f)); }; });
+    c->callback([f, run, action] { *action = [f, run] { return run(*f); }; });
   };
 
   CLI::App* gen = keys->add_subcommand(

@@ -4,14 +4,13 @@
 #ifndef SPATIAL_CLI_KEYS_CMD_H_
 #define SPATIAL_CLI_KEYS_CMD_H_
 
-#include <functional>
-
 #include "CLI/CLI.hpp"
+#include "cli/command.h"
 
 namespace spatial::cli {
 
 // Adds the `keys` subcommand tree to `app`; `*action` is set after parsing.
-void AddKeysCommand(CLI::App& app, std::function<int()>* action);
+void AddKeysCommand(CLI::App& app, CommandAction* action);
 
 }  // namespace spatial::cli
 

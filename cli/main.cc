@@ -1,6 +1,7 @@
-// `spatial`: the one binary of spatial-deploy. Wires subcommands; each lives
-// in its own file.
-#include <iostream>
+// `spatial`: the one binary of spatial-deploy. Owns the command tree (each
+// subcommand lives in its own file and adds itself) and the shell around it:
+// CLI11 parse errors exit 2, and a command's result goes through Finish()
+// (cli/command.h), the one place that prints an error and maps it.
 #include <string>
 #include <vector>
 
@@ -8,10 +9,10 @@
 #include "cli/audit_cmd.h"
 #include "cli/bench_cmd.h"
 #include "cli/check_cmd.h"
+#include "cli/command.h"
 #include "cli/data_cmd.h"
 #include "cli/envtest_cmd.h"
 #include "cli/eval_cmd.h"
-#include "cli/exit_codes.h"
 #include "cli/keys_cmd.h"
 #include "cli/legacy_aliases.h"
 #include "cli/model_cmd.h"
@@ -26,11 +27,7 @@ int main(int argc, char** argv) {
   if (!args.empty() && args[0] == "model") {
     auto rewritten = RewriteModelAliases({args.begin() + 1, args.end()});
     if (!rewritten.ok()) {
-      std::cerr << "error: "
-                << spatial::base::EscapeForTerminal(
-                       rewritten.status().message())
-                << "\n";
-      return kExitUsage;
+      return Finish(WithExitCode(rewritten.status(), kExitUsage));
     }
     args.resize(1);
     args.insert(args.end(), rewritten->begin(), rewritten->end());
@@ -42,7 +39,7 @@ int main(int argc, char** argv) {
       "spatial"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("spatial 0.1.0"));
-  std::function<int()> action;
+  CommandAction action;
   AddModelCommand(app, &action);
   AddDataCommand(app, &action);
   AddEvalCommand(app, &action);
@@ -68,5 +65,5 @@ int main(int argc, char** argv) {
     app.exit(e);
     return kExitUsage;
   }
-  return action ? action() : kExitUsage;
+  return action ? Finish(action()) : kExitUsage;
 }

@@ -1,5 +1,10 @@
+// `spatial model`: the subcommand tree and its flags, and the commands that
+// change the registry (register, validate, promote, rollback, export, import,
+// migrate); the read-only ones are in cli/model_query.cc, sign/verify and
+// backup/restore in their own files.
 #include "cli/model_cmd.h"
 
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -7,13 +12,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cli/backup_cmd.h"
-#include "cli/exit_codes.h"
+#include "cli/model_flags.h"
 #include "cli/model_output.h"
+#include "cli/model_query.h"
 #include "cli/registry_context.h"
 #include "cli/sign_cmd.h"
 #include "src/base/files.h"
 #include "src/base/status_macros.h"
-#include "src/base/text.h"
 #include "src/registry/legacy_json.h"
 #include "src/registry/migrate.h"
 
@@ -21,24 +26,6 @@ namespace spatial::cli {
 namespace {
 
 using registry::Json;
-
-// Everything the model subcommands parse into; shared by their callbacks.
-struct ModelFlags {
-  RegistryFlags reg;
-  std::string path, id, environment, reason, to, out_dir, cpu_override,
-      training_config;
-  std::string model_type, architecture;
-  std::string migrate_from, migrate_to;
-  std::vector<std::string> metrics, tags, artifact_roots;
-  double max_artifact_mb = 2048;
-  bool json = false;
-  bool plan = false;
-};
-
-int Fail(const absl::Status& s) { return ReportError(s); }
-
-// What users and imported files wrote, made safe for the terminal.
-std::string E(absl::string_view text) { return base::EscapeForTerminal(text); }
 
 absl::StatusOr<std::map<std::string, double>> ParseMetrics(
     const std::vector<std::string>& in) {
@@ -65,41 +52,15 @@ absl::StatusOr<Json> ReadJsonObject(const std::string& path) {
   return j;
 }
 
-// Runs `body` with an opened registry; maps errors to exit codes.
-int WithRegistry(
+// Runs `body` with an opened registry.
+CommandResult WithRegistry(
     const ModelFlags& f,
-    const std::function<absl::StatusOr<int>(RegistryContext&)>& body) {
-  auto ctx = OpenRegistryContext(f.reg);
-  if (!ctx.ok()) return Fail(ctx.status());
-  auto rc = body(*ctx);
-  if (!rc.ok()) return Fail(rc.status());
-  return *rc;
+    const std::function<CommandResult(RegistryContext&)>& body) {
+  ASSIGN_OR_RETURN(RegistryContext ctx, OpenRegistryContext(f.reg));
+  return body(ctx);
 }
 
-absl::StatusOr<std::map<std::string, std::string>> ActiveVersions(
-    registry::Registry& reg) {
-  std::map<std::string, std::string> active;
-  ASSIGN_OR_RETURN(auto envs, reg.ListEnvironments());
-  for (const auto& e : envs) {
-    ASSIGN_OR_RETURN(auto id, reg.ActiveVersion(e.name));
-    if (id) active[e.name] = *id;
-  }
-  return active;
-}
-
-// version id -> environments of its imported validations (history only).
-absl::StatusOr<std::map<std::string, std::vector<std::string>>>
-ImportedValidations(registry::Registry& reg) {
-  std::map<std::string, std::vector<std::string>> out;
-  ASSIGN_OR_RETURN(auto validations, reg.ListValidations(""));
-  for (const auto& r : validations) {
-    if (registry::IsImportedValidation(r.result))
-      out[r.version_id].push_back(r.environment);
-  }
-  return out;
-}
-
-absl::StatusOr<int> RunRegister(const ModelFlags& f, RegistryContext& ctx) {
+CommandResult RunRegister(const ModelFlags& f, RegistryContext& ctx) {
   registry::RegisterRequest req;
   req.path = f.path;
   req.version_id = f.id;
@@ -124,7 +85,7 @@ absl::StatusOr<int> RunRegister(const ModelFlags& f, RegistryContext& ctx) {
   return kExitOk;
 }
 
-absl::StatusOr<int> RunValidate(const ModelFlags& f, RegistryContext& ctx) {
+CommandResult RunValidate(const ModelFlags& f, RegistryContext& ctx) {
   ASSIGN_OR_RETURN(
       auto rec,
       ctx.service->Validate({f.id, f.environment, f.cpu_override, ctx.actor}));
@@ -147,121 +108,7 @@ absl::StatusOr<int> RunValidate(const ModelFlags& f, RegistryContext& ctx) {
   return kExitOk;
 }
 
-absl::StatusOr<int> RunList(const ModelFlags& f, RegistryContext& ctx) {
-  ASSIGN_OR_RETURN(auto versions, f.json
-                                      ? ctx.registry->ListVersions()
-                                      : ctx.registry->ListVersionSummaries());
-  if (!f.environment.empty()) {
-    ASSIGN_OR_RETURN(auto env, ctx.registry->GetEnvironment(f.environment));
-    std::erase_if(versions, [&](const registry::ModelVersion& v) {
-      const auto& e = v.deployment_environments;
-      return std::find(e.begin(), e.end(), env.name) == e.end();
-    });
-  }
-  if (f.json) {
-    ASSIGN_OR_RETURN(auto imported, ImportedValidations(*ctx.registry));
-    Json arr = Json::array();
-    for (const auto& v : versions) {
-      Json j = registry::VersionToJson(v);
-      if (auto it = imported.find(v.version_id); it != imported.end())
-        j["imported_validations"] = it->second;
-      arr.push_back(std::move(j));
-    }
-    std::cout << arr.dump(2) << "\n";
-    return kExitOk;
-  }
-  ASSIGN_OR_RETURN(auto active, ActiveVersions(*ctx.registry));
-  ASSIGN_OR_RETURN(auto imported, ImportedValidations(*ctx.registry));
-  std::cout << FormatVersionList(versions, active, imported);
-  std::cout << versions.size() << " version(s) in " << E(ctx.location)
-            << (f.environment.empty()
-                    ? ""
-                    : absl::StrCat(" validated for ", E(f.environment)))
-            << "\n";
-  return kExitOk;
-}
-
-absl::StatusOr<int> RunInfo(const ModelFlags& f, RegistryContext& ctx) {
-  RETURN_IF_ERROR(base::CheckIdentifier(f.id, "version id"));
-  ASSIGN_OR_RETURN(auto v, ctx.registry->GetVersion(f.id));
-  ASSIGN_OR_RETURN(auto validations,
-                   ctx.registry->ListValidations(v.version_id));
-  ASSIGN_OR_RETURN(auto signatures, ctx.registry->ListSignatures(v.version_id));
-  if (f.json) {
-    Json j = registry::VersionToJson(v);
-    Json vals = Json::array();
-    for (const auto& r : validations) {
-      vals.push_back({{"environment", r.environment},
-                      {"valid", r.valid},
-                      {"imported", registry::IsImportedValidation(r.result)},
-                      {"validated_at", r.validated_at},
-                      {"actor", r.actor},
-                      {"override_reason", r.override_reason},
-                      {"result", r.result}});
-    }
-    j["validations"] = vals;
-    Json sigs = Json::array();
-    for (const auto& s : signatures) {
-      sigs.push_back({{"key_id", s.key_id},
-                      {"actor", s.actor},
-                      {"signed_at", s.signed_at}});
-    }
-    j["signatures"] = sigs;
-    std::cout << j.dump(2) << "\n";
-  } else {
-    std::cout << FormatVersionInfo(v, validations);
-    std::cout << "signatures" << (signatures.empty() ? "             none" : "")
-              << "\n";
-    for (const auto& s : signatures) {
-      std::cout << "  key " << E(s.key_id) << "  by " << E(s.actor) << "  at "
-                << E(s.signed_at) << "\n";
-    }
-  }
-  return kExitOk;
-}
-
-absl::StatusOr<int> RunLatest(const ModelFlags& f, RegistryContext& ctx) {
-  ASSIGN_OR_RETURN(auto v, ctx.service->Latest(f.environment));
-  if (f.json) {
-    std::cout << registry::VersionToJson(v).dump(2) << "\n";
-  } else {
-    std::cout << E(v.version_id) << "\n";
-  }
-  return kExitOk;
-}
-
-absl::StatusOr<int> RunTest(const ModelFlags& f, RegistryContext& ctx) {
-  ASSIGN_OR_RETURN(auto checks, ctx.service->Test());
-  int bad = 0;
-  Json arr = Json::array();
-  for (const auto& c : checks) {
-    if (!c.status.ok()) ++bad;
-    arr.push_back(
-        {{"version_id", c.version_id},
-         {"ok", c.status.ok()},
-         {"error", c.status.ok() ? "" : std::string(c.status.message())}});
-    if (!f.json) {
-      std::cout << (c.status.ok() ? "ok    " : "FAIL  ") << E(c.version_id)
-                << (c.status.ok() ? ""
-                                  : absl::StrCat(": ", E(c.status.message())))
-                << "\n";
-    }
-  }
-  if (f.json) {
-    std::cout << Json{{"registry", ctx.location},
-                      {"versions", arr},
-                      {"failed", bad},
-                      {"passed", static_cast<int>(checks.size()) - bad}}
-                     .dump(2)
-              << "\n";
-  } else {
-    std::cout << checks.size() - bad << " of " << checks.size()
-              << " version(s) intact in " << E(ctx.location) << "\n";
-  }
-  return bad == 0 ? kExitOk : kExitFailed;
-}
-
-absl::StatusOr<int> RunPromote(const ModelFlags& f, RegistryContext& ctx) {
+CommandResult RunPromote(const ModelFlags& f, RegistryContext& ctx) {
   ASSIGN_OR_RETURN(
       auto e, ctx.service->Promote(f.id, f.environment, ctx.actor, f.reason));
   std::cout << "promoted " << E(e.version_id) << " to " << E(e.environment)
@@ -272,22 +119,7 @@ absl::StatusOr<int> RunPromote(const ModelFlags& f, RegistryContext& ctx) {
   return kExitOk;
 }
 
-absl::StatusOr<int> RunHistory(const ModelFlags& f, RegistryContext& ctx) {
-  if (!f.environment.empty()) {
-    RETURN_IF_ERROR(ctx.registry->GetEnvironment(f.environment).status());
-  }
-  ASSIGN_OR_RETURN(auto events, ctx.registry->History(f.environment));
-  if (f.json) {
-    Json arr = Json::array();
-    for (const auto& e : events) arr.push_back(EventToJson(e));
-    std::cout << arr.dump(2) << "\n";
-  } else {
-    std::cout << FormatHistory(events);
-  }
-  return kExitOk;
-}
-
-absl::StatusOr<int> RunRollback(const ModelFlags& f, RegistryContext& ctx) {
+CommandResult RunRollback(const ModelFlags& f, RegistryContext& ctx) {
   if (f.plan) {
     ASSIGN_OR_RETURN(auto plan, ctx.service->PlanRollback(f.environment));
     if (f.json) {
@@ -315,7 +147,7 @@ absl::StatusOr<int> RunRollback(const ModelFlags& f, RegistryContext& ctx) {
   return kExitOk;
 }
 
-absl::StatusOr<int> RunExport(const ModelFlags& f, RegistryContext& ctx) {
+CommandResult RunExport(const ModelFlags& f, RegistryContext& ctx) {
   RETURN_IF_ERROR(ctx.service->Export(f.out_dir));
   std::cout << "exported " << E(ctx.location) << " to " << E(f.out_dir)
             << "/model_versions.json and " << E(f.out_dir)
@@ -323,7 +155,7 @@ absl::StatusOr<int> RunExport(const ModelFlags& f, RegistryContext& ctx) {
   return kExitOk;
 }
 
-absl::StatusOr<int> RunImport(const ModelFlags& f, RegistryContext& ctx) {
+CommandResult RunImport(const ModelFlags& f, RegistryContext& ctx) {
   if (!(f.max_artifact_mb > 0)) {
     return absl::InvalidArgumentError("--max-artifact-mb must be positive");
   }
@@ -345,54 +177,24 @@ absl::StatusOr<int> RunImport(const ModelFlags& f, RegistryContext& ctx) {
 
 // Opens its own two registries: neither is the --registry of the other
 // commands, and neither gets the default environments loaded into it.
-int RunMigrate(const ModelFlags& f) {
+CommandResult RunMigrate(const ModelFlags& f) {
   if (f.migrate_from == f.migrate_to) {
-    return Fail(
-        absl::InvalidArgumentError("--from and --to name the same registry"));
+    return absl::InvalidArgumentError("--from and --to name the same registry");
   }
-  auto from = OpenRegistry(f.migrate_from, /*create=*/false);
-  if (!from.ok()) return Fail(from.status());
-  auto to = OpenRegistry(f.migrate_to, /*create=*/true);
-  if (!to.ok()) return Fail(to.status());
-  auto s = registry::MigrateRegistry(**from, **to);
-  if (!s.ok()) return Fail(s.status());
-  std::cout << "migrated " << s->environments << " environment(s), "
-            << s->versions << " version(s), " << s->validations
-            << " validation(s) and " << s->deployments << " deployment(s) from "
-            << E((*from)->Describe()) << " to " << E((*to)->Describe())
+  ASSIGN_OR_RETURN(auto from, OpenRegistry(f.migrate_from, /*create=*/false));
+  ASSIGN_OR_RETURN(auto to, OpenRegistry(f.migrate_to, /*create=*/true));
+  ASSIGN_OR_RETURN(auto s, registry::MigrateRegistry(*from, *to));
+  std::cout << "migrated " << s.environments << " environment(s), "
+            << s.versions << " version(s), " << s.validations
+            << " validation(s) and " << s.deployments << " deployment(s) from "
+            << E(from->Describe()) << " to " << E(to->Describe())
             << "; the copy reads back identical\n";
-  return kExitOk;
-}
-
-absl::StatusOr<int> RunEnvironments(const ModelFlags& f, RegistryContext& ctx) {
-  ASSIGN_OR_RETURN(auto envs, ctx.registry->ListEnvironments());
-  if (f.json) {
-    std::cout << registry::EnvironmentsToJson(envs).dump(2) << "\n";
-    return kExitOk;
-  }
-  std::vector<std::vector<std::string>> rows = {
-      {"ENVIRONMENT", "ARCHITECTURES", "MEMORY GB", "GPU",
-       "ACCURACY >=", "LATENCY <= MS"}};
-  for (const auto& e : envs) {
-    std::string archs;
-    for (const auto& a : e.supported_architectures)
-      archs += (archs.empty() ? "" : ",") + a;
-    rows.push_back({e.name, archs, absl::StrCat(e.memory_requirements_gb),
-                    e.gpu_required()
-                        ? absl::StrCat("required ", e.min_gpu_memory_gb, " GB")
-                        : "optional",
-                    e.min_accuracy ? absl::StrCat(*e.min_accuracy) : "-",
-                    e.max_inference_time_ms
-                        ? absl::StrCat(*e.max_inference_time_ms)
-                        : "-"});
-  }
-  std::cout << FormatTable(rows);
   return kExitOk;
 }
 
 }  // namespace
 
-void AddModelCommand(CLI::App& app, std::function<int()>* action) {
+void AddModelCommand(CLI::App& app, CommandAction* action) {
   auto f = std::make_shared<ModelFlags>();
   CLI::App* model = app.add_subcommand(
       "model",
@@ -415,19 +217,18 @@ void AddModelCommand(CLI::App& app, std::function<int()>* action) {
                     "Who is acting, for the history and the audit log "
                     "(default $SPATIAL_ACTOR, else the OS user)");
 
-  auto sub =
-      [&](const char* name, const char* help,
-          absl::StatusOr<int> (*run)(const ModelFlags&, RegistryContext&)) {
-        CLI::App* c = model->add_subcommand(name, help);
-        c->fallthrough();
-        c->callback([f, run, action] {
-          *action = [f, run] {
-            return WithRegistry(
-                *f, [&](RegistryContext& ctx) { return run(*f, ctx); });
-          };
-        });
-        return c;
+  auto sub = [&](const char* name, const char* help,
+                 CommandResult (*run)(const ModelFlags&, RegistryContext&)) {
+    CLI::App* c = model->add_subcommand(name, help);
+    c->fallthrough();
+    c->callback([f, run, action] {
+      *action = [f, run] {
+        return WithRegistry(*f,
+                            [&](RegistryContext& ctx) { return run(*f, ctx); });
       };
+    });
+    return c;
+  };
 
   CLI::App* reg = sub(
       "register", "Copy an artifact into the store and record a new version",

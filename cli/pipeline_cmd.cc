@@ -1,3 +1,5 @@
+// `spatial pipeline run`: flags -> a checked PipelineConfig -> the stages ->
+// reports; the exit code is the run's verdict.
 #include "cli/pipeline_cmd.h"
 
 #include <chrono>
@@ -10,8 +12,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "cli/exit_codes.h"
 #include "src/base/files.h"
+#include "src/base/status_macros.h"
 #include "src/pipeline/http_client.h"
 #include "src/pipeline/report.h"
 #include "src/pipeline/runner.h"
@@ -40,18 +42,23 @@ std::string UtcStamp() {
   return buf;
 }
 
-int Usage(const std::string& message) {
-  std::cerr << "error: " << base::EscapeForTerminal(message) << "\n";
-  return kExitUsage;
+// What a run cannot be given is a usage error (exit 2), whatever the library
+// said of it; what goes wrong once the run has started fails it (exit 1),
+// whatever the cause.
+absl::Status Usage(absl::string_view message) {
+  return absl::InvalidArgumentError(message);
+}
+absl::Status RunFailed(const absl::Status& s) {
+  return WithExitCode(s, kExitFailed);
 }
 
-int RunPipeline(PipelineFlags f) {
+CommandResult RunPipeline(PipelineFlags f) {
   PipelineConfig& c = f.config;
   if (!c.model_version.empty() && !c.model_dir.empty()) {
     return Usage("give --model-version ID or --model DIR, not both");
   }
   auto selected = pipeline::ParseStageList(f.stages);
-  if (!selected.ok()) return Usage(std::string(selected.status().message()));
+  if (!selected.ok()) return Usage(selected.status().message());
   for (const auto& server : c.servers) {
     if (auto url = pipeline::ParseHttpUrl(server); !url.ok()) {
       return Usage(
@@ -94,10 +101,7 @@ int RunPipeline(PipelineFlags f) {
   c.run_id = run.filename().string();
   c.run_dir = run.string();
   for (const char* sub : {"logs", "reports", "artifacts"}) {
-    if (auto s = base::MakeDirs((run / sub).string()); !s.ok()) {
-      std::cerr << "error: " << base::EscapeForTerminal(s.message()) << "\n";
-      return kExitFailed;
-    }
+    RETURN_IF_ERROR(RunFailed(base::MakeDirs((run / sub).string())));
   }
 
   pipeline::PipelineState state;
@@ -134,10 +138,8 @@ int RunPipeline(PipelineFlags f) {
     }
   }
 
-  if (auto st = pipeline::SignForDeployment(&c, &state); !st.ok()) {
-    std::cerr << "error: signing before the stages: " << st.message() << "\n";
-    return kExitFailed;
-  }
+  RETURN_IF_ERROR(RunFailed(WithContext(
+      "signing before the stages", pipeline::SignForDeployment(&c, &state))));
   if (state.signing.is_object()) {
     std::cout << "signed " << state.signing.value("target", "") << " with key "
               << state.signing.value("key_id", "") << std::endl;
@@ -150,18 +152,11 @@ int RunPipeline(PipelineFlags f) {
 
   pipeline::Runner runner(&std::cout);
   for (auto& s : pipeline::MakeStages(c, &state, *selected)) {
-    if (auto st = runner.Add(std::move(s)); !st.ok()) {
-      std::cerr << "error: " << base::EscapeForTerminal(st.message()) << "\n";
-      return kExitFailed;
-    }
+    RETURN_IF_ERROR(RunFailed(runner.Add(std::move(s))));
   }
   const auto started = std::chrono::steady_clock::now();
   auto outcomes = runner.Run();
-  if (!outcomes.ok()) {
-    std::cerr << "error: "
-              << base::EscapeForTerminal(outcomes.status().message()) << "\n";
-    return kExitFailed;
-  }
+  RETURN_IF_ERROR(RunFailed(outcomes.status()));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
           .count();
@@ -179,18 +174,14 @@ int RunPipeline(PipelineFlags f) {
                    outcomes->size(), passed, skipped, bad, seconds)
             << "report: " << c.run_dir << "/reports/pipeline_report.json\n"
             << "junit: " << c.run_dir << "/reports/pipeline_junit.xml\n";
-  if (!html.ok()) {
-    std::cerr << "error: writing the reports: " << html.status().message()
-              << "\n";
-    return kExitFailed;
-  }
+  RETURN_IF_ERROR(RunFailed(WithContext("writing the reports", html.status())));
   std::cout << "html: " << *html << std::endl;
   return code;
 }
 
 }  // namespace
 
-void AddPipelineCommand(CLI::App& app, std::function<int()>* action) {
+void AddPipelineCommand(CLI::App& app, CommandAction* action) {
   auto f = std::make_shared<PipelineFlags>();
   CLI::App* pipeline_cmd = app.add_subcommand(
       "pipeline", "The 8-stage deployment pipeline (the seed's stages)");

@@ -2,13 +2,12 @@
 #ifndef SPATIAL_CLI_PIPELINE_CMD_H_
 #define SPATIAL_CLI_PIPELINE_CMD_H_
 
-#include <functional>
-
 #include "CLI/CLI.hpp"
+#include "cli/command.h"
 
 namespace spatial::cli {
 
-void AddPipelineCommand(CLI::App& app, std::function<int()>* action);
+void AddPipelineCommand(CLI::App& app, CommandAction* action);
 
 }  // namespace spatial::cli
 

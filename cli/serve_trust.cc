@@ -1,12 +1,12 @@
+// Which keys `spatial serve` trusts for its bundles, and the gate that
+// checks each bundle's signature before it is loaded.
 #include "cli/serve_trust.h"
 
-#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "cli/registry_context.h"
 #include "src/base/status_macros.h"
 #include "src/security/policy.h"
@@ -14,15 +14,10 @@
 namespace spatial::cli {
 namespace {
 
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
 // Where LoadEnvironments reads from, for messages.
 std::string EnvironmentsSource(const std::string& config_flag) {
   if (!config_flag.empty()) return config_flag;
-  if (std::string env = Env("SPATIAL_CONFIG"); !env.empty()) return env;
+  if (std::string env = ProcessEnv("SPATIAL_CONFIG"); !env.empty()) return env;
   std::error_code ec;
   if (std::filesystem::exists("config/environments.json", ec))
     return "config/environments.json";
@@ -38,10 +33,10 @@ void AddKey(std::vector<security::PublicKey>& keys, security::PublicKey k) {
 
 }  // namespace
 
-std::vector<std::string> DefaultModelDirs() {
+std::vector<std::string> DefaultModelDirs(const EnvLookup& env) {
   // The original compose file named the model with these variables.
   std::vector<std::string> dirs;
-  std::string type = Env("MODEL_TYPE"), path = Env("SPATIAL_MODEL_PATH");
+  std::string type = env("MODEL_TYPE"), path = env("SPATIAL_MODEL_PATH");
   if (!path.empty()) dirs.push_back(path);
   if (path.empty() || type == "standard" || type == "both") {
     for (const char* d :
@@ -57,34 +52,16 @@ std::vector<std::string> DefaultModelDirs() {
 
 absl::StatusOr<security::BundleTrust> ResolveBundleTrust(
     const std::string& environment, const registry::Environment* registry_env,
-    const std::string& config_flag,
-    const std::vector<std::string>& trusted_key_files) {
+    const std::string& config_flag, const TrustedKeyFiles& key_files) {
   security::BundleTrust trust;
   trust.environment = environment;
   if (registry_env != nullptr) {
-    if (!trusted_key_files.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--trusted-key does not go with --registry: the registry says which "
-          "keys ",
-          environment, " trusts (spatial keys trust signing.pub --environment ",
-          environment, ")"));
-    }
     trust.require_signature = registry_env->requires_signature();
     ASSIGN_OR_RETURN(trust.trusted, security::TrustedKeys(*registry_env));
     trust.source = absl::StrCat("the registry");
     return trust;
   }
-  // $SPATIAL_TRUSTED_KEYS (files separated by ':') stands in for the flag,
-  // for images and manifests; with a registry it is not used (the registry
-  // decides, and an environment variable cannot widen that).
-  std::vector<std::string> key_files = trusted_key_files;
-  const bool from_env = key_files.empty();
-  if (from_env) {
-    for (absl::string_view p :
-         absl::StrSplit(Env("SPATIAL_TRUSTED_KEYS"), ':', absl::SkipEmpty()))
-      key_files.emplace_back(p);
-  }
-  const std::string flag = from_env ? "$SPATIAL_TRUSTED_KEYS" : "--trusted-key";
+  const std::string& flag = key_files.given_by;
   const std::string where = EnvironmentsSource(config_flag);
   ASSIGN_OR_RETURN(auto envs, LoadEnvironments(config_flag));
   const registry::Environment* env = nullptr;
@@ -101,7 +78,7 @@ absl::StatusOr<security::BundleTrust> ResolveBundleTrust(
   trust.require_signature = env->requires_signature();
   ASSIGN_OR_RETURN(auto listed, security::TrustedKeys(*env));
   for (auto& k : listed) AddKey(trust.trusted, std::move(k));
-  for (const auto& file : key_files) {
+  for (const auto& file : key_files.files) {
     auto k = security::LoadPublicKey(file);
     if (!k.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -110,8 +87,8 @@ absl::StatusOr<security::BundleTrust> ResolveBundleTrust(
     }
     AddKey(trust.trusted, std::move(*k));
   }
-  trust.source =
-      absl::StrCat(where, key_files.empty() ? "" : absl::StrCat(" and ", flag));
+  trust.source = absl::StrCat(
+      where, key_files.files.empty() ? "" : absl::StrCat(" and ", flag));
   return trust;
 }
 

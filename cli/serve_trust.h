@@ -8,10 +8,11 @@
 // a sign of tampering, wherever it is found).
 //
 // The trusted keys: with --registry, the registry's environment (`spatial keys
-// trust`; --trusted-key is then refused); else the environment's trusted_keys
-// in the environments file (--config, $SPATIAL_CONFIG,
-// config/environments.json, built in) together with every --trusted-key FILE
-// (default: the files in $SPATIAL_TRUSTED_KEYS, separated by ':').
+// trust`; --trusted-key is then refused by cli/serve_config.h); else the
+// environment's trusted_keys in the environments file (--config,
+// $SPATIAL_CONFIG, config/environments.json, built in) together with every
+// --trusted-key FILE (default: the files in $SPATIAL_TRUSTED_KEYS, separated
+// by ':').
 // Not thread-safe (used by ModelManager::Start only).
 #ifndef SPATIAL_CLI_SERVE_TRUST_H_
 #define SPATIAL_CLI_SERVE_TRUST_H_
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "cli/process_env.h"
 #include "src/registry/model_version.h"
 #include "src/security/bundle_signature.h"
 #include "src/serving/bundle_copy.h"
@@ -29,16 +31,22 @@ namespace spatial::cli {
 // The bundles served when neither --model-dir nor --registry is given:
 // $SPATIAL_MODEL_PATH (plus the standard bundle when $MODEL_TYPE is standard
 // or both), else both bundles under models/.
-std::vector<std::string> DefaultModelDirs();
+std::vector<std::string> DefaultModelDirs(const EnvLookup& env = ProcessEnv);
+
+// Public key files given for the bundles, and how they were given (named in
+// messages about them).
+struct TrustedKeyFiles {
+  std::vector<std::string> files;
+  std::string given_by = "--trusted-key";  // or "$SPATIAL_TRUSTED_KEYS"
+};
 
 // The trust for `environment`: from `registry_env` when serving a registry
-// (non-null), else from the environments file `config_flag` and the
-// `trusted_key_files`. InvalidArgument for an environment the file does not
-// know, a bad key file, or --trusted-key with a registry.
+// (non-null; `key_files` are not used then), else from the environments file
+// `config_flag` and the `key_files`. InvalidArgument for an environment the
+// file does not know or a bad key file.
 absl::StatusOr<security::BundleTrust> ResolveBundleTrust(
     const std::string& environment, const registry::Environment* registry_env,
-    const std::string& config_flag,
-    const std::vector<std::string>& trusted_key_files);
+    const std::string& config_flag, const TrustedKeyFiles& key_files);
 
 // Admits bundles for ModelManager::Options::admit_bundle and says what it did.
 class BundleGate {

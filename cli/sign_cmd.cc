@@ -1,3 +1,5 @@
+// `spatial model sign` / `verify`: versions in the registry or bundle
+// directories; a verification that fails is exit 1, not an error.
 #include "cli/sign_cmd.h"
 
 #include <filesystem>
@@ -5,7 +7,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "cli/exit_codes.h"
 #include "src/base/files.h"
 #include "src/base/status_macros.h"
 #include "src/base/text.h"
@@ -129,17 +130,10 @@ absl::StatusOr<int> RunVerify(const SignFlags& f) {
   return Failed(absl::FailedPreconditionError(problems));
 }
 
-int Report(const absl::StatusOr<int>& rc) {
-  if (rc.ok()) return *rc;
-  std::cerr << "error: " << base::EscapeForTerminal(rc.status().message())
-            << "\n";
-  return ExitCodeFor(rc.status());
-}
-
 }  // namespace
 
 void AddSignCommands(CLI::App& model, std::shared_ptr<RegistryFlags> reg,
-                     std::function<int()>* action) {
+                     CommandAction* action) {
   auto f = std::make_shared<SignFlags>();
   f->reg = std::move(reg);
   CLI::App* sign = model.add_subcommand(
@@ -154,8 +148,7 @@ void AddSignCommands(CLI::App& model, std::shared_ptr<RegistryFlags> reg,
   sign->add_option("--key", f->key_file,
                    "Private key file (default: the file named by "
                    "$SPATIAL_SIGNING_KEY_FILE)");
-  sign->callback(
-      [f, action] { *action = [f] { return Report(RunSign(*f)); }; });
+  sign->callback([f, action] { *action = [f] { return RunSign(*f); }; });
 
   CLI::App* verify = model.add_subcommand(
       "verify",
@@ -168,8 +161,7 @@ void AddSignCommands(CLI::App& model, std::shared_ptr<RegistryFlags> reg,
       ->add_option("--public-key", f->public_key_file,
                    "Public key file (signing.pub)")
       ->required();
-  verify->callback(
-      [f, action] { *action = [f] { return Report(RunVerify(*f)); }; });
+  verify->callback([f, action] { *action = [f] { return RunVerify(*f); }; });
 }
 
 }  // namespace spatial::cli

@@ -1,3 +1,5 @@
+// `spatial token add`: flags -> a new token whose sha256 goes into the tokens
+// file; the token itself is printed once.
 #include "cli/token_cmd.h"
 
 #include <sys/stat.h>
@@ -5,9 +7,9 @@
 #include <filesystem>
 #include <iostream>
 
-#include "cli/exit_codes.h"
 #include "nlohmann/json.hpp"
 #include "src/base/files.h"
+#include "src/base/status_macros.h"
 #include "src/base/text.h"
 #include "src/serving/tokens.h"
 
@@ -18,35 +20,29 @@ struct TokenFlags {
   std::string name, role = "viewer", file;
 };
 
-int AddToken(const TokenFlags& f) {
-  auto fail = [](const absl::Status& s) { return ReportError(s); };
+absl::StatusOr<int> AddToken(const TokenFlags& f) {
   auto E = [](absl::string_view t) { return base::EscapeForTerminal(t); };
-  auto role = serving::ParseRole(f.role);
-  if (!role.ok()) return fail(role.status());
+  ASSIGN_OR_RETURN(serving::Role role, serving::ParseRole(f.role));
   if (f.name.empty() || f.name.size() > 64)
-    return fail(absl::InvalidArgumentError("--name must be 1..64 characters"));
+    return absl::InvalidArgumentError("--name must be 1..64 characters");
   nlohmann::json j = {{"tokens", nlohmann::json::array()}};
   if (std::filesystem::exists(f.file)) {
-    auto table = serving::TokenTable::Load(f.file);  // validates the file
-    if (!table.ok()) return fail(table.status());
-    auto text = base::ReadFile(f.file, 1 << 20);
-    if (!text.ok()) return fail(text.status());
-    j = nlohmann::json::parse(*text);
+    // Validates the file before it is rewritten.
+    RETURN_IF_ERROR(serving::TokenTable::Load(f.file).status());
+    ASSIGN_OR_RETURN(std::string text, base::ReadFile(f.file, 1 << 20));
+    j = nlohmann::json::parse(text);
     for (const auto& e : j["tokens"]) {
       if (e["name"] == f.name) {
-        return fail(absl::AlreadyExistsError("a token named '" + f.name +
-                                             "' exists in " + f.file));
+        return absl::AlreadyExistsError("a token named '" + f.name +
+                                        "' exists in " + f.file);
       }
     }
   }
-  auto [token, entry] = serving::NewToken(f.name, *role);
+  auto [token, entry] = serving::NewToken(f.name, role);
   j["tokens"].push_back({{"name", entry.name},
                          {"role", serving::RoleName(entry.role)},
                          {"sha256", entry.sha256}});
-  if (absl::Status s = base::WriteFileAtomic(f.file, j.dump(2) + "\n");
-      !s.ok()) {
-    return fail(s);
-  }
+  RETURN_IF_ERROR(base::WriteFileAtomic(f.file, j.dump(2) + "\n"));
   chmod(f.file.c_str(), 0600);
   // The only time the token exists outside its user's hands: the file keeps
   // its hash only.
@@ -58,7 +54,7 @@ int AddToken(const TokenFlags& f) {
 
 }  // namespace
 
-void AddTokenCommand(CLI::App& app, std::function<int()>* action) {
+void AddTokenCommand(CLI::App& app, CommandAction* action) {
   auto f = std::make_shared<TokenFlags>();
   CLI::App* token = app.add_subcommand(
       "token", "Bearer tokens for the server's management API");

@@ -2,13 +2,12 @@
 #ifndef SPATIAL_CLI_TOKEN_CMD_H_
 #define SPATIAL_CLI_TOKEN_CMD_H_
 
-#include <functional>
-
 #include "CLI/CLI.hpp"
+#include "cli/command.h"
 
 namespace spatial::cli {
 
-void AddTokenCommand(CLI::App& app, std::function<int()>* action);
+void AddTokenCommand(CLI::App& app, CommandAction* action);
 
 }  // namespace spatial::cli
 

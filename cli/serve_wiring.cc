@@ -1,0 +1,223 @@
+// ServeConfig -> a running `spatial serve`: the order things are built in,
+// and who points at whom.
+#include "cli/serve_wiring.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <set>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "cli/serve_workdir.h"
+#include "src/base/files.h"
+#include "src/base/status_macros.h"
+#include "src/security/policy.h"
+#include "src/serving/feedback_api.h"
+
+namespace spatial::cli {
+
+ServeStack::RemovedDir::~RemovedDir() {
+  if (path.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+}
+
+ServeStack::ServeStack(const ServeConfig& config)
+    : config_(config), cache_(config.cache_bytes) {}
+
+ServeStack::~ServeStack() = default;
+
+absl::StatusOr<std::unique_ptr<ServeStack>> ServeStack::Build(
+    const ServeConfig& config) {
+  std::unique_ptr<ServeStack> s(new ServeStack(config));
+  const ServeConfig& c = s->config_;
+  serving::ModelManager::Options mo;
+  mo.batcher.workers =
+      c.workers > 0
+          ? c.workers
+          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  mo.batcher.max_batch = c.max_batch;
+  mo.batcher.max_queue_delay = std::chrono::microseconds(c.max_queue_delay_us);
+  mo.batcher.queue_capacity = static_cast<size_t>(c.queue_capacity);
+  mo.warmup_rounds = c.warmup_rounds;
+  mo.metrics = &s->metrics_;
+  // Results of versions no longer served are dropped at once.
+  mo.on_publish = [cache = &s->cache_](const serving::ModelSet& set) {
+    std::set<serving::CacheModel> served;
+    for (const auto& m : set.all()) served.insert(serving::CacheModelOf(*m));
+    cache->RetainOnly(std::move(served));
+  };
+  mo.model_dirs = c.model_dirs;
+  mo.environment = c.environment;
+  mo.poll_interval =
+      std::chrono::milliseconds(static_cast<int64_t>(c.poll_registry_s * 1000));
+  mo.spatial_fault_rate = c.inject_spatial_faults;
+
+  std::optional<double> floor = c.accuracy_floor;
+  std::string floor_source = "--accuracy-floor";
+  std::optional<registry::Environment> served_env;
+  if (c.has_registry()) {
+    ASSIGN_OR_RETURN(s->registry_, OpenRegistryContext(c.registry));
+    registry::Registry* reg = s->registry_->registry.get();
+    ASSIGN_OR_RETURN(served_env, reg->GetEnvironment(c.environment));
+    if (!floor && served_env->min_accuracy) {
+      floor = served_env->min_accuracy;
+      floor_source =
+          absl::StrCat("the accuracy requirement of ", served_env->name);
+    }
+    // Staging and production serve only versions signed by a trusted key
+    // (the environment's policy, read anew for every load), checked on the
+    // digests of the private copy that is then loaded.
+    mo.admit = [reg, env_name = c.environment](
+                   const registry::ModelVersion& v,
+                   const std::vector<security::FileDigest>& files) {
+      auto env = reg->GetEnvironment(env_name);
+      if (!env.ok()) return env.status();
+      return security::CheckServableFiles(*reg, v, *env, files);
+    };
+    mo.registry = reg;
+    mo.store = &s->registry_->service->store();
+  }
+  // Bundles given as directories: signed by a key the environment trusts
+  // where its policy requires it (cli/serve_trust.h).
+  ASSIGN_OR_RETURN(
+      security::BundleTrust trust,
+      ResolveBundleTrust(c.environment, served_env ? &*served_env : nullptr,
+                         c.registry.config, c.trusted_keys));
+  s->gate_.emplace(std::move(trust));
+  mo.admit_bundle = [gate = &*s->gate_](const std::string& source,
+                                        const serving::CopiedBundle& copy) {
+    return gate->Admit(source, copy);
+  };
+  // Everything is loaded from a private copy (sweeps the dirs of killed
+  // servers first).
+  ASSIGN_OR_RETURN(s->work_dir_.path, MakeServeWorkDir());
+  mo.work_dir = s->work_dir_.path;
+  s->manager_ = std::make_unique<serving::ModelManager>(std::move(mo));
+
+  // Live accuracy from /feedback; with --rollback-on-drift an alarm rolls the
+  // environment back.
+  if (c.rollback_on_drift) {
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    s->rollback_.emplace(serving::DriftRollback::Options{
+        .service = s->registry_->service.get(),
+        .manager = s->manager_.get(),
+        .environment = c.environment,
+        .actor = absl::StrCat("pizza-api-spatial@", host, " (pid ", getpid(),
+                              ", --rollback-on-drift)")});
+  }
+  s->live_ =
+      std::make_unique<serving::LiveAccuracy>(serving::LiveAccuracy::Options{
+          .window = c.feedback_window,
+          .min_labelled = c.feedback_min_labelled,
+          .max_per_labeler = c.feedback_max_per_token,
+          .floor = floor,
+          .on_alarm = [rollback = &s->rollback_](const serving::LiveAlarm& a) {
+            if (*rollback) (*rollback)->OnAlarm(a);
+          }});
+  if (floor) {
+    std::cout << "live accuracy floor " << *floor << " (" << floor_source
+              << "), judged once " << c.feedback_min_labelled << " of the last "
+              << c.feedback_window << " predictions per version have feedback"
+              << (s->rollback_ ? "; an alarm rolls the environment back" : "")
+              << std::endl;
+  }
+  if (!c.tokens_file.empty()) {
+    ASSIGN_OR_RETURN(s->tokens_, serving::TokenTable::Load(c.tokens_file));
+  }
+  const serving::TokenTable* tokens = s->tokens_ ? &*s->tokens_ : nullptr;
+  const bool feedback_needs_token = serving::FeedbackNeedsToken(
+      c.environment, c.rollback_on_drift, c.require_token);
+  if (feedback_needs_token) {
+    std::cout << "POST /feedback needs a labeler token"
+              << (tokens ? ""
+                         : " and there is no --tokens-file: all of it "
+                           "is refused")
+              << "; one token holds at most " << c.feedback_max_per_token
+              << " labels of a version's window" << std::endl;
+  }
+  s->management_ =
+      std::make_unique<serving::ManagementApi>(serving::ManagementApi::Options{
+          .tokens = tokens,
+          .service = s->registry_ ? s->registry_->service.get() : nullptr,
+          .manager = s->manager_.get(),
+          .environment = c.environment});
+  serving::ModelManager* manager = s->manager_.get();
+  s->api_ = std::make_unique<serving::PizzaApi>(
+      serving::PizzaApi::Options{.environment = c.environment,
+                                 .ab_split = c.ab_split,
+                                 .metrics = &s->metrics_,
+                                 .management = s->management_.get(),
+                                 .tokens = tokens,
+                                 .require_token = c.require_token,
+                                 .feedback_needs_token = feedback_needs_token,
+                                 .cache = &s->cache_,
+                                 .live = s->live_.get()},
+      [manager] { return manager->Current(); },
+      [manager] { return manager->ready(); });
+  return s;
+}
+
+absl::Status ServeStack::Start(std::chrono::steady_clock::time_point started) {
+  const ServeConfig& c = config_;
+  serving::http::HttpServer::Options ho;
+  ho.address = c.address;
+  ho.port = c.port;
+  ho.io_threads = c.io_threads;
+  ASSIGN_OR_RETURN(server_, serving::http::HttpServer::Start(ho, api_.get()));
+  if (!c.port_file.empty()) {
+    RETURN_IF_ERROR(base::WriteFileAtomic(c.port_file,
+                                          absl::StrCat(server_->port(), "\n")));
+  }
+  std::cout << "pizza-api-spatial listening on http://" << c.address << ":"
+            << server_->port() << " (environment " << c.environment
+            << "); loading models" << std::endl;
+  // Listening first, ready later: liveness answers while models load and
+  // /v2/health/ready says 503 until every model is warm.
+  if (absl::Status s = manager_->Start(); !s.ok()) {
+    server_->Stop(std::chrono::seconds(1));
+    return s;
+  }
+  if (std::string w = gate_->UnsignedWarning(); !w.empty())
+    std::cerr << w << std::endl;
+  double ready_ms = std::chrono::duration<double, std::milli>(
+                        std::chrono::steady_clock::now() - started)
+                        .count();
+  // A snapshot held here would keep a swapped-out model from draining.
+  auto models = manager_->Current();
+  std::cout << "pizza-api-spatial "
+            << (manager_->ready() ? "ready" : "NOT ready (see above)")
+            << ": spatial "
+            << (models->spatial ? models->spatial->version : "none")
+            << ", standard "
+            << (models->standard ? models->standard->version : "none")
+            << (registry_ ? absl::StrCat("; watching ", registry_->location,
+                                         " every ", c.poll_registry_s, " s")
+                          : "")
+            << " (" << static_cast<int>(ready_ms) << " ms after start)"
+            << std::endl;
+  return absl::OkStatus();
+}
+
+void ServeStack::Refresh() {
+  std::cout << "received SIGHUP: checking the registry" << std::endl;
+  auto swapped = manager_->Refresh(/*force=*/true);
+  if (!swapped.ok()) {
+    std::cerr << swapped.status().message() << std::endl;
+  } else if (!*swapped) {
+    std::cout << "nothing new to serve" << std::endl;
+  }
+}
+
+void ServeStack::Stop() {
+  if (server_) server_->Stop(std::chrono::seconds(20));
+  if (rollback_) rollback_->Stop();
+  manager_->Stop();
+}
+
+}  // namespace spatial::cli
