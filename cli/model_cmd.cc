@@ -16,6 +16,7 @@
 #include "src/base/text.h"
 #include "src/registry/legacy_json.h"
 #include "src/registry/migrate.h"
+#include "src/registry/open/registry_open.h"
 
 namespace spatial::cli {
 namespace {
@@ -350,9 +351,9 @@ int RunMigrate(const ModelFlags& f) {
     return Fail(
         absl::InvalidArgumentError("--from and --to name the same registry"));
   }
-  auto from = OpenRegistry(f.migrate_from, /*create=*/false);
+  auto from = registry::OpenRegistry(f.migrate_from, /*create=*/false);
   if (!from.ok()) return Fail(from.status());
-  auto to = OpenRegistry(f.migrate_to, /*create=*/true);
+  auto to = registry::OpenRegistry(f.migrate_to, /*create=*/true);
   if (!to.ok()) return Fail(to.status());
   auto s = registry::MigrateRegistry(**from, **to);
   if (!s.ok()) return Fail(s.status());

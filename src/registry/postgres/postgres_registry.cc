@@ -14,7 +14,6 @@
 #include "src/registry/postgres/pg_listener.h"
 #include "src/registry/postgres/pg_schema.h"
 #include "src/registry/postgres/pg_session.h"
-#include "src/registry/postgres/postgres_url.h"
 #include "src/registry/sql_rows.h"
 
 namespace spatial::registry {
