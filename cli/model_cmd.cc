@@ -1,3 +1,5 @@
+// `spatial model ...` (model_cmd.h): flags -> RegistryService -> text or
+// JSON. Run once per process on the main thread.
 #include "cli/model_cmd.h"
 
 #include <iostream>
@@ -10,6 +12,7 @@
 #include "cli/exit_codes.h"
 #include "cli/model_output.h"
 #include "cli/registry_context.h"
+#include "cli/registry_options.h"
 #include "cli/sign_cmd.h"
 #include "src/base/files.h"
 #include "src/base/status_macros.h"
@@ -399,22 +402,7 @@ void AddModelCommand(CLI::App& app, std::function<int()>* action) {
       "model",
       "Model registry: register, validate, promote, roll back, import/export");
   model->require_subcommand(1);
-  model->add_option(
-      "--registry", f->reg.registry,
-      "Registry: a SQLite path, sqlite:PATH or postgresql://USER@HOST/DB "
-      "(password from ~/.pgpass or PGPASSFILE; default $SPATIAL_REGISTRY, "
-      "else var/registry.db)");
-  model->add_option(
-      "--store", f->reg.store,
-      "Artifact store directory (default $SPATIAL_STORE, else 'store' beside "
-      "a SQLite registry; required with PostgreSQL)");
-  model->add_option(
-      "--config", f->reg.config,
-      "Environments file loaded on first use (default $SPATIAL_CONFIG, else "
-      "config/environments.json, else built in)");
-  model->add_option("--actor", f->reg.actor,
-                    "Who is acting, for the history and the audit log "
-                    "(default $SPATIAL_ACTOR, else the OS user)");
+  AddRegistryOptions(*model, f->reg);
 
   auto sub =
       [&](const char* name, const char* help,

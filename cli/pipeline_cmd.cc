@@ -1,3 +1,5 @@
+// `spatial pipeline run` (pipeline_cmd.h): flags -> PipelineConfig -> the
+// runner. Run once per process on the main thread.
 #include "cli/pipeline_cmd.h"
 
 #include <chrono>
@@ -11,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/exit_codes.h"
+#include "cli/registry_options.h"
 #include "src/base/files.h"
 #include "src/pipeline/http_client.h"
 #include "src/pipeline/report.h"
@@ -233,12 +236,10 @@ void AddPipelineCommand(CLI::App& app, std::function<int()>* action) {
                 "rehearsal");
   run->add_option("--output", f->output, "Runs directory")
       ->capture_default_str();
-  run->add_option("--registry", c.registry,
-                  "Registry (as for spatial model; default $SPATIAL_REGISTRY, "
-                  "else var/registry.db)");
-  run->add_option("--store", c.store, "Artifact store (as for spatial model)");
-  run->add_option("--config", c.config,
-                  "Environments file (as for spatial model)");
+  AddRegistryFlag(*run, c.registry,
+                  "Registry the pipeline validates in and deploys to");
+  AddStoreFlag(*run, c.store);
+  AddConfigFlag(*run, c.config);
   run->add_flag("--container-build", c.container_build,
                 "Build and probe the container when an engine runs");
   run->add_option("--bench-duration", c.bench_duration,

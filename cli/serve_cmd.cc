@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/exit_codes.h"
 #include "cli/registry_context.h"
+#include "cli/registry_options.h"
 #include "cli/serve_trust.h"
 #include "cli/serve_workdir.h"
 #include "opencv2/core/utility.hpp"
@@ -98,8 +99,7 @@ int Serve(const ServeFlags& flags) {
     return fail(absl::InvalidArgumentError("--port must be 0..65535"));
   if (f.ab_split < 0 || f.ab_split > 1)
     return fail(absl::InvalidArgumentError("--ab-split must be in [0, 1]"));
-  if (f.registry.registry.empty())
-    f.registry.registry = Env("SPATIAL_REGISTRY");
+  f.registry.registry = RegistryFlagOrEnvironment(f.registry);
   if (f.model_dirs.empty() && f.registry.registry.empty())
     f.model_dirs = DefaultModelDirs();
   if (!(f.cache_mb >= 0 && f.cache_mb <= 1 << 20))
@@ -384,10 +384,10 @@ void AddServeCommand(CLI::App& app, std::function<int()>* action) {
       ->add_option("--ab-split", f->ab_split,
                    "Share of requests without a group sent to A (spatial)")
       ->capture_default_str();
-  serve->add_option("--registry", f->registry.registry,
-                    "Serve the version active for the environment in this "
-                    "registry (SQLite path or postgresql:// URL; default "
-                    "$SPATIAL_REGISTRY), swapping to newly promoted versions");
+  AddRegistryFlag(*serve, f->registry.registry,
+                  "Serve the version active for the environment in this "
+                  "registry, swapping to newly promoted versions",
+                  "no registry: --model-dir or the shipped bundles");
   serve->add_option("--store", f->registry.store,
                     "Artifact store of the registry (default $SPATIAL_STORE, "
                     "else store/ beside a SQLite registry)");
