@@ -1,9 +1,13 @@
+// SqliteRegistry: opening and migrating the file, the reads, and the
+// mutations (the shared write paths of sql_tx.h over SqliteRows) each in one
+// transaction. Thread-safe: every method holds mu_ while it uses db_.
 #include "src/registry/sqlite/sqlite_registry.h"
 
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <map>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -12,6 +16,7 @@
 #include "src/base/text.h"
 #include "src/registry/legacy_json.h"
 #include "src/registry/sql_rows.h"
+#include "src/registry/sql_tx.h"
 #include "src/registry/sqlite/sqlite_audit.h"
 #include "src/registry/sqlite/sqlite_db.h"
 #include "src/registry/sqlite/sqlite_rows.h"
@@ -21,26 +26,28 @@ namespace spatial::registry {
 
 using sql::kVersionColumns;
 using sql::ParseStored;
-using sqlite::AppendAudit;
 using sqlite::Column;
 using sqlite::Exec;
-using sqlite::ExistingChecksum;
-using sqlite::InsertDeployment;
-using sqlite::InsertVersion;
-using sqlite::LastActive;
-using sqlite::NoSuchEnvironment;
-using sqlite::NoSuchVersion;
 using sqlite::ReadVersionRow;
+using sqlite::SqliteRows;
 using sqlite::SqliteStatus;
 using sqlite::Stmt;
 using sqlite::Transaction;
-using sqlite::UpsertEnvironment;
-using sqlite::UpsertSignature;
-using sqlite::UpsertValidation;
 
 namespace {
 
-std::string Now() { return base::FormatIso8601(absl::Now()); }
+// Runs `fn(rows)`, one of the shared write paths of sql_tx.h, in a write
+// transaction (BEGIN IMMEDIATE) that commits when it succeeds.
+template <typename Fn>
+auto InWriteTx(sqlite3* db, Fn fn)
+    -> decltype(fn(std::declval<SqliteRows&>())) {
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db, true));
+  SqliteRows rows(db);
+  auto result = fn(rows);
+  if (!result.ok()) return result;
+  RETURN_IF_ERROR(tx.Commit());
+  return result;
+}
 
 }  // namespace
 
@@ -127,14 +134,8 @@ std::string SqliteRegistry::Describe() const {
 
 absl::Status SqliteRegistry::AddVersion(const ModelVersion& v) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
-  ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, v.version_id));
-  if (existing)
-    return sql::AlreadyRegistered(v.version_id, *existing, v.checksum);
-  RETURN_IF_ERROR(InsertVersion(db_, v));
-  RETURN_IF_ERROR(AppendAudit(db_, sql::RegisterNote(v),
-                              {AuditedRow::Version(v.version_id)}));
-  return tx.Commit();
+  return InWriteTx(db_,
+                   [&](SqliteRows& rows) { return sql::AddVersion(rows, v); });
 }
 
 absl::StatusOr<ModelVersion> SqliteRegistry::GetVersion(absl::string_view id) {
@@ -144,7 +145,10 @@ absl::StatusOr<ModelVersion> SqliteRegistry::GetVersion(absl::string_view id) {
                            " FROM versions WHERE id = ?"));
   s.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return NoSuchVersion(db_, id);
+  if (!row) {
+    SqliteRows rows(db_);
+    return sql::NoSuchVersion(rows, id);
+  }
   ModelVersion v = ReadVersionRow(s);
   Stmt f(db_,
          "SELECT path, sha256, size FROM artifact_files WHERE version_id = ? "
@@ -256,11 +260,8 @@ absl::StatusOr<std::vector<std::string>> SqliteRegistry::ListVersionIds() {
 
 absl::Status SqliteRegistry::PutEnvironment(const Environment& e) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
-  RETURN_IF_ERROR(UpsertEnvironment(db_, e));
-  RETURN_IF_ERROR(AppendAudit(db_, sql::PutEnvironmentNote(e),
-                              {AuditedRow::Environment(e.name)}));
-  return tx.Commit();
+  return InWriteTx(
+      db_, [&](SqliteRows& rows) { return sql::PutEnvironment(rows, e); });
 }
 
 absl::StatusOr<Environment> SqliteRegistry::GetEnvironment(
@@ -269,7 +270,10 @@ absl::StatusOr<Environment> SqliteRegistry::GetEnvironment(
   Stmt s(db_, "SELECT spec FROM environments WHERE name = ?");
   s.Bind(1, name);
   ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return NoSuchEnvironment(db_, name);
+  if (!row) {
+    SqliteRows rows(db_);
+    return sql::NoSuchEnvironment(rows, name);
+  }
   return EnvironmentFromJson(ParseStored(s.Text(0)),
                              absl::StrCat("environment ", name));
 }
@@ -292,14 +296,8 @@ absl::StatusOr<std::vector<Environment>> SqliteRegistry::ListEnvironments() {
 
 absl::Status SqliteRegistry::RecordValidation(const ValidationRecord& r) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
-  ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, r.version_id));
-  if (!existing) return NoSuchVersion(db_, r.version_id);
-  RETURN_IF_ERROR(UpsertValidation(db_, r));
-  RETURN_IF_ERROR(
-      AppendAudit(db_, sql::ValidateNote(r),
-                  {AuditedRow::Validation(r.version_id, r.environment)}));
-  return tx.Commit();
+  return InWriteTx(
+      db_, [&](SqliteRows& rows) { return sql::RecordValidation(rows, r); });
 }
 
 absl::StatusOr<std::vector<ValidationRecord>> SqliteRegistry::ListValidations(
@@ -324,48 +322,15 @@ absl::StatusOr<std::vector<ValidationRecord>> SqliteRegistry::ListValidations(
 absl::StatusOr<DeploymentEvent> SqliteRegistry::Activate(
     DeploymentEvent event) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
-  ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, event.version_id));
-  if (!existing) return NoSuchVersion(db_, event.version_id);
-  {
-    Stmt e(db_, "SELECT 1 FROM environments WHERE name = ?");
-    e.Bind(1, event.environment);
-    ASSIGN_OR_RETURN(bool found, e.Step());
-    if (!found) return NoSuchEnvironment(db_, event.environment);
-  }
-  {
-    Stmt v(db_,
-           "SELECT valid FROM validations WHERE version_id = ? AND environment "
-           "= ?");
-    v.Bind(1, event.version_id).Bind(2, event.environment);
-    ASSIGN_OR_RETURN(bool found, v.Step());
-    if (!found || v.Int(0) == 0) {
-      return sql::NotValidated(event.version_id, event.environment, found);
-    }
-  }
-  ASSIGN_OR_RETURN(auto current, LastActive(db_, event.environment));
-  event.previous_version_id = current.value_or("");
-  if (event.expect_active &&
-      *event.expect_active != event.previous_version_id) {
-    return sql::ActiveChanged(event, event.previous_version_id);
-  }
-  if (event.previous_version_id == event.version_id) {
-    return sql::AlreadyActive(event.version_id, event.environment);
-  }
-  event.created_at = Now();
-  ASSIGN_OR_RETURN(event.seq, InsertDeployment(db_, event));
-  RETURN_IF_ERROR(
-      AppendAudit(db_, sql::ActivateNote(event),
-                  {AuditedRow::Deployment(event.seq, event.version_id,
-                                          event.environment)}));
-  RETURN_IF_ERROR(tx.Commit());
-  return event;
+  return InWriteTx(db_, [&](SqliteRows& rows) {
+    return sql::Activate(rows, std::move(event));
+  });
 }
 
 absl::StatusOr<std::optional<std::string>> SqliteRegistry::ActiveVersion(
     absl::string_view environment) {
   absl::MutexLock lock(&mu_);
-  return LastActive(db_, environment);
+  return SqliteRows(db_).LastActive(std::string(environment));
 }
 
 absl::StatusOr<std::vector<DeploymentEvent>> SqliteRegistry::History(
@@ -391,47 +356,8 @@ absl::StatusOr<std::vector<DeploymentEvent>> SqliteRegistry::History(
 
 absl::Status SqliteRegistry::Import(const RegistrySnapshot& snapshot) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
-  std::vector<AuditedRow> rows;
-  for (const auto& e : snapshot.environments) {
-    RETURN_IF_ERROR(UpsertEnvironment(db_, e));
-    rows.push_back(AuditedRow::Environment(e.name));
-  }
-  std::vector<std::string> added;
-  for (const auto& v : snapshot.versions) {
-    ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, v.version_id));
-    if (existing && *existing != v.checksum) {
-      return sql::ImportChecksumConflict(v.version_id, *existing, v.checksum);
-    }
-    if (!existing) {
-      RETURN_IF_ERROR(InsertVersion(db_, v));
-      added.push_back(v.version_id);
-      rows.push_back(AuditedRow::Version(v.version_id));
-    }
-  }
-  for (const auto& r : snapshot.validations) {
-    absl::Status s = UpsertValidation(db_, r);
-    if (!s.ok()) return sql::ImportValidationRefused(r, s.message());
-    rows.push_back(AuditedRow::Validation(r.version_id, r.environment));
-  }
-  for (const auto& e : snapshot.deployments) {
-    ASSIGN_OR_RETURN(auto current, LastActive(db_, e.environment));
-    if (current.value_or("") != e.previous_version_id) {
-      return sql::ImportHistoryBreaksChain(e, current.value_or(""));
-    }
-    auto seq = InsertDeployment(db_, e);
-    if (!seq.ok())
-      return sql::ImportDeploymentRefused(e, seq.status().message());
-    rows.push_back(AuditedRow::Deployment(*seq, e.version_id, e.environment));
-  }
-  for (const auto& sig : snapshot.signatures) {
-    ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, sig.version_id));
-    if (!existing) return NoSuchVersion(db_, sig.version_id);
-    RETURN_IF_ERROR(UpsertSignature(db_, sig));
-    rows.push_back(AuditedRow::Signature(sig.version_id, sig.key_id));
-  }
-  RETURN_IF_ERROR(AppendAudit(db_, sql::ImportNote(snapshot, added), rows));
-  return tx.Commit();
+  return InWriteTx(
+      db_, [&](SqliteRows& rows) { return sql::Import(rows, snapshot); });
 }
 
 absl::Status SqliteRegistry::UpdateEnvironment(
@@ -439,34 +365,15 @@ absl::Status SqliteRegistry::UpdateEnvironment(
     const std::function<absl::Status(Environment&)>& change,
     const AuditNote& note) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
-  Stmt s(db_, "SELECT spec FROM environments WHERE name = ?");
-  s.Bind(1, name);
-  ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return NoSuchEnvironment(db_, name);
-  ASSIGN_OR_RETURN(Environment e,
-                   EnvironmentFromJson(ParseStored(s.Text(0)),
-                                       absl::StrCat("environment ", name)));
-  RETURN_IF_ERROR(change(e));
-  if (e.name != name) {
-    return absl::InvalidArgumentError("an environment cannot be renamed");
-  }
-  RETURN_IF_ERROR(UpsertEnvironment(db_, e));
-  RETURN_IF_ERROR(
-      AppendAudit(db_, note, {AuditedRow::Environment(std::string(name))}));
-  return tx.Commit();
+  return InWriteTx(db_, [&](SqliteRows& rows) {
+    return sql::UpdateEnvironment(rows, std::string(name), change, note);
+  });
 }
 
 absl::Status SqliteRegistry::AddSignature(const StoredSignature& sig) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
-  ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, sig.version_id));
-  if (!existing) return NoSuchVersion(db_, sig.version_id);
-  RETURN_IF_ERROR(UpsertSignature(db_, sig));
-  RETURN_IF_ERROR(
-      AppendAudit(db_, sql::SignNote(sig),
-                  {AuditedRow::Signature(sig.version_id, sig.key_id)}));
-  return tx.Commit();
+  return InWriteTx(
+      db_, [&](SqliteRows& rows) { return sql::AddSignature(rows, sig); });
 }
 
 absl::StatusOr<std::vector<StoredSignature>> SqliteRegistry::ListSignatures(
