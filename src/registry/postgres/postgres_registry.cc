@@ -18,9 +18,9 @@
 #include "src/registry/postgres/pg_audit.h"
 #include "src/registry/postgres/pg_listener.h"
 #include "src/registry/postgres/pg_rows.h"
-#include "src/registry/postgres/pg_schema.h"
 #include "src/registry/postgres/pg_session.h"
 #include "src/registry/sql_rows.h"
+#include "src/registry/sql_schema.h"
 #include "src/registry/sql_tx.h"
 
 namespace spatial::registry {
@@ -32,6 +32,7 @@ using pg::Text;
 using pg::TxKind;
 using sql::kVersionColumns;
 using sql::ParseStored;
+static_assert(sql::kMigrations == PostgresRegistry::kSchemaVersion);
 using Tx = pqxx::transaction_base;
 
 namespace {
@@ -134,7 +135,7 @@ absl::Status PostgresRegistry::Migrate() {
                            "; upgrade spatial"));
         }
         for (int i = version; i < kSchemaVersion; ++i) {
-          tx.exec(pg::Migration(i));
+          tx.exec(sql::Migration(i, sql::kPostgres));
           if (i == 2) {
             tx.exec_params(absl::StrCat("INSERT INTO ", kMarkerTable,
                                         " VALUES ('registry_id', $1)"),
