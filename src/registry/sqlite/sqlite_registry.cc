@@ -49,6 +49,22 @@ auto InWriteTx(sqlite3* db, Fn fn)
   return result;
 }
 
+using Index = std::map<std::string, size_t, std::less<>>;
+
+// Fills deployment_environments of the versions in `out` (by id in `index`).
+absl::Status AddValidatedEnvironments(sqlite3* db, const Index& index,
+                                      std::vector<ModelVersion>& out) {
+  Stmt e(db,
+         "SELECT version_id, environment FROM validations WHERE valid = 1 "
+         "ORDER BY version_id, environment");
+  return e.ForEachRow([&]() -> absl::Status {
+    auto it = index.find(e.Text(0));
+    if (it != index.end())
+      out[it->second].deployment_environments.push_back(e.Text(1));
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace
 
 SqliteRegistry::SqliteRegistry(sqlite3* db, std::string path)
@@ -154,21 +170,19 @@ absl::StatusOr<ModelVersion> SqliteRegistry::GetVersion(absl::string_view id) {
          "SELECT path, sha256, size FROM artifact_files WHERE version_id = ? "
          "ORDER BY path");
   f.Bind(1, id);
-  for (;;) {
-    ASSIGN_OR_RETURN(bool more, f.Step());
-    if (!more) break;
+  RETURN_IF_ERROR(f.ForEachRow([&]() -> absl::Status {
     v.files.push_back({f.Text(0), f.Text(1), static_cast<uint64_t>(f.Int(2))});
-  }
+    return absl::OkStatus();
+  }));
   Stmt e(
       db_,
       "SELECT environment FROM validations WHERE version_id = ? AND valid = 1 "
       "ORDER BY environment");
   e.Bind(1, id);
-  for (;;) {
-    ASSIGN_OR_RETURN(bool more, e.Step());
-    if (!more) break;
+  RETURN_IF_ERROR(e.ForEachRow([&]() -> absl::Status {
     v.deployment_environments.push_back(e.Text(0));
-  }
+    return absl::OkStatus();
+  }));
   return v;
 }
 
@@ -176,37 +190,26 @@ absl::StatusOr<std::vector<ModelVersion>> SqliteRegistry::ListVersions() {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, false));
   std::vector<ModelVersion> out;
-  std::map<std::string, size_t, std::less<>> index;
+  Index index;
   Stmt s(db_, absl::StrCat("SELECT ", kVersionColumns,
                            " FROM versions ORDER BY seq"));
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
+  RETURN_IF_ERROR(s.ForEachRow([&]() -> absl::Status {
     index.emplace(s.Text(0), out.size());
     out.push_back(ReadVersionRow(s));
-  }
+    return absl::OkStatus();
+  }));
   Stmt f(db_,
          "SELECT version_id, path, sha256, size FROM artifact_files ORDER BY "
          "version_id, path");
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, f.Step());
-    if (!row) break;
+  RETURN_IF_ERROR(f.ForEachRow([&]() -> absl::Status {
     auto it = index.find(f.Text(0));
     if (it != index.end()) {
       out[it->second].files.push_back(
           {f.Text(1), f.Text(2), static_cast<uint64_t>(f.Int(3))});
     }
-  }
-  Stmt e(db_,
-         "SELECT version_id, environment FROM validations WHERE valid = 1 "
-         "ORDER BY version_id, environment");
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, e.Step());
-    if (!row) break;
-    auto it = index.find(e.Text(0));
-    if (it != index.end())
-      out[it->second].deployment_environments.push_back(e.Text(1));
-  }
+    return absl::OkStatus();
+  }));
+  RETURN_IF_ERROR(AddValidatedEnvironments(db_, index, out));
   return out;
 }
 
@@ -215,16 +218,14 @@ SqliteRegistry::ListVersionSummaries() {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, false));
   std::vector<ModelVersion> out;
-  std::map<std::string, size_t, std::less<>> index;
+  Index index;
   // No JSON columns: parsing them is most of the cost of a full listing.
   Stmt s(db_,
          "SELECT id, model_type, architecture, file_path, creation_date, "
          "checksum, "
          "size_bytes, validation_status, actor, is_directory FROM versions "
          "ORDER BY seq");
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
+  RETURN_IF_ERROR(s.ForEachRow([&]() -> absl::Status {
     ModelVersion v;
     v.version_id = s.Text(0);
     v.model_type = s.Text(1);
@@ -239,17 +240,9 @@ SqliteRegistry::ListVersionSummaries() {
     v.is_directory = s.Int(9) != 0;
     index.emplace(v.version_id, out.size());
     out.push_back(std::move(v));
-  }
-  Stmt e(db_,
-         "SELECT version_id, environment FROM validations WHERE valid = 1 "
-         "ORDER BY version_id, environment");
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, e.Step());
-    if (!row) break;
-    auto it = index.find(e.Text(0));
-    if (it != index.end())
-      out[it->second].deployment_environments.push_back(e.Text(1));
-  }
+    return absl::OkStatus();
+  }));
+  RETURN_IF_ERROR(AddValidatedEnvironments(db_, index, out));
   return out;
 }
 
@@ -282,15 +275,14 @@ absl::StatusOr<std::vector<Environment>> SqliteRegistry::ListEnvironments() {
   absl::MutexLock lock(&mu_);
   Stmt s(db_, "SELECT name, spec FROM environments ORDER BY name");
   std::vector<Environment> out;
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
+  RETURN_IF_ERROR(s.ForEachRow([&]() -> absl::Status {
     ASSIGN_OR_RETURN(
         Environment e,
         EnvironmentFromJson(ParseStored(s.Text(1)),
                             absl::StrCat("environment ", s.Text(0))));
     out.push_back(std::move(e));
-  }
+    return absl::OkStatus();
+  }));
   return out;
 }
 
@@ -310,12 +302,11 @@ absl::StatusOr<std::vector<ValidationRecord>> SqliteRegistry::ListValidations(
       "ORDER BY version_id, environment");
   s.Bind(1, version_id);
   std::vector<ValidationRecord> out;
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
+  RETURN_IF_ERROR(s.ForEachRow([&]() -> absl::Status {
     out.push_back({s.Text(0), s.Text(1), s.Int(2) != 0, ParseStored(s.Text(3)),
                    s.Text(4), s.Text(5), s.Text(6)});
-  }
+    return absl::OkStatus();
+  }));
   return out;
 }
 
@@ -343,14 +334,13 @@ absl::StatusOr<std::vector<DeploymentEvent>> SqliteRegistry::History(
       "ORDER BY seq");
   s.Bind(1, environment);
   std::vector<DeploymentEvent> out;
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
+  RETURN_IF_ERROR(s.ForEachRow([&]() -> absl::Status {
     out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Text(3),
                    s.Text(4) == "rollback" ? DeploymentKind::kRollback
                                            : DeploymentKind::kPromote,
                    s.Text(5), s.Text(6), s.Text(7)});
-  }
+    return absl::OkStatus();
+  }));
   return out;
 }
 
@@ -384,11 +374,10 @@ absl::StatusOr<std::vector<StoredSignature>> SqliteRegistry::ListSignatures(
          "signatures WHERE version_id = ? ORDER BY key_id");
   s.Bind(1, version_id);
   std::vector<StoredSignature> out;
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
+  RETURN_IF_ERROR(s.ForEachRow([&]() -> absl::Status {
     out.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4)});
-  }
+    return absl::OkStatus();
+  }));
   return out;
 }
 
