@@ -1,3 +1,5 @@
+// The audit verify/checkpoint commands (audit_check.h). Run once per process
+// on the main thread; each call opens its own registry.
 #include "cli/audit_check.h"
 
 #include <iostream>
@@ -12,6 +14,7 @@
 #include "src/base/text.h"
 #include "src/registry/audit.h"
 #include "src/registry/audit_links.h"
+#include "src/registry/open/registry_open.h"
 #include "src/security/checkpoint.h"
 #include "src/security/keys.h"
 
@@ -28,8 +31,8 @@ absl::StatusOr<std::unique_ptr<registry::Registry>> OpenExisting(
   RegistryFlags f = flags;
   // The audit reads no artifacts, but a PostgreSQL location needs a store.
   if (f.store.empty()) f.store = std::string(1, '-');
-  ASSIGN_OR_RETURN(RegistryLocation where, ResolveRegistryLocation(f));
-  return OpenRegistry(where.location, /*create=*/false);
+  ASSIGN_OR_RETURN(ResolvedRegistry where, ResolveRegistryLocation(f));
+  return registry::OpenRegistry(where.location, /*create=*/false);
 }
 
 // Checks the chain and the row links, printing the outcome; true when both

@@ -28,9 +28,9 @@ std::string Bytes(int64_t n) {
 }
 
 absl::StatusOr<int> RunBackup(const RegistryFlags& reg, const BackupFlags& f) {
-  ASSIGN_OR_RETURN(RegistryLocation where, ResolveRegistryLocation(reg));
+  ASSIGN_OR_RETURN(ResolvedRegistry where, ResolveRegistryLocation(reg));
   registry::backup::BackupOptions o;
-  o.registry = where.location;
+  o.registry = where.given;
   o.store_root = where.store;
   o.out_path = f.out;
   o.include_artifacts = !f.no_artifacts;
@@ -48,10 +48,10 @@ absl::StatusOr<int> RunBackup(const RegistryFlags& reg, const BackupFlags& f) {
 }
 
 absl::StatusOr<int> RunRestore(const RegistryFlags& reg, const BackupFlags& f) {
-  ASSIGN_OR_RETURN(RegistryLocation where, ResolveRegistryLocation(reg));
+  ASSIGN_OR_RETURN(ResolvedRegistry where, ResolveRegistryLocation(reg));
   registry::backup::RestoreOptions o;
   o.backup_path = f.file;
-  o.registry = where.location;
+  o.registry = where.given;
   o.store_root = where.store;
   o.force = f.force;
   ASSIGN_OR_RETURN(auto s, registry::backup::RestoreBackup(o));

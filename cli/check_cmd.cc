@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "cli/check_endpoints.h"
 #include "cli/registry_context.h"
+#include "cli/registry_options.h"
 #include "opencv2/core/utility.hpp"
 #include "src/base/files.h"
 #include "src/base/status_macros.h"
@@ -86,7 +87,7 @@ CommandResult Check(CheckFlags f) {
   }
   auto problems = Problems(f, endpoints, docker);
   const bool registry_known = !f.registry.registry.empty() ||
-                              std::getenv("SPATIAL_REGISTRY") != nullptr ||
+                              RegistryFromEnvironment().has_value() ||
                               fs::exists("var/registry.db");
   if (f.dry_run) {
     std::cout << "spatial check plan for " << env->name << ":\n";
@@ -193,10 +194,10 @@ void AddCheckCommand(CLI::App& app, CommandAction* action) {
   c->add_option("--eval-images", f->eval_images,
                 "Evaluation images per bundle for the accuracy check")
       ->capture_default_str();
-  c->add_option("--registry", f->registry.registry,
-                "Registry for the versioning checks (default "
-                "$SPATIAL_REGISTRY, else var/registry.db when present)");
-  c->add_option("--config", f->registry.config, "Environments file");
+  AddRegistryFlag(*c, f->registry.registry,
+                  "Registry for the versioning checks",
+                  "var/registry.db when present");
+  AddConfigFlag(*c, f->registry.config);
   c->callback([f, action] { *action = [f] { return Check(*f); }; });
 }
 

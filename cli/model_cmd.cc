@@ -16,11 +16,13 @@
 #include "cli/model_output.h"
 #include "cli/model_query.h"
 #include "cli/registry_context.h"
+#include "cli/registry_options.h"
 #include "cli/sign_cmd.h"
 #include "src/base/files.h"
 #include "src/base/status_macros.h"
 #include "src/registry/legacy_json.h"
 #include "src/registry/migrate.h"
+#include "src/registry/open/registry_open.h"
 
 namespace spatial::cli {
 namespace {
@@ -181,8 +183,8 @@ CommandResult RunMigrate(const ModelFlags& f) {
   if (f.migrate_from == f.migrate_to) {
     return absl::InvalidArgumentError("--from and --to name the same registry");
   }
-  ASSIGN_OR_RETURN(auto from, OpenRegistry(f.migrate_from, /*create=*/false));
-  ASSIGN_OR_RETURN(auto to, OpenRegistry(f.migrate_to, /*create=*/true));
+  ASSIGN_OR_RETURN(auto from, registry::OpenRegistry(f.migrate_from, /*create=*/false));
+  ASSIGN_OR_RETURN(auto to, registry::OpenRegistry(f.migrate_to, /*create=*/true));
   ASSIGN_OR_RETURN(auto s, registry::MigrateRegistry(*from, *to));
   std::cout << "migrated " << s.environments << " environment(s), "
             << s.versions << " version(s), " << s.validations
@@ -200,22 +202,7 @@ void AddModelCommand(CLI::App& app, CommandAction* action) {
       "model",
       "Model registry: register, validate, promote, roll back, import/export");
   model->require_subcommand(1);
-  model->add_option(
-      "--registry", f->reg.registry,
-      "Registry: a SQLite path, sqlite:PATH or postgresql://USER@HOST/DB "
-      "(password from ~/.pgpass or PGPASSFILE; default $SPATIAL_REGISTRY, "
-      "else var/registry.db)");
-  model->add_option(
-      "--store", f->reg.store,
-      "Artifact store directory (default $SPATIAL_STORE, else 'store' beside "
-      "a SQLite registry; required with PostgreSQL)");
-  model->add_option(
-      "--config", f->reg.config,
-      "Environments file loaded on first use (default $SPATIAL_CONFIG, else "
-      "config/environments.json, else built in)");
-  model->add_option("--actor", f->reg.actor,
-                    "Who is acting, for the history and the audit log "
-                    "(default $SPATIAL_ACTOR, else the OS user)");
+  AddRegistryOptions(*model, f->reg);
 
   auto sub = [&](const char* name, const char* help,
                  CommandResult (*run)(const ModelFlags&, RegistryContext&)) {

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "cli/registry_options.h"
 #include "src/base/files.h"
 #include "src/base/status_macros.h"
 #include "src/pipeline/http_client.h"
@@ -224,12 +225,10 @@ void AddPipelineCommand(CLI::App& app, CommandAction* action) {
                 "rehearsal");
   run->add_option("--output", f->output, "Runs directory")
       ->capture_default_str();
-  run->add_option("--registry", c.registry,
-                  "Registry (as for spatial model; default $SPATIAL_REGISTRY, "
-                  "else var/registry.db)");
-  run->add_option("--store", c.store, "Artifact store (as for spatial model)");
-  run->add_option("--config", c.config,
-                  "Environments file (as for spatial model)");
+  AddRegistryFlag(*run, c.registry,
+                  "Registry the pipeline validates in and deploys to");
+  AddStoreFlag(*run, c.store);
+  AddConfigFlag(*run, c.config);
   run->add_flag("--container-build", c.container_build,
                 "Build and probe the container when an engine runs");
   run->add_option("--bench-duration", c.bench_duration,

@@ -1,3 +1,5 @@
+// Resolves and opens the registry of a CLI command; see registry_context.h.
+// Reads the process environment; thread-compatible.
 #include "cli/registry_context.h"
 
 #include <pwd.h>
@@ -6,18 +8,14 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "cli/environments_default.h"
 #include "src/base/files.h"
-#include "src/base/secrets.h"
 #include "src/base/status_macros.h"
 #include "src/checks/host_probe.h"
 #include "src/inference/onnx_info.h"
 #include "src/registry/legacy_json.h"
-#include "src/registry/postgres/postgres_registry.h"
-#include "src/registry/postgres/postgres_url.h"
-#include "src/registry/sqlite/sqlite_registry.h"
+#include "src/registry/open/registry_open.h"
 #include "src/security/policy.h"
 #include "src/validation/measure.h"
 
@@ -60,59 +58,49 @@ absl::StatusOr<std::vector<registry::Environment>> LoadEnvironments(
   return registry::EnvironmentsFromJson(j, where);
 }
 
-absl::StatusOr<std::unique_ptr<registry::Registry>> OpenRegistry(
-    std::string location, bool create) {
-  if (registry::IsPostgresUrl(location)) {
-    ASSIGN_OR_RETURN(auto reg,
-                     registry::PostgresRegistry::Open({.url = location}));
-    return std::unique_ptr<registry::Registry>(std::move(reg));
-  }
-  if (absl::StartsWith(location, "sqlite:")) location = location.substr(7);
-  std::error_code ec;
-  if (!create && !fs::exists(location, ec)) {
-    return absl::NotFoundError(absl::StrCat("no registry at ", location));
-  }
-  RETURN_IF_ERROR(base::MakeDirs(base::DirName(location)));
-  ASSIGN_OR_RETURN(auto reg,
-                   registry::SqliteRegistry::Open({.path = location}));
-  return std::unique_ptr<registry::Registry>(std::move(reg));
+std::optional<std::string> RegistryFromEnvironment() {
+  const char* v = std::getenv("SPATIAL_REGISTRY");
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
 }
 
-absl::StatusOr<RegistryLocation> ResolveRegistryLocation(
+std::string RegistryFlagOrEnvironment(const RegistryFlags& flags) {
+  if (!flags.registry.empty()) return flags.registry;
+  return RegistryFromEnvironment().value_or("");
+}
+
+absl::StatusOr<ResolvedRegistry> ResolveRegistryLocation(
     const RegistryFlags& flags) {
-  std::string location =
-      !flags.registry.empty() ? flags.registry : Env("SPATIAL_REGISTRY");
-  if (location.empty()) location = "var/registry.db";
-  std::string store = !flags.store.empty() ? flags.store : Env("SPATIAL_STORE");
-  if (registry::IsPostgresUrl(location) && store.empty()) {
+  ResolvedRegistry out;
+  out.given = RegistryFlagOrEnvironment(flags);
+  if (out.given.empty()) out.given = "var/registry.db";
+  ASSIGN_OR_RETURN(out.location, registry::ParseRegistryLocation(out.given));
+  out.store = !flags.store.empty() ? flags.store : Env("SPATIAL_STORE");
+  if (out.location.is_postgres() && out.store.empty()) {
     // A database has no "beside" for the store: it is a path the team shares.
     return absl::InvalidArgumentError(absl::StrCat(
-        "a PostgreSQL registry (", base::RedactLocation(location),
+        "a PostgreSQL registry (", out.location.masked,
         ") needs --store PATH (or $SPATIAL_STORE): the artifact store "
-        "directory "
-        "every user of the registry shares"));
+        "directory every user of the registry shares"));
   }
-  if (store.empty()) {
-    std::string path =
-        absl::StartsWith(location, "sqlite:") ? location.substr(7) : location;
-    store = (fs::path(base::DirName(path)) / "store").string();
+  if (out.store.empty()) {
+    out.store = (fs::path(base::DirName(out.location.path)) / "store").string();
   }
-  return RegistryLocation{std::move(location), std::move(store)};
+  return out;
 }
 
 absl::StatusOr<RegistryContext> OpenRegistryContext(
     const RegistryFlags& flags) {
-  ASSIGN_OR_RETURN(RegistryLocation where, ResolveRegistryLocation(flags));
-  std::string location = where.location;
-  std::string store = where.store;
+  ASSIGN_OR_RETURN(ResolvedRegistry where, ResolveRegistryLocation(flags));
   RegistryContext ctx;
-  ASSIGN_OR_RETURN(ctx.registry, OpenRegistry(location, !flags.must_exist));
+  ASSIGN_OR_RETURN(ctx.registry,
+                   registry::OpenRegistry(where.location, !flags.must_exist));
   ctx.location = ctx.registry->Describe();
   ctx.actor = !flags.actor.empty() ? flags.actor : Env("SPATIAL_ACTOR");
   if (ctx.actor.empty()) ctx.actor = OsUser();
   registry::RegistryService::Options opts;
   opts.registry = ctx.registry.get();
-  opts.store_root = store;
+  opts.store_root = where.store;
   opts.host = ProbeHost;
   opts.inspector = inference::InspectOnnx;
   opts.signature_check = security::CheckSigned;

@@ -1,14 +1,20 @@
 // Wires the concrete registry for a CLI command: resolves where the registry
-// and the store live (flag, environment variable, default), opens the adapter,
-// loads the environments on first use and fills in the actor and host facts.
+// and the store live (flag, environment variable, default), opens it through
+// the one registry opener (src/registry/open), loads the environments on first
+// use and fills in the actor and host facts. Functions only (they read the
+// process environment); thread-compatible. A RegistryContext owns its
+// registry and service.
 #ifndef SPATIAL_CLI_REGISTRY_CONTEXT_H_
 #define SPATIAL_CLI_REGISTRY_CONTEXT_H_
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "src/registry/registry.h"
+#include "src/registry/registry_location.h"
 #include "src/registry/registry_service.h"
 
 namespace spatial::cli {
@@ -33,20 +39,23 @@ struct RegistryContext {
 
 absl::StatusOr<RegistryContext> OpenRegistryContext(const RegistryFlags& flags);
 
+// $SPATIAL_REGISTRY, the one place it is read: nullopt when unset (set but
+// empty is "").
+std::optional<std::string> RegistryFromEnvironment();
+
+// --registry, else $SPATIAL_REGISTRY; "" when neither names one.
+std::string RegistryFlagOrEnvironment(const RegistryFlags& flags);
+
 // Where the flags (or their defaults) put the registry and its store, without
-// opening anything. InvalidArgument for a PostgreSQL registry without --store.
-struct RegistryLocation {
-  std::string location;  // as given: a path, sqlite:PATH or a URL
+// opening anything. InvalidArgument for a location ParseRegistryLocation
+// refuses and for a PostgreSQL registry without --store.
+struct ResolvedRegistry {
+  std::string given;                    // as written: a path, sqlite:PATH, URL
+  registry::RegistryLocation location;  // `given`, parsed
   std::string store;
 };
-absl::StatusOr<RegistryLocation> ResolveRegistryLocation(
+absl::StatusOr<ResolvedRegistry> ResolveRegistryLocation(
     const RegistryFlags& flags);
-
-// Opens the registry at `location`: a postgresql:// or postgres:// URL,
-// sqlite:PATH or a plain path. Loads no environments. With `create` false a
-// missing SQLite file is NotFound rather than a new, empty registry.
-absl::StatusOr<std::unique_ptr<registry::Registry>> OpenRegistry(
-    std::string location, bool create);
 
 // The environments file: --config, $SPATIAL_CONFIG, ./config/environments.json,
 // else the copy built into the binary.

@@ -12,6 +12,7 @@
 
 #include "cli/serve_config.h"
 #include "cli/serve_wiring.h"
+#include "cli/registry_options.h"
 #include "opencv2/core/utility.hpp"
 #include "src/base/status_macros.h"
 
@@ -102,10 +103,10 @@ void AddServeCommand(CLI::App& app, CommandAction* action) {
       ->add_option("--ab-split", f->ab_split,
                    "Share of requests without a group sent to A (spatial)")
       ->capture_default_str();
-  serve->add_option("--registry", f->registry.registry,
-                    "Serve the version active for the environment in this "
-                    "registry (SQLite path or postgresql:// URL; default "
-                    "$SPATIAL_REGISTRY), swapping to newly promoted versions");
+  AddRegistryFlag(*serve, f->registry.registry,
+                  "Serve the version active for the environment in this "
+                  "registry, swapping to newly promoted versions",
+                  "no registry: --model-dir or the shipped bundles");
   serve->add_option("--store", f->registry.store,
                     "Artifact store of the registry (default $SPATIAL_STORE, "
                     "else store/ beside a SQLite registry)");

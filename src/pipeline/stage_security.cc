@@ -1,6 +1,7 @@
 // Stage 7, security scanning: checksums of the stored artifacts, a secrets
 // scan of config/ and deploy/, permissions of key and registry files, and an
 // inventory of the Debian packages in use (those of scripts/install-deps.sh).
+// Runs on the pipeline runner's thread; keeps no state between runs.
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "src/base/files.h"
 #include "src/pipeline/stages.h"
+#include "src/registry/registry_location.h"
 
 namespace spatial::pipeline {
 namespace {
@@ -115,11 +117,13 @@ Json CheckPermissions(const PipelineConfig& c) {
       }
     }
   }
-  std::string reg = c.registry.empty() ? "var/registry.db" : c.registry;
-  if (absl::StartsWith(reg, "sqlite:")) reg = reg.substr(7);
-  if (!absl::StartsWith(reg, "postgres")) {
-    fs::path p = fs::path(reg).is_absolute() ? fs::path(reg)
-                                             : fs::path(c.source_dir) / reg;
+  // A location the parser refuses is reported by the stages that open it.
+  auto reg = registry::ParseRegistryLocation(
+      c.registry.empty() ? "var/registry.db" : c.registry);
+  if (reg.ok() && reg->is_sqlite()) {
+    fs::path p = fs::path(reg->path).is_absolute()
+                     ? fs::path(reg->path)
+                     : fs::path(c.source_dir) / reg->path;
     check(p, S_IWOTH, "registry world-writable");
   }
   return problems;

@@ -346,6 +346,24 @@ TEST(CliRegistryTest, RefusesRegistryWhenFileIsNotSqlite) {
             (std::vector<std::string>{"m.onnx", "notes.txt"}));
 }
 
+// A --registry that is neither a SQLite path nor a PostgreSQL URL (another
+// scheme, an empty sqlite:, a postgresql: without //) is a usage error naming
+// the accepted forms, shows no password, and makes no file: before, mysql://
+// became the directories mysql:/HOST and a new registry in them.
+TEST(CliRegistryTest, RefusesRegistryLocationOfAnotherScheme) {
+  Sandbox box;
+  for (const std::string location :
+       {"mysql://root:hunter2@db/spatial", "sqlite:", "postgresql:/db/x"}) {
+    ProcessResult r = box.Spatial({"model", "list", "--registry", location});
+    EXPECT_EQ(r.exit_code, 2) << r;
+    EXPECT_THAT(r.err,
+                HasSubstr("use a SQLite path, sqlite:PATH or postgresql://"))
+        << r;
+    EXPECT_THAT(r.err, ::testing::Not(HasSubstr("hunter2"))) << r;
+  }
+  EXPECT_EQ(ListTree(box.dir()), std::vector<std::string>()) << box.dir();
+}
+
 // Creates a SQLite database of another application at `path`.
 bool MakeForeignDatabase(const Sandbox& box, const std::string& path) {
   ProcessResult r =

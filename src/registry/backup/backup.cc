@@ -1,3 +1,6 @@
+// CreateBackup, VerifyBackup and CheckRegistry (backup.h), and the helpers
+// restore.cc shares (backup_internal.h). Thread-compatible: each call works
+// on its own files and connections.
 #include "src/registry/backup/backup.h"
 
 #include <sqlite3.h>
@@ -16,25 +19,20 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "src/base/files.h"
-#include "src/base/secrets.h"
 #include "src/base/status_macros.h"
 #include "src/base/text.h"
 #include "src/registry/audit.h"
 #include "src/registry/backup/backup_file.h"
 #include "src/registry/backup/backup_internal.h"
 #include "src/registry/backup/tool_run.h"
-#include "src/registry/postgres/postgres_registry.h"
-#include "src/registry/postgres/postgres_url.h"
+#include "src/registry/open/registry_open.h"
+#include "src/registry/registry_location.h"
 #include "src/registry/sqlite/sqlite_db.h"
 
 namespace spatial::registry::backup {
 namespace fs = std::filesystem;
 
 namespace internal {
-
-std::string SqlitePath(const std::string& location) {
-  return absl::StartsWith(location, "sqlite:") ? location.substr(7) : location;
-}
 
 std::string TempBeside(const std::string& path, const std::string& suffix) {
   std::random_device rd;
@@ -59,7 +57,6 @@ absl::StatusOr<std::unique_ptr<SqliteRegistry>> OpenImage(
 namespace {
 
 using internal::RemoveSqliteFiles;
-using internal::SqlitePath;
 using internal::TempBeside;
 
 // The registry part of a SQLite registry, copied in one step of the online
@@ -178,29 +175,27 @@ double SecondsSince(std::chrono::steady_clock::time_point t0) {
       .count();
 }
 
-absl::Status WriteBackup(const BackupOptions& o, const std::string& tmp,
-                         const std::string& tmp_db) {
+absl::Status WriteBackup(const BackupOptions& o, const RegistryLocation& where,
+                         const std::string& tmp, const std::string& tmp_db) {
   ASSIGN_OR_RETURN(auto w, BackupWriter::Create(tmp));
   BackupInfo info;
   info.created_at = base::FormatIso8601(absl::Now());
   info.spatial_version = o.spatial_version;
   info.artifacts = o.include_artifacts;
   std::vector<ModelVersion> versions;
-  if (IsPostgresUrl(o.registry)) {
-    info.source_kind = "postgresql";
-    info.source = base::RedactLocation(o.registry);
+  info.source_kind = std::string(KindName(where.kind));
+  info.source = where.masked;
+  if (where.is_postgres()) {
     ASSIGN_OR_RETURN(std::string dump,
-                     DumpPostgres(o.registry, o.pg_bin_dir, tmp_db));
-    RETURN_IF_ERROR(w->SetRegistry("postgresql", dump));
+                     DumpPostgres(where.url, o.pg_bin_dir, tmp_db));
+    RETURN_IF_ERROR(w->SetRegistry(info.source_kind, dump));
     // Listed after the dump: a superset of its versions, whose blobs are
     // all in the store (a blob is stored before its version is committed).
-    ASSIGN_OR_RETURN(auto reg, PostgresRegistry::Open({.url = o.registry}));
+    ASSIGN_OR_RETURN(auto reg, OpenRegistry(where, /*create=*/false));
     ASSIGN_OR_RETURN(versions, reg->ListVersions());
   } else {
-    info.source_kind = "sqlite";
-    info.source = SqlitePath(o.registry);
-    ASSIGN_OR_RETURN(std::string image, SnapshotSqlite(info.source, tmp_db));
-    RETURN_IF_ERROR(w->SetRegistry("sqlite", image));
+    ASSIGN_OR_RETURN(std::string image, SnapshotSqlite(where.path, tmp_db));
+    RETURN_IF_ERROR(w->SetRegistry(info.source_kind, image));
     absl::StatusOr<std::vector<ModelVersion>> listed;
     {
       auto reg = internal::OpenImage(image, tmp_db);
@@ -229,23 +224,6 @@ absl::Status WriteBackup(const BackupOptions& o, const std::string& tmp,
 }
 
 }  // namespace
-
-absl::StatusOr<std::unique_ptr<Registry>> OpenRegistryAt(std::string location,
-                                                         bool create) {
-  if (IsPostgresUrl(location)) {
-    ASSIGN_OR_RETURN(auto reg, PostgresRegistry::Open({.url = location}));
-    return std::unique_ptr<Registry>(std::move(reg));
-  }
-  location = SqlitePath(location);
-  std::error_code ec;
-  if (!create && !fs::exists(location, ec)) {
-    return absl::NotFoundError(absl::StrCat("no registry at ", location));
-  }
-  if (create) RETURN_IF_ERROR(base::MakeDirs(base::DirName(location)));
-  ASSIGN_OR_RETURN(auto reg,
-                   SqliteRegistry::Open({.path = location, .create = create}));
-  return std::unique_ptr<Registry>(std::move(reg));
-}
 
 absl::StatusOr<RegistryCheck> CheckRegistry(Registry& registry,
                                             const ArtifactStore& store) {
@@ -280,11 +258,11 @@ absl::StatusOr<RegistryCheck> CheckRegistry(Registry& registry,
 
 absl::StatusOr<BackupSummary> CreateBackup(const BackupOptions& o) {
   auto t0 = std::chrono::steady_clock::now();
-  if (!IsPostgresUrl(o.registry)) {
+  ASSIGN_OR_RETURN(RegistryLocation where, ParseRegistryLocation(o.registry));
+  if (where.is_sqlite()) {
     std::error_code ec;
-    if (!fs::is_regular_file(SqlitePath(o.registry), ec)) {
-      return absl::NotFoundError(
-          absl::StrCat("no registry at ", SqlitePath(o.registry)));
+    if (!fs::is_regular_file(where.path, ec)) {
+      return absl::NotFoundError(absl::StrCat("no registry at ", where.path));
     }
   }
   std::error_code ec;
@@ -294,7 +272,7 @@ absl::StatusOr<BackupSummary> CreateBackup(const BackupOptions& o) {
   }
   const std::string tmp = TempBeside(o.out_path, "tmp");
   const std::string tmp_db = TempBeside(o.out_path, "registry");
-  absl::Status s = WriteBackup(o, tmp, tmp_db);
+  absl::Status s = WriteBackup(o, where, tmp, tmp_db);
   if (s.ok() && ::rename(tmp.c_str(), o.out_path.c_str()) != 0) {
     s = base::ErrnoStatus(errno, absl::StrCat("rename to ", o.out_path));
   }

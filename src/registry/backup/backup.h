@@ -19,7 +19,7 @@
 namespace spatial::registry::backup {
 
 struct BackupOptions {
-  std::string registry;  // a SQLite path, sqlite:PATH or postgresql:// URL
+  std::string registry;  // as ParseRegistryLocation reads it
   std::string store_root;
   std::string out_path;
   bool include_artifacts = true;  // false: --no-artifacts (manifest only)
@@ -53,7 +53,7 @@ absl::StatusOr<BackupSummary> VerifyBackup(const std::string& path);
 
 struct RestoreOptions {
   std::string backup_path;
-  std::string registry;  // the target: SQLite path, sqlite:PATH or URL
+  std::string registry;  // the target, as ParseRegistryLocation reads it
   std::string store_root;
   bool force = false;  // replace a registry that has versions
   std::string pg_bin_dir = "/usr/bin";
@@ -75,11 +75,6 @@ struct RestoreSummary {
 // the backup is of the other kind of registry, or when a manifest-only
 // backup's blobs are not in the store; DataLoss for a damaged backup.
 absl::StatusOr<RestoreSummary> RestoreBackup(const RestoreOptions& options);
-
-// Opens a registry by location (as the CLI does, without loading
-// environments). With `create` false a missing SQLite file is NotFound.
-absl::StatusOr<std::unique_ptr<Registry>> OpenRegistryAt(std::string location,
-                                                         bool create);
 
 struct RegistryCheck {
   std::vector<std::string> version_ids;

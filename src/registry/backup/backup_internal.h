@@ -1,4 +1,5 @@
 // Helpers shared by backup.cc and restore.cc; not part of the interface.
+// Thread-compatible (each call works on its own files).
 #ifndef SPATIAL_REGISTRY_BACKUP_BACKUP_INTERNAL_H_
 #define SPATIAL_REGISTRY_BACKUP_BACKUP_INTERNAL_H_
 
@@ -9,9 +10,6 @@
 #include "src/registry/sqlite/sqlite_registry.h"
 
 namespace spatial::registry::backup::internal {
-
-// The file path of a SQLite location ("sqlite:" stripped).
-std::string SqlitePath(const std::string& location);
 
 // A fresh name beside `path`: PATH.SUFFIX-PID-RANDOM.
 std::string TempBeside(const std::string& path, const std::string& suffix);

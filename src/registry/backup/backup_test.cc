@@ -11,6 +11,7 @@
 #include "src/base/files.h"
 #include "src/base/sha256.h"
 #include "src/registry/backup/backup_test_support.h"
+#include "src/registry/open/registry_open.h"
 
 namespace spatial::registry::backup {
 namespace {
@@ -120,7 +121,7 @@ TEST_F(SqliteBackupTest, RefusesToReplaceARegistryInUse) {
   Populate(other, Path("other/store"), Path("other"), "x");
   Contents before = Read(other);
   {
-    auto open = OpenRegistryAt(other, /*create=*/false);
+    auto open = OpenRegistry(other, /*create=*/false);
     ASSERT_TRUE(open.ok()) << open.status();
     ASSERT_TRUE((*open)->ListVersionIds().ok());
     auto r = Restore(Path("b.spbackup"), other, Path("other/store"), true);

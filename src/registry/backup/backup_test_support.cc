@@ -1,3 +1,4 @@
+// Test helpers for backup/restore (backup_test_support.h). Single-threaded.
 #include "src/registry/backup/backup_test_support.h"
 
 #include <filesystem>
@@ -7,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "src/base/files.h"
 #include "src/registry/backup/backup.h"
+#include "src/registry/open/registry_open.h"
 #include "src/registry/registry_service.h"
 
 namespace spatial::registry::backup::testing {
@@ -48,7 +50,7 @@ Environment Dev() {
 
 void Populate(const std::string& registry, const std::string& store,
               const std::string& dir, const std::string& prefix) {
-  auto reg = OpenRegistryAt(registry, /*create=*/true);
+  auto reg = OpenRegistry(registry, /*create=*/true);
   ASSERT_TRUE(reg.ok()) << reg.status();
   RegistryService::Options o;
   o.registry = reg->get();
@@ -88,7 +90,7 @@ void Populate(const std::string& registry, const std::string& store,
 
 Contents Read(const std::string& registry) {
   Contents out;
-  auto reg = OpenRegistryAt(registry, /*create=*/false);
+  auto reg = OpenRegistry(registry, /*create=*/false);
   EXPECT_TRUE(reg.ok()) << reg.status();
   if (!reg.ok()) return out;
   auto versions = (*reg)->ListVersions();

@@ -1,5 +1,6 @@
 // RestoreBackup: check everything, then blobs into the store, then the
-// registry replaced at once.
+// registry replaced at once. Thread-compatible: each call works on its own
+// files and connections.
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -18,7 +19,8 @@
 #include "src/registry/backup/backup_file.h"
 #include "src/registry/backup/backup_internal.h"
 #include "src/registry/backup/tool_run.h"
-#include "src/registry/postgres/postgres_url.h"
+#include "src/registry/open/registry_open.h"
+#include "src/registry/registry_location.h"
 #include "src/registry/sqlite/sqlite_db.h"
 
 namespace spatial::registry::backup {
@@ -26,7 +28,6 @@ namespace fs = std::filesystem;
 namespace {
 
 using internal::RemoveSqliteFiles;
-using internal::SqlitePath;
 using internal::TempBeside;
 
 // Puts one blob into the store the way ArtifactStore::Ingest does: temp
@@ -64,11 +65,13 @@ absl::StatusOr<bool> PutBlob(const ArtifactStore& store, const std::string& sha,
 }
 
 // FailedPrecondition when the target holds versions and `force` is off.
-absl::Status CheckTargetEmpty(const RestoreOptions& o) {
-  const bool pg = IsPostgresUrl(o.registry);
+absl::Status CheckTargetEmpty(const RestoreOptions& o,
+                              const RegistryLocation& target) {
   std::error_code ec;
-  if (!pg && !fs::exists(SqlitePath(o.registry), ec)) return absl::OkStatus();
-  ASSIGN_OR_RETURN(auto reg, OpenRegistryAt(o.registry, /*create=*/false));
+  if (target.is_sqlite() && !fs::exists(target.path, ec)) {
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(auto reg, OpenRegistry(target, /*create=*/false));
   ASSIGN_OR_RETURN(auto ids, reg->ListVersionIds());
   if (ids.empty() || o.force) return absl::OkStatus();
   return absl::FailedPreconditionError(absl::StrCat(
@@ -114,8 +117,8 @@ absl::Status RetireWal(const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::Status RestoreSqlite(const std::string& image, const RestoreOptions& o) {
-  const std::string target = SqlitePath(o.registry);
+absl::Status RestoreSqlite(const std::string& image, const RestoreOptions& o,
+                           const std::string& target) {
   RETURN_IF_ERROR(base::MakeDirs(base::DirName(target)));
   const std::string tmp = TempBeside(target, "restore");
   // The replaced file's permissions, else those of a new registry.
@@ -146,7 +149,8 @@ absl::Status RestoreSqlite(const std::string& image, const RestoreOptions& o) {
   return base::FsyncDir(base::DirName(target));
 }
 
-absl::Status RestorePostgres(const std::string& dump, const RestoreOptions& o) {
+absl::Status RestorePostgres(const std::string& dump, const RestoreOptions& o,
+                             const std::string& url) {
   const std::string tmp = TempBeside(
       (fs::temp_directory_path() / "spatial-restore.sql").string(), "sql");
   RETURN_IF_ERROR(base::WriteFileAtomic(tmp, dump, 0600));
@@ -154,7 +158,7 @@ absl::Status RestorePostgres(const std::string& dump, const RestoreOptions& o) {
   // fills the new ones; any error rolls all of it back.
   absl::Status s = RunTool({o.pg_bin_dir + "/psql", "--no-psqlrc", "--quiet",
                             "-v", "ON_ERROR_STOP=1", "--single-transaction",
-                            "--dbname=" + o.registry, "--file=" + tmp},
+                            "--dbname=" + url, "--file=" + tmp},
                            "", "psql (restore, rolled back)");
   std::remove(tmp.c_str());
   return s;
@@ -167,8 +171,8 @@ absl::StatusOr<RestoreSummary> RestoreBackup(const RestoreOptions& o) {
   RestoreSummary out;
   ASSIGN_OR_RETURN(auto reader, BackupReader::Open(o.backup_path));
   out.source_kind = reader->info().source_kind;
-  const std::string target_kind =
-      IsPostgresUrl(o.registry) ? "postgresql" : "sqlite";
+  ASSIGN_OR_RETURN(RegistryLocation target, ParseRegistryLocation(o.registry));
+  const std::string target_kind(KindName(target.kind));
   if (out.source_kind != target_kind) {
     return absl::FailedPreconditionError(
         absl::StrCat(o.backup_path, " is a backup of a ", out.source_kind,
@@ -194,7 +198,7 @@ absl::StatusOr<RestoreSummary> RestoreBackup(const RestoreOptions& o) {
             o.store_root, " lacks blob sha256:", b.sha256, " (", have.message(),
             "); restore the store first (nothing was changed)"));
       }));
-  RETURN_IF_ERROR(CheckTargetEmpty(o));
+  RETURN_IF_ERROR(CheckTargetEmpty(o, target));
   // Blobs first: content-addressed, so extra ones are harmless if the
   // registry step then fails.
   RETURN_IF_ERROR(reader->ForEachBlob(
@@ -207,13 +211,13 @@ absl::StatusOr<RestoreSummary> RestoreBackup(const RestoreOptions& o) {
         ++(written ? out.blobs_written : out.blobs_present);
         return absl::OkStatus();
       }));
-  if (target_kind == "sqlite") {
-    RETURN_IF_ERROR(RestoreSqlite(part, o));
+  if (target.is_sqlite()) {
+    RETURN_IF_ERROR(RestoreSqlite(part, o, target.path));
   } else {
-    RETURN_IF_ERROR(RestorePostgres(part, o));
+    RETURN_IF_ERROR(RestorePostgres(part, o, target.url));
   }
   // The restored registry, as every later command will see it.
-  ASSIGN_OR_RETURN(auto reg, OpenRegistryAt(o.registry, /*create=*/false));
+  ASSIGN_OR_RETURN(auto reg, OpenRegistry(target, /*create=*/false));
   auto check = CheckRegistry(*reg, store);
   if (!check.ok()) {
     return absl::DataLossError(

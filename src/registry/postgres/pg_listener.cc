@@ -1,3 +1,5 @@
+// NotifyChange and PgChangeListener (pg_listener.h). A listener is used by
+// one thread at a time; it owns its own connection.
 #include "src/registry/postgres/pg_listener.h"
 
 #include <algorithm>
@@ -6,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "src/registry/postgres/pg_session.h"
 #include "src/registry/postgres/postgres_registry.h"
-#include "src/registry/postgres/postgres_url.h"
+#include "src/registry/registry_location.h"
 
 namespace spatial::registry::pg {
 
@@ -22,7 +24,8 @@ namespace {
 std::string WithConnectTimeout(const std::string& conninfo) {
   constexpr const char* kParam = "connect_timeout";
   if (conninfo.find(kParam) != std::string::npos) return conninfo;
-  if (IsPostgresUrl(conninfo)) {
+  auto location = ParseRegistryLocation(conninfo);
+  if (location.ok() && location->is_postgres()) {
     return absl::StrCat(conninfo,
                         conninfo.find('?') == std::string::npos ? "?" : "&",
                         kParam, "=5");

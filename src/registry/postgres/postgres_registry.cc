@@ -1,31 +1,38 @@
+// PostgresRegistry: connecting and migrating (under an advisory lock), the
+// reads of environments, validations, history, signatures and the audit log,
+// and the mutations (the shared write paths of sql_tx.h over PgRows), each in
+// one PgSession transaction. Thread-safe: every method holds mu_ while it
+// uses the session. The reads of versions are in postgres_versions.cc.
 #include "src/registry/postgres/postgres_registry.h"
 
 #include <map>
 #include <optional>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/time/clock.h"
 #include "src/base/secrets.h"
 #include "src/base/status_macros.h"
 #include "src/base/text.h"
 #include "src/registry/legacy_json.h"
 #include "src/registry/postgres/pg_audit.h"
 #include "src/registry/postgres/pg_listener.h"
-#include "src/registry/postgres/pg_schema.h"
+#include "src/registry/postgres/pg_rows.h"
 #include "src/registry/postgres/pg_session.h"
-#include "src/registry/postgres/postgres_url.h"
 #include "src/registry/sql_rows.h"
+#include "src/registry/sql_schema.h"
+#include "src/registry/sql_tx.h"
 
 namespace spatial::registry {
 
-using pg::AppendAudit;
 using pg::Column;
+using pg::PgRows;
 using pg::PgSession;
 using pg::Text;
 using pg::TxKind;
 using sql::kVersionColumns;
 using sql::ParseStored;
+static_assert(sql::kMigrations == PostgresRegistry::kSchemaVersion);
 using Tx = pqxx::transaction_base;
 
 namespace {
@@ -38,120 +45,17 @@ constexpr const char* kApplication = "spatial-deploy";
 // ("SPDR", the SQLite application_id).
 constexpr int64_t kMigrationLockKey = 0x53504452;
 
-std::string Now() { return base::FormatIso8601(absl::Now()); }
-
-// Inserts `v` and its files. Returns the checksum of the version already
-// holding the id (and inserts nothing), nullopt when it was inserted. A
-// concurrent insert of the same id waits for the other transaction, so the
-// answer is never a half-seen row.
-std::optional<std::string> InsertVersion(Tx& tx, const ModelVersion& v) {
-  const sql::VersionColumns c = sql::ToColumns(v);
-  pqxx::result r = tx.exec_params(
-      absl::StrCat("INSERT INTO versions (", kVersionColumns,
-                   ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) "
-                   "ON CONFLICT (id) DO NOTHING RETURNING seq"),
-      c.id, c.model_type, c.architecture, c.file_path, c.creation_date,
-      c.checksum, c.size_bytes, c.metrics, c.compatibility, c.training_config,
-      c.tags, c.validation_status, c.actor, c.is_directory);
-  if (r.empty()) {
-    pqxx::result e = tx.exec_params(
-        "SELECT checksum FROM versions WHERE id = $1", v.version_id);
-    return e.empty() ? std::string() : Text(e[0][0]);
-  }
-  for (const auto& f : v.files) {
-    tx.exec_params(
-        "INSERT INTO artifact_files (version_id, path, sha256, size) VALUES "
-        "($1,$2,$3,$4)",
-        v.version_id, f.path, f.sha256, static_cast<int64_t>(f.size));
-  }
-  return std::nullopt;
-}
-
-void UpsertEnvironment(Tx& tx, const Environment& e) {
-  tx.exec_params(
-      "INSERT INTO environments (name, spec) VALUES ($1, $2) "
-      "ON CONFLICT (name) DO UPDATE SET spec = excluded.spec",
-      e.name, EnvironmentToJson(e).dump());
-}
-
-// One writer of history at a time, registry-wide: the seq each one draws
-// while holding the lock is then its commit order, and the active version it
-// reads cannot change before it commits. Readers are not blocked.
-void LockDeployments(Tx& tx) {
-  tx.exec("LOCK TABLE deployments IN EXCLUSIVE MODE");
-}
-
-// Takes the version's row lock first: two validations of one version then
-// update its status one after the other, each seeing the other's record.
-// NO KEY UPDATE, not UPDATE: a promotion's foreign-key check (KEY SHARE) on
-// the same row must not wait for it, or the two could deadlock.
-bool LockVersion(Tx& tx, const std::string& id) {
-  return !tx.exec_params(
-                "SELECT 1 FROM versions WHERE id = $1 FOR NO KEY UPDATE", id)
-              .empty();
-}
-
-// An imported validation (result.imported) is history: it makes a version
-// neither validated nor failed here.
-void UpsertValidation(Tx& tx, const ValidationRecord& r) {
-  tx.exec_params(
-      "INSERT INTO validations (version_id, environment, valid, result, "
-      "override_reason, actor, validated_at) VALUES ($1,$2,$3,$4,$5,$6,$7) "
-      "ON CONFLICT (version_id, environment) DO UPDATE SET valid = "
-      "excluded.valid, "
-      "result = excluded.result, override_reason = excluded.override_reason, "
-      "actor = excluded.actor, validated_at = excluded.validated_at",
-      r.version_id, r.environment, r.valid, r.result.dump(), r.override_reason,
-      r.actor, r.validated_at);
-  tx.exec_params(
-      "UPDATE versions SET validation_status = CASE WHEN EXISTS ("
-      "SELECT 1 FROM validations WHERE version_id = $1 AND valid) "
-      "THEN 'validated' WHEN EXISTS (SELECT 1 FROM validations WHERE "
-      "version_id = $1 AND (result::jsonb ->> 'imported') IS DISTINCT FROM "
-      "'true') THEN 'failed' ELSE validation_status END WHERE id = $1",
-      r.version_id);
-}
-
-absl::Status NoSuchVersion(Tx& tx, absl::string_view id) {
-  auto ids = Column(tx, "SELECT id FROM versions ORDER BY seq");
-  return sql::UnknownVersion(id, ids);
-}
-
-absl::Status NoSuchEnvironment(Tx& tx, absl::string_view name) {
-  auto names =
-      Column(tx, "SELECT name FROM environments ORDER BY name COLLATE \"C\"");
-  return sql::UnknownEnvironment(name, names);
-}
-
-// Appends `e` as it is (created_at included); returns its seq. The caller
-// holds the deployments table lock (see Activate).
-int64_t InsertDeployment(Tx& tx, const DeploymentEvent& e) {
-  return tx
-      .exec_params1(
-          "INSERT INTO deployments (environment, version_id, "
-          "previous_version_id, kind, actor, reason, created_at) "
-          "VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING seq",
-          e.environment, e.version_id, e.previous_version_id,
-          std::string{ToString(e.kind)}, e.actor, e.reason, e.created_at)[0]
-      .as<int64_t>();
-}
-
-std::optional<std::string> LastActive(Tx& tx, const std::string& environment) {
-  pqxx::result r = tx.exec_params(
-      "SELECT version_id FROM deployments WHERE environment = $1 "
-      "ORDER BY seq DESC LIMIT 1",
-      environment);
-  if (r.empty()) return std::nullopt;
-  return Text(r[0][0]);
-}
-
-void UpsertSignature(Tx& tx, const StoredSignature& sig) {
-  tx.exec_params(
-      "INSERT INTO signatures (version_id, key_id, envelope, actor, "
-      "signed_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT (version_id, "
-      "key_id) DO UPDATE SET envelope = excluded.envelope, actor = "
-      "excluded.actor, signed_at = excluded.signed_at",
-      sig.version_id, sig.key_id, sig.envelope, sig.actor, sig.signed_at);
+// Runs `fn(rows)`, one of the shared write paths of sql_tx.h, in a write
+// transaction of `session`; `what` words its errors.
+template <typename Fn>
+auto InWriteTx(pg::PgSession& session, const char* what, Fn fn)
+    -> decltype(fn(std::declval<PgRows&>())) {
+  return session.Run(what, TxKind::kWrite,
+                     [&](Tx& tx) -> decltype(fn(std::declval<PgRows&>())) {
+                       PgRows rows(tx, what, session.described(),
+                                   session.conninfo());
+                       return rows.Finish(fn(rows));
+                     });
 }
 
 }  // namespace
@@ -231,7 +135,7 @@ absl::Status PostgresRegistry::Migrate() {
                            "; upgrade spatial"));
         }
         for (int i = version; i < kSchemaVersion; ++i) {
-          tx.exec(pg::Migration(i));
+          tx.exec(sql::Migration(i, sql::kPostgres));
           if (i == 2) {
             tx.exec_params(absl::StrCat("INSERT INTO ", kMarkerTable,
                                         " VALUES ('registry_id', $1)"),
@@ -248,27 +152,14 @@ std::string PostgresRegistry::Describe() const { return described_; }
 
 absl::Status PostgresRegistry::AddVersion(const ModelVersion& v) {
   absl::MutexLock lock(&mu_);
-  return session_->Run(
-      "cannot add version", TxKind::kWrite, [&](Tx& tx) -> absl::Status {
-        std::optional<std::string> existing = InsertVersion(tx, v);
-        if (!existing) {
-          AppendAudit(tx, sql::RegisterNote(v),
-                      {AuditedRow::Version(v.version_id)});
-          return absl::OkStatus();
-        }
-        return sql::AlreadyRegistered(v.version_id, *existing, v.checksum);
-      });
+  return InWriteTx(*session_, "cannot add version",
+                   [&](PgRows& rows) { return sql::AddVersion(rows, v); });
 }
 
 absl::Status PostgresRegistry::PutEnvironment(const Environment& e) {
   absl::MutexLock lock(&mu_);
-  return session_->Run("cannot store environment", TxKind::kWrite,
-                       [&](Tx& tx) -> absl::Status {
-                         UpsertEnvironment(tx, e);
-                         AppendAudit(tx, sql::PutEnvironmentNote(e),
-                                     {AuditedRow::Environment(e.name)});
-                         return absl::OkStatus();
-                       });
+  return InWriteTx(*session_, "cannot store environment",
+                   [&](PgRows& rows) { return sql::PutEnvironment(rows, e); });
 }
 
 absl::StatusOr<Environment> PostgresRegistry::GetEnvironment(
@@ -280,7 +171,10 @@ absl::StatusOr<Environment> PostgresRegistry::GetEnvironment(
       [&](Tx& tx) -> absl::StatusOr<Environment> {
         pqxx::result r = tx.exec_params(
             "SELECT spec FROM environments WHERE name = $1", name);
-        if (r.empty()) return NoSuchEnvironment(tx, name);
+        if (r.empty()) {
+          PgRows rows(tx, "cannot read environment", described_, conninfo_);
+          return rows.Finish(sql::NoSuchEnvironment(rows, name));
+        }
         return EnvironmentFromJson(ParseStored(Text(r[0][0])),
                                    absl::StrCat("environment ", name));
       });
@@ -307,16 +201,9 @@ absl::StatusOr<std::vector<Environment>> PostgresRegistry::ListEnvironments() {
 
 absl::Status PostgresRegistry::RecordValidation(const ValidationRecord& r) {
   absl::MutexLock lock(&mu_);
-  return session_->Run(
-      "cannot record validation", TxKind::kWrite, [&](Tx& tx) -> absl::Status {
-        if (!LockVersion(tx, r.version_id)) {
-          return NoSuchVersion(tx, r.version_id);
-        }
-        UpsertValidation(tx, r);
-        AppendAudit(tx, sql::ValidateNote(r),
-                    {AuditedRow::Validation(r.version_id, r.environment)});
-        return absl::OkStatus();
-      });
+  return InWriteTx(*session_, "cannot record validation", [&](PgRows& rows) {
+    return sql::RecordValidation(rows, r);
+  });
 }
 
 absl::StatusOr<std::vector<ValidationRecord>> PostgresRegistry::ListValidations(
@@ -346,45 +233,9 @@ absl::StatusOr<std::vector<ValidationRecord>> PostgresRegistry::ListValidations(
 absl::StatusOr<DeploymentEvent> PostgresRegistry::Activate(
     DeploymentEvent event) {
   absl::MutexLock lock(&mu_);
-  return session_->Run(
-      "cannot activate version", TxKind::kWrite,
-      [&](Tx& tx) -> absl::StatusOr<DeploymentEvent> {
-        LockDeployments(tx);
-        DeploymentEvent e = event;
-        if (tx.exec_params("SELECT 1 FROM versions WHERE id = $1", e.version_id)
-                .empty()) {
-          return NoSuchVersion(tx, e.version_id);
-        }
-        if (tx.exec_params("SELECT 1 FROM environments WHERE name = $1",
-                           e.environment)
-                .empty()) {
-          return NoSuchEnvironment(tx, e.environment);
-        }
-        // FOR SHARE: a concurrent re-validation waits until this commits.
-        pqxx::result v = tx.exec_params(
-            "SELECT valid FROM validations WHERE version_id = $1 AND "
-            "environment = $2 "
-            "FOR SHARE",
-            e.version_id, e.environment);
-        bool found = !v.empty();
-        if (!found || !v[0][0].as<bool>()) {
-          return sql::NotValidated(e.version_id, e.environment, found);
-        }
-        e.previous_version_id = LastActive(tx, e.environment).value_or("");
-        if (e.expect_active && *e.expect_active != e.previous_version_id) {
-          return sql::ActiveChanged(e, e.previous_version_id);
-        }
-        if (e.previous_version_id == e.version_id) {
-          return sql::AlreadyActive(e.version_id, e.environment);
-        }
-        e.created_at = Now();
-        e.seq = InsertDeployment(tx, e);
-        AppendAudit(
-            tx, sql::ActivateNote(e),
-            {AuditedRow::Deployment(e.seq, e.version_id, e.environment)});
-        pg::NotifyChange(tx, e.environment);  // delivered at commit
-        return e;
-      });
+  // A copy per attempt: PgSession::Run may run it again.
+  return InWriteTx(*session_, "cannot activate version",
+                   [&](PgRows& rows) { return sql::Activate(rows, event); });
 }
 
 absl::StatusOr<std::optional<std::string>> PostgresRegistry::ActiveVersion(
@@ -394,7 +245,9 @@ absl::StatusOr<std::optional<std::string>> PostgresRegistry::ActiveVersion(
   using Out = std::optional<std::string>;
   return session_->Run("cannot read active version", TxKind::kRead,
                        [&](Tx& tx) -> absl::StatusOr<Out> {
-                         return LastActive(tx, environment);
+                         PgRows rows(tx, "cannot read active version",
+                                     described_, conninfo_);
+                         return rows.Finish(rows.LastActive(environment));
                        });
 }
 
@@ -425,67 +278,13 @@ absl::StatusOr<std::vector<DeploymentEvent>> PostgresRegistry::History(
 
 absl::Status PostgresRegistry::Import(const RegistrySnapshot& snapshot) {
   absl::MutexLock lock(&mu_);
-  return session_->Run(
-      "cannot import", TxKind::kWrite, [&](Tx& tx) -> absl::Status {
-        // Lock order as in Activate: the history first, then rows.
-        if (!snapshot.deployments.empty()) LockDeployments(tx);
-        std::vector<AuditedRow> rows;
-        for (const auto& e : snapshot.environments) {
-          UpsertEnvironment(tx, e);
-          rows.push_back(AuditedRow::Environment(e.name));
-        }
-        std::vector<std::string> added;
-        for (const auto& v : snapshot.versions) {
-          std::optional<std::string> existing = InsertVersion(tx, v);
-          if (existing && *existing != v.checksum) {
-            return sql::ImportChecksumConflict(v.version_id, *existing,
-                                               v.checksum);
-          }
-          if (!existing) {
-            added.push_back(v.version_id);
-            rows.push_back(AuditedRow::Version(v.version_id));
-          }
-        }
-        for (const auto& r : snapshot.validations) {
-          try {
-            LockVersion(tx, r.version_id);
-            UpsertValidation(tx, r);
-            rows.push_back(AuditedRow::Validation(r.version_id, r.environment));
-          } catch (const pqxx::integrity_constraint_violation&) {
-            return sql::ImportValidationRefused(
-                r,
-                pg::CurrentExceptionToStatus("registry", described_, conninfo_)
-                    .message());
-          }
-        }
-        for (const auto& e : snapshot.deployments) {
-          std::string active = LastActive(tx, e.environment).value_or("");
-          if (active != e.previous_version_id) {
-            return sql::ImportHistoryBreaksChain(e, active);
-          }
-          try {
-            rows.push_back(AuditedRow::Deployment(InsertDeployment(tx, e),
-                                                  e.version_id, e.environment));
-          } catch (const pqxx::integrity_constraint_violation&) {
-            return sql::ImportDeploymentRefused(
-                e,
-                pg::CurrentExceptionToStatus("registry", described_, conninfo_)
-                    .message());
-          }
-        }
-        for (const auto& sig : snapshot.signatures) {
-          if (!LockVersion(tx, sig.version_id)) {
-            return NoSuchVersion(tx, sig.version_id);
-          }
-          UpsertSignature(tx, sig);
-          rows.push_back(AuditedRow::Signature(sig.version_id, sig.key_id));
-        }
-        AppendAudit(tx, sql::ImportNote(snapshot, added), rows);
-        for (const auto& e : snapshot.deployments) {
-          pg::NotifyChange(tx, e.environment);  // PostgreSQL folds duplicates
-        }
-        return absl::OkStatus();
-      });
+  return session_->Run("cannot import", TxKind::kWrite,
+                       [&](Tx& tx) -> absl::Status {
+                         // "registry": the context of a refused row's message,
+                         // as before.
+                         PgRows rows(tx, "registry", described_, conninfo_);
+                         return rows.Finish(sql::Import(rows, snapshot));
+                       });
 }
 
 absl::Status PostgresRegistry::UpdateEnvironment(
@@ -494,37 +293,15 @@ absl::Status PostgresRegistry::UpdateEnvironment(
     const AuditNote& note) {
   absl::MutexLock lock(&mu_);
   const std::string name(name_view);
-  return session_->Run(
-      "cannot update environment", TxKind::kWrite, [&](Tx& tx) -> absl::Status {
-        pqxx::result r = tx.exec_params(
-            "SELECT spec FROM environments WHERE name = $1 FOR UPDATE", name);
-        if (r.empty()) return NoSuchEnvironment(tx, name);
-        ASSIGN_OR_RETURN(
-            Environment e,
-            EnvironmentFromJson(ParseStored(Text(r[0][0])),
-                                absl::StrCat("environment ", name)));
-        RETURN_IF_ERROR(change(e));
-        if (e.name != name) {
-          return absl::InvalidArgumentError("an environment cannot be renamed");
-        }
-        UpsertEnvironment(tx, e);
-        AppendAudit(tx, note, {AuditedRow::Environment(name)});
-        return absl::OkStatus();
-      });
+  return InWriteTx(*session_, "cannot update environment", [&](PgRows& rows) {
+    return sql::UpdateEnvironment(rows, name, change, note);
+  });
 }
 
 absl::Status PostgresRegistry::AddSignature(const StoredSignature& sig) {
   absl::MutexLock lock(&mu_);
-  return session_->Run(
-      "cannot store signature", TxKind::kWrite, [&](Tx& tx) -> absl::Status {
-        if (!LockVersion(tx, sig.version_id)) {
-          return NoSuchVersion(tx, sig.version_id);
-        }
-        UpsertSignature(tx, sig);
-        AppendAudit(tx, sql::SignNote(sig),
-                    {AuditedRow::Signature(sig.version_id, sig.key_id)});
-        return absl::OkStatus();
-      });
+  return InWriteTx(*session_, "cannot store signature",
+                   [&](PgRows& rows) { return sql::AddSignature(rows, sig); });
 }
 
 absl::StatusOr<std::vector<StoredSignature>> PostgresRegistry::ListSignatures(

@@ -1,10 +1,13 @@
-// The reads of versions: one, all, or all as summaries for a table.
+// PostgresRegistry's reads of versions: one, all, or all as summaries for a
+// table. Thread-safe: each holds mu_ (postgres_registry.h).
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "src/registry/postgres/pg_rows.h"
 #include "src/registry/postgres/pg_session.h"
 #include "src/registry/postgres/postgres_registry.h"
 #include "src/registry/sql_rows.h"
+#include "src/registry/sql_tx.h"
 
 namespace spatial::registry {
 
@@ -22,11 +25,6 @@ ModelVersion ReadVersionRow(const pqxx::row& r) {
                            Text(r[4]), Text(r[5]), r[6].as<int64_t>(),
                            Text(r[7]), Text(r[8]), Text(r[9]), Text(r[10]),
                            Text(r[11]), Text(r[12]), r[13].as<bool>()});
-}
-
-absl::Status NoSuchVersion(Tx& tx, absl::string_view id) {
-  return sql::UnknownVersion(
-      id, pg::Column(tx, "SELECT id FROM versions ORDER BY seq"));
 }
 
 // Fills deployment_environments of the versions in `out` (by id in `index`).
@@ -55,7 +53,10 @@ absl::StatusOr<ModelVersion> PostgresRegistry::GetVersion(
             tx.exec_params(absl::StrCat("SELECT ", kVersionColumns,
                                         " FROM versions WHERE id = $1"),
                            id);
-        if (r.empty()) return NoSuchVersion(tx, id);
+        if (r.empty()) {
+          pg::PgRows rows(tx, "cannot read version", described_, conninfo_);
+          return rows.Finish(sql::NoSuchVersion(rows, id));
+        }
         ModelVersion v = ReadVersionRow(r[0]);
         for (const auto& f :
              tx.exec_params("SELECT path, sha256, size FROM artifact_files "

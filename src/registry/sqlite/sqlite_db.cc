@@ -85,6 +85,16 @@ absl::Status Stmt::Run() {
   }
 }
 
+absl::Status Stmt::ForEachRow(const std::function<absl::Status()>& row) {
+  for (;;) {
+    auto more = Step();
+    if (!more.ok()) return more.status();
+    if (!*more) return absl::OkStatus();
+    absl::Status s = row();
+    if (!s.ok()) return s;
+  }
+}
+
 std::string Stmt::Text(int col) const {
   const unsigned char* t = sqlite3_column_text(stmt_, col);
   int n = sqlite3_column_bytes(stmt_, col);

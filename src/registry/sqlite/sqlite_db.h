@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,9 @@ class Stmt {
   absl::StatusOr<bool> Step();
   // Steps to completion; OK when the statement ran.
   absl::Status Run();
+  // Steps through every row, calling `row()` (which reads this statement's
+  // columns) for each; the first error, SQLite's or `row`'s, stops it.
+  absl::Status ForEachRow(const std::function<absl::Status()>& row);
 
   std::string Text(int col) const;
   int64_t Int(int col) const;

@@ -1,9 +1,13 @@
+// SqliteRegistry: opening and migrating the file, the reads, and the
+// mutations (the shared write paths of sql_tx.h over SqliteRows) each in one
+// transaction. Thread-safe: every method holds mu_ while it uses db_.
 #include "src/registry/sqlite/sqlite_registry.h"
 
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <map>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -12,6 +16,7 @@
 #include "src/base/text.h"
 #include "src/registry/legacy_json.h"
 #include "src/registry/sql_rows.h"
+#include "src/registry/sql_tx.h"
 #include "src/registry/sqlite/sqlite_audit.h"
 #include "src/registry/sqlite/sqlite_db.h"
 #include "src/registry/sqlite/sqlite_rows.h"
@@ -21,26 +26,44 @@ namespace spatial::registry {
 
 using sql::kVersionColumns;
 using sql::ParseStored;
-using sqlite::AppendAudit;
 using sqlite::Column;
 using sqlite::Exec;
-using sqlite::ExistingChecksum;
-using sqlite::InsertDeployment;
-using sqlite::InsertVersion;
-using sqlite::LastActive;
-using sqlite::NoSuchEnvironment;
-using sqlite::NoSuchVersion;
 using sqlite::ReadVersionRow;
+using sqlite::SqliteRows;
 using sqlite::SqliteStatus;
 using sqlite::Stmt;
 using sqlite::Transaction;
-using sqlite::UpsertEnvironment;
-using sqlite::UpsertSignature;
-using sqlite::UpsertValidation;
 
 namespace {
 
-std::string Now() { return base::FormatIso8601(absl::Now()); }
+// Runs `fn(rows)`, one of the shared write paths of sql_tx.h, in a write
+// transaction (BEGIN IMMEDIATE) that commits when it succeeds.
+template <typename Fn>
+auto InWriteTx(sqlite3* db, Fn fn)
+    -> decltype(fn(std::declval<SqliteRows&>())) {
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db, true));
+  SqliteRows rows(db);
+  auto result = fn(rows);
+  if (!result.ok()) return result;
+  RETURN_IF_ERROR(tx.Commit());
+  return result;
+}
+
+using Index = std::map<std::string, size_t, std::less<>>;
+
+// Fills deployment_environments of the versions in `out` (by id in `index`).
+absl::Status AddValidatedEnvironments(sqlite3* db, const Index& index,
+                                      std::vector<ModelVersion>& out) {
+  Stmt e(db,
+         "SELECT version_id, environment FROM validations WHERE valid = 1 "
+         "ORDER BY version_id, environment");
+  return e.ForEachRow([&]() -> absl::Status {
+    auto it = index.find(e.Text(0));
+    if (it != index.end())
+      out[it->second].deployment_environments.push_back(e.Text(1));
+    return absl::OkStatus();
+  });
+}
 
 }  // namespace
 
@@ -127,14 +150,8 @@ std::string SqliteRegistry::Describe() const {
 
 absl::Status SqliteRegistry::AddVersion(const ModelVersion& v) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
-  ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, v.version_id));
-  if (existing)
-    return sql::AlreadyRegistered(v.version_id, *existing, v.checksum);
-  RETURN_IF_ERROR(InsertVersion(db_, v));
-  RETURN_IF_ERROR(AppendAudit(db_, sql::RegisterNote(v),
-                              {AuditedRow::Version(v.version_id)}));
-  return tx.Commit();
+  return InWriteTx(db_,
+                   [&](SqliteRows& rows) { return sql::AddVersion(rows, v); });
 }
 
 absl::StatusOr<ModelVersion> SqliteRegistry::GetVersion(absl::string_view id) {
@@ -144,27 +161,28 @@ absl::StatusOr<ModelVersion> SqliteRegistry::GetVersion(absl::string_view id) {
                            " FROM versions WHERE id = ?"));
   s.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return NoSuchVersion(db_, id);
+  if (!row) {
+    SqliteRows rows(db_);
+    return sql::NoSuchVersion(rows, id);
+  }
   ModelVersion v = ReadVersionRow(s);
   Stmt f(db_,
          "SELECT path, sha256, size FROM artifact_files WHERE version_id = ? "
          "ORDER BY path");
   f.Bind(1, id);
-  for (;;) {
-    ASSIGN_OR_RETURN(bool more, f.Step());
-    if (!more) break;
+  RETURN_IF_ERROR(f.ForEachRow([&]() -> absl::Status {
     v.files.push_back({f.Text(0), f.Text(1), static_cast<uint64_t>(f.Int(2))});
-  }
+    return absl::OkStatus();
+  }));
   Stmt e(
       db_,
       "SELECT environment FROM validations WHERE version_id = ? AND valid = 1 "
       "ORDER BY environment");
   e.Bind(1, id);
-  for (;;) {
-    ASSIGN_OR_RETURN(bool more, e.Step());
-    if (!more) break;
+  RETURN_IF_ERROR(e.ForEachRow([&]() -> absl::Status {
     v.deployment_environments.push_back(e.Text(0));
-  }
+    return absl::OkStatus();
+  }));
   return v;
 }
 
@@ -172,37 +190,26 @@ absl::StatusOr<std::vector<ModelVersion>> SqliteRegistry::ListVersions() {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, false));
   std::vector<ModelVersion> out;
-  std::map<std::string, size_t, std::less<>> index;
+  Index index;
   Stmt s(db_, absl::StrCat("SELECT ", kVersionColumns,
                            " FROM versions ORDER BY seq"));
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
+  RETURN_IF_ERROR(s.ForEachRow([&]() -> absl::Status {
     index.emplace(s.Text(0), out.size());
     out.push_back(ReadVersionRow(s));
-  }
+    return absl::OkStatus();
+  }));
   Stmt f(db_,
          "SELECT version_id, path, sha256, size FROM artifact_files ORDER BY "
          "version_id, path");
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, f.Step());
-    if (!row) break;
+  RETURN_IF_ERROR(f.ForEachRow([&]() -> absl::Status {
     auto it = index.find(f.Text(0));
     if (it != index.end()) {
       out[it->second].files.push_back(
           {f.Text(1), f.Text(2), static_cast<uint64_t>(f.Int(3))});
     }
-  }
-  Stmt e(db_,
-         "SELECT version_id, environment FROM validations WHERE valid = 1 "
-         "ORDER BY version_id, environment");
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, e.Step());
-    if (!row) break;
-    auto it = index.find(e.Text(0));
-    if (it != index.end())
-      out[it->second].deployment_environments.push_back(e.Text(1));
-  }
+    return absl::OkStatus();
+  }));
+  RETURN_IF_ERROR(AddValidatedEnvironments(db_, index, out));
   return out;
 }
 
@@ -211,16 +218,14 @@ SqliteRegistry::ListVersionSummaries() {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, false));
   std::vector<ModelVersion> out;
-  std::map<std::string, size_t, std::less<>> index;
+  Index index;
   // No JSON columns: parsing them is most of the cost of a full listing.
   Stmt s(db_,
          "SELECT id, model_type, architecture, file_path, creation_date, "
          "checksum, "
          "size_bytes, validation_status, actor, is_directory FROM versions "
          "ORDER BY seq");
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
+  RETURN_IF_ERROR(s.ForEachRow([&]() -> absl::Status {
     ModelVersion v;
     v.version_id = s.Text(0);
     v.model_type = s.Text(1);
@@ -235,17 +240,9 @@ SqliteRegistry::ListVersionSummaries() {
     v.is_directory = s.Int(9) != 0;
     index.emplace(v.version_id, out.size());
     out.push_back(std::move(v));
-  }
-  Stmt e(db_,
-         "SELECT version_id, environment FROM validations WHERE valid = 1 "
-         "ORDER BY version_id, environment");
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, e.Step());
-    if (!row) break;
-    auto it = index.find(e.Text(0));
-    if (it != index.end())
-      out[it->second].deployment_environments.push_back(e.Text(1));
-  }
+    return absl::OkStatus();
+  }));
+  RETURN_IF_ERROR(AddValidatedEnvironments(db_, index, out));
   return out;
 }
 
@@ -256,11 +253,8 @@ absl::StatusOr<std::vector<std::string>> SqliteRegistry::ListVersionIds() {
 
 absl::Status SqliteRegistry::PutEnvironment(const Environment& e) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
-  RETURN_IF_ERROR(UpsertEnvironment(db_, e));
-  RETURN_IF_ERROR(AppendAudit(db_, sql::PutEnvironmentNote(e),
-                              {AuditedRow::Environment(e.name)}));
-  return tx.Commit();
+  return InWriteTx(
+      db_, [&](SqliteRows& rows) { return sql::PutEnvironment(rows, e); });
 }
 
 absl::StatusOr<Environment> SqliteRegistry::GetEnvironment(
@@ -269,7 +263,10 @@ absl::StatusOr<Environment> SqliteRegistry::GetEnvironment(
   Stmt s(db_, "SELECT spec FROM environments WHERE name = ?");
   s.Bind(1, name);
   ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return NoSuchEnvironment(db_, name);
+  if (!row) {
+    SqliteRows rows(db_);
+    return sql::NoSuchEnvironment(rows, name);
+  }
   return EnvironmentFromJson(ParseStored(s.Text(0)),
                              absl::StrCat("environment ", name));
 }
@@ -278,28 +275,21 @@ absl::StatusOr<std::vector<Environment>> SqliteRegistry::ListEnvironments() {
   absl::MutexLock lock(&mu_);
   Stmt s(db_, "SELECT name, spec FROM environments ORDER BY name");
   std::vector<Environment> out;
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
+  RETURN_IF_ERROR(s.ForEachRow([&]() -> absl::Status {
     ASSIGN_OR_RETURN(
         Environment e,
         EnvironmentFromJson(ParseStored(s.Text(1)),
                             absl::StrCat("environment ", s.Text(0))));
     out.push_back(std::move(e));
-  }
+    return absl::OkStatus();
+  }));
   return out;
 }
 
 absl::Status SqliteRegistry::RecordValidation(const ValidationRecord& r) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
-  ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, r.version_id));
-  if (!existing) return NoSuchVersion(db_, r.version_id);
-  RETURN_IF_ERROR(UpsertValidation(db_, r));
-  RETURN_IF_ERROR(
-      AppendAudit(db_, sql::ValidateNote(r),
-                  {AuditedRow::Validation(r.version_id, r.environment)}));
-  return tx.Commit();
+  return InWriteTx(
+      db_, [&](SqliteRows& rows) { return sql::RecordValidation(rows, r); });
 }
 
 absl::StatusOr<std::vector<ValidationRecord>> SqliteRegistry::ListValidations(
@@ -312,60 +302,26 @@ absl::StatusOr<std::vector<ValidationRecord>> SqliteRegistry::ListValidations(
       "ORDER BY version_id, environment");
   s.Bind(1, version_id);
   std::vector<ValidationRecord> out;
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
+  RETURN_IF_ERROR(s.ForEachRow([&]() -> absl::Status {
     out.push_back({s.Text(0), s.Text(1), s.Int(2) != 0, ParseStored(s.Text(3)),
                    s.Text(4), s.Text(5), s.Text(6)});
-  }
+    return absl::OkStatus();
+  }));
   return out;
 }
 
 absl::StatusOr<DeploymentEvent> SqliteRegistry::Activate(
     DeploymentEvent event) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
-  ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, event.version_id));
-  if (!existing) return NoSuchVersion(db_, event.version_id);
-  {
-    Stmt e(db_, "SELECT 1 FROM environments WHERE name = ?");
-    e.Bind(1, event.environment);
-    ASSIGN_OR_RETURN(bool found, e.Step());
-    if (!found) return NoSuchEnvironment(db_, event.environment);
-  }
-  {
-    Stmt v(db_,
-           "SELECT valid FROM validations WHERE version_id = ? AND environment "
-           "= ?");
-    v.Bind(1, event.version_id).Bind(2, event.environment);
-    ASSIGN_OR_RETURN(bool found, v.Step());
-    if (!found || v.Int(0) == 0) {
-      return sql::NotValidated(event.version_id, event.environment, found);
-    }
-  }
-  ASSIGN_OR_RETURN(auto current, LastActive(db_, event.environment));
-  event.previous_version_id = current.value_or("");
-  if (event.expect_active &&
-      *event.expect_active != event.previous_version_id) {
-    return sql::ActiveChanged(event, event.previous_version_id);
-  }
-  if (event.previous_version_id == event.version_id) {
-    return sql::AlreadyActive(event.version_id, event.environment);
-  }
-  event.created_at = Now();
-  ASSIGN_OR_RETURN(event.seq, InsertDeployment(db_, event));
-  RETURN_IF_ERROR(
-      AppendAudit(db_, sql::ActivateNote(event),
-                  {AuditedRow::Deployment(event.seq, event.version_id,
-                                          event.environment)}));
-  RETURN_IF_ERROR(tx.Commit());
-  return event;
+  return InWriteTx(db_, [&](SqliteRows& rows) {
+    return sql::Activate(rows, std::move(event));
+  });
 }
 
 absl::StatusOr<std::optional<std::string>> SqliteRegistry::ActiveVersion(
     absl::string_view environment) {
   absl::MutexLock lock(&mu_);
-  return LastActive(db_, environment);
+  return SqliteRows(db_).LastActive(std::string(environment));
 }
 
 absl::StatusOr<std::vector<DeploymentEvent>> SqliteRegistry::History(
@@ -378,60 +334,20 @@ absl::StatusOr<std::vector<DeploymentEvent>> SqliteRegistry::History(
       "ORDER BY seq");
   s.Bind(1, environment);
   std::vector<DeploymentEvent> out;
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
+  RETURN_IF_ERROR(s.ForEachRow([&]() -> absl::Status {
     out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Text(3),
                    s.Text(4) == "rollback" ? DeploymentKind::kRollback
                                            : DeploymentKind::kPromote,
                    s.Text(5), s.Text(6), s.Text(7)});
-  }
+    return absl::OkStatus();
+  }));
   return out;
 }
 
 absl::Status SqliteRegistry::Import(const RegistrySnapshot& snapshot) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
-  std::vector<AuditedRow> rows;
-  for (const auto& e : snapshot.environments) {
-    RETURN_IF_ERROR(UpsertEnvironment(db_, e));
-    rows.push_back(AuditedRow::Environment(e.name));
-  }
-  std::vector<std::string> added;
-  for (const auto& v : snapshot.versions) {
-    ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, v.version_id));
-    if (existing && *existing != v.checksum) {
-      return sql::ImportChecksumConflict(v.version_id, *existing, v.checksum);
-    }
-    if (!existing) {
-      RETURN_IF_ERROR(InsertVersion(db_, v));
-      added.push_back(v.version_id);
-      rows.push_back(AuditedRow::Version(v.version_id));
-    }
-  }
-  for (const auto& r : snapshot.validations) {
-    absl::Status s = UpsertValidation(db_, r);
-    if (!s.ok()) return sql::ImportValidationRefused(r, s.message());
-    rows.push_back(AuditedRow::Validation(r.version_id, r.environment));
-  }
-  for (const auto& e : snapshot.deployments) {
-    ASSIGN_OR_RETURN(auto current, LastActive(db_, e.environment));
-    if (current.value_or("") != e.previous_version_id) {
-      return sql::ImportHistoryBreaksChain(e, current.value_or(""));
-    }
-    auto seq = InsertDeployment(db_, e);
-    if (!seq.ok())
-      return sql::ImportDeploymentRefused(e, seq.status().message());
-    rows.push_back(AuditedRow::Deployment(*seq, e.version_id, e.environment));
-  }
-  for (const auto& sig : snapshot.signatures) {
-    ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, sig.version_id));
-    if (!existing) return NoSuchVersion(db_, sig.version_id);
-    RETURN_IF_ERROR(UpsertSignature(db_, sig));
-    rows.push_back(AuditedRow::Signature(sig.version_id, sig.key_id));
-  }
-  RETURN_IF_ERROR(AppendAudit(db_, sql::ImportNote(snapshot, added), rows));
-  return tx.Commit();
+  return InWriteTx(
+      db_, [&](SqliteRows& rows) { return sql::Import(rows, snapshot); });
 }
 
 absl::Status SqliteRegistry::UpdateEnvironment(
@@ -439,34 +355,15 @@ absl::Status SqliteRegistry::UpdateEnvironment(
     const std::function<absl::Status(Environment&)>& change,
     const AuditNote& note) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
-  Stmt s(db_, "SELECT spec FROM environments WHERE name = ?");
-  s.Bind(1, name);
-  ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return NoSuchEnvironment(db_, name);
-  ASSIGN_OR_RETURN(Environment e,
-                   EnvironmentFromJson(ParseStored(s.Text(0)),
-                                       absl::StrCat("environment ", name)));
-  RETURN_IF_ERROR(change(e));
-  if (e.name != name) {
-    return absl::InvalidArgumentError("an environment cannot be renamed");
-  }
-  RETURN_IF_ERROR(UpsertEnvironment(db_, e));
-  RETURN_IF_ERROR(
-      AppendAudit(db_, note, {AuditedRow::Environment(std::string(name))}));
-  return tx.Commit();
+  return InWriteTx(db_, [&](SqliteRows& rows) {
+    return sql::UpdateEnvironment(rows, std::string(name), change, note);
+  });
 }
 
 absl::Status SqliteRegistry::AddSignature(const StoredSignature& sig) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, true));
-  ASSIGN_OR_RETURN(auto existing, ExistingChecksum(db_, sig.version_id));
-  if (!existing) return NoSuchVersion(db_, sig.version_id);
-  RETURN_IF_ERROR(UpsertSignature(db_, sig));
-  RETURN_IF_ERROR(
-      AppendAudit(db_, sql::SignNote(sig),
-                  {AuditedRow::Signature(sig.version_id, sig.key_id)}));
-  return tx.Commit();
+  return InWriteTx(
+      db_, [&](SqliteRows& rows) { return sql::AddSignature(rows, sig); });
 }
 
 absl::StatusOr<std::vector<StoredSignature>> SqliteRegistry::ListSignatures(
@@ -477,11 +374,10 @@ absl::StatusOr<std::vector<StoredSignature>> SqliteRegistry::ListSignatures(
          "signatures WHERE version_id = ? ORDER BY key_id");
   s.Bind(1, version_id);
   std::vector<StoredSignature> out;
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
+  RETURN_IF_ERROR(s.ForEachRow([&]() -> absl::Status {
     out.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4)});
-  }
+    return absl::OkStatus();
+  }));
   return out;
 }
 

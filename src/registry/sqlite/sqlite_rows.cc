@@ -1,3 +1,5 @@
+// SqliteRows and version rows; see sqlite_rows.h. Not thread-safe: the
+// caller holds the connection's mutex and a transaction.
 #include "src/registry/sqlite/sqlite_rows.h"
 
 #include <vector>
@@ -6,6 +8,7 @@
 #include "src/base/status_macros.h"
 #include "src/registry/legacy_json.h"
 #include "src/registry/sql_rows.h"
+#include "src/registry/sqlite/sqlite_audit.h"
 
 namespace spatial::registry::sqlite {
 
@@ -19,10 +22,13 @@ ModelVersion ReadVersionRow(const Stmt& s) {
                            s.Int(13) != 0});
 }
 
-absl::Status InsertVersion(sqlite3* db, const ModelVersion& v) {
+absl::StatusOr<std::optional<std::string>> SqliteRows::InsertVersion(
+    const ModelVersion& v) {
+  ASSIGN_OR_RETURN(auto existing, ExistingChecksum(v.version_id));
+  if (existing) return existing;
   const sql::VersionColumns c = sql::ToColumns(v);
-  Stmt s(db, absl::StrCat("INSERT INTO versions (", kVersionColumns,
-                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+  Stmt s(db_, absl::StrCat("INSERT INTO versions (", kVersionColumns,
+                           ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
   s.Bind(1, c.id)
       .Bind(2, c.model_type)
       .Bind(3, c.architecture)
@@ -39,7 +45,7 @@ absl::Status InsertVersion(sqlite3* db, const ModelVersion& v) {
       .Bind(14, static_cast<int64_t>(c.is_directory ? 1 : 0));
   RETURN_IF_ERROR(s.Run());
   for (const auto& f : v.files) {
-    Stmt fs(db,
+    Stmt fs(db_,
             "INSERT INTO artifact_files (version_id, path, sha256, size) "
             "VALUES (?,?,?,?)");
     fs.Bind(1, v.version_id)
@@ -48,21 +54,44 @@ absl::Status InsertVersion(sqlite3* db, const ModelVersion& v) {
         .Bind(4, static_cast<int64_t>(f.size));
     RETURN_IF_ERROR(fs.Run());
   }
-  return absl::OkStatus();
+  return std::optional<std::string>();
 }
 
-// Checksum of an existing version, nullopt when the id is free.
-absl::StatusOr<std::optional<std::string>> ExistingChecksum(
-    sqlite3* db, absl::string_view id) {
-  Stmt s(db, "SELECT checksum FROM versions WHERE id = ?");
+absl::StatusOr<std::optional<std::string>> SqliteRows::ExistingChecksum(
+    absl::string_view id) {
+  Stmt s(db_, "SELECT checksum FROM versions WHERE id = ?");
   s.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::optional<std::string>();
   return std::optional<std::string>(s.Text(0));
 }
 
-absl::Status UpsertEnvironment(sqlite3* db, const Environment& e) {
-  Stmt s(db,
+absl::StatusOr<bool> SqliteRows::VersionExists(const std::string& id) {
+  ASSIGN_OR_RETURN(auto existing, ExistingChecksum(id));
+  return existing.has_value();
+}
+
+absl::StatusOr<bool> SqliteRows::LockVersion(const std::string& id) {
+  return VersionExists(id);
+}
+
+absl::StatusOr<bool> SqliteRows::EnvironmentExists(const std::string& name) {
+  Stmt e(db_, "SELECT 1 FROM environments WHERE name = ?");
+  e.Bind(1, name);
+  return e.Step();
+}
+
+absl::StatusOr<std::optional<std::string>> SqliteRows::LockEnvironmentSpec(
+    const std::string& name) {
+  Stmt s(db_, "SELECT spec FROM environments WHERE name = ?");
+  s.Bind(1, name);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(s.Text(0));
+}
+
+absl::Status SqliteRows::UpsertEnvironment(const Environment& e) {
+  Stmt s(db_,
          "INSERT INTO environments (name, spec) VALUES (?, ?) "
          "ON CONFLICT(name) DO UPDATE SET spec = excluded.spec");
   s.Bind(1, e.name).Bind(2, EnvironmentToJson(e).dump());
@@ -71,9 +100,20 @@ absl::Status UpsertEnvironment(sqlite3* db, const Environment& e) {
 
 // An imported validation (result.imported) is history: it makes a version
 // neither validated nor failed here.
-absl::Status UpsertValidation(sqlite3* db, const ValidationRecord& r) {
+absl::StatusOr<std::optional<bool>> SqliteRows::ValidationPassed(
+    const std::string& version_id, const std::string& environment) {
+  Stmt v(db_,
+         "SELECT valid FROM validations WHERE version_id = ? AND environment "
+         "= ?");
+  v.Bind(1, version_id).Bind(2, environment);
+  ASSIGN_OR_RETURN(bool found, v.Step());
+  if (!found) return std::optional<bool>();
+  return std::optional<bool>(v.Int(0) != 0);
+}
+
+absl::Status SqliteRows::UpsertValidation(const ValidationRecord& r) {
   Stmt s(
-      db,
+      db_,
       "INSERT OR REPLACE INTO validations (version_id, environment, valid, "
       "result, override_reason, actor, validated_at) VALUES (?,?,?,?,?,?,?)");
   s.Bind(1, r.version_id)
@@ -84,7 +124,7 @@ absl::Status UpsertValidation(sqlite3* db, const ValidationRecord& r) {
       .Bind(6, r.actor)
       .Bind(7, r.validated_at);
   RETURN_IF_ERROR(s.Run());
-  Stmt u(db,
+  Stmt u(db_,
          "UPDATE versions SET validation_status = CASE WHEN EXISTS ("
          "SELECT 1 FROM validations WHERE version_id = ?1 AND valid = 1) "
          "THEN 'validated' WHEN EXISTS (SELECT 1 FROM validations WHERE "
@@ -94,10 +134,9 @@ absl::Status UpsertValidation(sqlite3* db, const ValidationRecord& r) {
   return u.Run();
 }
 
-// The version active in `environment`, nullopt when none ever was.
-absl::StatusOr<std::optional<std::string>> LastActive(
-    sqlite3* db, absl::string_view environment) {
-  Stmt s(db,
+absl::StatusOr<std::optional<std::string>> SqliteRows::LastActive(
+    const std::string& environment) {
+  Stmt s(db_,
          "SELECT version_id FROM deployments WHERE environment = ? "
          "ORDER BY seq DESC LIMIT 1");
   s.Bind(1, environment);
@@ -106,11 +145,9 @@ absl::StatusOr<std::optional<std::string>> LastActive(
   return std::optional<std::string>(s.Text(0));
 }
 
-// Appends `e` as it is (created_at included); returns its seq.
-absl::StatusOr<int64_t> InsertDeployment(sqlite3* db,
-                                         const DeploymentEvent& e) {
+absl::StatusOr<int64_t> SqliteRows::InsertDeployment(const DeploymentEvent& e) {
   Stmt ins(
-      db,
+      db_,
       "INSERT INTO deployments (environment, version_id, previous_version_id, "
       "kind, actor, reason, created_at) VALUES (?,?,?,?,?,?,?)");
   ins.Bind(1, e.environment)
@@ -121,11 +158,11 @@ absl::StatusOr<int64_t> InsertDeployment(sqlite3* db,
       .Bind(6, e.reason)
       .Bind(7, e.created_at);
   RETURN_IF_ERROR(ins.Run());
-  return static_cast<int64_t>(sqlite3_last_insert_rowid(db));
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
 }
 
-absl::Status UpsertSignature(sqlite3* db, const StoredSignature& sig) {
-  Stmt s(db,
+absl::Status SqliteRows::UpsertSignature(const StoredSignature& sig) {
+  Stmt s(db_,
          "INSERT OR REPLACE INTO signatures (version_id, key_id, envelope, "
          "actor, signed_at) VALUES (?,?,?,?,?)");
   s.Bind(1, sig.version_id)
@@ -136,15 +173,17 @@ absl::Status UpsertSignature(sqlite3* db, const StoredSignature& sig) {
   return s.Run();
 }
 
-absl::Status NoSuchVersion(sqlite3* db, absl::string_view id) {
-  auto ids = Column(db, "SELECT id FROM versions ORDER BY seq");
-  return sql::UnknownVersion(id, ids.ok() ? *ids : std::vector<std::string>());
+absl::Status SqliteRows::AppendAudit(const AuditNote& note,
+                                     const std::vector<AuditedRow>& rows) {
+  return sqlite::AppendAudit(db_, note, rows);
 }
 
-absl::Status NoSuchEnvironment(sqlite3* db, absl::string_view name) {
-  auto names = Column(db, "SELECT name FROM environments ORDER BY name");
-  return sql::UnknownEnvironment(
-      name, names.ok() ? *names : std::vector<std::string>());
+absl::StatusOr<std::vector<std::string>> SqliteRows::VersionIds() {
+  return Column(db_, "SELECT id FROM versions ORDER BY seq");
+}
+
+absl::StatusOr<std::vector<std::string>> SqliteRows::EnvironmentNames() {
+  return Column(db_, "SELECT name FROM environments ORDER BY name");
 }
 
 }  // namespace spatial::registry::sqlite
