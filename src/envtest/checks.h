@@ -12,6 +12,11 @@
 
 namespace spatial::envtest {
 
+// The multipart/form-data boundary of the uploads the checks send.
+inline constexpr char kFormBoundary[] = "SpatialEnvtestBoundary7f3a";
+inline constexpr char kFormContentType[] =
+    "multipart/form-data; boundary=SpatialEnvtestBoundary7f3a";
+
 // Every endpoint with its response schema, and the bad inputs of issue #4.
 std::vector<TestResult> RunApiTests(const Targets& targets, int port);
 
