@@ -1,6 +1,7 @@
 // Tests of HttpFetch against a real listening socket on 127.0.0.1 (a small
 // one-connection server thread per test), and of the URL and multipart
-// helpers. Each test owns its server; nothing is shared between tests.
+// helpers. Each test owns its server (one thread, joined at the end);
+// nothing is shared between tests.
 #include "src/base/http_client.h"
 
 #include <arpa/inet.h>

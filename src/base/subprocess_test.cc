@@ -1,6 +1,7 @@
-// Tests of Subprocess and Run with real children (/bin/sh, /bin/sleep):
-// exit codes, signals, timeouts, capture and redirects, environment and
-// working directory, process groups, and a program that cannot be run.
+// Tests of Subprocess and RunSubprocess with real children (/bin/sh,
+// /bin/sleep): exit codes, signals, timeouts, capture and redirects,
+// environment and working directory, process groups, and a program that
+// cannot be run. Single-threaded; each test owns its children and files.
 #include "src/base/subprocess.h"
 
 #include <signal.h>

@@ -1,6 +1,8 @@
 // The three groups of envtest checks against one running server (reached on
 // 127.0.0.1:port over HTTP only). Each returns one TestResult per check and
 // never throws; a check that cannot run is an error result, not a crash.
+// Thread-safe: the checks share no state (requests go through
+// base::HttpFetch).
 #ifndef SPATIAL_ENVTEST_CHECKS_H_
 #define SPATIAL_ENVTEST_CHECKS_H_
 
