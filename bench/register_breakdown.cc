@@ -8,10 +8,11 @@
 //   FILE      a large file (registry_bench.sh makes a 1 GiB one)
 //   --runs N  repetitions per piece, the median counts (default 3)
 //   --dir DIR where the copies go (default: beside FILE, same file system)
+// sha256sum runs through bench::RunQuiet (base::RunSubprocess). One thread,
+// but for the copier of the two-thread arrangement, which shares only the
+// file it copies.
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,10 +32,10 @@
 #endif
 
 #include "absl/strings/str_cat.h"
+#include "bench/serve_child.h"
 #include "src/base/sha256.h"
+#include "src/base/subprocess.h"
 #include "src/registry/artifact_store.h"
-
-extern char** environ;
 
 namespace {
 
@@ -127,27 +128,13 @@ void OpensslSha256(const std::string& path) {
 }
 #endif
 
+// Runs args (args[0] looked up in PATH) with stdout to /dev/null; dies
+// unless it exits 0.
 void RunQuiet(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  argv.reserve(args.size() + 1);
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null",
-                                   O_WRONLY, 0);
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    Die(absl::StrCat("cannot run ", args[0], ": ", std::strerror(rc)));
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) Die("waitpid failed");
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    Die(absl::StrCat(args[0], " failed"));
+  std::vector<std::string> argv = args;
+  argv[0] = spatial::base::FindInPath(args[0]);
+  if (int rc = spatial::bench::RunQuiet(argv); rc != 0) {
+    Die(absl::StrCat(args[0], " failed (exit code ", rc, ")"));
   }
 }
 

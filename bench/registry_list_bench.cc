@@ -14,9 +14,9 @@
 //                   shortens the set-up (~2.5 ms per fsynced commit here)
 //   --spatial PATH  the CLI binary (default: the one this build made)
 //   --keep 1        keep the temp dir with the registry (for profiling)
+// The CLI runs go through bench::RunQuiet (base::RunSubprocess).
+// Single-threaded.
 #include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,14 +32,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/serve_child.h"
 #include "src/base/files.h"
 #include "src/base/sha256.h"
 #include "src/registry/legacy_json.h"
 #include "src/registry/model_version.h"
 #include "src/registry/registry.h"
 #include "src/registry/sqlite/sqlite_registry.h"
-
-extern char** environ;
 
 namespace {
 
@@ -91,27 +90,9 @@ void Check(const absl::Status& s, const char* what) {
 // Runs argv with stdout to /dev/null (no shell in between); dies unless it
 // exits 0.
 void RunQuiet(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  argv.reserve(args.size() + 1);
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null",
-                                   O_WRONLY, 0);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    Die(absl::StrCat("cannot run ", args[0], ": ", std::strerror(rc)));
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) Die("waitpid failed");
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  if (int rc = spatial::bench::RunQuiet(args); rc != 0) {
     Die(absl::StrCat(args[0], " ", args.size() > 1 ? args[1] : "",
-                     " ... failed (status ", status, ")"));
+                     " ... failed (exit code ", rc, ")"));
   }
 }
 

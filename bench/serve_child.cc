@@ -1,12 +1,10 @@
+// ServeChild and the benchmarks' helpers (see serve_child.h): the child is a
+// base::Subprocess, requests go through base::HttpFetch. Not thread-safe,
+// except Get() and StatusKb().
 #include "bench/serve_child.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,48 +12,23 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "src/base/files.h"
+#include "src/base/http_client.h"
 
 namespace spatial::bench {
 
 HttpAnswer Get(int port, const std::string& path) {
   HttpAnswer a;
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return a;
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return a;
-  }
-  std::string req = "GET " + path +
-                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) !=
-      static_cast<ssize_t>(req.size())) {
-    ::close(fd);
-    return a;
-  }
-  std::string all;
-  char buf[16384];
-  for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) break;
-    all.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  auto split = all.find("\r\n\r\n");
-  if (all.size() < 12 || split == std::string::npos) return a;
-  a.status = std::atoi(all.substr(9, 3).c_str());
-  a.body = all.substr(split + 4);
+  auto reply = base::HttpFetch(port, path, {.timeout = absl::Seconds(5)});
+  if (!reply.ok()) return a;
+  a.status = reply->status;
+  a.body = std::move(reply->body);
   return a;
 }
 
@@ -126,39 +99,28 @@ double HistogramMean(const std::string& metrics, const std::string& name) {
 
 namespace {
 
-pid_t Spawn(const std::vector<std::string>& argv, const std::string& cwd,
-            const std::string& log) {
-  std::vector<char*> cargv;
-  std::vector<std::string> copy = argv;
-  for (auto& a : copy) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  int log_fd =
-      ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) _exit(127);
-    if (null_fd >= 0) ::dup2(null_fd, 0);
-    if (log_fd >= 0) {
-      ::dup2(log_fd, 1);
-      ::dup2(log_fd, 2);
-    }
-    ::execv(cargv[0], cargv.data());
-    _exit(127);
-  }
-  if (log_fd >= 0) ::close(log_fd);
-  if (null_fd >= 0) ::close(null_fd);
-  return pid;
+// stdout and stderr appended to `log`.
+base::SpawnOptions ToLog(const std::string& log, const std::string& cwd) {
+  base::SpawnOptions o;
+  o.cwd = cwd;
+  o.out = base::Redirect::Append(log);
+  o.err = base::Redirect::SameAsStdout();
+  return o;
 }
 
 }  // namespace
 
 int RunToLog(const std::vector<std::string>& argv, const std::string& log) {
-  pid_t pid = Spawn(argv, "", log);
-  if (pid < 0) return -1;
-  int status = 0;
-  if (::waitpid(pid, &status, 0) != pid) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  auto run =
+      base::RunSubprocess(argv, ToLog(log, ""), absl::InfiniteDuration());
+  return run.ok() ? run->exit.code : -1;
+}
+
+int RunQuiet(const std::vector<std::string>& argv) {
+  base::SpawnOptions quiet;
+  quiet.out = base::Redirect::Null();
+  auto run = base::RunSubprocess(argv, quiet, absl::InfiniteDuration());
+  return run.ok() ? run->exit.code : -1;
 }
 
 ServeChild::ServeChild(const std::string& binary,
@@ -172,24 +134,19 @@ ServeChild::ServeChild(const std::string& binary,
                                    "--port-file", port_file_};
   argv.insert(argv.end(), args.begin(), args.end());
   started_ = Clock::now();
-  pid_ = Spawn(argv, cwd, log_file);
+  auto child = base::Subprocess::Spawn(argv, ToLog(log_file, cwd));
+  if (child.ok()) process_ = std::move(*child);
 }
 
 ServeChild::~ServeChild() {
-  if (pid_ > 0 && Terminate(std::chrono::seconds(10)) < 0 && pid_ > 0) {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-  }
+  if (process_.pid() > 0) process_.Stop(absl::Seconds(10));
   std::filesystem::remove(port_file_);
 }
 
 bool ServeChild::WaitReady(std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   while (Clock::now() < deadline) {
-    if (pid_ <= 0 || ::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
+    if (!process_.Running()) return false;
     if (port_ == 0) {
       std::ifstream f(port_file_);
       if (!(f >> port_)) port_ = 0;
@@ -214,8 +171,8 @@ double ServeChild::LoggedReadyMs() const {
 }
 
 int64_t ServeChild::StatusKb(const char* field) const {
-  if (pid_ <= 0) return -1;
-  std::ifstream f("/proc/" + std::to_string(pid_) + "/status");
+  if (process_.pid() <= 0) return -1;
+  std::ifstream f("/proc/" + std::to_string(process_.pid()) + "/status");
   std::string line, key = std::string(field) + ":";
   while (std::getline(f, line)) {
     if (line.rfind(key, 0) == 0) return std::atoll(line.c_str() + key.size());
@@ -224,25 +181,14 @@ int64_t ServeChild::StatusKb(const char* field) const {
 }
 
 int ServeChild::Terminate(std::chrono::milliseconds timeout) {
-  if (pid_ <= 0) return -1;
-  ::kill(pid_, SIGTERM);
-  const auto deadline = Clock::now() + timeout;
-  int status = 0;
-  while (Clock::now() < deadline) {
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return -1;
+  if (process_.pid() <= 0) return -1;
+  process_.Signal(SIGTERM);
+  auto exit = process_.Wait(absl::FromChrono(timeout));
+  return exit.has_value() ? exit->code : -1;
 }
 
 std::string ServeChild::Log() const {
-  std::ifstream f(log_file_);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
+  return base::ReadFile(log_file_).value_or("");
 }
 
 }  // namespace spatial::bench

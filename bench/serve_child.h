@@ -1,10 +1,11 @@
 // ServeChild: a real `spatial serve` child process for the serving benchmarks
-// (bench/serve_vs_engine.cc, bench/swap_under_load.cc): started with fork +
-// exec on 127.0.0.1 port 0, its port read from --port-file, its readiness
+// (bench/serve_vs_engine.cc, bench/swap_under_load.cc): a base::Subprocess
+// on 127.0.0.1 port 0, its port read from --port-file, its readiness
 // polled every millisecond so that the ready time is measured from the fork,
 // and its memory read from /proc/PID/status. Plus the small helpers both
-// benchmarks share (a blocking HTTP GET, the machine's load). Not
-// thread-safe, except Get() and StatusKb(), which any thread may call.
+// benchmarks share (a blocking HTTP GET over base::HttpFetch, the machine's
+// load). Not thread-safe, except Get() and StatusKb(), which any thread may
+// call.
 #ifndef SPATIAL_BENCH_SERVE_CHILD_H_
 #define SPATIAL_BENCH_SERVE_CHILD_H_
 
@@ -14,6 +15,8 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "src/base/subprocess.h"
 
 namespace spatial::bench {
 
@@ -42,10 +45,12 @@ std::string LoadAverage();
 // Runs argv (argv[0] a path) to completion with stdout and stderr appended to
 // `log`; its exit code (128 + signal if killed, -1 if it could not start).
 int RunToLog(const std::vector<std::string>& argv, const std::string& log);
+// The same with stdout to /dev/null and stderr left on the caller's.
+int RunQuiet(const std::vector<std::string>& argv);
 
 class ServeChild {
  public:
-  // Forks `binary serve --address 127.0.0.1 --port 0 --port-file F ARGS...`
+  // Starts `binary serve --address 127.0.0.1 --port 0 --port-file F ARGS...`
   // in `cwd`, stdout and stderr to `log_file`. started() is taken just
   // before the fork.
   ServeChild(const std::string& binary, const std::vector<std::string>& args,
@@ -67,11 +72,11 @@ class ServeChild {
   int Terminate(std::chrono::milliseconds timeout);
 
   int port() const { return port_; }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return process_.pid(); }
   std::string Log() const;
 
  private:
-  pid_t pid_ = -1;
+  base::Subprocess process_;
   int port_ = 0;
   Clock::time_point started_;
   double ready_ms_ = -1;

@@ -1,6 +1,7 @@
 // API checks: every endpoint of pizza-api-spatial with the field names and
 // types of its response, then the bad inputs (each must be the right 4xx with
-// an {"error": "..."} body).
+// an {"error": "..."} body). Requests go through base::HttpFetch.
+// Thread-safe: no shared state.
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -10,8 +11,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "src/base/http_client.h"
 #include "src/envtest/checks.h"
-#include "src/envtest/http_client.h"
 #include "src/vision/renderer.h"
 
 namespace spatial::envtest {
@@ -77,7 +78,7 @@ class Problems {
 };
 
 // Parses a JSON object body or records why not.
-Json ParseObject(const HttpReply& r, Problems* p) {
+Json ParseObject(const base::HttpReply& r, Problems* p) {
   Json j = Json::parse(r.body, nullptr, false);
   if (!j.is_object()) {
     p->Add(absl::StrCat("the body is not a JSON object: '",
@@ -141,7 +142,7 @@ struct Check {
   std::function<std::string()> body;  // built lazily (the 11 MB one)
   int expect_status = 200;
   // Checks the answer's body; nullptr for error answers ({"error"} checked).
-  std::function<void(const HttpReply&, const Json&, Problems*)> schema;
+  std::function<void(const base::HttpReply&, const Json&, Problems*)> schema;
 };
 
 }  // namespace
@@ -149,11 +150,11 @@ struct Check {
 std::vector<TestResult> RunApiTests(const Targets& targets, int port) {
   const std::string env = targets.environment;
   const std::string pizza = vision::RenderPizza(1, 4242, 0, 128).jpeg;
-  auto form = [](std::vector<FormPart> parts) {
-    return [parts] { return MultipartForm(parts, kFormBoundary); };
+  auto form = [](std::vector<base::FormPart> parts) {
+    return [parts] { return base::MultipartBody(parts, kFormBoundary); };
   };
   auto classify_schema = [](const char* model) {
-    return [model](const HttpReply&, const Json& j, Problems* p) {
+    return [model](const base::HttpReply&, const Json& j, Problems* p) {
       ClassifySchema(j, p, model);
     };
   };
@@ -164,7 +165,7 @@ std::vector<TestResult> RunApiTests(const Targets& targets, int port) {
       {.name = "GET /",
        .path = "/",
        .schema =
-           [env](const HttpReply&, const Json& j, Problems* p) {
+           [env](const base::HttpReply&, const Json& j, Problems* p) {
              p->Field(j, "service", Type::kString);
              p->Field(j, "environment", Type::kString);
              p->Field(j, "endpoints", Type::kArray);
@@ -176,7 +177,7 @@ std::vector<TestResult> RunApiTests(const Targets& targets, int port) {
       {.name = "GET /health",
        .path = "/health",
        .schema =
-           [env](const HttpReply&, const Json& j, Problems* p) {
+           [env](const base::HttpReply&, const Json& j, Problems* p) {
              p->Field(j, "status", Type::kString);
              p->Field(j, "models", Type::kObject);
              p->Field(j, "environment", Type::kString);
@@ -191,7 +192,7 @@ std::vector<TestResult> RunApiTests(const Targets& targets, int port) {
       {.name = "GET /status",
        .path = "/status",
        .schema =
-           [](const HttpReply&, const Json& j, Problems* p) {
+           [](const base::HttpReply&, const Json& j, Problems* p) {
              p->Field(j, "service", Type::kString);
              p->Field(j, "environment", Type::kString);
              p->Field(j, "uptime_seconds", Type::kNumber);
@@ -210,7 +211,7 @@ std::vector<TestResult> RunApiTests(const Targets& targets, int port) {
       {.name = "GET /ab-test/status",
        .path = "/ab-test/status",
        .schema =
-           [](const HttpReply&, const Json& j, Problems* p) {
+           [](const base::HttpReply&, const Json& j, Problems* p) {
              p->Field(j, "split", Type::kObject);
              p->Field(j, "groups", Type::kObject);
              p->Field(j, "timestamp", Type::kString);
@@ -227,14 +228,14 @@ std::vector<TestResult> RunApiTests(const Targets& targets, int port) {
       {.name = "GET /v2/health/live",
        .path = "/v2/health/live",
        .schema =
-           [](const HttpReply&, const Json& j, Problems* p) {
+           [](const base::HttpReply&, const Json& j, Problems* p) {
              p->Field(j, "live", Type::kBool);
              if (p->empty()) p->Need(j["live"] == true, "live is false");
            }},
       {.name = "GET /v2/health/ready",
        .path = "/v2/health/ready",
        .schema =
-           [](const HttpReply&, const Json& j, Problems* p) {
+           [](const base::HttpReply&, const Json& j, Problems* p) {
              p->Field(j, "ready", Type::kBool);
              if (p->empty()) p->Need(j["ready"] == true, "ready is false");
            }},
@@ -262,7 +263,7 @@ std::vector<TestResult> RunApiTests(const Targets& targets, int port) {
        .content_type = kFormContentType,
        .body = form({{"file", "image/jpeg", pizza}}),
        .schema =
-           [](const HttpReply&, const Json& j, Problems* p) {
+           [](const base::HttpReply&, const Json& j, Problems* p) {
              for (const char* m : {"spatial-mllm", "standard-cnn"}) {
                p->Field(j, m, Type::kObject);
                if (!j.contains(m)) continue;
@@ -282,7 +283,7 @@ std::vector<TestResult> RunApiTests(const Targets& targets, int port) {
                      {"use_spatial", "", "true"},
                      {"enable_visualization", "", "true"}}),
        .schema =
-           [viz_url](const HttpReply&, const Json& j, Problems* p) {
+           [viz_url](const base::HttpReply&, const Json& j, Problems* p) {
              ClassifySchema(j, p, "spatial-mllm");
              if (!p->empty()) return;
              p->Need(j["visualization_url"].is_string(),
@@ -332,9 +333,9 @@ std::vector<TestResult> RunApiTests(const Targets& targets, int port) {
     const auto t0 = std::chrono::steady_clock::now();
     TestResult t{.category = "api", .name = c.name};
     t.threshold = {{"status", c.expect_status}};
-    FetchOptions fo{.method = c.method, .content_type = c.content_type};
+    base::HttpOptions fo{.method = c.method, .content_type = c.content_type};
     if (c.body) fo.body = c.body();
-    auto reply = Fetch(port, c.path, fo);
+    auto reply = base::HttpFetch(port, c.path, fo);
     Problems p;
     if (!reply.ok()) {
       t.status = TestStatus::kError;
@@ -381,7 +382,7 @@ std::vector<TestResult> RunApiTests(const Targets& targets, int port) {
     t.status = TestStatus::kError;
     t.reason = "no visualization_url to fetch (see the classify check)";
   } else {
-    auto reply = Fetch(port, *viz_url);
+    auto reply = base::HttpFetch(port, *viz_url);
     if (!reply.ok()) {
       t.status = TestStatus::kError;
       t.reason = std::string(reply.status().message());

@@ -1,6 +1,8 @@
 // The three groups of envtest checks against one running server (reached on
 // 127.0.0.1:port over HTTP only). Each returns one TestResult per check and
 // never throws; a check that cannot run is an error result, not a crash.
+// Thread-safe: the checks share no state (requests go through
+// base::HttpFetch).
 #ifndef SPATIAL_ENVTEST_CHECKS_H_
 #define SPATIAL_ENVTEST_CHECKS_H_
 
@@ -11,6 +13,11 @@
 #include "src/envtest/targets.h"
 
 namespace spatial::envtest {
+
+// The multipart/form-data boundary of the uploads the checks send.
+inline constexpr char kFormBoundary[] = "SpatialEnvtestBoundary7f3a";
+inline constexpr char kFormContentType[] =
+    "multipart/form-data; boundary=SpatialEnvtestBoundary7f3a";
 
 // Every endpoint with its response schema, and the bad inputs of issue #4.
 std::vector<TestResult> RunApiTests(const Targets& targets, int port);

@@ -1,7 +1,8 @@
 // Classification check: the held-out evaluation set, rendered in memory at
 // the evaluation seed exactly as `spatial data render --seed 1000` renders it
 // (image i is class i % 6, index i / 6), posted to /classify on the
-// dual-encoder; accuracy against the environment's floor.
+// dual-encoder; accuracy against the environment's floor. Thread-safe: each
+// call owns its workers and their shared counters.
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -9,8 +10,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "src/base/http_client.h"
 #include "src/envtest/checks.h"
-#include "src/envtest/http_client.h"
 #include "src/inference/evaluation.h"
 #include "src/vision/renderer.h"
 
@@ -40,12 +41,13 @@ std::vector<TestResult> RunClassificationTests(
           vision::RenderPizza(label, options.seed, i / vision::kNumClasses,
                               options.size)
               .jpeg;
-      FetchOptions fo{.method = "POST",
-                      .content_type = kFormContentType,
-                      .body = MultipartForm({{"file", "image/jpeg", jpeg},
-                                             {"use_spatial", "", "true"}},
-                                            kFormBoundary)};
-      auto reply = Fetch(port, "/classify", fo);
+      base::HttpOptions fo{
+          .method = "POST",
+          .content_type = kFormContentType,
+          .body = base::MultipartBody(
+              {{"file", "image/jpeg", jpeg}, {"use_spatial", "", "true"}},
+              kFormBoundary)};
+      auto reply = base::HttpFetch(port, "/classify", fo);
       std::string error;
       int predicted = -1;
       if (!reply.ok()) {

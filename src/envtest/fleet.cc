@@ -1,14 +1,13 @@
+// Fleet (see fleet.h): starts, probes and stops the envtest servers through
+// base::Subprocess and base::HttpFetch. Thread-safe as fleet.h says.
 #include "src/envtest/fleet.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -20,9 +19,10 @@
 #include "absl/strings/strip.h"
 #include "nlohmann/json.hpp"
 #include "src/base/files.h"
+#include "src/base/http_client.h"
 #include "src/base/status_macros.h"
+#include "src/base/subprocess.h"
 #include "src/base/text.h"
-#include "src/envtest/http_client.h"
 #include "src/security/test_bundles.h"
 
 namespace spatial::envtest {
@@ -164,7 +164,6 @@ absl::StatusOr<std::map<std::string, std::string>> Fleet::Start(
       bundle_args_.push_back(k);
     }
   }
-  const pid_t parent_pid = ::getpid();
   for (const std::string& env : environments) {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return absl::CancelledError("stopping");
@@ -173,8 +172,6 @@ absl::StatusOr<std::map<std::string, std::string>> Fleet::Start(
     ServerRecord rec{.environment = env,
                      .port_file = dir + "/port",
                      .log = dir + "/server.log"};
-    // Everything the child needs is built before fork(): after it, only
-    // async-signal-safe calls.
     std::vector<std::string> args = {
         options_.binary, "serve",      "--environment", env,
         "--address",     "127.0.0.1",  "--port",        "0",
@@ -182,42 +179,17 @@ absl::StatusOr<std::map<std::string, std::string>> Fleet::Start(
     args.insert(args.end(), options_.serve_args.begin(),
                 options_.serve_args.end());
     args.insert(args.end(), bundle_args_.begin(), bundle_args_.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    // The child's environment: ours, with TMPDIR in its own directory.
-    std::vector<std::string> env_strings;
-    for (char** e = environ; e && *e; ++e) {
-      if (std::strncmp(*e, "TMPDIR=", 7) != 0) env_strings.push_back(*e);
-    }
-    env_strings.push_back("TMPDIR=" + dir);
-    std::vector<char*> envp;
-    for (auto& e : env_strings) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    int log_fd =
-        ::open(rec.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (log_fd < 0) return base::ErrnoStatus(errno, rec.log);
-    const bool detach = options_.detach;
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      ::setsid();  // a terminal's Ctrl-C reaches envtest, which stops us
-      if (!detach) {
-        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (::getppid() != parent_pid) _exit(126);
-      }
-      sigset_t none;
-      sigemptyset(&none);
-      ::sigprocmask(SIG_SETMASK, &none, nullptr);
-      int null_fd = ::open("/dev/null", O_RDONLY);
-      if (null_fd >= 0) ::dup2(null_fd, 0);
-      ::dup2(log_fd, 1);
-      ::dup2(log_fd, 2);
-      ::execve(argv[0], argv.data(), envp.data());
-      _exit(127);
-    }
-    int fork_errno = errno;
-    ::close(log_fd);
-    if (pid < 0) return base::ErrnoStatus(fork_errno, "fork");
+    base::SpawnOptions spawn;
+    spawn.env = {{"TMPDIR", dir}};  // each server its own temp directory
+    spawn.out = base::Redirect::File(rec.log);
+    spawn.err = base::Redirect::SameAsStdout();
+    // A terminal's Ctrl-C reaches envtest, which stops us.
+    spawn.new_session = true;
+    if (!options_.detach) spawn.parent_death_signal = SIGTERM;
+    ASSIGN_OR_RETURN(base::Subprocess child,
+                     base::Subprocess::Spawn(args, spawn));
+    // Recorded and stopped by pid (Stop() also serves a loaded fleet).
+    const pid_t pid = child.Release();
     rec.pid = pid;
     servers_.push_back(rec);
     RETURN_IF_ERROR(WriteStateLocked());
@@ -254,11 +226,7 @@ absl::Status Fleet::WaitReady(size_t index) {
     }
     int status = 0;
     if (::waitpid(rec.pid, &status, WNOHANG) == rec.pid) {
-      std::string how =
-          WIFEXITED(status)
-              ? absl::StrCat("exited with code ", WEXITSTATUS(status))
-              : absl::StrCat("was killed by signal ",
-                             WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+      std::string how = base::ExitInfoFromWaitStatus(status).Describe();
       std::lock_guard<std::mutex> lock(mu_);
       servers_[index].pid = 0;  // reaped: nothing to stop
       (void)WriteStateLocked();
@@ -275,8 +243,8 @@ absl::Status Fleet::WaitReady(size_t index) {
       }
     }
     if (rec.port > 0) {
-      auto r =
-          Fetch(rec.port, "/v2/health/ready", {.timeout = absl::Seconds(2)});
+      auto r = base::HttpFetch(rec.port, "/v2/health/ready",
+                               {.timeout = absl::Seconds(2)});
       if (r.ok() && r->status == 200) return absl::OkStatus();
       last = r.ok()
                  ? absl::StrCat("HTTP ", r->status, " ", r->body.substr(0, 100))
@@ -299,7 +267,8 @@ std::map<std::string, std::string> Fleet::Probe() {
           absl::StrCat("pid ", s.pid, " is no longer a running spatial serve");
       continue;
     }
-    auto r = Fetch(s.port, "/v2/health/ready", {.timeout = absl::Seconds(2)});
+    auto r = base::HttpFetch(s.port, "/v2/health/ready",
+                             {.timeout = absl::Seconds(2)});
     s.ready = r.ok() && r->status == 200;
     if (!s.ready) {
       not_ready[s.environment] =

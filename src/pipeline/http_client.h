@@ -1,6 +1,6 @@
-// A minimal blocking HTTP/1.1 client for the pipeline's probes: health
-// polling and the post-deploy canary (one request per connection,
-// Connection: close, plain http only).
+// The pipeline's two HTTP probes (health polling and the post-deploy canary)
+// over base::HttpFetch, the one blocking client: the base URL's path is put
+// in front of each request path. Thread-safe: no shared state.
 #ifndef SPATIAL_PIPELINE_HTTP_CLIENT_H_
 #define SPATIAL_PIPELINE_HTTP_CLIENT_H_
 
@@ -8,30 +8,23 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "src/base/http_client.h"
 
 namespace spatial::pipeline {
 
-struct HttpUrl {
-  std::string host;
-  int port = 80;
-  std::string path = "/";  // path of the base URL, without a trailing '/'
-};
-
+using base::HttpUrl;
 // Parses http://HOST[:PORT][/PATH]; InvalidArgument otherwise.
-absl::StatusOr<HttpUrl> ParseHttpUrl(const std::string& url);
+using base::ParseHttpUrl;
+using HttpAnswer = base::HttpReply;
 
-struct HttpAnswer {
-  int status = 0;
-  std::string body;
-};
-
-// GET base.path + path. Unavailable when there is no answer in `timeout`.
-absl::StatusOr<HttpAnswer> HttpGet(const HttpUrl& base, const std::string& path,
+// GET url.path + path. Unavailable when there is no connection,
+// DeadlineExceeded when there is no answer in `timeout`.
+absl::StatusOr<HttpAnswer> HttpGet(const HttpUrl& url, const std::string& path,
                                    std::chrono::milliseconds timeout);
 
 // POST multipart/form-data with `data` as field "file" (image/jpeg or
 // image/png by the file name).
-absl::StatusOr<HttpAnswer> HttpPostFile(const HttpUrl& base,
+absl::StatusOr<HttpAnswer> HttpPostFile(const HttpUrl& url,
                                         const std::string& path,
                                         const std::string& file_name,
                                         const std::string& data,

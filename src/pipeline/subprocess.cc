@@ -1,133 +1,51 @@
+// RunCommand, Child and the interrupt flag over base::Subprocess: the
+// pipeline's policy (log files, process groups, SIGTERM then SIGKILL, stop
+// on interrupt), not its own fork/exec. Thread-compatible, as subprocess.h.
 #include "src/pipeline/subprocess.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <cerrno>
-#include <cstdlib>
 #include <filesystem>
-#include <thread>
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "src/base/files.h"
 
 namespace spatial::pipeline {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 volatile sig_atomic_t g_interrupted = 0;
 
 void OnSignal(int) { g_interrupted = 1; }
 
-int ExitCodeOf(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
-
-// Forks and execs argv in a new process group with stdout/stderr on the log.
-absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv,
-                            const CommandOptions& options) {
-  if (argv.empty()) return absl::InvalidArgumentError("empty command");
-  std::vector<char*> cargv;
-  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-  cargv.push_back(nullptr);
-  const std::string log =
-      options.log_path.empty() ? "/dev/null" : options.log_path;
-  if (!options.log_path.empty()) {
-    if (auto s = base::MakeDirs(base::DirName(log)); !s.ok()) return s;
+absl::StatusOr<base::Subprocess> Spawn(const std::vector<std::string>& argv,
+                                       const CommandOptions& options) {
+  base::SpawnOptions spawn;
+  spawn.cwd = options.cwd;
+  spawn.new_process_group = true;
+  if (options.log_path.empty()) {
+    spawn.err = base::Redirect::Null();
+  } else {
+    if (auto s = base::MakeDirs(base::DirName(options.log_path)); !s.ok()) {
+      return s;
+    }
+    spawn.err = base::Redirect::Append(options.log_path);
   }
-  int log_fd =
-      ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log_fd < 0) return base::ErrnoStatus(errno, absl::StrCat("open ", log));
-  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (null_fd < 0) {
-    ::close(log_fd);
-    return base::ErrnoStatus(errno, "open /dev/null");
-  }
-  int out_fd = log_fd;
   if (!options.stdout_path.empty()) {
-    out_fd = ::open(options.stdout_path.c_str(),
-                    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (out_fd < 0) {
-      int err = errno;
-      ::close(log_fd);
-      ::close(null_fd);
-      return base::ErrnoStatus(err, absl::StrCat("open ", options.stdout_path));
-    }
+    spawn.out = base::Redirect::File(options.stdout_path);
+  } else {
+    spawn.out = options.log_path.empty()
+                    ? base::Redirect::Null()
+                    : base::Redirect::Append(options.log_path);
   }
-  const char* cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    int err = errno;
-    ::close(log_fd);
-    ::close(null_fd);
-    if (out_fd != log_fd) ::close(out_fd);
-    return base::ErrnoStatus(err, "fork");
+  auto child = base::Subprocess::Spawn(argv, spawn);
+  if (!child.ok() && base::CouldNotExecute(child.status()) &&
+      !options.log_path.empty()) {
+    std::ofstream(options.log_path, std::ios::app)
+        << "pipeline: " << child.status().message() << "\n";
   }
-  if (pid == 0) {
-    // Only async-signal-safe calls from here to exec.
-    ::setpgid(0, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGINT, SIG_DFL);
-    ::signal(SIGTERM, SIG_DFL);
-    ::signal(SIGPIPE, SIG_DFL);
-    if (::dup2(null_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 ||
-        ::dup2(log_fd, 2) < 0) {
-      ::_exit(126);
-    }
-    if (cwd != nullptr && ::chdir(cwd) != 0) {
-      static const char kMsg[] = "pipeline: chdir failed\n";
-      (void)!::write(2, kMsg, sizeof(kMsg) - 1);
-      ::_exit(126);
-    }
-    ::execv(cargv[0], cargv.data());
-    static const char kMsg[] = "pipeline: execv failed\n";
-    (void)!::write(2, kMsg, sizeof(kMsg) - 1);
-    ::_exit(127);
-  }
-  ::setpgid(pid, pid);  // also here, so that a kill right away hits the group
-  if (out_fd != log_fd) ::close(out_fd);
-  ::close(log_fd);
-  ::close(null_fd);
-  return pid;
-}
-
-// Waits for pid until `deadline`; true and the status when it exited.
-bool WaitUntil(pid_t pid, Clock::time_point deadline, int* status,
-               bool stop_on_interrupt) {
-  while (true) {
-    pid_t r = ::waitpid(pid, status, WNOHANG);
-    if (r == pid) return true;
-    if (r < 0 && errno != EINTR) {
-      *status = -1;
-      return true;  // not our child any more: nothing to wait for
-    }
-    if (Clock::now() >= deadline) return false;
-    if (stop_on_interrupt && g_interrupted) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-}
-
-// SIGTERM to the group, `grace` to exit, then SIGKILL; the exit status.
-int KillGroup(pid_t pid, std::chrono::milliseconds grace) {
-  int status = -1;
-  ::kill(-pid, SIGTERM);
-  if (!WaitUntil(pid, Clock::now() + grace, &status, false)) {
-    ::kill(-pid, SIGKILL);
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-  }
-  ::kill(-pid, SIGKILL);  // whatever the child left behind in its group
-  return status;
+  return child;
 }
 
 }  // namespace
@@ -135,67 +53,56 @@ int KillGroup(pid_t pid, std::chrono::milliseconds grace) {
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
                                          const CommandOptions& options) {
   CommandResult result;
-  const auto started = Clock::now();
+  const absl::Time started = absl::Now();
   if (g_interrupted) {
     result.interrupted = true;
     return result;
   }
-  auto pid = Spawn(argv, options);
-  if (!pid.ok()) return pid.status();
-  int status = -1;
-  if (WaitUntil(*pid, started + options.timeout, &status, true)) {
-    result.exit_code = ExitCodeOf(status);
+  auto child = Spawn(argv, options);
+  if (!child.ok()) {
+    // As a shell has it: a program that cannot be executed exits 127.
+    if (!base::CouldNotExecute(child.status())) return child.status();
+    result.exit_code = 127;
+    result.seconds = absl::ToDoubleSeconds(absl::Now() - started);
+    return result;
+  }
+  std::optional<base::ExitInfo> exit = child->Wait(
+      absl::FromChrono(options.timeout), [] { return g_interrupted != 0; });
+  if (exit.has_value()) {
+    result.exit_code = exit->code;
     // Grandchildren left in the group (e.g. a server a test forgot) go too.
-    ::kill(-*pid, SIGKILL);
+    child->Stop(absl::ZeroDuration());
   } else {
     result.interrupted = g_interrupted != 0;
     result.timed_out = !result.interrupted;
-    result.exit_code = ExitCodeOf(KillGroup(*pid, std::chrono::seconds(3)));
+    result.exit_code = child->Stop(absl::Seconds(3)).code;
   }
-  result.seconds =
-      std::chrono::duration<double>(Clock::now() - started).count();
+  result.seconds = absl::ToDoubleSeconds(absl::Now() - started);
   return result;
 }
 
 absl::StatusOr<Child> Child::Start(const std::vector<std::string>& argv,
                                    const CommandOptions& options) {
-  auto pid = Spawn(argv, options);
-  if (!pid.ok()) return pid.status();
+  auto process = Spawn(argv, options);
+  if (!process.ok()) return process.status();
   Child c;
-  c.pid_ = *pid;
+  c.process_ = std::move(*process);
   return c;
 }
 
-Child& Child::operator=(Child&& o) noexcept {
-  if (this != &o) {
-    if (pid_ > 0) KillGroup(pid_, std::chrono::milliseconds(0));
-    pid_ = o.pid_;
-    o.pid_ = -1;
-  }
-  return *this;
-}
-
 Child::~Child() {
-  if (pid_ > 0) Stop(std::chrono::milliseconds(2000));
+  if (process_.pid() > 0) Stop(std::chrono::milliseconds(2000));
 }
 
 bool Child::Running() {
-  if (pid_ <= 0) return false;
-  int status = 0;
-  pid_t r = ::waitpid(pid_, &status, WNOHANG);
-  if (r == 0) return true;
-  if (r == pid_) status_ = status;
-  ::kill(-pid_, SIGKILL);
-  pid_ = -1;
+  if (process_.Running()) return true;
+  // Whatever it left in its group goes with it.
+  process_.Stop(absl::ZeroDuration());
   return false;
 }
 
 int Child::Stop(std::chrono::milliseconds grace) {
-  if (pid_ <= 0) return status_ < 0 ? -1 : ExitCodeOf(status_);
-  int status = KillGroup(pid_, grace);
-  pid_ = -1;
-  status_ = status;
-  return ExitCodeOf(status);
+  return process_.Stop(absl::FromChrono(grace)).code;
 }
 
 void InstallInterruptHandlers() {
@@ -212,17 +119,6 @@ std::string SelfExe() {
   std::error_code ec;
   auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
   return ec ? std::string("/proc/self/exe") : p.string();
-}
-
-std::string FindInPath(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr) return "";
-  for (absl::string_view dir : absl::StrSplit(path, ':')) {
-    if (dir.empty()) continue;
-    std::string candidate = absl::StrCat(dir, "/", name);
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return "";
 }
 
 }  // namespace spatial::pipeline

@@ -1,17 +1,17 @@
-// Child processes for pipeline stages: fork/exec (no shell) in a new process
-// group, stdout and stderr appended to a log file, a time limit, and the
-// whole group killed on timeout or when the pipeline is interrupted (Ctrl-C,
-// SIGTERM). Thread-compatible: one pipeline runs its children one at a time.
+// Child processes for pipeline stages, over base::Subprocess: argv (no
+// shell) in a new process group, stdout and stderr appended to a log file, a
+// time limit, and the whole group killed on timeout or when the pipeline is
+// interrupted (Ctrl-C, SIGTERM). Thread-compatible: one pipeline runs its
+// children one at a time.
 #ifndef SPATIAL_PIPELINE_SUBPROCESS_H_
 #define SPATIAL_PIPELINE_SUBPROCESS_H_
-
-#include <sys/types.h>
 
 #include <chrono>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "src/base/subprocess.h"
 
 namespace spatial::pipeline {
 
@@ -31,7 +31,8 @@ struct CommandOptions {
 
 // Runs argv (argv[0] is a path, no PATH search) and waits for it. Errors only
 // when the child cannot be started (log not writable, fork failed); a child
-// that exits non-zero is an OK result with that exit code.
+// that exits non-zero is an OK result with that exit code, and a program
+// that cannot be executed exits 127 (why is in the log).
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
                                          const CommandOptions& options);
 
@@ -42,13 +43,13 @@ class Child {
   static absl::StatusOr<Child> Start(const std::vector<std::string>& argv,
                                      const CommandOptions& options);
   Child() = default;
-  Child(Child&& o) noexcept : pid_(o.pid_) { o.pid_ = -1; }
-  Child& operator=(Child&& o) noexcept;
+  Child(Child&& o) noexcept = default;
+  Child& operator=(Child&& o) noexcept = default;
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
-  ~Child();
+  ~Child();  // Stop with 2 s of grace, if still running
 
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return process_.pid(); }
   // True while the child has not exited (reaps it when it has).
   bool Running();
   // SIGTERM to the group, waits up to `grace`, then SIGKILL. Exit code as
@@ -56,8 +57,7 @@ class Child {
   int Stop(std::chrono::milliseconds grace);
 
  private:
-  pid_t pid_ = -1;
-  int status_ = -1;
+  base::Subprocess process_;
 };
 
 // Installs SIGINT/SIGTERM handlers that mark the pipeline interrupted (the
@@ -69,7 +69,7 @@ bool Interrupted();
 std::string SelfExe();
 
 // A PATH lookup for a tool ("" when not found).
-std::string FindInPath(const std::string& name);
+using base::FindInPath;
 
 }  // namespace spatial::pipeline
 

@@ -1,6 +1,7 @@
 // Black-box tests of `spatial envtest`: the real binary starts real servers
 // with the shipped models on 127.0.0.1, checks them, and must leave no process
 // behind: after a pass, a failure, --setup-only/--cleanup-only, or SIGINT.
+// Children run through RunProcess or base::Subprocess. Single-threaded.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,8 +12,10 @@
 #include <string>
 #include <thread>
 
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "src/base/subprocess.h"
 #include "tests/integration/process.h"
 #include "tests/test_paths.h"
 
@@ -295,17 +298,15 @@ TEST(EnvtestTest, SigintDuringARunLeavesNoServerBehind) {
   const std::string bin = spatial::testing::SpatialBinary();
   const std::string src = spatial::testing::SourceDir();
   const std::string log = dir + "/envtest.log";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    if (::chdir(src.c_str()) != 0) _exit(127);
-    FILE* out = std::freopen(log.c_str(), "w", stdout);
-    if (out == nullptr || ::dup2(::fileno(stdout), 2) < 0) _exit(127);
-    ::execl(bin.c_str(), bin.c_str(), "envtest", "--environment", "all",
-            "--state-file", state.c_str(), "--output",
-            (dir + "/report.json").c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  ASSERT_GT(pid, 0);
+  base::SpawnOptions spawn;
+  spawn.cwd = src;
+  spawn.out = base::Redirect::File(log);
+  spawn.err = base::Redirect::SameAsStdout();
+  auto envtest = base::Subprocess::Spawn(
+      {bin, "envtest", "--environment", "all", "--state-file", state,
+       "--output", dir + "/report.json"},
+      spawn);
+  ASSERT_TRUE(envtest.ok()) << envtest.status();
   // Wait until all three servers are up (their ports are recorded).
   std::vector<int> servers;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -319,22 +320,14 @@ TEST(EnvtestTest, SigintDuringARunLeavesNoServerBehind) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // mid-tests
-  ASSERT_EQ(::kill(pid, SIGINT), 0);
-  int status = 0;
-  pid_t done = 0;
-  for (int i = 0; i < 400 && done == 0; ++i) {
-    done = ::waitpid(pid, &status, WNOHANG);
-    if (done == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  if (done == 0) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-  }
-  ASSERT_EQ(done, pid) << "envtest still running 20 s after SIGINT\n"
-                       << ReadText(log);
+  ASSERT_EQ(::kill(envtest->pid(), SIGINT), 0);
+  // Bounded; the destructor kills it if it is still running.
+  std::optional<base::ExitInfo> exit = envtest->Wait(absl::Seconds(20));
+  ASSERT_TRUE(exit.has_value()) << "envtest still running 20 s after SIGINT\n"
+                                << ReadText(log);
   ASSERT_EQ(servers.size(), 3u) << ReadText(log);
-  EXPECT_TRUE(WIFEXITED(status)) << ReadText(log);
-  EXPECT_EQ(WEXITSTATUS(status), 130) << ReadText(log);
+  EXPECT_EQ(exit->signal, 0) << ReadText(log);
+  EXPECT_EQ(exit->code, 130) << ReadText(log);
   for (int s : servers) {
     EXPECT_TRUE(GoneWithin(s, std::chrono::seconds(5)))
         << "server " << s << " survived SIGINT\n"

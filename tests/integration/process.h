@@ -1,7 +1,6 @@
-// RunProcess: runs a program (fork/exec, no shell) with a time limit and
-// captures its exit code, stdout and stderr. For black-box tests of `spatial`.
-// Thread-safe: several threads may run processes at once (every descriptor is
-// close-on-exec, and the child only calls async-signal-safe functions).
+// RunProcess: runs a program (base::RunSubprocess, no shell) with a time
+// limit and captures its exit code, stdout and stderr. For black-box tests of
+// `spatial`. Thread-safe: several threads may run processes at once.
 #ifndef SPATIAL_TESTS_INTEGRATION_PROCESS_H_
 #define SPATIAL_TESTS_INTEGRATION_PROCESS_H_
 
@@ -25,7 +24,8 @@ struct ProcessResult {
   std::string err;         // everything written to stderr
 };
 
-// Runs argv[0] (a path; no PATH search) with stdin from /dev/null.
+// Runs argv[0] (a path; no PATH search) with stdin from /dev/null. A program
+// that cannot be executed: exit code 127, the reason in `err`.
 ProcessResult RunProcess(const std::vector<std::string>& argv,
                          const ProcessOptions& options = {});
 

@@ -1,5 +1,5 @@
 // Helpers of the black-box tests of `spatial serve`: start the real binary on
-// 127.0.0.1 port 0 and talk HTTP/1.1 to it over a plain socket.
+// 127.0.0.1 port 0 and talk HTTP/1.1 to it (base::HttpFetch). Thread-safe.
 #ifndef SPATIAL_TESTS_INTEGRATION_SERVE_CLIENT_H_
 #define SPATIAL_TESTS_INTEGRATION_SERVE_CLIENT_H_
 
@@ -19,7 +19,8 @@ struct Reply {
   std::string body;
 };
 
-// One request on a fresh connection (Connection: close), bounded by a timeout.
+// One request on a fresh connection (Connection: close), bounded by a 30 s
+// timeout.
 Reply Request(int port, const std::string& method, const std::string& path,
               const std::string& content_type = "",
               const std::string& body = "");

@@ -1,6 +1,6 @@
-// ServerProcess: a real `spatial serve` child on 127.0.0.1 for black-box
-// tests, with its log in a file (talk to it with serve_client.h). Not
-// thread-safe.
+// ServerProcess: a real `spatial serve` child (a base::Subprocess) on
+// 127.0.0.1 for black-box tests, with its log in a file (talk to it with
+// serve_client.h). Not thread-safe.
 #ifndef SPATIAL_TESTS_INTEGRATION_SERVER_PROCESS_H_
 #define SPATIAL_TESTS_INTEGRATION_SERVER_PROCESS_H_
 
@@ -10,12 +10,15 @@
 #include <string>
 #include <vector>
 
+#include "src/base/subprocess.h"
+
 namespace spatial::integration {
 
 class ServerProcess {
  public:
   // Starts `spatial serve --address 127.0.0.1 --port 0 --port-file F ARGS...`
-  // in `cwd`, stdout and stderr appended to `log_file`.
+  // in `cwd`, stdout and stderr appended to `log_file` (and there why it
+  // could not start, if it could not).
   ServerProcess(const std::vector<std::string>& args, const std::string& cwd,
                 const std::string& log_file);
   ~ServerProcess();  // SIGKILL if still running
@@ -32,16 +35,12 @@ class ServerProcess {
 
   int port() const { return port_; }
   // Hands the process over to the caller (no kill at destruction).
-  pid_t Release() {
-    pid_t p = pid_;
-    pid_ = -1;
-    return p;
-  }
-  pid_t pid() const { return pid_; }
+  pid_t Release() { return process_.Release(); }
+  pid_t pid() const { return process_.pid(); }
   std::string Log() const;
 
  private:
-  pid_t pid_ = -1;
+  base::Subprocess process_;  // SIGKILLed and reaped at destruction
   int port_ = 0;
   std::string port_file_, log_file_;
 };

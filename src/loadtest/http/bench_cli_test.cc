@@ -1,12 +1,10 @@
-// `spatial bench` as a user runs it: the real binary (SPATIAL_BINARY) against
-// a fixture server in this process. Checks the exit codes (0, 1, 2, 99) and
-// the report files.
+// `spatial bench` as a user runs it: the real binary (SPATIAL_BINARY, run
+// through base::RunSubprocess) against a fixture server in this process.
+// Checks the exit codes (0, 1, 2, 99) and the report files. Each test owns
+// its server; the server's threads share nothing with the test's.
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -17,9 +15,8 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "src/base/files.h"
+#include "src/base/subprocess.h"
 #include "src/loadtest/http/fixture_server.h"
-
-extern char** environ;
 
 namespace spatial::loadtest::http {
 namespace {
@@ -30,43 +27,25 @@ struct Outcome {
 };
 
 // Runs `spatial ARGS...` ($SPATIAL_BINARY, else this build's) with stdout and
-// stderr captured in files.
+// stderr captured (base::RunSubprocess).
 Outcome RunSpatial(const std::vector<std::string>& args) {
   const char* env = std::getenv("SPATIAL_BINARY");
   std::string binary =
       env != nullptr && *env != '\0' ? env : SPATIAL_DEFAULT_BINARY;
-  // Per process and call: ctest runs each test of this file as its own
-  // process, in parallel, and they share TempDir().
-  static int calls = 0;
-  std::string stem = testing::TempDir() + "/bench_cli_" +
-                     std::to_string(getpid()) + "_" + std::to_string(++calls);
-  std::string out_path = stem + "_out.txt", err_path = stem + "_err.txt";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::vector<std::string> all = {binary};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  argv.reserve(all.size() + 1);
-  for (std::string& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
+  std::vector<std::string> argv = {binary};
+  argv.insert(argv.end(), args.begin(), args.end());
+  base::SpawnOptions captured;
+  captured.out = base::Redirect::Capture();
+  captured.err = base::Redirect::Capture();
   Outcome o;
-  if (posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(),
-                  environ) == 0) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    o.exit_code =
-        WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  auto run = base::RunSubprocess(argv, captured, absl::Seconds(120));
+  if (!run.ok()) {
+    o.err = std::string(run.status().message());
+    return o;
   }
-  posix_spawn_file_actions_destroy(&actions);
-  o.out = base::ReadFile(out_path).value_or("");
-  o.err = base::ReadFile(err_path).value_or("");
-  unlink(out_path.c_str());
-  unlink(err_path.c_str());
+  o.exit_code = run->timed_out ? -1 : run->exit.code;
+  o.out = std::move(run->out);
+  o.err = std::move(run->err);
   return o;
 }
 

@@ -1,6 +1,7 @@
-// Runs the PostgreSQL client tools (pg_dump, psql) for backup and restore:
-// fork/exec without a shell, stdin and stdout from/to files, stderr captured
-// for the error message. Thread-safe.
+// Runs the PostgreSQL client tools (pg_dump, psql) for backup and restore
+// through base::Subprocess (no shell): stdin from /dev/null, stdout to a file
+// only its owner may read, stderr captured for the error message.
+// Thread-safe.
 #ifndef SPATIAL_REGISTRY_BACKUP_TOOL_RUN_H_
 #define SPATIAL_REGISTRY_BACKUP_TOOL_RUN_H_
 

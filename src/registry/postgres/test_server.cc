@@ -1,13 +1,11 @@
+// TestPostgres and RunCommand (see test_server.h): initdb and postgres as
+// base::Subprocess children, as an unprivileged user when run as root.
+// Thread-safe as test_server.h says.
 #include "src/registry/postgres/test_server.h"
 
-#include <fcntl.h>
-#include <grp.h>
-#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,8 +23,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-
-extern char** environ;
+#include "absl/time/time.h"
 
 namespace spatial::registry::pgtest {
 namespace fs = std::filesystem;
@@ -42,80 +39,27 @@ struct RunAs {
   std::string name;
 };
 
-struct SpawnSpec {
-  std::vector<std::string> argv;
-  std::map<std::string, std::string> env;  // added to (or replacing in) environ
-  std::string cwd;                         // "" = inherit
-  std::optional<RunAs> run_as;
-  int out_fd = -1;  // stdout and stderr; -1 = inherit
-  bool die_with_parent = false;
-};
-
-// fork + execve. Everything the child needs is built before fork(): after
-// it, only async-signal-safe calls (the test binary has threads).
-absl::StatusOr<pid_t> Spawn(const SpawnSpec& spec) {
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string kv(*e);
-    std::string key = kv.substr(0, kv.find('='));
-    if (spec.env.count(key) == 0) env_strings.push_back(std::move(kv));
+// How the server's tools run: base::Subprocess with stdout and stderr to
+// `log`, as `run_as` when set, `LC_ALL=C`.
+base::SpawnOptions ToolOptions(const std::string& cwd,
+                               const std::optional<RunAs>& run_as,
+                               const std::string& log) {
+  base::SpawnOptions o;
+  o.cwd = cwd;
+  o.env = {{"LC_ALL", "C"}};
+  o.out = base::Redirect::File(log);
+  o.err = base::Redirect::SameAsStdout();
+  if (run_as) {
+    o.uid = static_cast<int>(run_as->uid);
+    o.gid = static_cast<int>(run_as->gid);
   }
-  for (const auto& [k, v] : spec.env) {
-    env_strings.push_back(absl::StrCat(k, "=", v));
-  }
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = spec.argv;
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t parent = ::getpid();
-
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
-  }
-  if (pid == 0) {
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, 0);
-    if (spec.out_fd >= 0) {
-      ::dup2(spec.out_fd, 1);
-      ::dup2(spec.out_fd, 2);
-    }
-    if (spec.run_as) {
-      if (::setgroups(0, nullptr) != 0 || ::setgid(spec.run_as->gid) != 0 ||
-          ::setuid(spec.run_as->uid) != 0) {
-        ::_exit(126);
-      }
-    }
-    if (!spec.cwd.empty() && ::chdir(spec.cwd.c_str()) != 0) ::_exit(126);
-    // Set after setuid, which clears it; checked against a parent that died
-    // in between.
-    if (spec.die_with_parent) {
-      ::prctl(PR_SET_PDEATHSIG, SIGQUIT);
-      if (::getppid() != parent) ::_exit(1);
-    }
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(127);
-  }
-  return pid;
+  return o;
 }
 
-// Waits up to `timeout_ms`; nullopt when still running.
-std::optional<int> WaitExit(pid_t pid, int timeout_ms) {
-  auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  for (;;) {
-    int status = 0;
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) {
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    if (r < 0 && errno != EINTR) return -1;
-    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+// A tool that cannot start is a broken set-up, never a reason to skip
+// (NotFound means "skip" to PostgresEnvironment).
+absl::Status CannotStart(const absl::Status& s) {
+  return absl::InternalError(s.message());
 }
 
 std::string Tail(const std::string& path, size_t max = 4000) {
@@ -218,79 +162,55 @@ absl::StatusOr<std::unique_ptr<TestPostgres>> TestPostgres::Start(
   }
   ::chmod(dir.c_str(), 0700);
   // The server (pid 0 until started) is stopped and the dir removed on error.
-  std::unique_ptr<TestPostgres> server(new TestPostgres(dir, 0));
+  std::unique_ptr<TestPostgres> server(new TestPostgres(dir));
 
   std::string initdb_log = dir + "/initdb.log";
-  int log_fd = ::open(initdb_log.c_str(),
-                      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  SpawnSpec init;
-  init.argv = {
-      bin + "/initdb", "-D",         dir + "/data", "-U",
-      kSuperuser,      "-A",         "trust",       "-E",
-      "UTF8",          "--locale=C", "--no-sync",   "--no-instructions"};
-  init.cwd = dir;
-  init.run_as = *user;
-  init.out_fd = log_fd;
-  init.env = {{"LC_ALL", "C"}};
-  auto initdb = Spawn(init);
-  if (!initdb.ok()) {
-    ::close(log_fd);
-    return initdb.status();
-  }
-  std::optional<int> rc = WaitExit(*initdb, 120000);
-  ::close(log_fd);
-  if (!rc || *rc != 0) {
-    if (!rc) {
-      ::kill(*initdb, SIGKILL);
-      WaitExit(*initdb, 5000);
-    }
+  auto initdb = base::RunSubprocess(
+      {bin + "/initdb", "-D", dir + "/data", "-U", kSuperuser, "-A", "trust",
+       "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"},
+      ToolOptions(dir, *user, initdb_log), absl::Minutes(2));
+  if (!initdb.ok()) return CannotStart(initdb.status());
+  if (initdb->timed_out || initdb->exit.code != 0) {
     return absl::InternalError(absl::StrCat(
-        "initdb failed (", rc ? absl::StrCat("exit ", *rc) : "timed out",
+        "initdb failed (",
+        initdb->timed_out ? "timed out"
+                          : absl::StrCat("exit ", initdb->exit.code),
         *user ? absl::StrCat(", run as ", (*user)->name) : "", "):\n",
         Tail(initdb_log)));
   }
 
   std::string server_log = dir + "/server.log";
-  log_fd = ::open(server_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                  0644);
-  SpawnSpec run;
   // No TCP at all; durability traded for speed: the data dies with the test.
-  run.argv = {bin + "/postgres",
-              "-D",
-              dir + "/data",
-              "-k",
-              dir,
-              "-p",
-              "5432",
-              "-c",
-              "listen_addresses=",
-              "-c",
-              "fsync=off",
-              "-c",
-              "synchronous_commit=off",
-              "-c",
-              "full_page_writes=off",
-              "-c",
-              "shared_buffers=16MB",
-              "-c",
-              "max_connections=60"};
-  run.cwd = dir;
-  run.run_as = *user;
-  run.out_fd = log_fd;
-  run.env = {{"LC_ALL", "C"}};
-  run.die_with_parent = true;
-  auto pid = Spawn(run);
-  ::close(log_fd);
-  if (!pid.ok()) return pid.status();
-  server->pid_ = *pid;
+  std::vector<std::string> argv = {bin + "/postgres",
+                                   "-D",
+                                   dir + "/data",
+                                   "-k",
+                                   dir,
+                                   "-p",
+                                   "5432",
+                                   "-c",
+                                   "listen_addresses=",
+                                   "-c",
+                                   "fsync=off",
+                                   "-c",
+                                   "synchronous_commit=off",
+                                   "-c",
+                                   "full_page_writes=off",
+                                   "-c",
+                                   "shared_buffers=16MB",
+                                   "-c",
+                                   "max_connections=60"};
+  base::SpawnOptions run = ToolOptions(dir, *user, server_log);
+  run.parent_death_signal = SIGQUIT;  // a crashed test leaves no server
+  auto postgres = base::Subprocess::Spawn(argv, run);
+  if (!postgres.ok()) return CannotStart(postgres.status());
+  server->server_ = std::move(*postgres);
 
   auto deadline = std::chrono::steady_clock::now() +
                   std::chrono::milliseconds(options.start_timeout_ms);
   std::string last_error;
   for (;;) {
-    int status = 0;
-    if (::waitpid(server->pid_, &status, WNOHANG) == server->pid_) {
-      server->pid_ = 0;
+    if (!server->server_.Running()) {
       return absl::InternalError(absl::StrCat(
           "the PostgreSQL test server exited at start:\n", Tail(server_log)));
     }
@@ -315,17 +235,14 @@ TestPostgres::~TestPostgres() { (void)Stop(); }
 
 absl::Status TestPostgres::Stop() {
   absl::Status result;
-  if (pid_ > 0) {
-    ::kill(pid_,
-           SIGINT);  // fast shutdown: disconnect clients, checkpoint, exit
-    std::optional<int> rc = WaitExit(pid_, 15000);
-    if (!rc) {
-      ::kill(pid_, SIGKILL);
-      WaitExit(pid_, 5000);
+  if (server_.pid() > 0) {
+    // Fast shutdown: disconnect clients, checkpoint, exit.
+    server_.Signal(SIGINT);
+    if (!server_.Wait(absl::Seconds(15)).has_value()) {
+      server_.Stop(absl::Seconds(5));
       result = absl::DeadlineExceededError(
           "the PostgreSQL test server ignored SIGINT");
     }
-    pid_ = 0;
   }
   if (!dir_.empty()) {
     std::error_code ec;
@@ -385,52 +302,17 @@ void PostgresEnvironment::TearDown() {
 absl::StatusOr<CommandResult> RunCommand(
     const std::vector<std::string>& argv,
     const std::map<std::string, std::string>& env, int timeout_ms) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
-    return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
+  base::SpawnOptions o;
+  o.env = env;
+  o.out = base::Redirect::Capture();
+  o.err = base::Redirect::SameAsStdout();
+  auto run = base::RunSubprocess(argv, o, absl::Milliseconds(timeout_ms));
+  if (!run.ok()) return run.status();
+  if (run->timed_out) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        argv[0], " ran longer than ", timeout_ms, " ms; output:\n", run->out));
   }
-  SpawnSpec spec;
-  spec.argv = argv;
-  spec.env = env;
-  spec.out_fd = fds[1];
-  auto pid = Spawn(spec);
-  ::close(fds[1]);
-  if (!pid.ok()) {
-    ::close(fds[0]);
-    return pid.status();
-  }
-  CommandResult result;
-  auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  bool timed_out = false;
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    deadline - std::chrono::steady_clock::now())
-                    .count();
-    if (left <= 0) {
-      timed_out = true;
-      break;
-    }
-    struct pollfd p = {fds[0], POLLIN, 0};
-    int n = ::poll(&p, 1, static_cast<int>(left));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) continue;
-    char buf[4096];
-    ssize_t got = ::read(fds[0], buf, sizeof buf);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;
-    result.output.append(buf, static_cast<size_t>(got));
-  }
-  ::close(fds[0]);
-  if (timed_out) ::kill(*pid, SIGKILL);
-  std::optional<int> rc = WaitExit(*pid, 10000);
-  if (timed_out) {
-    return absl::DeadlineExceededError(
-        absl::StrCat(argv[0], " ran longer than ", timeout_ms, " ms; output:\n",
-                     result.output));
-  }
-  result.exit_code = rc.value_or(-1);
-  return result;
+  return CommandResult{.exit_code = run->exit.code, .output = run->out};
 }
 
 }  // namespace spatial::registry::pgtest

@@ -4,6 +4,7 @@
 // as the `postgres` user, else `nobody`, and owns the temp dir. The server is
 // our child with a parent-death signal, so a crashed test binary leaves no
 // server behind; Stop() (or the destructor) shuts it down and removes the dir.
+// Its processes run through base::Subprocess.
 // Thread-safe after Start(): CreateDatabase() may be called from any thread.
 #ifndef SPATIAL_REGISTRY_POSTGRES_TEST_SERVER_H_
 #define SPATIAL_REGISTRY_POSTGRES_TEST_SERVER_H_
@@ -18,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "gtest/gtest.h"
+#include "src/base/subprocess.h"
 
 namespace spatial::registry::pgtest {
 
@@ -49,10 +51,10 @@ class TestPostgres {
   absl::Status Stop();
 
  private:
-  TestPostgres(std::string dir, pid_t pid) : dir_(std::move(dir)), pid_(pid) {}
+  explicit TestPostgres(std::string dir) : dir_(std::move(dir)) {}
 
   std::string dir_;
-  pid_t pid_;
+  base::Subprocess server_;  // `postgres`; none until started
   std::atomic<int> next_db_{0};
 };
 
