@@ -3,9 +3,10 @@
 
 The preprocessing exists once, in C++ (`spatial data tensors`); this script only
 reads its .npy output. It trains one of two models, exports ONNX (opset 13)
-for OpenCV's DNN module, keeps the PyTorch weights (state_dict and TorchScript)
-for the PyTorch peer in benchmarks, and writes manifest.json plus reference
-inputs and outputs for the C++ parity test.
+for OpenCV's DNN module, keeps the PyTorch weights (state_dict and TorchScript;
+for a comparison with PyTorch serving, a benchmark that does not exist yet),
+and writes manifest.json plus reference inputs and outputs for the C++ parity
+test.
 
   SpatialPizzaNet  visual encoder (RGB) + spatial encoder (depth + normals),
                    fused by the gated connector of the original project
