@@ -183,8 +183,10 @@ CommandResult RunMigrate(const ModelFlags& f) {
   if (f.migrate_from == f.migrate_to) {
     return absl::InvalidArgumentError("--from and --to name the same registry");
   }
-  ASSIGN_OR_RETURN(auto from, registry::OpenRegistry(f.migrate_from, /*create=*/false));
-  ASSIGN_OR_RETURN(auto to, registry::OpenRegistry(f.migrate_to, /*create=*/true));
+  ASSIGN_OR_RETURN(auto from,
+                   registry::OpenRegistry(f.migrate_from, /*create=*/false));
+  ASSIGN_OR_RETURN(auto to,
+                   registry::OpenRegistry(f.migrate_to, /*create=*/true));
   ASSIGN_OR_RETURN(auto s, registry::MigrateRegistry(*from, *to));
   std::cout << "migrated " << s.environments << " environment(s), "
             << s.versions << " version(s), " << s.validations

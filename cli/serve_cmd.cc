@@ -10,9 +10,9 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/registry_options.h"
 #include "cli/serve_config.h"
 #include "cli/serve_wiring.h"
-#include "cli/registry_options.h"
 #include "opencv2/core/utility.hpp"
 #include "src/base/status_macros.h"
 
