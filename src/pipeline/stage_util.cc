@@ -28,7 +28,6 @@ std::string ArtifactPath(const PipelineConfig& c, const std::string& file) {
 
 std::vector<std::string> RegistryArgs(const PipelineConfig& c) {
   std::vector<std::string> a;
-  if (!c.registry.empty()) a.insert(a.end(), {"--registry", c.registry});
   if (!c.store.empty()) a.insert(a.end(), {"--store", c.store});
   if (!c.config.empty()) a.insert(a.end(), {"--config", c.config});
   return a;
@@ -46,6 +45,12 @@ absl::StatusOr<CommandResult> RunSpatial(const PipelineConfig& c,
   o.stdout_path = stdout_path;
   o.cwd = c.source_dir;
   o.timeout = std::chrono::seconds(timeout_s);
+  // The registry travels in the environment, which only this user can read,
+  // not on the command line, which `ps` shows to every user of the host
+  // (a postgresql:// URL may hold a password).
+  if (!c.registry.empty() && !args.empty() && args.front() == "model") {
+    o.env["SPATIAL_REGISTRY"] = c.registry;
+  }
   if (auto st = base::MakeDirs(base::DirName(o.log_path)); !st.ok()) return st;
   {
     std::ofstream log(o.log_path, std::ios::app);

@@ -66,10 +66,14 @@ std::vector<Stage> MakeStages(const PipelineConfig& config,
 std::string LogPath(const PipelineConfig& c, const std::string& stage);
 std::string ReportPath(const PipelineConfig& c, const std::string& file);
 std::string ArtifactPath(const PipelineConfig& c, const std::string& file);
-// --registry/--store/--config as given.
+// --store/--config as given (the registry itself is not an argument: see
+// RunSpatial).
 std::vector<std::string> RegistryArgs(const PipelineConfig& c);
 // Runs `spatial ARGS...`; output appended to the stage's log (stdout to
 // `stdout_path` instead when given). The log gets a "$ command" line first.
+// A `spatial model ...` child gets the run's registry as $SPATIAL_REGISTRY in
+// its environment, never on its command line, where `ps` would show a
+// password to every user.
 absl::StatusOr<CommandResult> RunSpatial(const PipelineConfig& c,
                                          const std::string& stage,
                                          const std::vector<std::string>& args,

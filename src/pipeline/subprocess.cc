@@ -23,6 +23,7 @@ absl::StatusOr<base::Subprocess> Spawn(const std::vector<std::string>& argv,
                                        const CommandOptions& options) {
   base::SpawnOptions spawn;
   spawn.cwd = options.cwd;
+  spawn.env = options.env;
   spawn.new_process_group = true;
   if (options.log_path.empty()) {
     spawn.err = base::Redirect::Null();

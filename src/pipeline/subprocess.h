@@ -7,6 +7,7 @@
 #define SPATIAL_PIPELINE_SUBPROCESS_H_
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,8 @@ struct CommandOptions {
   std::string stdout_path;  // non-empty: stdout written (truncated) here
   std::chrono::milliseconds timeout{std::chrono::minutes(10)};
   std::string cwd;  // "" = the caller's
+  // Set in (or replacing in) the caller's environment for the child.
+  std::map<std::string, std::string> env;
 };
 
 // Runs argv (argv[0] is a path, no PATH search) and waits for it. Errors only

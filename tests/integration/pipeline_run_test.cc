@@ -128,6 +128,12 @@ TEST(PipelineRunTest, TamperedArtifactFailsModelValidationAndSkipsDependants) {
   // The log names the failed artifact check; JUnit and HTML are written.
   std::string log = ReadBytes(run.run_dir + "/logs/model-validation.log");
   EXPECT_NE(log.find("model"), std::string::npos);
+  // The children found the version in the sandbox's registry (the reason
+  // above), which they got in their environment: no command line, which `ps`
+  // shows to every user, carries it.
+  EXPECT_NE(log.find("$ " + SpatialBinary() + " model "), std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("--registry"), std::string::npos) << log;
   std::string junit = ReadBytes(run.run_dir + "/reports/pipeline_junit.xml");
   EXPECT_NE(junit.find("failures=\"1\""), std::string::npos) << junit;
   EXPECT_NE(junit.find("<skipped message=\"dependency model-validation failed"),
