@@ -4,14 +4,42 @@
 #ifndef SPATIAL_BASE_FILES_H_
 #define SPATIAL_BASE_FILES_H_
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace spatial::base {
+
+// Owns a file descriptor (-1: none) and closes it when it goes out of scope
+// or is reset. Not copyable: one owner.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { Close(); }
+  int get() const { return fd_; }
+  // Gives the descriptor up to the caller, who closes it.
+  int release() { return std::exchange(fd_, -1); }
+  void reset(int fd) {
+    Close();
+    fd_ = fd;
+  }
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
 
 // Maps an errno value to the closest canonical code, message "<what>:
 // <strerror>".

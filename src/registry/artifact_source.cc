@@ -22,13 +22,7 @@ namespace spatial::registry {
 namespace fs = std::filesystem;
 namespace {
 
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-  int release() { return std::exchange(fd, -1); }
-};
+using Fd = base::UniqueFd;
 
 bool Beneath(const std::string& path, const std::string& root) {
   if (root == "/") return true;
@@ -129,26 +123,27 @@ absl::StatusOr<int> OpenConfined(const std::string& path,
   }
   Fd in{::open(path.c_str(),
                O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)};
-  if (in.fd < 0) {
+  if (in.get() < 0) {
     return base::ErrnoStatus(errno, absl::StrCat("cannot open ", path));
   }
   // What was opened, not what was looked at: the path may have been swapped
   // in between.
-  if (::fstat(in.fd, st) != 0) {
+  if (::fstat(in.get(), st) != 0) {
     return base::ErrnoStatus(errno, absl::StrCat("cannot stat ", path));
   }
   if (!S_ISREG(st->st_mode)) {
     return absl::InvalidArgumentError(absl::StrCat(
         path, " is ", KindOf(st->st_mode), "; an artifact is a regular file"));
   }
-  if (IsPseudoFileSystem(in.fd)) {
+  if (IsPseudoFileSystem(in.get())) {
     return absl::InvalidArgumentError(absl::StrCat(
         path, " is a kernel pseudo-file (/proc, /sys, ...), not an artifact"));
   }
   // Where the descriptor really points, when /proc tells (a directory of the
   // path renamed after it was resolved would otherwise go unnoticed).
   std::error_code ec;
-  fs::path opened = fs::read_symlink(absl::StrCat("/proc/self/fd/", in.fd), ec);
+  fs::path opened =
+      fs::read_symlink(absl::StrCat("/proc/self/fd/", in.get()), ec);
   if (!ec && !BeneathAny(opened.string(), ResolvedRoots(roots))) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, " (", opened.string(),
@@ -241,11 +236,11 @@ absl::StatusOr<ScannedSource> ScanSource(const std::string& path,
     struct stat fst;
     ASSIGN_OR_RETURN(int raw, OpenConfined(file, limits.roots, &fst));
     Fd fd{raw};
-    (void)::posix_fadvise(fd.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    (void)::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
     SourceFile f{relative, file, 0, ""};
     const std::string what =
         out.is_directory ? absl::StrCat(path, " (all files)") : file;
-    ASSIGN_OR_RETURN(f.sha256, HashFd(fd.fd, budget, what, &f.size));
+    ASSIGN_OR_RETURN(f.sha256, HashFd(fd.get(), budget, what, &f.size));
     budget -= f.size;
     out.total_size += f.size;
     out.files.push_back(std::move(f));

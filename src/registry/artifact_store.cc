@@ -20,13 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Closes a file descriptor on scope exit.
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
+using Fd = base::UniqueFd;
 
 absl::Status WriteAll(int fd, const char* data, size_t n,
                       const std::string& what) {
@@ -78,7 +72,7 @@ absl::StatusOr<ArtifactFile> ArtifactStore::WriteBlob(
       absl::StrCat(tmp_dir, "/ingest.", ::getpid(), ".", rd(), rd());
   // Private until it is complete and checked.
   Fd out{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)};
-  if (out.fd < 0)
+  if (out.get() < 0)
     return base::ErrnoStatus(errno, absl::StrCat("cannot create ", tmp));
   auto fail = [&](absl::Status s) {
     ::unlink(tmp.c_str());
@@ -96,7 +90,8 @@ absl::StatusOr<ArtifactFile> ArtifactStore::WriteBlob(
     }
     if (n == 0) break;
     h.Update(buf.data(), static_cast<size_t>(n));
-    absl::Status w = WriteAll(out.fd, buf.data(), static_cast<size_t>(n), tmp);
+    absl::Status w =
+        WriteAll(out.get(), buf.data(), static_cast<size_t>(n), tmp);
     if (!w.ok()) return fail(w);
     size += static_cast<uint64_t>(n);
   }
@@ -106,10 +101,10 @@ absl::StatusOr<ArtifactFile> ArtifactStore::WriteBlob(
         absl::StrCat(what, " changed while it was imported (sha256 ", digest,
                      ", was ", expected, "); nothing was stored")));
   }
-  if (::fsync(out.fd) != 0) {
+  if (::fsync(out.get()) != 0) {
     return fail(base::ErrnoStatus(errno, absl::StrCat("cannot fsync ", tmp)));
   }
-  ::fchmod(out.fd, kBlobMode);
+  ::fchmod(out.get(), kBlobMode);
   std::string final_path = BlobPath(digest);
   std::string final_dir = base::DirName(final_path);
   absl::Status s = MakeStoreDirs(final_dir);
@@ -141,7 +136,7 @@ absl::StatusOr<ArtifactFile> ArtifactStore::IngestFile(
   // O_NONBLOCK: a fifo put in place of the file must not hang the command.
   Fd in{::open(src.c_str(),
                O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)};
-  if (in.fd < 0) {
+  if (in.get() < 0) {
     if (errno == ELOOP) {
       return absl::InvalidArgumentError(absl::StrCat(
           src, " is a symbolic link; register the file it points to"));
@@ -149,12 +144,12 @@ absl::StatusOr<ArtifactFile> ArtifactStore::IngestFile(
     return base::ErrnoStatus(errno, absl::StrCat("cannot open ", src));
   }
   struct stat st;
-  if (::fstat(in.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (::fstat(in.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return absl::InvalidArgumentError(
         absl::StrCat(src, " is not a regular file"));
   }
   bool created = false;
-  return WriteBlob(in.fd, src, std::move(relative), "", &created);
+  return WriteBlob(in.get(), src, std::move(relative), "", &created);
 }
 
 absl::StatusOr<IngestResult> ArtifactStore::StoreScanned(
@@ -167,8 +162,9 @@ absl::StatusOr<IngestResult> ArtifactStore::StoreScanned(
     ASSIGN_OR_RETURN(int raw, OpenConfined(f.path, roots, &st));
     Fd in{raw};
     bool is_new = false;
-    ASSIGN_OR_RETURN(ArtifactFile stored,
-                     WriteBlob(in.fd, f.path, f.relative, f.sha256, &is_new));
+    ASSIGN_OR_RETURN(
+        ArtifactFile stored,
+        WriteBlob(in.get(), f.path, f.relative, f.sha256, &is_new));
     if (is_new) created->push_back(BlobPath(stored.sha256));
     result.total_size += stored.size;
     result.files.push_back(std::move(stored));

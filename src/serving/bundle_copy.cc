@@ -21,19 +21,13 @@ namespace fs = std::filesystem;
 
 constexpr size_t kMaxSignatureBytes = 1 << 20;
 
-// Closes a descriptor on every path out.
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
+using Fd = base::UniqueFd;
 
 // Opens `path` for reading without following a final symbolic link; the
 // descriptor must be a regular file.
 absl::Status OpenRegular(const std::string& path, Fd& in) {
-  in.fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (in.fd < 0) {
+  in.reset(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (in.get() < 0) {
     if (errno == ELOOP) {
       return absl::InvalidArgumentError(
           absl::StrCat(path, " is a symbolic link (not allowed in a bundle)"));
@@ -41,7 +35,7 @@ absl::Status OpenRegular(const std::string& path, Fd& in) {
     return base::ErrnoStatus(errno, absl::StrCat("cannot open ", path));
   }
   struct stat st;
-  if (::fstat(in.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (::fstat(in.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, " is not a regular file"));
   }
@@ -57,7 +51,7 @@ absl::StatusOr<std::optional<std::string>> ReadSignature(
   std::string text;
   char buf[1 << 14];
   for (;;) {
-    ssize_t n = ::read(in.fd, buf, sizeof buf);
+    ssize_t n = ::read(in.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return base::ErrnoStatus(errno, absl::StrCat("read ", path));
     if (n == 0) break;
@@ -87,33 +81,32 @@ absl::StatusOr<std::string> CopyFileHashed(const std::string& src,
                                            uint64_t* size) {
   Fd in, out;
   RETURN_IF_ERROR(OpenRegular(src, in));
-  out.fd = ::open(dest.c_str(),
-                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (out.fd < 0)
+  out.reset(::open(dest.c_str(),
+                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (out.get() < 0)
     return base::ErrnoStatus(errno, absl::StrCat("cannot create ", dest));
   base::Sha256 h;
   uint64_t total = 0;
   std::vector<char> buf(1 << 16);
   for (;;) {
-    ssize_t n = ::read(in.fd, buf.data(), buf.size());
+    ssize_t n = ::read(in.get(), buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return base::ErrnoStatus(errno, absl::StrCat("read ", src));
     if (n == 0) break;
     h.Update(buf.data(), static_cast<size_t>(n));
     for (ssize_t done = 0; done < n;) {
       ssize_t w =
-          ::write(out.fd, buf.data() + done, static_cast<size_t>(n - done));
+          ::write(out.get(), buf.data() + done, static_cast<size_t>(n - done));
       if (w < 0 && errno == EINTR) continue;
       if (w < 0) return base::ErrnoStatus(errno, absl::StrCat("write ", dest));
       done += w;
     }
     total += static_cast<uint64_t>(n);
   }
-  if (::close(out.fd) != 0) {
-    out.fd = -1;
+  // close() reports a delayed write error: checked, and never retried.
+  if (::close(out.release()) != 0) {
     return base::ErrnoStatus(errno, absl::StrCat("write ", dest));
   }
-  out.fd = -1;
   if (size) *size = total;
   return h.HexDigest();
 }
