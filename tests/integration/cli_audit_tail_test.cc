@@ -3,8 +3,6 @@
 // caught by the rows that point at them, a cut the rows cannot see by a
 // signed checkpoint, and every bad checkpoint gets a clear refusal that
 // changes nothing.
-#include <sqlite3.h>
-
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -13,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "tests/integration/audit_tail_support.h"
 #include "tests/integration/cli_sandbox.h"
+#include "tests/integration/sqlite_tamper.h"
 
 namespace spatial::integration {
 namespace {
@@ -21,20 +20,7 @@ using ::testing::HasSubstr;
 AuditTarget SqliteTarget(const std::string& path) {
   AuditTarget t;
   t.registry = path;
-  t.tamper = [path](const std::string& sql) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    char* err = nullptr;
-    int rc = sqlite3_exec(db,
-                          ("DROP TRIGGER IF EXISTS audit_log_no_update; "
-                           "DROP TRIGGER IF EXISTS audit_log_no_delete; " +
-                           sql)
-                              .c_str(),
-                          nullptr, nullptr, &err);
-    EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "");
-    sqlite3_free(err);
-    sqlite3_close(db);
-  };
+  t.tamper = [path](const std::string& sql) { TamperSqlite(path, sql); };
   return t;
 }
 

@@ -1,14 +1,13 @@
 // Black-box tests of `spatial audit list` and `spatial audit verify`: every
 // registry change through the CLI is recorded with its actor, and an edited,
 // a deleted and a swapped row of the SQLite file are each caught, naming it.
-#include <sqlite3.h>
-
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/cli_sandbox.h"
+#include "tests/integration/sqlite_tamper.h"
 
 namespace spatial::integration {
 namespace {
@@ -54,18 +53,7 @@ void MakeHistory(Sandbox& box) {
 
 // Edits the registry file as someone with write access to it would.
 void Tamper(const Sandbox& box, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(box.registry().c_str(), &db), SQLITE_OK);
-  char* err = nullptr;
-  int rc = sqlite3_exec(
-      db,
-      ("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; " +
-       sql)
-          .c_str(),
-      nullptr, nullptr, &err);
-  EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "");
-  sqlite3_free(err);
-  sqlite3_close(db);
+  TamperSqlite(box.registry(), sql);
 }
 
 TEST(CliAuditTest, EveryChangeIsListedWithItsActor) {
