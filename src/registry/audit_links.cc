@@ -215,6 +215,10 @@ Json RowsDetail(const std::vector<AuditedRow>& rows) {
 
 AuditLinkCheck CheckAuditLinks(const AuditSnapshot& snapshot) {
   AuditLinkCheck c;
+  auto add = [&c](std::optional<AuditedRow> about, std::string problem) {
+    c.problems.push_back(std::move(problem));
+    c.concerns.push_back(std::move(about));
+  };
   std::map<int64_t, const AuditRecord*> by_seq;
   for (const auto& r : snapshot.records) by_seq.emplace(r.seq, &r);
   std::map<std::string, std::pair<const AuditedRow*, int64_t>> by_key;
@@ -222,24 +226,25 @@ AuditLinkCheck CheckAuditLinks(const AuditSnapshot& snapshot) {
     ++c.rows;
     by_key[IndexKey(row)] = {&row, row.audit_seq.value_or(0)};
     if (!row.audit_seq) {
-      c.problems.push_back(absl::StrCat(
-          DescribeRow(row), " has no audit record (its audit_seq is empty)"));
+      add(row, absl::StrCat(DescribeRow(row),
+                            " has no audit record (its audit_seq is empty)"));
       continue;
     }
     auto it = by_seq.find(*row.audit_seq);
     if (it == by_seq.end()) {
-      c.problems.push_back(absl::StrCat(
-          DescribeRow(row), " was made by audit record seq ", *row.audit_seq,
-          ", which is missing (the log's tail was cut or the record deleted)"));
+      add(row, absl::StrCat(DescribeRow(row), " was made by audit record seq ",
+                            *row.audit_seq,
+                            ", which is missing (the log's tail was cut or the "
+                            "record deleted)"));
     } else if (!Names(*it->second, row)) {
-      c.problems.push_back(absl::StrCat(DescribeRow(row), " points at ",
-                                        DescribeRecord(*it->second),
-                                        ", which does not describe it"));
+      add(row, absl::StrCat(DescribeRow(row), " points at ",
+                            DescribeRecord(*it->second),
+                            ", which does not describe it"));
     } else {
       bool counted = false;
       std::optional<std::string> problem =
           DigestProblem(*it->second, row, counted);
-      if (problem) c.problems.push_back(*std::move(problem));
+      if (problem) add(row, *problem);
       if (counted && !problem) ++c.digested;
     }
   }
@@ -249,9 +254,9 @@ AuditLinkCheck CheckAuditLinks(const AuditSnapshot& snapshot) {
     if (rows == record.details.end()) continue;
     ++c.linked;
     if (!rows->is_object()) {
-      c.problems.push_back(absl::StrCat(DescribeRecord(record),
-                                        " has a details.rows that is not an "
-                                        "object"));
+      add(std::nullopt, absl::StrCat(DescribeRecord(record),
+                                     " has a details.rows that is not an "
+                                     "object"));
       continue;
     }
     for (const auto& [kind, name] : kKindNames) {
@@ -260,18 +265,17 @@ AuditLinkCheck CheckAuditLinks(const AuditSnapshot& snapshot) {
       for (const auto& key : *list) {
         std::optional<AuditedRow> named = RowFromKey(kind, key);
         if (!named) {
-          c.problems.push_back(
+          add(std::nullopt,
               absl::StrCat(DescribeRecord(record), " names a ", name,
                            " it cannot describe: ", key.dump()));
           continue;
         }
         auto found = by_key.find(IndexKey(*named));
         if (found == by_key.end()) {
-          c.problems.push_back(absl::StrCat(DescribeRecord(record), " made ",
-                                            DescribeRow(*named),
-                                            ", which is gone"));
+          add(named, absl::StrCat(DescribeRecord(record), " made ",
+                                  DescribeRow(*named), ", which is gone"));
         } else if (found->second.second < record.seq) {
-          c.problems.push_back(
+          add(*found->second.first,
               absl::StrCat(DescribeRecord(record), " made ",
                            DescribeRow(*found->second.first),
                            ", which points at the older audit record seq ",
@@ -281,6 +285,34 @@ AuditLinkCheck CheckAuditLinks(const AuditSnapshot& snapshot) {
     }
   }
   return c;
+}
+
+std::vector<std::string> ActivationProblems(const AuditLinkCheck& check,
+                                            const std::string& version_id,
+                                            const std::string& environment) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < check.problems.size() && i < check.concerns.size();
+       ++i) {
+    if (!check.concerns[i]) continue;
+    const AuditedRow& r = *check.concerns[i];
+    bool relied_on = false;
+    switch (r.kind) {
+      case AuditedKind::kEnvironment:
+        relied_on = r.environment == environment;
+        break;
+      case AuditedKind::kVersion:
+      case AuditedKind::kSignature:
+        relied_on = r.version_id == version_id;
+        break;
+      case AuditedKind::kValidation:
+        relied_on = r.version_id == version_id && r.environment == environment;
+        break;
+      case AuditedKind::kDeployment:
+        break;
+    }
+    if (relied_on) out.push_back(check.problems[i]);
+  }
+  return out;
 }
 
 AuditNote WithRows(AuditNote note, const std::vector<AuditedRow>& rows) {

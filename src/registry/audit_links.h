@@ -72,6 +72,8 @@ struct AuditLinkCheck {
   int64_t digested = 0;  // rows whose content matched their record's digest
                          // (rows last written before digests are not)
   std::vector<std::string> problems;  // empty when every link holds
+  // Per problem, the row it is about (nullopt: a record's own form).
+  std::vector<std::optional<AuditedRow>> concerns;
 };
 
 // Checks both ways: each row's audit_seq names a record that exists and
@@ -84,6 +86,14 @@ struct AuditLinkCheck {
 // to details.rows) and the row's content was read, the content must hash to
 // the digest: an in-place edit of any covered column is a problem.
 AuditLinkCheck CheckAuditLinks(const AuditSnapshot& snapshot);
+
+// The problems of `check` about the rows an activation of `version_id` in
+// `environment` relies on: the environment (its rules and trusted keys), the
+// version (its files and checksums), its validation for the environment and
+// its signatures. Empty when they all agree with the records that wrote them.
+std::vector<std::string> ActivationProblems(const AuditLinkCheck& check,
+                                            const std::string& version_id,
+                                            const std::string& environment);
 
 // `note` with details.rows naming `rows`, and details.digests their
 // ContentDigest where their content was read (details that are not an object

@@ -12,6 +12,7 @@
 #include "src/base/sha256.h"
 #include "src/base/status_macros.h"
 #include "src/base/text.h"
+#include "src/registry/audit_links.h"
 #include "src/registry/import_artifacts.h"
 #include "src/registry/legacy_json.h"
 
@@ -391,6 +392,23 @@ absl::StatusOr<DeploymentEvent> RegistryService::ActivateVerified(
   // validation measured then; a promotion needs one this registry ran.
   if (event.kind == DeploymentKind::kPromote) {
     RETURN_IF_ERROR(CheckPromotable(v, env));
+  }
+  // And never on rows edited behind the audit log's back (a validation forged
+  // valid, a key slipped into the environment's trusted keys): every row the
+  // checks above read must be what the record that wrote it vouches for.
+  ASSIGN_OR_RETURN(AuditSnapshot snapshot,
+                   options_.registry->ReadAuditSnapshot());
+  std::vector<std::string> forged =
+      ActivationProblems(CheckAuditLinks(snapshot), event.version_id, env.name);
+  if (!forged.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to ",
+        event.kind == DeploymentKind::kPromote ? "promote '" : "roll back to '",
+        event.version_id, "' in ", env.name,
+        ": the registry rows it relies on disagree with the audit log (",
+        absl::StrJoin(forged, "; "),
+        "); see `spatial audit verify`, and restore the registry from a "
+        "backup you trust"));
   }
   return options_.registry->Activate(std::move(event));
 }

@@ -1,9 +1,11 @@
 #include "src/registry/registry_service.h"
 
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "src/base/files.h"
 #include "src/registry/legacy_json.h"
@@ -238,6 +240,32 @@ TEST_F(RegistryServiceTest, TamperedArtifactFailsValidationAndPromotion) {
   auto checks = service_->Test();
   ASSERT_TRUE(checks.ok());
   EXPECT_EQ((*checks)[0].status.code(), absl::StatusCode::kDataLoss);
+}
+
+// A validation flipped to valid in the file behind the log's back (what
+// anyone with write access to it can do) does not promote: the row no longer
+// matches the digest of the record that wrote it.
+TEST_F(RegistryServiceTest, ValidationForgedInTheFileDoesNotPromote) {
+  RegisterBundle("v1");
+  auto failed = service_->Validate({"v1", "production", "", "me"});
+  ASSERT_TRUE(failed.ok()) << failed.status();
+  ASSERT_FALSE(failed->valid);  // a GPU environment, no override
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/r.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "UPDATE validations SET valid = 1 WHERE version_id "
+                         "= 'v1' AND environment = 'production'",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  ASSERT_TRUE(reg_->ListValidations("v1")->front().valid);
+  auto refused = service_->Promote("v1", "production", "me", "");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.status().message()),
+              ::testing::HasSubstr(
+                  "the registry rows it relies on disagree with the audit "
+                  "log (validation of v1 for production was edited after"));
+  EXPECT_FALSE(reg_->ActiveVersion("production")->has_value());
 }
 
 // Validation for a GPU environment records the CPU override reason.
