@@ -46,6 +46,7 @@ struct EnvtestFlags {
   std::vector<std::string> trusted_keys;
   int images = 120;
   double ready_timeout_s = 30;
+  bool json = false;  // the JSON report on stdout, the table on stderr
 };
 
 std::string SelfExe() {
@@ -324,10 +325,12 @@ CommandResult Run(const EnvtestFlags& f) {
           .count();
   std::string json_path;
   absl::Status written = WriteReports(f, run, &json_path);
-  std::cout << envtest::SummaryTable(run);
+  std::ostream& text = f.json ? std::cerr : std::cout;
+  text << envtest::SummaryTable(run);
+  if (f.json) std::cout << envtest::ReportJson(run).dump(2) << "\n";
   RETURN_IF_ERROR(written);
-  std::cout << "report: " << json_path << "\n";
-  if (!f.junit.empty()) std::cout << "junit: " << f.junit << "\n";
+  text << "report: " << json_path << "\n";
+  if (!f.junit.empty()) text << "junit: " << f.junit << "\n";
   if (guard.cancelled()) return kExitInterrupted;
   return run.failures() == 0 ? kExitOk : kExitFailed;
 }
@@ -362,6 +365,9 @@ void AddEnvtestCommand(CLI::App& app, CommandAction* action) {
                   "JSON report (default "
                   "output/deployment_test_report_<unix time>.json)");
   cmd->add_option("--junit", f->junit, "Also write JUnit XML here");
+  cmd->add_flag("--json", f->json,
+                "Print the JSON report (as --output writes it) on stdout; the "
+                "table goes to stderr");
   cmd->add_option("--environments-file", f->environments_file,
                   "environments.json to use (default $SPATIAL_CONFIG, "
                   "config/environments.json, else built in)");

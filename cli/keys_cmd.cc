@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/registry_context.h"
 #include "cli/registry_options.h"
+#include "nlohmann/json.hpp"
 #include "src/base/status_macros.h"
 #include "src/base/text.h"
 #include "src/security/keys.h"
@@ -20,6 +21,7 @@ struct KeysFlags {
   RegistryFlags reg;
   std::string out_dir, public_key_file, key_id, environment;
   bool off = false;
+  bool json = false;
 };
 
 // Environment names and key ids as typed or stored, safe for the terminal.
@@ -86,10 +88,20 @@ absl::StatusOr<int> RunList(const KeysFlags& f) {
   ASSIGN_OR_RETURN(RegistryContext ctx, OpenRegistryContext(f.reg));
   ASSIGN_OR_RETURN(auto envs, ctx.registry->ListEnvironments());
   bool found = f.environment.empty();
+  nlohmann::json out = nlohmann::json::array();
   for (const auto& e : envs) {
     if (!f.environment.empty() && e.name != f.environment) continue;
     found = true;
     ASSIGN_OR_RETURN(auto keys, security::TrustedKeys(e));
+    if (f.json) {
+      nlohmann::json ks = nlohmann::json::array();
+      for (const auto& k : keys)
+        ks.push_back({{"key_id", k.key_id}, {"public_key", k.Base64()}});
+      out.push_back({{"environment", e.name},
+                     {"requires_signature", e.requires_signature()},
+                     {"trusted_keys", ks}});
+      continue;
+    }
     std::cout << E(e.name) << " (signature "
               << (e.requires_signature() ? "required" : "not required") << "):";
     if (keys.empty()) std::cout << " no trusted keys";
@@ -99,6 +111,7 @@ absl::StatusOr<int> RunList(const KeysFlags& f) {
   }
   if (!found)
     RETURN_IF_ERROR(ctx.registry->GetEnvironment(f.environment).status());
+  if (f.json) std::cout << out.dump(2) << "\n";
   return kExitOk;
 }
 
@@ -154,6 +167,9 @@ void AddKeysCommand(CLI::App& app, CommandAction* action) {
   CLI::App* list = keys->add_subcommand(
       "list", "The trusted keys of every environment (or of one)");
   list->add_option("--environment", f->environment, "Environment name");
+  list->add_flag("--json", f->json,
+                 "JSON output: [{environment, requires_signature, "
+                 "trusted_keys: [{key_id, public_key}]}]");
   AddRegistryOptions(*list, f->reg);
   on(list, RunList);
 }

@@ -11,6 +11,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "cli/backup_cmd.h"
 #include "cli/model_flags.h"
 #include "cli/model_output.h"
@@ -74,7 +75,26 @@ CommandResult RunRegister(const ModelFlags& f, RegistryContext& ctx) {
     ASSIGN_OR_RETURN(req.training_config, ReadJsonObject(f.training_config));
   }
   req.actor = ctx.actor;
+  req.dry_run = f.dry_run;
   ASSIGN_OR_RETURN(auto v, ctx.service->Register(req));
+  if (f.dry_run) {
+    if (f.json) {
+      std::cout << Json{{"dry_run", true},
+                        {"version_id", v.version_id},
+                        {"model_type", v.model_type},
+                        {"architecture", v.architecture},
+                        {"file_path", v.file_path},
+                        {"tags", v.tags}}
+                       .dump(2)
+                << "\n";
+    } else {
+      std::cout << "dry run: would register " << E(v.version_id) << " ("
+                << E(v.model_type) << ", " << E(v.architecture) << ") from "
+                << E(v.file_path) << " in " << E(ctx.location)
+                << "; nothing was stored or recorded\n";
+    }
+    return kExitOk;
+  }
   if (f.json) {
     std::cout << registry::VersionToJson(v).dump(2) << "\n";
   } else {
@@ -87,10 +107,39 @@ CommandResult RunRegister(const ModelFlags& f, RegistryContext& ctx) {
   return kExitOk;
 }
 
+// A rule's number (measured, declared, required) for the table; "-" when
+// it has none.
+std::string Cell(const Json& v) {
+  if (v.is_number()) return absl::StrFormat("%.4g", v.get<double>());
+  if (v.is_string()) return E(v.get<std::string>());
+  if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
+  return "-";
+}
+
+// `model validate --table`: one line per rule, then the verdict.
+void PrintValidationTable(const registry::ValidationRecord& rec) {
+  std::cout << absl::StrFormat("%-20s %-10s %-10s %-10s %-10s %s\n", "RULE",
+                               "OUTCOME", "MEASURED", "DECLARED", "REQUIRED",
+                               "MESSAGE");
+  for (const auto& r : rec.result.value("rules", Json::array())) {
+    std::cout << absl::StrFormat(
+        "%-20s %-10s %-10s %-10s %-10s %s\n", E(r.value("rule", "")),
+        E(r.value("outcome", "")), Cell(r.value("measured", Json())),
+        Cell(r.value("declared", Json())), Cell(r.value("required", Json())),
+        E(r.value("message", "")));
+  }
+  std::cout << E(rec.version_id) << " is " << (rec.valid ? "" : "NOT ")
+            << "valid for " << E(rec.environment) << "\n";
+}
+
 CommandResult RunValidate(const ModelFlags& f, RegistryContext& ctx) {
   ASSIGN_OR_RETURN(
       auto rec,
       ctx.service->Validate({f.id, f.environment, f.cpu_override, ctx.actor}));
+  if (f.table) {
+    PrintValidationTable(rec);
+    return rec.valid ? kExitOk : kExitFailed;
+  }
   std::cout << rec.result.dump(2) << "\n";
   // The rules that did not pass, for a person reading the terminal (stdout
   // stays the JSON the pipeline reads).
@@ -111,8 +160,16 @@ CommandResult RunValidate(const ModelFlags& f, RegistryContext& ctx) {
 }
 
 CommandResult RunPromote(const ModelFlags& f, RegistryContext& ctx) {
-  ASSIGN_OR_RETURN(
-      auto e, ctx.service->Promote(f.id, f.environment, ctx.actor, f.reason));
+  ASSIGN_OR_RETURN(auto e, ctx.service->Promote(f.id, f.environment, ctx.actor,
+                                                f.reason, f.dry_run));
+  if (f.dry_run) {
+    std::cout << "dry run: would promote " << E(e.version_id) << " to "
+              << E(e.environment) << " (active now: "
+              << (e.previous_version_id.empty() ? "none"
+                                                : E(e.previous_version_id))
+              << "); every check passed, nothing was changed\n";
+    return kExitOk;
+  }
   std::cout << "promoted " << E(e.version_id) << " to " << E(e.environment)
             << " (previous: "
             << (e.previous_version_id.empty() ? "none"
@@ -154,10 +211,24 @@ CommandResult RunExport(const ModelFlags& f, RegistryContext& ctx) {
   std::cout << "exported " << E(ctx.location) << " to " << E(f.out_dir)
             << "/model_versions.json and " << E(f.out_dir)
             << "/deployment_environments.json\n";
+  // The original tool's two files are an interchange format, not a backup:
+  // say what they leave out, once, where a person reads it.
+  std::cerr << "note: these two files hold the versions and the environments' "
+               "rules only: not which version is active where, the "
+               "promotion history, validations, signatures or trusted keys "
+               "(an import brings versions in as history, valid for "
+               "nothing). To back up the registry: spatial model backup "
+               "--out FILE\n";
   return kExitOk;
 }
 
 CommandResult RunImport(const ModelFlags& f, RegistryContext& ctx) {
+  if (f.path.empty()) {
+    return absl::InvalidArgumentError(
+        "name the directory that holds model_versions.json and "
+        "deployment_environments.json: spatial model import DIR (or --dir "
+        "DIR)");
+  }
   if (!(f.max_artifact_mb > 0)) {
     return absl::InvalidArgumentError("--max-artifact-mb must be positive");
   }
@@ -240,6 +311,10 @@ void AddModelCommand(CLI::App& app, CommandAction* action) {
   reg->add_option("--training-config", f->training_config,
                   "JSON file with the training config");
   reg->add_flag("--json", f->json, "Print the new version as JSON");
+  reg->add_flag("--dry-run", f->dry_run,
+                "Check everything a registration checks (id, path, graph, "
+                "signature file) and say what would be registered; store and "
+                "record nothing");
 
   CLI::App* val =
       sub("validate",
@@ -251,6 +326,9 @@ void AddModelCommand(CLI::App& app, CommandAction* action) {
   val->add_option(
       "--allow-cpu-override", f->cpu_override,
       "Accept a CPU-only host where a GPU is required; the reason is recorded");
+  val->add_flag("--table", f->table,
+                "Print a table of the rules (outcome, measured, declared, "
+                "required) and the verdict instead of the JSON record");
 
   CLI::App* list = sub("list", "List versions", RunList);
   list->add_option("--environment", f->environment,
@@ -281,6 +359,10 @@ void AddModelCommand(CLI::App& app, CommandAction* action) {
   promote->add_option("--environment", f->environment, "Environment name")
       ->required();
   promote->add_option("--reason", f->reason, "Why, for the history");
+  promote->add_flag("--dry-run", f->dry_run,
+                    "Run every check a promotion runs (files, validation, "
+                    "signature, audit) and say what would change; change "
+                    "nothing");
 
   CLI::App* history =
       sub("history", "Who promoted or rolled back what, and when", RunHistory);
@@ -310,8 +392,10 @@ void AddModelCommand(CLI::App& app, CommandAction* action) {
           "Read model_versions.json and deployment_environments.json "
           "(all or nothing)",
           RunImport);
-  imp->add_option("dir", f->path, "Directory holding the two files")
-      ->required();
+  CLI::Option* dir =
+      imp->add_option("dir", f->path, "Directory holding the two files");
+  imp->add_option("--dir", f->path, "The same directory, as an option")
+      ->excludes(dir);
   imp->add_option("--artifacts-root", f->artifact_roots,
                   "Directory besides DIR that file_path entries may point into "
                   "(repeatable); a file_path anywhere else refuses the import");

@@ -25,6 +25,8 @@ struct ModelFlags {
   double max_artifact_mb = 2048;
   bool json = false;
   bool plan = false;
+  bool dry_run = false;  // register, promote: check, print, change nothing
+  bool table = false;    // validate: a table instead of the JSON record
 };
 
 // What users and imported files wrote, made safe for the terminal.

@@ -32,7 +32,38 @@ struct PipelineFlags {
   PipelineConfig config;
   std::string stages;
   std::string output = "output/spatial_pipeline_runs";
+  bool dry_run = false;
 };
+
+// --dry-run: the stages in order, what each would do or why it would be
+// skipped; nothing is created, run or changed.
+CommandResult PrintPlan(const PipelineFlags& f,
+                        const std::vector<std::string>& selected) {
+  const PipelineConfig& c = f.config;
+  pipeline::PipelineState state;
+  std::cout << "dry run: spatial pipeline run would take "
+            << (c.model_version.empty()
+                    ? absl::StrCat("the bundle ", c.model_dir,
+                                   " (registered as a new version)")
+                    : absl::StrCat("version ", c.model_version))
+            << " through " << c.environment << ", reports under " << f.output
+            << "/<UTC timestamp>"
+            << (c.cpu_override.empty()
+                    ? ""
+                    : absl::StrCat("; GPU requirement overridden: ",
+                                   c.cpu_override))
+            << "\n";
+  int n = 0;
+  for (const auto& s : pipeline::MakeStages(c, &state, selected)) {
+    std::cout << absl::StrFormat("%d. %-26s ", ++n, s.name)
+              << (s.skip_reason.empty()
+                      ? pipeline::StageDescription(s.name)
+                      : absl::StrCat("skipped: ", s.skip_reason))
+              << "\n";
+  }
+  std::cout << "nothing was run, created or changed\n";
+  return kExitOk;
+}
 
 std::string UtcStamp() {
   std::time_t t = std::time(nullptr);
@@ -92,6 +123,8 @@ CommandResult RunPipeline(PipelineFlags f) {
     }
     c.model_dir = fs::absolute(c.model_dir, ec).lexically_normal().string();
   }
+
+  if (f.dry_run) return PrintPlan(f, *selected);
 
   c.run_id = UtcStamp();
   fs::path out = fs::absolute(f.output, ec);
@@ -223,6 +256,16 @@ void AddPipelineCommand(CLI::App& app, CommandAction* action) {
                 "The registry is a throwaway one no fleet follows: the "
                 "deployment stage and the report say the deployment was a "
                 "rehearsal");
+  run->add_option(
+      "--allow-cpu-override", c.cpu_override,
+      "REASON: accept a host without the GPU the environment requires "
+      "(staging, production): environment-validation passes the GPU check as "
+      "overridden and `model validate` records REASON with the validation and "
+      "in the audit log; the run's report carries it");
+  run->add_flag("--dry-run", f->dry_run,
+                "Print the stages in order, what each would do or why it "
+                "would be skipped, and stop: no run directory, no registry "
+                "change, no process started");
   run->add_option("--output", f->output, "Runs directory")
       ->capture_default_str();
   AddRegistryFlag(*run, c.registry,

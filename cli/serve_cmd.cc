@@ -58,10 +58,12 @@ CommandResult Serve(const ServeFlags& flags) {
 
 void AddServeCommand(CLI::App& app, CommandAction* action) {
   auto f = std::make_shared<ServeFlags>();
-  CLI::App* serve = app.add_subcommand("serve",
-                                       "Run pizza-api-spatial, the inference "
-                                       "server (stop with SIGTERM or Ctrl-C; "
-                                       "SIGHUP re-reads the registry now)");
+  CLI::App* serve =
+      app.add_subcommand("serve",
+                         "Run pizza-api-spatial, the inference "
+                         "server (stop with SIGTERM or Ctrl-C; "
+                         "SIGHUP re-reads the tokens file and the "
+                         "registry now)");
   serve->add_option("--environment", f->environment,
                     "development | staging | production (default $ENVIRONMENT, "
                     "else development)");
@@ -99,10 +101,12 @@ void AddServeCommand(CLI::App& app, CommandAction* action) {
       ->add_option("--queue-capacity", f->queue_capacity,
                    "Waiting requests before 503 + Retry-After")
       ->capture_default_str();
-  serve
-      ->add_option("--ab-split", f->ab_split,
-                   "Share of requests without a group sent to A (spatial)")
-      ->capture_default_str();
+  serve->add_option_function<double>(
+      "--ab-split", [f](const double& v) { f->ab_split = v; },
+      "Turn on an A/B test: this share (0..1) of /classify requests that name "
+      "no ab_test_group and no use_spatial go to group A (spatial), the rest "
+      "to B (standard). Default: no A/B test; such requests go to the spatial "
+      "model (the standard one when only it is loaded)");
   AddRegistryFlag(*serve, f->registry.registry,
                   "Serve the version active for the environment in this "
                   "registry, swapping to newly promoted versions",

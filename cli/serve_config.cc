@@ -26,7 +26,7 @@ absl::StatusOr<ServeConfig> MakeServeConfig(const ServeFlags& f,
   }
   if (c.port > 65535)
     return absl::InvalidArgumentError("--port must be 0..65535");
-  if (f.ab_split < 0 || f.ab_split > 1)
+  if (f.ab_split && !(*f.ab_split >= 0 && *f.ab_split <= 1))
     return absl::InvalidArgumentError("--ab-split must be in [0, 1]");
   c.registry = f.registry;
   if (c.registry.registry.empty())

@@ -29,7 +29,10 @@ struct ServeSettings {
   int max_batch = 8;
   int max_queue_delay_us = 2000;
   int queue_capacity = 256;
-  double ab_split = 0.5;  // in [0, 1]
+  // In [0, 1]: share of /classify requests without a group or use_spatial
+  // drawn into A (spatial); none (the default): no A/B test, such requests
+  // go to the spatial model (the standard one when only it is loaded).
+  std::optional<double> ab_split;
   double poll_registry_s = 5;
   int warmup_rounds = 1;
   double inject_spatial_faults = 0;      // in [0, 1]

@@ -205,6 +205,19 @@ absl::Status ServeStack::Start(std::chrono::steady_clock::time_point started) {
 }
 
 void ServeStack::Refresh() {
+  if (tokens_) {
+    // A token revoked (removed from the file) stops working from here on;
+    // a file that cannot be read keeps the tokens as they were.
+    absl::Status s = tokens_->Reload(config_.tokens_file);
+    if (s.ok()) {
+      std::cout << "received SIGHUP: reloaded " << tokens_->size()
+                << " token(s) from " << config_.tokens_file << std::endl;
+    } else {
+      std::cerr << "received SIGHUP: tokens file not reloaded, the "
+                   "previous tokens stay: "
+                << s.message() << std::endl;
+    }
+  }
   std::cout << "received SIGHUP: checking the registry" << std::endl;
   auto swapped = manager_->Refresh(/*force=*/true);
   if (!swapped.ok()) {

@@ -51,7 +51,8 @@ class ServeStack {
   // time since `started`). An error leaves nothing listening.
   absl::Status Start(std::chrono::steady_clock::time_point started);
 
-  // SIGHUP: looks at the registry now, retrying a version that failed.
+  // SIGHUP: reloads the tokens file (revoked tokens stop working), then looks
+  // at the registry now, retrying a version that failed.
   void Refresh();
 
   // Finishes in-flight requests (up to 20 s), then stops the rollback and the

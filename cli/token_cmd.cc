@@ -1,5 +1,7 @@
-// `spatial token add`: flags -> a new token whose sha256 goes into the tokens
-// file; the token itself is printed once.
+// `spatial token add|list|revoke`: a new token whose sha256 goes into the
+// tokens file (the token itself is printed once); the file's entries (never a
+// token); an entry removed, which a running server honours at its next reload
+// of the file (SIGHUP).
 #include "cli/token_cmd.h"
 
 #include <sys/stat.h>
@@ -7,6 +9,8 @@
 #include <filesystem>
 #include <iostream>
 
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
 #include "src/base/files.h"
 #include "src/base/status_macros.h"
@@ -18,10 +22,64 @@ namespace {
 
 struct TokenFlags {
   std::string name, role = "viewer", file;
+  bool json = false;
 };
 
+std::string E(absl::string_view t) { return base::EscapeForTerminal(t); }
+
+absl::StatusOr<int> ListTokens(const TokenFlags& f) {
+  ASSIGN_OR_RETURN(serving::TokenTable table,
+                   serving::TokenTable::Load(f.file));
+  const std::vector<serving::TokenEntry> entries = table.Entries();
+  if (f.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& e : entries) {
+      out.push_back({{"name", e.name},
+                     {"role", serving::RoleName(e.role)},
+                     {"sha256", e.sha256}});
+    }
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  // The hash's first 12 digits tell entries apart; the token is nowhere.
+  std::cout << absl::StrFormat("%-24s %-9s %s\n", "NAME", "ROLE", "SHA256");
+  for (const auto& e : entries) {
+    std::cout << absl::StrFormat("%-24s %-9s %s...\n", E(e.name),
+                                 serving::RoleName(e.role),
+                                 e.sha256.substr(0, 12));
+  }
+  std::cerr << entries.size() << " token(s) in " << E(f.file) << "\n";
+  return kExitOk;
+}
+
+absl::StatusOr<int> RevokeToken(const TokenFlags& f) {
+  // Validates the file (and its permissions) before it is rewritten.
+  ASSIGN_OR_RETURN(serving::TokenTable table,
+                   serving::TokenTable::Load(f.file));
+  ASSIGN_OR_RETURN(std::string text, base::ReadFile(f.file, 1 << 20));
+  nlohmann::json j = nlohmann::json::parse(text);
+  nlohmann::json kept = nlohmann::json::array();
+  std::vector<std::string> names;
+  for (const auto& e : j["tokens"]) {
+    names.push_back(e["name"]);
+    if (e["name"] != f.name) kept.push_back(e);
+  }
+  if (kept.size() == j["tokens"].size()) {
+    return absl::NotFoundError(absl::StrCat(
+        "no token named '", E(f.name), "' in ", E(f.file),
+        " (names: ", names.empty() ? "none" : E(absl::StrJoin(names, ", ")),
+        "); nothing changed"));
+  }
+  j["tokens"] = kept;
+  RETURN_IF_ERROR(base::WriteFileAtomic(f.file, j.dump(2) + "\n"));
+  chmod(f.file.c_str(), 0600);
+  std::cout << "revoked token '" << E(f.name) << "' in " << E(f.file)
+            << "; a running server refuses it after its next reload of the "
+               "file (kill -HUP its pid, or a restart)\n";
+  return kExitOk;
+}
+
 absl::StatusOr<int> AddToken(const TokenFlags& f) {
-  auto E = [](absl::string_view t) { return base::EscapeForTerminal(t); };
   ASSIGN_OR_RETURN(serving::Role role, serving::ParseRole(f.role));
   if (f.name.empty() || f.name.size() > 64)
     return absl::InvalidArgumentError("--name must be 1..64 characters");
@@ -70,6 +128,22 @@ void AddTokenCommand(CLI::App& app, CommandAction* action) {
       ->capture_default_str();
   add->add_option("--file", f->file, "Tokens file (created 0600)")->required();
   add->callback([f, action] { *action = [f] { return AddToken(*f); }; });
+
+  CLI::App* list = token->add_subcommand(
+      "list",
+      "The tokens file's entries: name, role, hash prefix (never a "
+      "token)");
+  list->add_option("--file", f->file, "Tokens file")->required();
+  list->add_flag("--json", f->json, "JSON output (with the full sha256)");
+  list->callback([f, action] { *action = [f] { return ListTokens(*f); }; });
+
+  CLI::App* revoke = token->add_subcommand(
+      "revoke",
+      "Remove a token from the tokens file; a running server refuses it after "
+      "its next reload of the file (SIGHUP)");
+  revoke->add_option("--name", f->name, "The token's name")->required();
+  revoke->add_option("--file", f->file, "Tokens file")->required();
+  revoke->callback([f, action] { *action = [f] { return RevokeToken(*f); }; });
 }
 
 }  // namespace spatial::cli

@@ -61,6 +61,11 @@ Json LevelToJson(const LevelResult& l) {
   }
   if (l.windows > 0)
     j["stability"] = {{"windows", l.windows}, {"stable", l.stable}};
+  // Only a server that says (pizza-api-spatial's X-Prediction-Cache).
+  if (l.stats.cache_marked > 0) {
+    j["prediction_cache"] = {{"marked", l.stats.cache_marked},
+                             {"hits", l.stats.cache_hits}};
+  }
   return j;
 }
 
@@ -174,7 +179,27 @@ std::string ReportToTable(const Report& report) {
             : absl::StrCat("  errors {", absl::StrJoin(errs, ", "), "}"),
         "  mean ",
         FormatLatency(static_cast<int64_t>(l.stats.latency.mean_ns())),
-        "  connections ", l.peak_connections, "\n");
+        "  connections ", l.peak_connections,
+        l.stats.cache_marked == 0
+            ? ""
+            : absl::StrCat("  cached ", l.stats.cache_hits, " of ",
+                           l.stats.cache_marked),
+        "\n");
+  }
+  uint64_t hits = 0, marked = 0;
+  for (const LevelResult& l : report.levels) {
+    hits += l.stats.cache_hits;
+    marked += l.stats.cache_marked;
+  }
+  if (hits > 0) {
+    // The same image sent again is answered from the server's cache: say so,
+    // or the latency above passes for the model's.
+    absl::StrAppendFormat(
+        &out,
+        "note: %d of %d answers came from the server's prediction cache "
+        "(%s: hit), not from the model; --field cache=false measures the "
+        "model\n",
+        hits, marked, kPredictionCacheHeader);
   }
   if (!report.thresholds.empty()) absl::StrAppend(&out, "thresholds:\n");
   for (const ThresholdOutcome& t : report.thresholds) {

@@ -80,5 +80,26 @@ TEST(ReportTest, TableShowsLevelsStatusAndThresholds) {
   EXPECT_TRUE(absl::StrContains(t, "FAIL  p95<9ms  at c=1")) << t;
 }
 
+// Answers the server marked as cached are counted and called out, so that a
+// cached latency does not pass for the model's; a server without the header
+// gets neither.
+TEST(ReportTest, CachedAnswersAreCountedAndNamed) {
+  Report r = TwoLevelReport();
+  EXPECT_FALSE(absl::StrContains(ReportToTable(r), "cache"))
+      << ReportToTable(r);
+  EXPECT_FALSE(ReportToJson(r)["levels"][0].contains("prediction_cache"));
+  r.levels[0].stats.cache_marked = 100;
+  r.levels[0].stats.cache_hits = 99;
+  std::string t = ReportToTable(r);
+  EXPECT_TRUE(absl::StrContains(t, "cached 99 of 100")) << t;
+  EXPECT_TRUE(absl::StrContains(
+      t, "note: 99 of 100 answers came from the server's prediction cache"))
+      << t;
+  EXPECT_TRUE(absl::StrContains(t, "--field cache=false")) << t;
+  nlohmann::json j = ReportToJson(r);
+  EXPECT_EQ(j["levels"][0]["prediction_cache"]["hits"], 99);
+  EXPECT_EQ(j["levels"][0]["prediction_cache"]["marked"], 100);
+}
+
 }  // namespace
 }  // namespace spatial::loadtest

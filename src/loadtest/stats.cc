@@ -55,6 +55,8 @@ void RequestStats::Merge(const RequestStats& other) {
     status_counts[i] += other.status_counts[i];
   other_status += other.other_status;
   late_sends += other.late_sends;
+  cache_marked += other.cache_marked;
+  cache_hits += other.cache_hits;
   if (other.first_start_ns != 0) RecordStart(other.first_start_ns);
   last_end_ns = std::max(last_end_ns, other.last_end_ns);
 }

@@ -14,6 +14,10 @@
 
 namespace spatial::loadtest {
 
+// The header pizza-api-spatial puts on every classification: "hit" when the
+// answer came from its prediction cache, "miss" when it was computed.
+inline constexpr char kPredictionCacheHeader[] = "X-Prediction-Cache";
+
 // Why a request failed. kHttp4xx/kHttp5xx got an answer (its latency is
 // recorded); the others did not.
 enum class ErrorKind {
@@ -38,6 +42,9 @@ struct RequestStats {
   std::array<uint64_t, 600> status_counts{};  // index = status (100..599)
   uint64_t other_status = 0;                  // a status outside 100..599
   uint64_t late_sends = 0;  // open loop: sent later than the tolerance allows
+  // Answers that carried the prediction cache header (kPredictionCacheHeader)
+  // and, of those, the ones it marked "hit" (answered from the server's cache).
+  uint64_t cache_marked = 0, cache_hits = 0;
   int64_t first_start_ns = 0;  // earliest start of a counted request (0: none)
   int64_t last_end_ns = 0;     // latest end of a counted request
 

@@ -48,6 +48,9 @@ Json PipelineReportJson(const PipelineConfig& c, const PipelineState& s,
           // follows was changed, whatever the deployment stage reports.
           {"deployment_mode", c.rehearsal ? "rehearsal" : "deployment"},
           {"signing", s.signing},
+          // Never silent: a GPU requirement waved through says so and why.
+          {"cpu_override",
+           c.cpu_override.empty() ? Json(nullptr) : Json(c.cpu_override)},
           {"seconds", seconds},
           {"exit_code", exit_code},
           {"status", exit_code == 0 ? "passed" : "failed"},

@@ -1,7 +1,9 @@
 #include "src/pipeline/stages.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -89,14 +91,62 @@ std::vector<std::string> CheckArgs(const PipelineConfig& c,
   return args;
 }
 
+// The checks of a `spatial check` report that failed or erred, as
+// "category/name: reason".
+std::vector<std::pair<std::string, std::string>> FailedChecks(
+    const std::string& report) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto text = base::ReadFile(report);
+  Json j = text.ok() ? Json::parse(*text, nullptr, false) : Json();
+  if (!j.is_object() || !j["results"].is_object()) return out;
+  for (const auto& [category, tests] : j["results"].items()) {
+    if (!tests.is_object()) continue;
+    for (const auto& [name, t] : tests.items()) {
+      const std::string status = t.value("status", "");
+      if (status == "failed" || status == "error") {
+        out.emplace_back(absl::StrCat(category, "/", name),
+                         t.value("reason", ""));
+      }
+    }
+  }
+  return out;
+}
+
 StageResult EnvironmentValidation(const PipelineConfig& c, PipelineState* s) {
   LoadEnvironment(c, s, kEnvValidation);
   std::string report = ReportPath(c, "check_env.json");
   auto r =
       RunSpatial(c, kEnvValidation, CheckArgs(c, {"--validate-env"}, report));
-  return WithReport(FromCommand(r, "spatial check --validate-env",
-                                LogPath(c, kEnvValidation)),
-                    report, "environment checks");
+  StageResult st = FromCommand(r, "spatial check --validate-env",
+                               LogPath(c, kEnvValidation));
+  if (st.status != StageStatus::kFailed) {
+    return WithReport(st, report, "environment checks");
+  }
+  // Say which checks failed here, not only in the log.
+  auto failed = FailedChecks(report);
+  const bool only_gpu =
+      !failed.empty() &&
+      std::all_of(failed.begin(), failed.end(),
+                  [](const auto& f) { return f.first == "environment/gpu"; });
+  if (only_gpu && !c.cpu_override.empty()) {
+    StageResult ok = StageResult::Passed(absl::StrCat(
+        "environment checks passed but environment/gpu, overridden by "
+        "--allow-cpu-override (",
+        c.cpu_override, "): ", failed[0].second));
+    ok.log_path = st.log_path;
+    ok.details = {{"cpu_override", c.cpu_override},
+                  {"overridden", failed[0].first}};
+    return WithReport(ok, report);
+  }
+  for (const auto& [check, why] : failed) {
+    absl::StrAppend(&st.reason, "; ", check, ": ", why);
+  }
+  if (only_gpu) {
+    absl::StrAppend(&st.reason,
+                    " (pass --allow-cpu-override REASON to accept a host "
+                    "without the GPU; the reason is recorded)");
+  }
+  return WithReport(st, report);
 }
 
 StageResult SpatialTests(const PipelineConfig& c, PipelineState* s) {
@@ -169,10 +219,13 @@ StageResult ModelValidation(const PipelineConfig& c, PipelineState* s) {
     if (reg.status != StageStatus::kPassed) return reg;
   }
   std::string validation = ReportPath(c, "model_validation.json");
-  auto v = RunSpatial(
-      c, kModelValidation,
-      with({"validate", s->version_id, "--environment", c.environment}),
-      validation);
+  std::vector<std::string> validate = {"validate", s->version_id,
+                                       "--environment", c.environment};
+  if (!c.cpu_override.empty()) {
+    validate.push_back("--allow-cpu-override");
+    validate.push_back(c.cpu_override);
+  }
+  auto v = RunSpatial(c, kModelValidation, with(validate), validation);
   StageResult val = FromCommand(v, "spatial model validate", log);
   auto text = base::ReadFile(validation);
   Json j = text.ok() ? Json::parse(*text, nullptr, false) : Json();
@@ -294,6 +347,28 @@ const std::vector<std::string>& StageNames() {
       kEnvValidation, kSpatialTests, kModelValidation, kContainer,
       kEnvtest,       kPerformance,  kSecurity,        kDeployment};
   return kNames;
+}
+
+std::string StageDescription(const std::string& name) {
+  static const std::map<std::string, std::string> kWhat = {
+      {kEnvValidation, "spatial check --validate-env (host, GPU, memory)"},
+      {kSpatialTests,
+       "spatial check --test-features --test-preprocessing --test-inference"},
+      {kModelValidation,
+       "spatial model register (with --model), validate, test: writes a "
+       "version and a validation to the registry"},
+      {kContainer,
+       "spatial check --docker-mode; a build with "
+       "--container-build and an engine"},
+      {kEnvtest, "spatial envtest: a real server on loopback"},
+      {kPerformance, "spatial bench against a server of the version"},
+      {kSecurity, "secrets, key permissions, package inventory"},
+      {kDeployment,
+       "spatial model promote, verify the --server(s), roll back on failure: "
+       "changes which version the environment serves"},
+  };
+  auto it = kWhat.find(name);
+  return it == kWhat.end() ? "" : it->second;
 }
 
 absl::StatusOr<std::vector<std::string>> ParseStageList(

@@ -38,6 +38,11 @@ struct PipelineConfig {
   // --rehearsal: the registry is a throwaway one that no fleet follows; the
   // deployment stage and the report say so instead of reporting a deployment.
   bool rehearsal = false;
+  // --allow-cpu-override REASON ("" = none): a host without the GPU the
+  // environment requires is accepted, by environment-validation and by
+  // `model validate` (which records REASON with the validation and in the
+  // audit log); the report carries it.
+  std::string cpu_override;
 };
 
 // What stages learn and pass on.
@@ -50,6 +55,9 @@ struct PipelineState {
 
 // The 8 stage names in seed order.
 const std::vector<std::string>& StageNames();
+
+// What the stage `name` does, in one line, for `pipeline run --dry-run`.
+std::string StageDescription(const std::string& name);
 
 // Parses --stages: names or 1-based numbers, comma separated; "" or "all" =
 // every stage. InvalidArgument names the unknown entry.

@@ -224,6 +224,14 @@ absl::StatusOr<ModelVersion> RegistryService::Register(
   // A bundle's signature is kept as a signature of the version, not a file.
   ASSIGN_OR_RETURN(auto signatures,
                    BundleSignatures(req.path, req.version_id, req.actor));
+  if (req.dry_run) {
+    // Checked as a registration would be; nothing stored, nothing recorded.
+    v.file_path = fs::absolute(req.path).lexically_normal().string();
+    v.is_directory = fs::is_directory(req.path, ec);
+    v.tags = req.tags;
+    v.actor = req.actor;
+    return v;
+  }
   ASSIGN_OR_RETURN(IngestResult ingest,
                    store_.Ingest(req.path, {kSignatureFile}));
   v.file_path = fs::absolute(req.path).lexically_normal().string();
@@ -367,7 +375,7 @@ absl::Status RegistryService::CheckPromotable(const ModelVersion& v,
 }
 
 absl::StatusOr<DeploymentEvent> RegistryService::ActivateVerified(
-    DeploymentEvent event) {
+    DeploymentEvent event, bool dry_run) {
   RETURN_IF_ERROR(base::CheckIdentifier(event.version_id, "version id"));
   ASSIGN_OR_RETURN(ModelVersion v,
                    options_.registry->GetVersion(event.version_id));
@@ -410,17 +418,24 @@ absl::StatusOr<DeploymentEvent> RegistryService::ActivateVerified(
         "); see `spatial audit verify`, and restore the registry from a "
         "backup you trust"));
   }
+  if (dry_run) {
+    // Every check above passed; say what the change would replace.
+    ASSIGN_OR_RETURN(auto active, options_.registry->ActiveVersion(env.name));
+    event.previous_version_id = active.value_or("");
+    return event;
+  }
   return options_.registry->Activate(std::move(event));
 }
 
 absl::StatusOr<DeploymentEvent> RegistryService::Promote(
     const std::string& version_id, const std::string& environment,
-    const std::string& actor, const std::string& reason) {
+    const std::string& actor, const std::string& reason, bool dry_run) {
   return ActivateVerified({.environment = environment,
                            .version_id = version_id,
                            .kind = DeploymentKind::kPromote,
                            .actor = actor,
-                           .reason = reason});
+                           .reason = reason},
+                          dry_run);
 }
 
 absl::StatusOr<RollbackPlan> RegistryService::PlanRollback(

@@ -29,6 +29,10 @@ struct RegisterRequest {
   std::vector<std::string> tags;
   Json training_config = Json::object();
   std::string actor;
+  // Check everything a registration checks (id, flags, path, graph,
+  // signature file) and return the version without storing or recording it
+  // (no checksum, files or size: those come from the copy into the store).
+  bool dry_run = false;
 };
 
 struct ValidateRequest {
@@ -103,11 +107,14 @@ class RegistryService {
   absl::StatusOr<ValidationRecord> Validate(const ValidateRequest& request);
   // Promotes a version validated for `environment` by this registry: an
   // imported validation never counts, and where the environment requires
-  // measurement (MeasurementRequired) the validation must hold one.
+  // measurement (MeasurementRequired) the validation must hold one. With
+  // `dry_run`, runs every check and returns the event it would record
+  // (previous_version_id: the version active now) without changing anything.
   absl::StatusOr<DeploymentEvent> Promote(const std::string& version_id,
                                           const std::string& environment,
                                           const std::string& actor,
-                                          const std::string& reason);
+                                          const std::string& reason,
+                                          bool dry_run = false);
   absl::StatusOr<RollbackPlan> PlanRollback(const std::string& environment);
   // Rolls back to `to`, or to the plan's first candidate when `to` is empty.
   // With `only_from` set, only while that version is the active one
@@ -154,8 +161,10 @@ class RegistryService {
   // ran (not imported), with a measurement where `env` requires one.
   absl::Status CheckPromotable(const ModelVersion& v,
                                const Environment& env) const;
-  // Checks the version's files in the store, then activates it.
-  absl::StatusOr<DeploymentEvent> ActivateVerified(DeploymentEvent event);
+  // Checks the version's files in the store, then activates it (with
+  // `dry_run`: only checks, and fills in the version active now).
+  absl::StatusOr<DeploymentEvent> ActivateVerified(DeploymentEvent event,
+                                                   bool dry_run = false);
 
   Options options_;
   ArtifactStore store_;

@@ -100,6 +100,34 @@ void OipApi::ServerMetadata(const RouteCall&, http::Responder respond) const {
                              {"extensions", Json::array()}}));
 }
 
+void OipApi::RepositoryIndex(const RouteCall& call,
+                             http::Responder respond) const {
+  // The body is optional: {} or {"ready": true} (only the ready models).
+  bool only_ready = false;
+  if (!call.request.body.empty()) {
+    Json body = Json::parse(call.request.body, nullptr, false);
+    if (!body.is_object() ||
+        (body.contains("ready") && !body["ready"].is_boolean())) {
+      return respond(Error(absl::InvalidArgumentError(
+          "the repository index takes an empty body or a JSON object "
+          "{\"ready\": true|false}")));
+    }
+    only_ready = body.value("ready", false);
+  }
+  // Every served model is loaded and warmed together (ready_), so they
+  // share one state; a server still loading lists them as LOADING.
+  const bool ready = ready_();
+  Json index = Json::array();
+  for (const auto& m : models_()) {
+    if (!m || (only_ready && !ready)) continue;
+    index.push_back({{"name", m->manifest().name},
+                     {"version", m->version},
+                     {"state", ready ? "READY" : "LOADING"},
+                     {"reason", ""}});
+  }
+  respond(JsonResponse(200, index));
+}
+
 void OipApi::Live(const RouteCall&, http::Responder respond) const {
   respond(JsonResponse(200, {{"live", true}}));
 }

@@ -5,6 +5,7 @@
 //   GET  /v2/models/{name}[/versions/{v}]            model metadata
 //   GET  /v2/models/{name}[/versions/{v}]/ready      200, or 400 when not ready
 //   POST /v2/models/{name}[/versions/{v}]/infer      inference (oip_request.h)
+//   POST /v2/repository/index                        served models and state
 // The model name is the manifest's name, the version ServedModel::version.
 // Errors are {"error": "..."} with the status of http/status_mapping.h (404
 // for an unknown model or version, 503 + Retry-After when the queue is full).
@@ -56,6 +57,9 @@ class OipApi {
  private:
   friend class RouteTable;  // the handlers below are its rows'
   void ServerMetadata(const RouteCall& call, http::Responder respond) const;
+  // The model repository extension's index: [{name, version, state,
+  // reason}] of the models served now.
+  void RepositoryIndex(const RouteCall& call, http::Responder respond) const;
   void Live(const RouteCall& call, http::Responder respond) const;
   void Ready(const RouteCall& call, http::Responder respond) const;
   void ModelMetadata(const RouteCall& call, http::Responder respond) const;

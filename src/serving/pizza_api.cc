@@ -173,12 +173,15 @@ void PizzaApi::AbTestStatus(const RouteCall&, http::Responder respond) {
                           static_cast<double>(ok)
                     : 0.0}};
   };
-  respond(JsonResponse(
-      200, {{"split", {{"A", options_.ab_split}, {"B", 1 - options_.ab_split}}},
-            {"groups",
-             {{"A", group(group_a_, "spatial-mllm")},
-              {"B", group(group_b_, "standard-cnn")}}},
-            {"timestamp", Now()}}));
+  // Without an A/B test every request without a group goes to A (or to
+  // the only model loaded); "enabled" says which.
+  const double a = options_.ab_split.value_or(1.0);
+  respond(JsonResponse(200, {{"enabled", options_.ab_split.has_value()},
+                             {"split", {{"A", a}, {"B", 1 - a}}},
+                             {"groups",
+                              {{"A", group(group_a_, "spatial-mllm")},
+                               {"B", group(group_b_, "standard-cnn")}}},
+                             {"timestamp", Now()}}));
 }
 
 void PizzaApi::Feedback(const RouteCall& call, http::Responder respond) {
@@ -219,7 +222,8 @@ void PizzaApi::ClassifyOn(const RouteCall& rc, const std::string& forced,
   auto options = ParseClassifyOptions(*form, !forced.empty());
   if (!options.ok()) return respond(Error(options.status()));
   // Which model: the endpoint, then ab_test_group, then use_spatial, then the
-  // split.
+  // split (or, without an A/B test, what is served).
+  auto models = models_();
   bool use_spatial = true;
   if (!forced.empty()) {
     use_spatial = forced == "spatial";
@@ -227,10 +231,14 @@ void PizzaApi::ClassifyOn(const RouteCall& rc, const std::string& forced,
     use_spatial = options->group == "A";
   } else if (options->use_spatial) {
     use_spatial = *options->use_spatial;
+  } else if (!options_.ab_split) {
+    // No A/B test: the spatial model, or the standard one when it is the
+    // only one served (not a fallback: nothing else was asked for).
+    use_spatial = models->spatial || !models->standard;
   } else {
     std::lock_guard<std::mutex> lock(mu_);
     const bool a =
-        std::uniform_real_distribution<double>(0, 1)(rng_) < options_.ab_split;
+        std::uniform_real_distribution<double>(0, 1)(rng_) < *options_.ab_split;
     options->group.assign(1, a ? 'A' : 'B');  // (assigning "A"/"B" trips
                                               // GCC 12's -Wrestrict)
     use_spatial = a;
@@ -243,7 +251,6 @@ void PizzaApi::ClassifyOn(const RouteCall& rc, const std::string& forced,
   call->started = started;
   call->respond = std::move(respond);
 
-  auto models = models_();
   std::shared_ptr<ServedModel> model =
       use_spatial ? models->spatial : models->standard;
   PredictOptions po;
@@ -326,7 +333,11 @@ void PizzaApi::RespondPrediction(const ClassifyCall& call,
        fell_back ? Json(out.fallback_reason) : Json(nullptr)},
       {"cached", out.cached},
       {"timestamp", Now()}};
-  call.respond(JsonResponse(200, j));
+  http::HttpResponse response = JsonResponse(200, j);
+  // For load generators, which count cached answers without parsing bodies.
+  response.headers.emplace_back(kPredictionCacheHeader,
+                                out.cached ? "hit" : "miss");
+  call.respond(std::move(response));
 }
 
 // Both models on the same image. Not cached and without a fallback: the

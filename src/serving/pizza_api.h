@@ -14,6 +14,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -35,8 +36,11 @@ class PizzaApi : public http::RequestHandler {
  public:
   struct Options {
     std::string environment = "development";
-    double ab_split =
-        0.5;            // share of requests without a group sent to A (spatial)
+    // Share of /classify requests without ab_test_group or use_spatial drawn
+    // into group A (spatial), the rest B (standard). None (the default): no
+    // A/B test; such requests go to the spatial model, or to the standard
+    // one when only it is loaded, with no group.
+    std::optional<double> ab_split;
     uint64_t seed = 0;  // for the A/B draw; 0 = random
     Metrics* metrics =
         nullptr;  // not owned, outlives the api; null: /metrics is empty

@@ -31,6 +31,10 @@
 
 namespace spatial::serving {
 
+// The response header of every classification: "hit" when the answer came
+// from the cache, "miss" when it was computed (spatial bench counts it).
+inline constexpr char kPredictionCacheHeader[] = "X-Prediction-Cache";
+
 // Which model produced a result: its kind (manifest model_type) and version.
 struct CacheModel {
   std::string kind;     // "spatial-mllm", "standard-cnn"

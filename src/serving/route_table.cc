@@ -158,6 +158,7 @@ const std::vector<Route>& RouteTable::All() {
       {"GET", "/v2/models/{name}/versions/{version}/ready", kOpen, "/v2/models/ready", Owner::kOip, OnOip<&OipApi::ModelReady>, false},
       {"POST", "/v2/models/{name}/infer", kViewerIfRequired, "/v2/models/infer", Owner::kOip, OnOip<&OipApi::Infer>, true},
       {"POST", "/v2/models/{name}/versions/{version}/infer", kViewerIfRequired, "/v2/models/infer", Owner::kOip, OnOip<&OipApi::Infer>, false},
+      {"POST", "/v2/repository/index", kOpen, "/v2/repository/index", Owner::kOip, OnOip<&OipApi::RepositoryIndex>, false},
       // Management (management_api.h)
       {"GET", "/api/v1/models", Access::kViewer, "/api/v1/models", Owner::kManagement, OnManagement<&ManagementApi::ListModels>, false},
       {"GET", "/api/v1/models/{id}", Access::kViewer, "/api/v1/models/id", Owner::kManagement, OnManagement<&ManagementApi::GetModel>, false},

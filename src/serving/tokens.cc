@@ -9,6 +9,7 @@
 #include "nlohmann/json.hpp"
 #include "src/base/files.h"
 #include "src/base/sha256.h"
+#include "src/base/status_macros.h"
 
 namespace spatial::serving {
 
@@ -46,6 +47,7 @@ absl::StatusOr<TokenTable> TokenTable::Parse(const std::string& text,
         "\"sha256\"}]})"));
   }
   TokenTable t;
+  EntryList entries;
   for (const auto& e : j["tokens"]) {
     if (!e.is_object() || !e.value("name", nlohmann::json()).is_string() ||
         !e.value("role", nlohmann::json()).is_string() ||
@@ -68,9 +70,23 @@ absl::StatusOr<TokenTable> TokenTable::Parse(const std::string& text,
           "': sha256 must be 64 lowercase hex digits (the hash, not the "
           "token)"));
     }
-    t.entries_.push_back(std::move(entry));
+    entries.push_back(std::move(entry));
   }
+  t.entries_ = std::make_shared<const EntryList>(std::move(entries));
   return t;
+}
+
+std::shared_ptr<const TokenTable::EntryList> TokenTable::Snapshot() const {
+  std::lock_guard<std::mutex> lock(*mu_);
+  return entries_;
+}
+
+absl::Status TokenTable::Reload(const std::string& path) {
+  ASSIGN_OR_RETURN(TokenTable fresh, Load(path));
+  std::shared_ptr<const EntryList> entries = fresh.Snapshot();
+  std::lock_guard<std::mutex> lock(*mu_);
+  entries_ = std::move(entries);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<TokenTable> TokenTable::Load(const std::string& path) {
@@ -90,7 +106,7 @@ absl::StatusOr<TokenTable> TokenTable::Load(const std::string& path) {
 std::optional<TokenEntry> TokenTable::Find(const std::string& token) const {
   const std::string digest = base::Sha256Hex(token);
   std::optional<TokenEntry> found;
-  for (const auto& e : entries_) {
+  for (const auto& e : *Snapshot()) {
     // Every entry is compared in full: no early exit on a match or a byte.
     bool same =
         e.sha256.size() == digest.size() &&

@@ -8,6 +8,8 @@
 #ifndef SPATIAL_SERVING_TOKENS_H_
 #define SPATIAL_SERVING_TOKENS_H_
 
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,10 +47,24 @@ class TokenTable {
 
   // The entry of `token`, or nullopt.
   std::optional<TokenEntry> Find(const std::string& token) const;
-  size_t size() const { return entries_.size(); }
+  size_t size() const { return Snapshot()->size(); }
+  // Every entry (name, role, hash), in file order.
+  std::vector<TokenEntry> Entries() const { return *Snapshot(); }
+
+  // Replaces the entries with the file's at `path` (read as Load reads it),
+  // so that a token removed from the file (`spatial token revoke`) stops
+  // working; on error the table stays as it was. Safe while other threads
+  // call Find (each Find sees the old or the new entries, never a mix).
+  absl::Status Reload(const std::string& path);
 
  private:
-  std::vector<TokenEntry> entries_;
+  using EntryList = std::vector<TokenEntry>;
+  std::shared_ptr<const EntryList> Snapshot() const;
+
+  // A pointer so that the table stays movable; guards entries_.
+  std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();
+  std::shared_ptr<const EntryList> entries_ =
+      std::make_shared<const EntryList>();  // guarded by *mu_
 };
 
 // A new random token (32 bytes, hex) and its entry.

@@ -11,6 +11,7 @@
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "boost/beast/core/flat_buffer.hpp"
+#include "boost/beast/core/string.hpp"
 #include "boost/beast/http/basic_parser.hpp"
 #include "src/loadtest/http/worker.h"
 
@@ -22,11 +23,14 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
-// Parses a response and keeps only its status: the body is counted and
-// dropped, so that a large answer costs no allocation.
+// Parses a response and keeps only its status and the prediction cache
+// header: the body is counted and dropped, so that a large answer costs no
+// allocation.
 class Worker::ResponseParser : public bhttp::basic_parser<false> {
  public:
   int status() const { return status_; }
+  // The kPredictionCacheHeader's value: none, "hit" or anything else.
+  CacheMark cache() const { return cache_; }
 
  private:
   void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int,
@@ -35,8 +39,12 @@ class Worker::ResponseParser : public bhttp::basic_parser<false> {
                         error_code&) override {
     status_ = code;
   }
-  void on_field_impl(bhttp::field, beast::string_view, beast::string_view,
-                     error_code&) override {}
+  void on_field_impl(bhttp::field, beast::string_view name,
+                     beast::string_view value, error_code&) override {
+    if (beast::iequals(name, kPredictionCacheHeader)) {
+      cache_ = value == "hit" ? CacheMark::kHit : CacheMark::kMiss;
+    }
+  }
   void on_header_impl(error_code&) override {}
   void on_body_init_impl(const boost::optional<std::uint64_t>&,
                          error_code&) override {}
@@ -52,6 +60,7 @@ class Worker::ResponseParser : public bhttp::basic_parser<false> {
   void on_finish_impl(error_code&) override {}
 
   int status_ = 0;
+  CacheMark cache_ = CacheMark::kNone;
 };
 
 struct Worker::Conn {

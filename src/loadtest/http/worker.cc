@@ -142,7 +142,8 @@ void Worker::Begin(Conn& c, int64_t origin_ns) {
 }
 
 void Worker::Record(int64_t origin_ns, bool late, int status,
-                    std::optional<ErrorKind> error, int64_t end_ns) {
+                    std::optional<ErrorKind> error, int64_t end_ns,
+                    CacheMark cache) {
   bool failed = error.has_value() || status >= 400;
   (failed ? failed_ : answered_).fetch_add(1, std::memory_order_relaxed);
   if (plan_->on_request && *plan_->on_request) {
@@ -171,6 +172,10 @@ void Worker::Record(int64_t origin_ns, bool late, int status,
     s.RecordResponse(status, end_ns - origin_ns, end_ns);
   }
   if (late) ++s.late_sends;
+  if (cache != CacheMark::kNone) {
+    ++s.cache_marked;
+    if (cache == CacheMark::kHit) ++s.cache_hits;
+  }
 }
 
 void Worker::Released(Conn& c) {

@@ -88,10 +88,13 @@ class Worker {
   void Write(Conn& c);
   void WaitRead(Conn& c);
   void OnRead(Conn& c, boost::system::error_code ec, size_t n);
-  void Complete(Conn& c, int status, bool keep_alive);
+  // The prediction cache header of an answer (kPredictionCacheHeader).
+  enum class CacheMark { kNone, kHit, kMiss };
+  void Complete(Conn& c, int status, bool keep_alive, CacheMark cache);
   void Fail(Conn& c, ErrorKind kind);
   void Record(int64_t origin_ns, bool late, int status,
-              std::optional<ErrorKind> error, int64_t end_ns);
+              std::optional<ErrorKind> error, int64_t end_ns,
+              CacheMark cache = CacheMark::kNone);
   void Released(Conn& c);
   void ArmSweep();
   void OnSweep();

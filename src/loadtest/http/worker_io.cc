@@ -103,7 +103,7 @@ void Worker::OnRead(Conn& c, error_code ec, size_t n) {
     error_code eof_ec;
     c.parser->put_eof(eof_ec);
     if (!eof_ec && c.parser->is_done()) {
-      Complete(c, c.parser->status(), false);
+      Complete(c, c.parser->status(), false, c.parser->cache());
       return;
     }
   }
@@ -123,14 +123,14 @@ void Worker::OnRead(Conn& c, error_code ec, size_t n) {
     if (used == 0) break;
   }
   if (c.parser->is_done()) {
-    Complete(c, c.parser->status(), c.parser->keep_alive());
+    Complete(c, c.parser->status(), c.parser->keep_alive(), c.parser->cache());
   } else {
     WaitRead(c);
   }
 }
 
-void Worker::Complete(Conn& c, int status, bool keep_alive) {
-  Record(c.origin_ns, c.late, status, std::nullopt, NowNs());
+void Worker::Complete(Conn& c, int status, bool keep_alive, CacheMark cache) {
+  Record(c.origin_ns, c.late, status, std::nullopt, NowNs(), cache);
   c.busy = false;
   --busy_;
   if (!keep_alive) {
