@@ -10,6 +10,7 @@
 #include "cli/bench_cmd.h"
 #include "cli/check_cmd.h"
 #include "cli/command.h"
+#include "cli/completion_cmd.h"
 #include "cli/data_cmd.h"
 #include "cli/envtest_cmd.h"
 #include "cli/eval_cmd.h"
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
   AddKeysCommand(app, &action);
   AddAuditCommand(app, &action);
   AddPipelineCommand(app, &action);
+  AddCompletionCommand(app, &action);  // last: it prints the whole tree
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());

@@ -111,19 +111,23 @@ CommandResult RunRegister(const ModelFlags& f, RegistryContext& ctx) {
 // it has none.
 std::string Cell(const Json& v) {
   if (v.is_number()) return absl::StrFormat("%.4g", v.get<double>());
-  if (v.is_string()) return E(v.get<std::string>());
+  if (v.is_string()) {
+    // Digests and long names are cut: the table is for reading.
+    const std::string& text = v.get_ref<const std::string&>();
+    return E(text.size() <= 12 ? text : text.substr(0, 12) + "...");
+  }
   if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
   return "-";
 }
 
 // `model validate --table`: one line per rule, then the verdict.
 void PrintValidationTable(const registry::ValidationRecord& rec) {
-  std::cout << absl::StrFormat("%-20s %-10s %-10s %-10s %-10s %s\n", "RULE",
+  std::cout << absl::StrFormat("%-13s %-10s %-15s %-10s %-10s %s\n", "RULE",
                                "OUTCOME", "MEASURED", "DECLARED", "REQUIRED",
                                "MESSAGE");
   for (const auto& r : rec.result.value("rules", Json::array())) {
     std::cout << absl::StrFormat(
-        "%-20s %-10s %-10s %-10s %-10s %s\n", E(r.value("rule", "")),
+        "%-13s %-10s %-15s %-10s %-10s %s\n", E(r.value("rule", "")),
         E(r.value("outcome", "")), Cell(r.value("measured", Json())),
         Cell(r.value("declared", Json())), Cell(r.value("required", Json())),
         E(r.value("message", "")));

@@ -260,5 +260,35 @@ TEST(CliOutputTest, KeysListJsonAndValidateTable) {
   EXPECT_THAT(table.out, Not(HasSubstr("{")));
 }
 
+// The completion script completes subcommands and flags in a real bash; the
+// man page names every command with its flags.
+TEST(CliOutputTest, CompletionAndManPageComeFromTheCommandTree) {
+  Sandbox box;
+  ProcessResult script = box.Spatial({"completion", "bash"});
+  ASSERT_EQ(script.exit_code, 0) << script;
+  const std::string file = box.WriteFile("spatial.bash", script.out);
+  auto complete = [&](const std::string& words, int cword) {
+    return RunProcess({"/bin/bash", "-c",
+                       "source " + file + "; COMP_WORDS=(" + words +
+                           "); COMP_CWORD=" + std::to_string(cword) +
+                           "; _spatial; printf '%s\\n' \"${COMPREPLY[@]}\""},
+                      {.cwd = box.dir()});
+  };
+  ProcessResult sub = complete("spatial model pro", 2);
+  ASSERT_EQ(sub.exit_code, 0) << sub;
+  EXPECT_EQ(sub.out, "promote\n") << sub;
+  ProcessResult flag = complete("spatial model promote v1 --dry", 4);
+  EXPECT_EQ(flag.out, "--dry-run\n") << flag;
+  ProcessResult top = complete("spatial pipe", 1);
+  EXPECT_EQ(top.out, "pipeline\n") << top;
+
+  ProcessResult man = box.Spatial({"completion", "man"});
+  ASSERT_EQ(man.exit_code, 0) << man;
+  EXPECT_EQ(man.out.rfind(".TH SPATIAL 1", 0), 0u) << man.out.substr(0, 200);
+  EXPECT_THAT(man.out, HasSubstr(".SS spatial model promote ID"));
+  EXPECT_THAT(man.out, HasSubstr("\\-\\-allow\\-cpu\\-override"));
+  EXPECT_EQ(box.Spatial({"completion", "zsh"}).exit_code, 2);
+}
+
 }  // namespace
 }  // namespace spatial::integration
