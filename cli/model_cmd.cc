@@ -59,7 +59,10 @@ absl::StatusOr<Json> ReadJsonObject(const std::string& path) {
 CommandResult WithRegistry(
     const ModelFlags& f,
     const std::function<CommandResult(RegistryContext&)>& body) {
-  ASSIGN_OR_RETURN(RegistryContext ctx, OpenRegistryContext(f.reg));
+  RegistryFlags reg = f.reg;
+  // A dry run changes nothing, so it creates no registry either.
+  if (f.dry_run) reg.must_exist = true;
+  ASSIGN_OR_RETURN(RegistryContext ctx, OpenRegistryContext(reg));
   return body(ctx);
 }
 

@@ -137,6 +137,12 @@ TEST(CliDryRunTest, RegisterAndPromoteChangeNothing) {
 
   EXPECT_EQ(RegistryFingerprint(box), before);
   EXPECT_EQ(box.JsonAt(box.registry(), {"history"}).size(), 0u);
+  // Nor does it create a registry that is not there.
+  ProcessResult nowhere =
+      box.ModelAt(box.Path("none/registry.db"),
+                  {"register", Bundle(), "--version-id", "v3", "--dry-run"});
+  EXPECT_NE(nowhere.exit_code, 0) << nowhere;
+  EXPECT_FALSE(fs::exists(box.Path("none"))) << nowhere;
   EXPECT_EQ(box.ListJson().size(), 1u);
 }
 
@@ -258,6 +264,23 @@ TEST(CliOutputTest, KeysListJsonAndValidateTable) {
   EXPECT_THAT(table.out, HasSubstr("accuracy"));
   EXPECT_THAT(table.out, HasSubstr("v1 is valid for development"));
   EXPECT_THAT(table.out, Not(HasSubstr("{")));
+}
+
+// envtest --json: the report on stdout (as --output writes it), the table
+// and the file names on stderr.
+TEST(CliOutputTest, EnvtestJsonPrintsTheReport) {
+  Sandbox box;
+  ProcessResult r =
+      RunProcess({SpatialBinary(), "envtest", "--environment", "development",
+                  "--test-api", "--json", "--output", box.Path("report.json"),
+                  "--state-file", box.Path("state.json")},
+                 {.cwd = SourceDir(), .timeout = std::chrono::seconds(120)});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  Json report = ParseJsonOrFail(r.out, "envtest --json");
+  EXPECT_EQ(report["status"], "passed") << r;
+  EXPECT_EQ(report,
+            ParseJsonOrFail(ReadBytes(box.Path("report.json")), "report.json"));
+  EXPECT_THAT(r.err, HasSubstr("report: " + box.Path("report.json")));
 }
 
 // The completion script completes subcommands and flags in a real bash; the
