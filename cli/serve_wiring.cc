@@ -72,12 +72,17 @@ absl::StatusOr<std::unique_ptr<ServeStack>> ServeStack::Build(
     // Staging and production serve only versions signed by a trusted key
     // (the environment's policy, read anew for every load), checked on the
     // digests of the private copy that is then loaded.
-    mo.admit = [reg, env_name = c.environment](
+    // And, in every environment, never on rows edited behind the audit
+    // log's back: a deployment row or a trusted key inserted with sqlite3 or
+    // psql is not what a promotion wrote (the same check promote runs).
+    mo.admit = [reg, service = s->registry_->service.get(),
+                env_name = c.environment](
                    const registry::ModelVersion& v,
                    const std::vector<security::FileDigest>& files) {
       auto env = reg->GetEnvironment(env_name);
       if (!env.ok()) return env.status();
-      return security::CheckServableFiles(*reg, v, *env, files);
+      RETURN_IF_ERROR(security::CheckServableFiles(*reg, v, *env, files));
+      return service->CheckServedRows(v.version_id, env_name);
     };
     mo.registry = reg;
     mo.store = &s->registry_->service->store();

@@ -287,9 +287,12 @@ AuditLinkCheck CheckAuditLinks(const AuditSnapshot& snapshot) {
   return c;
 }
 
-std::vector<std::string> ActivationProblems(const AuditLinkCheck& check,
-                                            const std::string& version_id,
-                                            const std::string& environment) {
+namespace {
+
+std::vector<std::string> ProblemsReliedOn(const AuditLinkCheck& check,
+                                          const std::string& version_id,
+                                          const std::string& environment,
+                                          bool deployments) {
   std::vector<std::string> out;
   for (size_t i = 0; i < check.problems.size() && i < check.concerns.size();
        ++i) {
@@ -308,11 +311,26 @@ std::vector<std::string> ActivationProblems(const AuditLinkCheck& check,
         relied_on = r.version_id == version_id && r.environment == environment;
         break;
       case AuditedKind::kDeployment:
+        relied_on = deployments && r.environment == environment;
         break;
     }
     if (relied_on) out.push_back(check.problems[i]);
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<std::string> ActivationProblems(const AuditLinkCheck& check,
+                                            const std::string& version_id,
+                                            const std::string& environment) {
+  return ProblemsReliedOn(check, version_id, environment, false);
+}
+
+std::vector<std::string> ServingProblems(const AuditLinkCheck& check,
+                                         const std::string& version_id,
+                                         const std::string& environment) {
+  return ProblemsReliedOn(check, version_id, environment, true);
 }
 
 AuditNote WithRows(AuditNote note, const std::vector<AuditedRow>& rows) {

@@ -95,6 +95,13 @@ std::vector<std::string> ActivationProblems(const AuditLinkCheck& check,
                                             const std::string& version_id,
                                             const std::string& environment);
 
+// What a server following the registry relies on to serve `version_id` in
+// `environment`: ActivationProblems, and the problems of the environment's
+// deployment rows (which say what is active there).
+std::vector<std::string> ServingProblems(const AuditLinkCheck& check,
+                                         const std::string& version_id,
+                                         const std::string& environment);
+
 // `note` with details.rows naming `rows`, and details.digests their
 // ContentDigest where their content was read (details that are not an object
 // are kept under details.note).

@@ -404,19 +404,13 @@ absl::StatusOr<DeploymentEvent> RegistryService::ActivateVerified(
   // And never on rows edited behind the audit log's back (a validation forged
   // valid, a key slipped into the environment's trusted keys): every row the
   // checks above read must be what the record that wrote it vouches for.
-  ASSIGN_OR_RETURN(AuditSnapshot snapshot,
-                   options_.registry->ReadAuditSnapshot());
-  std::vector<std::string> forged =
-      ActivationProblems(CheckAuditLinks(snapshot), event.version_id, env.name);
-  if (!forged.empty()) {
+  if (absl::Status s =
+          CheckRowsAgainstAudit(event.version_id, env.name, ActivationProblems);
+      !s.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "refusing to ",
         event.kind == DeploymentKind::kPromote ? "promote '" : "roll back to '",
-        event.version_id, "' in ", env.name,
-        ": the registry rows it relies on disagree with the audit log (",
-        absl::StrJoin(forged, "; "),
-        "); see `spatial audit verify`, and restore the registry from a "
-        "backup you trust"));
+        event.version_id, "' in ", env.name, ": ", s.message()));
   }
   if (dry_run) {
     // Every check above passed; say what the change would replace.
@@ -425,6 +419,26 @@ absl::StatusOr<DeploymentEvent> RegistryService::ActivateVerified(
     return event;
   }
   return options_.registry->Activate(std::move(event));
+}
+
+absl::Status RegistryService::CheckRowsAgainstAudit(
+    const std::string& version_id, const std::string& environment,
+    ProblemsFn problems) {
+  ASSIGN_OR_RETURN(AuditSnapshot snapshot,
+                   options_.registry->ReadAuditSnapshot());
+  std::vector<std::string> forged =
+      problems(CheckAuditLinks(snapshot), version_id, environment);
+  if (forged.empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the registry rows it relies on disagree with the audit log (",
+      absl::StrJoin(forged, "; "),
+      "); see `spatial audit verify`, and restore the registry from a "
+      "backup you trust"));
+}
+
+absl::Status RegistryService::CheckServedRows(const std::string& version_id,
+                                              const std::string& environment) {
+  return CheckRowsAgainstAudit(version_id, environment, ServingProblems);
 }
 
 absl::StatusOr<DeploymentEvent> RegistryService::Promote(

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "src/registry/artifact_store.h"
+#include "src/registry/audit_links.h"
 #include "src/registry/import_artifacts.h"
 #include "src/registry/registry.h"
 #include "src/registry/rules.h"
@@ -129,6 +130,14 @@ class RegistryService {
   absl::StatusOr<ModelVersion> Latest(const std::string& environment);
   // Verifies every version's files against the store.
   absl::StatusOr<std::vector<VersionCheck>> Test();
+  // What a server following the registry runs before it loads the version
+  // active in `environment`: FailedPrecondition when a row it relies on (the
+  // environment's deployments, rules and trusted keys; the version, its
+  // validation and signatures) disagrees with the audit record that wrote it
+  // (ServingProblems), so that rows forged with sqlite3 or psql are not
+  // served.
+  absl::Status CheckServedRows(const std::string& version_id,
+                               const std::string& environment);
 
   absl::Status Export(const std::string& dir);
   // Reads the two files in `dir`; artifacts only from beneath `dir` and
@@ -165,6 +174,14 @@ class RegistryService {
   // `dry_run`: only checks, and fills in the version active now).
   absl::StatusOr<DeploymentEvent> ActivateVerified(DeploymentEvent event,
                                                    bool dry_run = false);
+  // FailedPrecondition listing `problems` of the registry's audit links for
+  // `version_id` in `environment`; OK when there are none.
+  using ProblemsFn = std::vector<std::string> (*)(const AuditLinkCheck&,
+                                                  const std::string&,
+                                                  const std::string&);
+  absl::Status CheckRowsAgainstAudit(const std::string& version_id,
+                                     const std::string& environment,
+                                     ProblemsFn problems);
 
   Options options_;
   ArtifactStore store_;

@@ -145,7 +145,7 @@ const std::vector<Route>& RouteTable::All() {
       {"POST", "/predict/standard", kViewerIfRequired, "/predict/standard", Owner::kPizza, OnPizza<&PizzaApi::PredictStandard>, true},
       {"POST", "/feedback", Access::kLabelerIfFeedbackNeedsToken, "/feedback", Owner::kPizza, OnPizza<&PizzaApi::Feedback>, true},
       {"POST", "/ab-test/compare", kViewerIfRequired, "/ab-test/compare", Owner::kPizza, OnPizza<&PizzaApi::Compare>, true},
-      {"GET", "/ab-test/status", kOpen, "/ab-test/status", Owner::kPizza, OnPizza<&PizzaApi::AbTestStatus>, true},
+      {"GET", "/ab-test/status", kViewerIfRequired, "/ab-test/status", Owner::kPizza, OnPizza<&PizzaApi::AbTestStatus>, true},
       {"GET", "/visualizations/*", kViewerIfRequired, "/visualizations", Owner::kPizza, OnPizza<&PizzaApi::Visualization>, false},
       // Open Inference Protocol v2 (oip.h)
       {"GET", "/v2", kOpen, "/v2", Owner::kOip, OnOip<&OipApi::ServerMetadata>, true},

@@ -151,6 +151,11 @@ TEST_F(AuthzTest, VisualizationsAndStatusFollowRequireToken) {
       404);
   EXPECT_EQ(Request(port, "GET", "/status").status, 401);
   EXPECT_EQ(RequestAs(port, "GET", "/status", tokens_["viewer-b"]).status, 200);
+  // The A/B groups' traffic and accuracy are the same kind of figure.
+  EXPECT_EQ(Request(port, "GET", "/ab-test/status").status, 401);
+  EXPECT_EQ(
+      RequestAs(port, "GET", "/ab-test/status", tokens_["viewer-b"]).status,
+      200);
   EXPECT_EQ(Request(port, "GET", "/health").status, 200);
   EXPECT_EQ(server->Terminate(seconds(20)), 0) << server->Log();
 }

@@ -1,0 +1,159 @@
+// Black-box tests of `spatial serve --registry` against rows written behind
+// the audit log's back, as anyone with write access to the registry file can:
+// a deployment row inserted to make a version active, a key slipped into an
+// environment's trusted keys. The server runs the check `model promote` runs
+// (the rows must be what their audit records vouch for) before it loads a
+// version, refuses the forged one, and keeps serving the version it had.
+#include <signal.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "src/vision/renderer.h"
+#include "tests/integration/cli_sandbox.h"
+#include "tests/integration/serve_client.h"
+#include "tests/integration/server_process.h"
+#include "tests/integration/sqlite_tamper.h"
+
+namespace spatial::integration {
+namespace {
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using ::testing::HasSubstr;
+
+std::string ServedSpatial(int port) {
+  Json j = ParseJsonBody(Request(port, "GET", "/health"));
+  if (j.is_discarded() || !j["models"].contains("spatial")) return "";
+  return j["models"]["spatial"].get<std::string>();
+}
+
+// Waits (bounded) until the server's log holds `text`; the log.
+std::string WaitForLog(const ServerProcess& server, const std::string& text) {
+  auto deadline = std::chrono::steady_clock::now() + seconds(20);
+  while (server.Log().find(text) == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  return server.Log();
+}
+
+// Makes `version` the newest deployment of `environment` without a
+// promotion: no audit record, no checks.
+std::string ForgedDeployment(const std::string& environment,
+                             const std::string& version,
+                             const std::string& previous) {
+  return "INSERT INTO deployments (environment, version_id, "
+         "previous_version_id, kind, actor, reason, created_at) VALUES ('" +
+         environment + "', '" + version + "', '" + previous +
+         "', 'promote', 'ci', 'release', '2026-12-04T00:00:00Z')";
+}
+
+// The id of the one key `keys list` shows development trusting.
+std::string MalloryKeyId(const std::string& keys_list) {
+  const std::string header = "development (signature not required):\n  ";
+  auto at = keys_list.find(header);
+  return at == std::string::npos ? "(no key in development)"
+                                 : keys_list.substr(at + header.size(), 16);
+}
+
+TEST(ServeForgedRowsTest, DeploymentInsertedWithSqliteIsNotServed) {
+  Sandbox box;
+  box.RegisterAndPromote(ShippedBundle("spatial-pizza-v1"), "s1");
+  // Registered the honest way (audited), never validated nor promoted.
+  ProcessResult r = box.Model(
+      {"register", box.VariantBundle("s2"), "--version-id", "s2", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  ServerProcess server(
+      {"--registry", box.registry(), "--environment", "development",
+       "--workers", "1", "--poll-registry-s", "0"},
+      box.dir(), box.Path("serve.log"));
+  ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
+  ASSERT_EQ(ServedSpatial(server.port()), "s1");
+
+  TamperSqlite(box.registry(), ForgedDeployment("development", "s2", "s1"));
+  ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
+  std::string log = WaitForLog(server, "not loading s2");
+  EXPECT_THAT(log, HasSubstr("not loading s2 (active in development)"));
+  EXPECT_THAT(log, HasSubstr("disagree with the audit log"));
+  EXPECT_THAT(log, HasSubstr("deployment #"));
+  EXPECT_THAT(log, HasSubstr("still serving s1"));
+  EXPECT_EQ(ServedSpatial(server.port()), "s1");
+  Reply c = Request(
+      server.port(), "POST", "/classify", kForm,
+      Multipart({{"file", "image/jpeg", vision::RenderPizza(2, 3, 0, 96).jpeg},
+                 {"use_spatial", "", "true"}}));
+  EXPECT_EQ(c.status, 200) << c.body;
+  EXPECT_EQ(ParseJsonBody(c)["model_version"], "s1");
+  // What the operator is told to run names the same row.
+  ProcessResult verify =
+      box.Spatial({"audit", "verify", "--registry", box.registry()});
+  EXPECT_EQ(verify.exit_code, 1) << verify;
+  EXPECT_THAT(verify.err, HasSubstr("deployment #"));
+}
+
+TEST(ServeForgedRowsTest, KeySlippedIntoStagingDoesNotServeAnUnvettedVersion) {
+  Sandbox box;
+  const std::string config = SourceDir() + "/config/environments.json";
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"--registry", box.registry(), "--config", config});
+    ProcessResult r = box.Spatial(args);
+    EXPECT_EQ(r.exit_code, 0) << r;
+    return r;
+  };
+  ASSERT_EQ(
+      box.Spatial({"keys", "generate", "--out", box.Path("keys")}).exit_code,
+      0);
+  ASSERT_EQ(
+      box.Spatial({"keys", "generate", "--out", box.Path("mallory")}).exit_code,
+      0);
+  run({"model", "register", ShippedBundle("spatial-pizza-v1"), "--version-id",
+       "s1"});
+  run({"keys", "trust", box.Path("keys/signing.pub"), "--environment",
+       "staging"});
+  run({"model", "sign", "s1", "--key", box.Path("keys/signing.key")});
+  run({"model", "validate", "s1", "--environment", "staging",
+       "--allow-cpu-override", "test host has no GPU"});
+  run({"model", "promote", "s1", "--environment", "staging"});
+  ServerProcess server(
+      {"--registry", box.registry(), "--config", config, "--environment",
+       "staging", "--workers", "1", "--poll-registry-s", "0"},
+      box.dir(), box.Path("serve.log"));
+  ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
+  ASSERT_EQ(ServedSpatial(server.port()), "s1");
+
+  // Mallory registers and signs s2 with her own key (both audited, both
+  // allowed), then with sqlite3 makes staging trust her key and s2 active:
+  // s2 was never validated for staging, and no one with the deployer role
+  // promoted it.
+  run({"model", "register", box.VariantBundle("variant2"), "--version-id",
+       "s2"});
+  run({"model", "sign", "s2", "--key", box.Path("mallory/signing.key")});
+  // Her key's entry as `keys trust` writes it, copied into staging's.
+  run({"keys", "trust", box.Path("mallory/signing.pub"), "--environment",
+       "development"});
+  TamperSqlite(
+      box.registry(),
+      "UPDATE environments SET spec = json_set(spec, "
+      "'$.trusted_keys[#]', json(json_extract((SELECT spec FROM "
+      "environments WHERE name = 'development'), '$.trusted_keys[0]'))) "
+      "WHERE name = 'staging'; " +
+          ForgedDeployment("staging", "s2", "s1"));
+  // The forgery took: staging now lists her key.
+  ProcessResult keys = run({"keys", "list"});
+  const std::string staging = keys.out.substr(keys.out.find("staging"));
+  ASSERT_EQ(staging.find("production"), std::string::npos) << keys;
+  ASSERT_THAT(staging, HasSubstr(MalloryKeyId(keys.out))) << keys;
+  ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
+  std::string log = WaitForLog(server, "not loading s2");
+  EXPECT_THAT(log, HasSubstr("not loading s2 (active in staging)"));
+  EXPECT_THAT(log, HasSubstr("disagree with the audit log"));
+  EXPECT_EQ(ServedSpatial(server.port()), "s1");
+}
+
+}  // namespace
+}  // namespace spatial::integration
