@@ -74,6 +74,7 @@ void AddAuditCommand(CLI::App& app, CommandAction* action) {
                    "Only records at or after this ISO 8601 time");
   list->add_flag("--json", f->json, "JSON output");
   AddRegistryOptions(*list, f->reg);
+  f->reg.must_exist = true;  // nothing the audit commands do creates one
   list->callback([f, action] { *action = [f] { return RunList(*f); }; });
   auto c = std::make_shared<AuditCheckFlags>();
   CLI::App* verify = audit->add_subcommand(

@@ -156,6 +156,9 @@ void AddKeysCommand(CLI::App& app, CommandAction* action) {
   list->add_option("--environment", f->environment, "Environment name");
   AddRegistryOptions(*list, f->reg);
   on(list, RunList);
+  // Reading commands never create a registry (a mistyped path is an error).
+  for (CLI::App* reads : {untrust, list})
+    reads->preparse_callback([f](size_t) { f->reg.must_exist = true; });
 }
 
 }  // namespace spatial::cli

@@ -15,6 +15,7 @@
 #include "cli/model_flags.h"
 #include "cli/model_output.h"
 #include "cli/model_query.h"
+#include "cli/model_status.h"
 #include "cli/registry_context.h"
 #include "cli/registry_options.h"
 #include "cli/sign_cmd.h"
@@ -59,6 +60,7 @@ CommandResult WithRegistry(
     const ModelFlags& f,
     const std::function<CommandResult(RegistryContext&)>& body) {
   ASSIGN_OR_RETURN(RegistryContext ctx, OpenRegistryContext(f.reg));
+  RETURN_IF_ERROR(RequireEnvironment(*ctx.registry, f.environment));
   return body(ctx);
 }
 
@@ -210,7 +212,8 @@ void AddModelCommand(CLI::App& app, CommandAction* action) {
                  CommandResult (*run)(const ModelFlags&, RegistryContext&)) {
     CLI::App* c = model->add_subcommand(name, help);
     c->fallthrough();
-    c->callback([f, run, action] {
+    c->callback([f, run, action, name] {
+      f->reg.must_exist = !CreatesRegistry(name);
       *action = [f, run] {
         return WithRegistry(*f,
                             [&](RegistryContext& ctx) { return run(*f, ctx); });
@@ -319,6 +322,17 @@ void AddModelCommand(CLI::App& app, CommandAction* action) {
                   "Largest artifact (a file, or a directory's files) an "
                   "import reads; a larger one refuses the import")
       ->capture_default_str();
+
+  sub("init",
+      "Create the registry (and load the environments) if it does not exist; "
+      "the read-only commands refuse a registry that does not",
+      RunInit);
+  AddStatusCommand(sub("status",
+                       "What is deployed where: per environment the active "
+                       "version, when and by whom it was promoted, its "
+                       "validation and signature",
+                       RunStatus),
+                   *f);
 
   CLI::App* envs =
       sub("environments", "List the deployment environments and their rules",

@@ -103,10 +103,12 @@ void AddServeCommand(CLI::App& app, CommandAction* action) {
       ->add_option("--ab-split", f->ab_split,
                    "Share of requests without a group sent to A (spatial)")
       ->capture_default_str();
-  AddRegistryFlag(*serve, f->registry.registry,
-                  "Serve the version active for the environment in this "
-                  "registry, swapping to newly promoted versions",
-                  "no registry: --model-dir or the shipped bundles");
+  AddNoRegistryFlag(
+      *serve, f->registry.no_registry,
+      AddRegistryFlag(*serve, f->registry.registry,
+                      "Serve the version active for the environment in this "
+                      "registry, swapping to newly promoted versions",
+                      "no registry: --model-dir or the shipped bundles"));
   serve->add_option("--store", f->registry.store,
                     "Artifact store of the registry (default $SPATIAL_STORE, "
                     "else store/ beside a SQLite registry)");
