@@ -110,7 +110,15 @@ void AddKeysCommand(CLI::App& app, CommandAction* action) {
       "keys", "Signing keys: generate a key pair, trust keys per environment");
   keys->require_subcommand(1);
   auto on = [&](CLI::App* c, absl::StatusOr<int> (*run)(const KeysFlags&)) {
-    c->callback([f, run, action] { *action = [f, run] { return run(*f); }; });
+    c->callback([f, run, action] {
+      *action = [f, run]() -> CommandResult {
+        if (!f->environment.empty()) {  // an unknown one is a usage error
+          ASSIGN_OR_RETURN(RegistryContext ctx, OpenRegistryContext(f->reg));
+          RETURN_IF_ERROR(RequireEnvironment(*ctx.registry, f->environment));
+        }
+        return run(*f);
+      };
+    });
   };
 
   CLI::App* gen = keys->add_subcommand(

@@ -185,6 +185,12 @@ TEST(CliNewcomerTest, UnknownEnvironmentExitsTwoEverywhere) {
     EXPECT_THAT(r.err, HasSubstr("error: unknown environment 'prod'")) << r;
     EXPECT_THAT(r.err, HasSubstr(dym)) << r;
   }
+  for (const char* keys : {"list", "require"}) {
+    ProcessResult r = box.Spatial(
+        {"keys", keys, "--environment", "prod", "--registry", box.registry()});
+    EXPECT_EQ(r.exit_code, 2) << r;
+    EXPECT_THAT(r.err, HasSubstr(dym)) << r;
+  }
   ProcessResult serve = box.Spatial({"serve", "--registry", box.registry(),
                                      "--environment", "prod", "--port", "0"});
   EXPECT_EQ(serve.exit_code, 2) << serve;
