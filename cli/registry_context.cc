@@ -5,6 +5,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -96,12 +97,11 @@ const char* RegistrySourceName(RegistrySource source) {
 }
 
 void AnnounceRegistry(const std::string& masked, RegistrySource source) {
-  static bool said = false;
-  if (said || source == RegistrySource::kFlag ||
-      source == RegistrySource::kNone) {
+  static std::atomic<bool> said{false};
+  if (source == RegistrySource::kFlag || source == RegistrySource::kNone ||
+      said.exchange(true)) {
     return;
   }
-  said = true;
   std::cerr << "registry: " << base::EscapeForTerminal(masked) << " (from "
             << RegistrySourceName(source)
             << (source == RegistrySource::kDefault
