@@ -270,5 +270,42 @@ TEST(CliNewcomerTest, StatusShowsWhatIsDeployedWhere) {
   EXPECT_THAT(envs.out, HasSubstr("development  s1"));
 }
 
+// Where a signature is required, status checks it now: verified while the
+// signing key is trusted, FAILED (with the reason) once it is not.
+TEST(CliNewcomerTest, StatusChecksTheSignatureWhereOneIsRequired) {
+  Sandbox box;
+  box.Register(ShippedBundle("standard-pizza-v1"), "s1");
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"--registry", box.registry()});
+    ProcessResult r = box.Spatial(args);
+    EXPECT_EQ(r.exit_code, 0) << r;
+    return r;
+  };
+  ASSERT_EQ(
+      box.Spatial({"keys", "generate", "--out", box.Path("keys")}).exit_code,
+      0);
+  run({"model", "sign", "s1", "--key", box.Path("keys/signing.key")});
+  run({"keys", "trust", box.Path("keys/signing.pub"), "--environment",
+       "development"});
+  run({"keys", "require", "--environment", "development"});
+  run({"model", "validate", "s1", "--environment", "development"});
+  run({"model", "promote", "s1", "--environment", "development"});
+
+  Json status = box.JsonAt(box.registry(), {"status"});
+  ASSERT_EQ(status[0]["environment"], "development") << status.dump(2);
+  EXPECT_EQ(status[0]["signature"]["required"], true);
+  EXPECT_EQ(status[0]["signature"]["state"], "verified");
+  ASSERT_EQ(status[0]["signature"]["key_ids"].size(), 1u);
+  const std::string key = status[0]["signature"]["key_ids"][0];
+
+  run({"keys", "untrust", key, "--environment", "development"});
+  status = box.JsonAt(box.registry(), {"status"});
+  EXPECT_EQ(status[0]["signature"]["state"], "failed");
+  EXPECT_FALSE(status[0]["signature"]["message"].get<std::string>().empty());
+  ProcessResult table = box.Model({"status", "--environment", "development"});
+  EXPECT_EQ(table.exit_code, 0) << table;
+  EXPECT_THAT(table.out, HasSubstr("FAILED by " + key + " (required): "));
+}
+
 }  // namespace
 }  // namespace spatial::integration
