@@ -75,7 +75,10 @@ void AddAuditCommand(CLI::App& app, CommandAction* action) {
   list->add_flag("--json", f->json, "JSON output");
   AddRegistryOptions(*list, f->reg);
   f->reg.must_exist = true;  // nothing the audit commands do creates one
-  list->callback([f, action] { *action = [f] { return RunList(*f); }; });
+  list->callback([f, action] {
+    f->reg.quiet = f->json;  // JSON readers may merge stderr into it
+    *action = [f] { return RunList(*f); };
+  });
   auto c = std::make_shared<AuditCheckFlags>();
   CLI::App* verify = audit->add_subcommand(
       "verify",

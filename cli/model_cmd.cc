@@ -59,7 +59,9 @@ absl::StatusOr<Json> ReadJsonObject(const std::string& path) {
 CommandResult WithRegistry(
     const ModelFlags& f,
     const std::function<CommandResult(RegistryContext&)>& body) {
-  ASSIGN_OR_RETURN(RegistryContext ctx, OpenRegistryContext(f.reg));
+  RegistryFlags reg = f.reg;
+  reg.quiet = f.json;  // JSON readers may merge stderr into what they parse
+  ASSIGN_OR_RETURN(RegistryContext ctx, OpenRegistryContext(reg));
   RETURN_IF_ERROR(RequireEnvironment(*ctx.registry, f.environment));
   return body(ctx);
 }

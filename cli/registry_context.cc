@@ -137,7 +137,7 @@ absl::StatusOr<ResolvedRegistry> ResolveRegistryLocation(
     out.source = RegistrySource::kDefault;
   }
   ASSIGN_OR_RETURN(out.location, registry::ParseRegistryLocation(out.given));
-  AnnounceRegistry(out.location.masked, out.source);
+  if (!flags.quiet) AnnounceRegistry(out.location.masked, out.source);
   out.store = !flags.store.empty() ? flags.store : Env("SPATIAL_STORE");
   if (out.location.is_postgres() && out.store.empty()) {
     // A database has no "beside" for the store: it is a path the team shares.

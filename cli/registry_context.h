@@ -35,6 +35,9 @@ struct RegistryFlags {
   // --no-registry (serve, check, envtest): no registry, whatever
   // $SPATIAL_REGISTRY says.
   bool no_registry = false;
+  // No "registry: ..." line on stderr (AnnounceRegistry): set with --json,
+  // whose readers may merge stderr into what they parse.
+  bool quiet = false;
 };
 
 struct RegistryContext {

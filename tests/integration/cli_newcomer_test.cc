@@ -99,6 +99,12 @@ TEST(CliNewcomerTest, SaysWhereAnImplicitRegistryCameFrom) {
                                   "default; neither --registry nor "
                                   "$SPATIAL_REGISTRY is set)\n"));
 
+  // Machine output stays clean even where stderr is merged into it.
+  ProcessResult json =
+      WithRegistryVariable(box, box.registry(), {"model", "list", "--json"});
+  EXPECT_EQ(json.exit_code, 0) << json;
+  EXPECT_EQ(json.err, "") << json;
+
   ProcessResult flag = box.Model({"list"});
   EXPECT_EQ(flag.exit_code, 0) << flag;
   EXPECT_EQ(flag.err, "") << flag;

@@ -12,7 +12,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-TEST(PostgresCliTest, ADatabaseThatDoesNotExistIsRefusedByEveryCommand) {
+TEST(PostgresMissingDatabaseTest, IsRefusedByReadingAndCreatingCommands) {
   Sandbox box;
   const std::string url =
       registry::pgtest::SharedTestPostgres()->Url("no_such_registry");
