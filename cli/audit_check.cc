@@ -32,7 +32,7 @@ absl::StatusOr<std::unique_ptr<registry::Registry>> OpenExisting(
   // The audit reads no artifacts, but a PostgreSQL location needs a store.
   if (f.store.empty()) f.store = std::string(1, '-');
   ASSIGN_OR_RETURN(ResolvedRegistry where, ResolveRegistryLocation(f));
-  return registry::OpenRegistry(where.location, /*create=*/false);
+  return OpenResolvedRegistry(where, /*must_exist=*/true);
 }
 
 // Checks the chain and the row links, printing the outcome; true when both

@@ -74,7 +74,11 @@ void AddAuditCommand(CLI::App& app, CommandAction* action) {
                    "Only records at or after this ISO 8601 time");
   list->add_flag("--json", f->json, "JSON output");
   AddRegistryOptions(*list, f->reg);
-  list->callback([f, action] { *action = [f] { return RunList(*f); }; });
+  f->reg.must_exist = true;  // nothing the audit commands do creates one
+  list->callback([f, action] {
+    f->reg.quiet = f->json;  // JSON readers may merge stderr into it
+    *action = [f] { return RunList(*f); };
+  });
   auto c = std::make_shared<AuditCheckFlags>();
   CLI::App* verify = audit->add_subcommand(
       "verify",

@@ -102,14 +102,23 @@ absl::StatusOr<Plan> MakePlan(const BenchFlags& f) {
       static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   o.threads = f.threads > 0 ? f.threads : std::min(cores, 8);
   ASSIGN_OR_RETURN(auto fields, ParseFields(f.fields));
-  ASSIGN_OR_RETURN(o.requests,
-                   lt::BuildRequests(o.url, {.method = f.method,
-                                             .body_file = f.body,
-                                             .content_type = f.content_type,
-                                             .image_file = f.image,
-                                             .image_dir = f.image_dir,
-                                             .fields = fields,
-                                             .headers = f.headers}));
+  auto requests = lt::BuildRequests(o.url, {.method = f.method,
+                                            .body_file = f.body,
+                                            .content_type = f.content_type,
+                                            .image_file = f.image,
+                                            .image_dir = f.image_dir,
+                                            .fields = fields,
+                                            .headers = f.headers});
+  if (!requests.ok() && !absl::IsInvalidArgument(requests.status())) {
+    // A payload file that cannot be read is a mistake in the command line
+    // (exit 2), not a target that cannot be reached (exit 1).
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot build the request payload: ", requests.status().message(),
+        " (--body, --image and --image-dir name files that must exist and "
+        "be readable); nothing was sent"));
+  }
+  if (!requests.ok()) return requests.status();
+  o.requests = *std::move(requests);
   return plan;
 }
 
@@ -209,7 +218,9 @@ void AddBenchCommand(CLI::App& app, CommandAction* action) {
       "      --threshold 'p95<1500ms' --threshold 'error_rate<0.01' --json "
       "bench.json\n"
       "Exit codes: 0 ok, 1 target unreachable (or a report not written), 2 "
-      "usage error,\n"
+      "usage error\n"
+      "(bad flags, or a --body/--image/--image-dir file that cannot be "
+      "read),\n"
       "99 a threshold failed. Latency is measured from the send (closed loop) "
       "or from the\n"
       "scheduled send time (open loop: a stalled server shows up, no "

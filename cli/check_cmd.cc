@@ -14,6 +14,7 @@
 #include "cli/registry_options.h"
 #include "opencv2/core/utility.hpp"
 #include "src/base/files.h"
+#include "src/base/secrets.h"
 #include "src/base/status_macros.h"
 #include "src/base/text.h"
 #include "src/checks/deployment_checks.h"
@@ -86,9 +87,15 @@ CommandResult Check(CheckFlags f) {
         "unknown environment '", f.environment, "' (known: ", names, ")"));
   }
   auto problems = Problems(f, endpoints, docker);
-  const bool registry_known = !f.registry.registry.empty() ||
-                              RegistryFromEnvironment().has_value() ||
-                              fs::exists("var/registry.db");
+  // --registry, else $SPATIAL_REGISTRY, else var/registry.db when it exists
+  // (none with --no-registry): the one registry the versioning check reads.
+  auto [registry, source] = RegistryFlagOrEnvironmentSource(f.registry);
+  if (registry.empty() && !f.registry.no_registry &&
+      fs::exists("var/registry.db")) {
+    registry = "var/registry.db";
+    source = RegistrySource::kDefault;
+  }
+  const bool registry_known = !registry.empty();
   if (f.dry_run) {
     std::cout << "spatial check plan for " << env->name << ":\n";
     auto line = [](bool on, const std::string& what) {
@@ -100,7 +107,14 @@ CommandResult Check(CheckFlags f) {
                                  " bundle(s): load, parity, latency, accuracy "
                                  "on ",
                                  f.eval_images, " images"));
-    line(inference && registry_known, "versioning: registry consistency");
+    line(inference && registry_known,
+         registry_known
+             ? absl::StrCat(
+                   "versioning: registry consistency of ",
+                   base::EscapeForTerminal(base::RedactLocation(registry)),
+                   " (from ", RegistrySourceName(source), ")")
+             : std::string("versioning: no registry (none given, no "
+                           "var/registry.db)"));
     line(endpoints, f.server.empty() ? "endpoints: start a server and probe it"
                                      : "endpoints: probe " + f.server);
     line(docker, "docker: Dockerfile.spatial and docker-compose.yml");
@@ -119,6 +133,8 @@ CommandResult Check(CheckFlags f) {
     checks::CheckInference(f.model_dirs, *env, {.eval_images = f.eval_images},
                            &report);
     if (registry_known) {
+      AnnounceRegistry(base::RedactLocation(registry), source);
+      f.registry.registry = registry;
       f.registry.must_exist = true;
       auto ctx = OpenRegistryContext(f.registry);
       if (ctx.ok()) {
@@ -162,7 +178,9 @@ void AddCheckCommand(CLI::App& app, CommandAction* action) {
       "check",
       "Deployment checks: host, preprocessing, inference, versioning, "
       "endpoints, container files (no flag = all; exit 0 only when deployment "
-      "ready)");
+      "ready). The versioning check reads --registry, else $SPATIAL_REGISTRY, "
+      "else var/registry.db when present (--no-registry: none); the server "
+      "it starts runs the bundles, never a registry");
   c->add_flag("--validate-env", f->validate_env,
               "Host probe (OS, CPU, RAM, disk, GPU via NVML) against the "
               "environment's rules");
@@ -194,9 +212,10 @@ void AddCheckCommand(CLI::App& app, CommandAction* action) {
   c->add_option("--eval-images", f->eval_images,
                 "Evaluation images per bundle for the accuracy check")
       ->capture_default_str();
-  AddRegistryFlag(*c, f->registry.registry,
-                  "Registry for the versioning checks",
-                  "var/registry.db when present");
+  AddNoRegistryFlag(*c, f->registry.no_registry,
+                    AddRegistryFlag(*c, f->registry.registry,
+                                    "Registry for the versioning checks",
+                                    "var/registry.db when present"));
   AddConfigFlag(*c, f->registry.config);
   c->callback([f, action] { *action = [f] { return Check(*f); }; });
 }

@@ -47,6 +47,7 @@ struct EnvtestFlags {
   int images = 120;
   double ready_timeout_s = 30;
   bool json = false;  // the JSON report on stdout, the table on stderr
+  bool no_registry = false;  // what envtest always does; said explicitly
 };
 
 std::string SelfExe() {
@@ -227,6 +228,12 @@ CommandResult Run(const EnvtestFlags& f) {
     return absl::InvalidArgumentError(
         "--environment is required: development, staging, production or all");
   ASSIGN_OR_RETURN(auto targets, SelectTargets(f));
+  if (!f.no_registry && !RegistryFlagOrEnvironment({}).empty()) {
+    std::cerr << "envtest: registry: none: the servers run the model bundles "
+                 "(--model-dir), never a registry; $SPATIAL_REGISTRY is not "
+                 "followed (test a promoted version with spatial serve "
+                 "--registry and spatial check --server)\n";
+  }
   std::vector<std::string> names;
   for (const auto& t : targets) names.push_back(t.environment);
 
@@ -343,7 +350,9 @@ void AddEnvtestCommand(CLI::App& app, CommandAction* action) {
       "envtest",
       "Multi-environment tests: start a real server per environment on "
       "127.0.0.1, check its API, classification and performance against the "
-      "environment's thresholds, stop it (exit 0 passed, 1 failed, 2 usage)");
+      "environment's thresholds, stop it (exit 0 passed, 1 failed, 2 usage). "
+      "The servers run model bundles (--model-dir), never a registry: "
+      "$SPATIAL_REGISTRY is not followed");
   cmd->add_option("--environment", f->environment,
                   "development | staging | production | all (any name of the "
                   "environments file)");
@@ -382,6 +391,10 @@ void AddEnvtestCommand(CLI::App& app, CommandAction* action) {
       "Public key (signing.pub) the servers trust for --model-dir bundles "
       "that carry their own model.sig (repeatable); unsigned bundles are "
       "signed for the run with a key made for it");
+  cmd->add_flag("--no-registry", f->no_registry,
+                "Say that no registry is used (always so: the servers run "
+                "the bundles; this only silences the note about a set "
+                "$SPATIAL_REGISTRY)");
   cmd->add_option("--images", f->images,
                   "Evaluation images for the classification test")
       ->capture_default_str();

@@ -123,7 +123,15 @@ void AddKeysCommand(CLI::App& app, CommandAction* action) {
       "keys", "Signing keys: generate a key pair, trust keys per environment");
   keys->require_subcommand(1);
   auto on = [&](CLI::App* c, absl::StatusOr<int> (*run)(const KeysFlags&)) {
-    c->callback([f, run, action] { *action = [f, run] { return run(*f); }; });
+    c->callback([f, run, action] {
+      *action = [f, run]() -> CommandResult {
+        if (!f->environment.empty()) {  // an unknown one is a usage error
+          ASSIGN_OR_RETURN(RegistryContext ctx, OpenRegistryContext(f->reg));
+          RETURN_IF_ERROR(RequireEnvironment(*ctx.registry, f->environment));
+        }
+        return run(*f);
+      };
+    });
   };
 
   CLI::App* gen = keys->add_subcommand(
@@ -172,6 +180,9 @@ void AddKeysCommand(CLI::App& app, CommandAction* action) {
                  "trusted_keys: [{key_id, public_key}]}]");
   AddRegistryOptions(*list, f->reg);
   on(list, RunList);
+  // Reading commands never create a registry (a mistyped path is an error).
+  for (CLI::App* reads : {untrust, list})
+    reads->preparse_callback([f](size_t) { f->reg.must_exist = true; });
 }
 
 }  // namespace spatial::cli

@@ -1,6 +1,7 @@
 // `spatial`: the one binary of spatial-deploy. Owns the command tree (each
 // subcommand lives in its own file and adds itself) and the shell around it:
-// CLI11 parse errors exit 2, and a command's result goes through Finish()
+// CLI11 parse errors exit 2 (printed as DescribeParseError says), and a
+// command's result goes through Finish()
 // (cli/command.h), the one place that prints an error and maps it.
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "cli/keys_cmd.h"
 #include "cli/legacy_aliases.h"
 #include "cli/model_cmd.h"
+#include "cli/parse_errors.h"
 #include "cli/pipeline_cmd.h"
 #include "cli/serve_cmd.h"
 #include "cli/token_cmd.h"
@@ -64,7 +66,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
+    // As every other error prints: "error: ...", a close command name for a
+    // mistyped one, and where the usage is.
+    ParseErrorText text = DescribeParseError(app, args, e.what());
+    PrintError(text.message);
+    std::cerr << "run '" << text.command << " --help' for usage\n";
     return kExitUsage;
   }
   return action ? Finish(action()) : kExitUsage;

@@ -16,6 +16,7 @@
 #include "cli/model_flags.h"
 #include "cli/model_output.h"
 #include "cli/model_query.h"
+#include "cli/model_status.h"
 #include "cli/registry_context.h"
 #include "cli/registry_options.h"
 #include "cli/sign_cmd.h"
@@ -62,7 +63,9 @@ CommandResult WithRegistry(
   RegistryFlags reg = f.reg;
   // A dry run changes nothing, so it creates no registry either.
   if (f.dry_run) reg.must_exist = true;
+  reg.quiet = f.json;  // JSON readers may merge stderr into what they parse
   ASSIGN_OR_RETURN(RegistryContext ctx, OpenRegistryContext(reg));
+  RETURN_IF_ERROR(RequireEnvironment(*ctx.registry, f.environment));
   return body(ctx);
 }
 
@@ -288,7 +291,8 @@ void AddModelCommand(CLI::App& app, CommandAction* action) {
                  CommandResult (*run)(const ModelFlags&, RegistryContext&)) {
     CLI::App* c = model->add_subcommand(name, help);
     c->fallthrough();
-    c->callback([f, run, action] {
+    c->callback([f, run, action, name] {
+      f->reg.must_exist = !CreatesRegistry(name);
       *action = [f, run] {
         return WithRegistry(*f,
                             [&](RegistryContext& ctx) { return run(*f, ctx); });
@@ -410,6 +414,17 @@ void AddModelCommand(CLI::App& app, CommandAction* action) {
                   "Largest artifact (a file, or a directory's files) an "
                   "import reads; a larger one refuses the import")
       ->capture_default_str();
+
+  sub("init",
+      "Create the registry (and load the environments) if it does not exist; "
+      "the read-only commands refuse a registry that does not",
+      RunInit);
+  AddStatusCommand(sub("status",
+                       "What is deployed where: per environment the active "
+                       "version, when and by whom it was promoted, its "
+                       "validation and signature",
+                       RunStatus),
+                   *f);
 
   CLI::App* envs =
       sub("environments", "List the deployment environments and their rules",

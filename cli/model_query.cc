@@ -178,14 +178,17 @@ CommandResult RunEnvironments(const ModelFlags& f, RegistryContext& ctx) {
     std::cout << registry::EnvironmentsToJson(envs).dump(2) << "\n";
     return kExitOk;
   }
+  ASSIGN_OR_RETURN(auto active, ActiveVersions(*ctx.registry));
   std::vector<std::vector<std::string>> rows = {
-      {"ENVIRONMENT", "ARCHITECTURES", "MEMORY GB", "GPU",
+      {"ENVIRONMENT", "ACTIVE", "ARCHITECTURES", "MEMORY GB", "GPU",
        "ACCURACY >=", "LATENCY <= MS"}};
   for (const auto& e : envs) {
+    auto on = active.find(e.name);
     std::string archs;
     for (const auto& a : e.supported_architectures)
       archs += (archs.empty() ? "" : ",") + a;
-    rows.push_back({e.name, archs, absl::StrCat(e.memory_requirements_gb),
+    rows.push_back({e.name, on == active.end() ? "-" : on->second, archs,
+                    absl::StrCat(e.memory_requirements_gb),
                     e.gpu_required()
                         ? absl::StrCat("required ", e.min_gpu_memory_gb, " GB")
                         : "optional",
@@ -194,7 +197,9 @@ CommandResult RunEnvironments(const ModelFlags& f, RegistryContext& ctx) {
                         ? absl::StrCat(*e.max_inference_time_ms)
                         : "-"});
   }
-  std::cout << FormatTable(rows);
+  std::cout << FormatTable(rows)
+            << "who promoted the active versions, and when: spatial model "
+               "status\n";
   return kExitOk;
 }
 

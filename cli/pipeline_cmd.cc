@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "cli/registry_context.h"
 #include "cli/registry_options.h"
 #include "src/base/files.h"
 #include "src/base/status_macros.h"
@@ -124,6 +125,17 @@ CommandResult RunPipeline(PipelineFlags f) {
     c.model_dir = fs::absolute(c.model_dir, ec).lexically_normal().string();
   }
 
+  {
+    // The environment is checked in the run's registry (created here if
+    // need be, as the run would; a dry run creates none) before the run
+    // directory exists: a run that cannot start leaves nothing behind.
+    ASSIGN_OR_RETURN(RegistryContext ctx,
+                     OpenRegistryContext({.registry = c.registry,
+                                          .store = c.store,
+                                          .config = c.config,
+                                          .must_exist = f.dry_run}));
+    RETURN_IF_ERROR(RequireEnvironment(*ctx.registry, c.environment));
+  }
   if (f.dry_run) return PrintPlan(f, *selected);
 
   c.run_id = UtcStamp();

@@ -5,13 +5,18 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "cli/environments_default.h"
 #include "src/base/files.h"
 #include "src/base/status_macros.h"
+#include "src/base/text.h"
 #include "src/checks/host_probe.h"
 #include "src/inference/onnx_info.h"
 #include "src/registry/legacy_json.h"
@@ -64,17 +69,75 @@ std::optional<std::string> RegistryFromEnvironment() {
   return std::string(v);
 }
 
+std::pair<std::string, RegistrySource> RegistryFlagOrEnvironmentSource(
+    const RegistryFlags& flags) {
+  if (!flags.registry.empty()) return {flags.registry, RegistrySource::kFlag};
+  if (flags.no_registry) return {"", RegistrySource::kNone};
+  std::string env = RegistryFromEnvironment().value_or("");
+  if (!env.empty()) return {env, RegistrySource::kEnvironment};
+  return {"", RegistrySource::kNone};
+}
+
 std::string RegistryFlagOrEnvironment(const RegistryFlags& flags) {
-  if (!flags.registry.empty()) return flags.registry;
-  return RegistryFromEnvironment().value_or("");
+  return RegistryFlagOrEnvironmentSource(flags).first;
+}
+
+const char* RegistrySourceName(RegistrySource source) {
+  switch (source) {
+    case RegistrySource::kFlag:
+      return "--registry";
+    case RegistrySource::kEnvironment:
+      return "$SPATIAL_REGISTRY";
+    case RegistrySource::kDefault:
+      return "the default";
+    case RegistrySource::kNone:
+      break;
+  }
+  return "--no-registry";
+}
+
+void AnnounceRegistry(const std::string& masked, RegistrySource source) {
+  static std::atomic<bool> said{false};
+  if (source == RegistrySource::kFlag || source == RegistrySource::kNone ||
+      said.exchange(true)) {
+    return;
+  }
+  std::cerr << "registry: " << base::EscapeForTerminal(masked) << " (from "
+            << RegistrySourceName(source)
+            << (source == RegistrySource::kDefault
+                    ? "; neither --registry nor $SPATIAL_REGISTRY is set"
+                    : "")
+            << ")\n";
+}
+
+bool CreatesRegistry(const std::string& name) {
+  return name == "init" || name == "register" || name == "import";
+}
+
+absl::Status RequireEnvironment(registry::Registry& reg,
+                                const std::string& name) {
+  if (name.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(auto envs, reg.ListEnvironments());
+  std::vector<std::string> names;
+  for (const auto& e : envs) {
+    if (e.name == name) return absl::OkStatus();
+    names.push_back(e.name);
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown environment '", name, "' (known: ", absl::StrJoin(names, ", "),
+      ")", base::DidYouMean(name, names)));
 }
 
 absl::StatusOr<ResolvedRegistry> ResolveRegistryLocation(
     const RegistryFlags& flags) {
   ResolvedRegistry out;
-  out.given = RegistryFlagOrEnvironment(flags);
-  if (out.given.empty()) out.given = "var/registry.db";
+  std::tie(out.given, out.source) = RegistryFlagOrEnvironmentSource(flags);
+  if (out.given.empty()) {
+    out.given = "var/registry.db";
+    out.source = RegistrySource::kDefault;
+  }
   ASSIGN_OR_RETURN(out.location, registry::ParseRegistryLocation(out.given));
+  if (!flags.quiet) AnnounceRegistry(out.location.masked, out.source);
   out.store = !flags.store.empty() ? flags.store : Env("SPATIAL_STORE");
   if (out.location.is_postgres() && out.store.empty()) {
     // A database has no "beside" for the store: it is a path the team shares.
@@ -89,12 +152,27 @@ absl::StatusOr<ResolvedRegistry> ResolveRegistryLocation(
   return out;
 }
 
+absl::StatusOr<std::unique_ptr<registry::Registry>> OpenResolvedRegistry(
+    const ResolvedRegistry& where, bool must_exist) {
+  auto opened = registry::OpenRegistry(where.location, !must_exist);
+  if (absl::IsNotFound(opened.status()) && where.location.is_sqlite()) {
+    // A mistyped path must not become an empty registry that answers "0
+    // versions": say which path, where it came from, and how to make one.
+    return absl::NotFoundError(absl::StrCat(
+        "no registry at ", where.location.path, " (from ",
+        RegistrySourceName(where.source),
+        "); nothing was created. Check the path, or create it with `spatial "
+        "model init` (or `spatial model register DIR --version-id ID`, "
+        "`spatial model import DIR`, which create it too)"));
+  }
+  return opened;
+}
+
 absl::StatusOr<RegistryContext> OpenRegistryContext(
     const RegistryFlags& flags) {
   ASSIGN_OR_RETURN(ResolvedRegistry where, ResolveRegistryLocation(flags));
   RegistryContext ctx;
-  ASSIGN_OR_RETURN(ctx.registry,
-                   registry::OpenRegistry(where.location, !flags.must_exist));
+  ASSIGN_OR_RETURN(ctx.registry, OpenResolvedRegistry(where, flags.must_exist));
   ctx.location = ctx.registry->Describe();
   ctx.actor = !flags.actor.empty() ? flags.actor : Env("SPATIAL_ACTOR");
   if (ctx.actor.empty()) ctx.actor = OsUser();

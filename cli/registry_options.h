@@ -21,13 +21,36 @@ inline CLI::Option* AddRegistryFlag(
     CLI::App& app, std::string& registry,
     absl::string_view purpose = "Registry",
     absl::string_view fallback = "var/registry.db") {
-  return app.add_option(
-      "--registry", registry,
-      absl::StrCat(purpose,
-                   ": a SQLite path, sqlite:PATH or postgresql://USER@HOST/DB "
-                   "(password from ~/.pgpass or PGPASSFILE; default "
-                   "$SPATIAL_REGISTRY, else ",
-                   fallback, ")"));
+  return app
+      .add_option(
+          "--registry", registry,
+          absl::StrCat(
+              purpose,
+              ": a SQLite path, sqlite:PATH or postgresql://USER@HOST/DB "
+              "(password from ~/.pgpass or PGPASSFILE; default "
+              "$SPATIAL_REGISTRY, else ",
+              fallback, "; a registry not named here is shown on stderr)"))
+      // "" would silently mean "the variable, else the default": refuse it.
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            if (!value.empty()) return "";
+            return "an empty --registry names no registry: leave the flag out "
+                   "for $SPATIAL_REGISTRY or the default, or give "
+                   "--no-registry where a registry is optional (serve, check, "
+                   "envtest)";
+          },
+          "", "not empty"));
+}
+
+// --no-registry, for the commands whose registry is optional (serve, check,
+// envtest): none, whatever $SPATIAL_REGISTRY says.
+inline CLI::Option* AddNoRegistryFlag(CLI::App& app, bool& no_registry,
+                                      CLI::Option* registry_flag) {
+  CLI::Option* o =
+      app.add_flag("--no-registry", no_registry,
+                   "Use no registry, even when $SPATIAL_REGISTRY is set");
+  if (registry_flag != nullptr) o->excludes(registry_flag);
+  return o;
 }
 
 // --store.

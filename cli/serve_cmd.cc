@@ -107,10 +107,12 @@ void AddServeCommand(CLI::App& app, CommandAction* action) {
       "no ab_test_group and no use_spatial go to group A (spatial), the rest "
       "to B (standard). Default: no A/B test; such requests go to the spatial "
       "model (the standard one when only it is loaded)");
-  AddRegistryFlag(*serve, f->registry.registry,
-                  "Serve the version active for the environment in this "
-                  "registry, swapping to newly promoted versions",
-                  "no registry: --model-dir or the shipped bundles");
+  AddNoRegistryFlag(
+      *serve, f->registry.no_registry,
+      AddRegistryFlag(*serve, f->registry.registry,
+                      "Serve the version active for the environment in this "
+                      "registry, swapping to newly promoted versions",
+                      "no registry: --model-dir or the shipped bundles"));
   serve->add_option("--store", f->registry.store,
                     "Artifact store of the registry (default $SPATIAL_STORE, "
                     "else store/ beside a SQLite registry)");

@@ -29,8 +29,12 @@ absl::StatusOr<ServeConfig> MakeServeConfig(const ServeFlags& f,
   if (f.ab_split && !(*f.ab_split >= 0 && *f.ab_split <= 1))
     return absl::InvalidArgumentError("--ab-split must be in [0, 1]");
   c.registry = f.registry;
-  if (c.registry.registry.empty())
+  c.registry_source = c.registry.registry.empty() ? RegistrySource::kNone
+                                                  : RegistrySource::kFlag;
+  if (c.registry.registry.empty() && !f.registry.no_registry) {
     c.registry.registry = env("SPATIAL_REGISTRY");
+    if (c.has_registry()) c.registry_source = RegistrySource::kEnvironment;
+  }
   c.registry.must_exist = true;
   c.model_dirs = f.model_dirs;
   if (c.model_dirs.empty() && !c.has_registry())

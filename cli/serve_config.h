@@ -65,9 +65,11 @@ struct ServeConfig : ServeSettings {
   std::vector<std::string> model_dirs;
   // --trusted-key, else (without a registry) $SPATIAL_TRUSTED_KEYS.
   TrustedKeyFiles trusted_keys;
-  // --registry, else $SPATIAL_REGISTRY; registry.registry "" = no registry.
-  // must_exist is set: serving never creates a registry.
+  // --registry, else $SPATIAL_REGISTRY (not with --no-registry);
+  // registry.registry "" = no registry. must_exist is set: serving never
+  // creates a registry.
   RegistryFlags registry;
+  RegistrySource registry_source = RegistrySource::kNone;
   std::string tokens_file;          // "": no tokens
   uint64_t cache_bytes = 16 << 20;  // 0: no prediction cache
   int feedback_max_per_token = 25;  // 1..feedback_window

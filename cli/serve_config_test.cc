@@ -109,6 +109,30 @@ TEST(ServeConfigTest, RegistryServesNoDefaultBundlesAndIgnoresKeyVariable) {
   EXPECT_TRUE(c->trusted_keys.files.empty());
 }
 
+// --no-registry: $SPATIAL_REGISTRY is not followed, the bundles are served;
+// a registry from the variable says so in registry_source.
+TEST(ServeConfigTest, NoRegistryIgnoresTheRegistryVariable) {
+  ServeFlags f;
+  f.registry.no_registry = true;
+  auto c = MakeServeConfig(f, Env({{"SPATIAL_REGISTRY", "/var/reg.db"}}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->has_registry());
+  EXPECT_EQ(c->registry_source, RegistrySource::kNone);
+  EXPECT_EQ(c->model_dirs,
+            (V{"models/spatial-pizza-v1", "models/standard-pizza-v1"}));
+  auto from_env =
+      MakeServeConfig(ServeFlags{}, Env({{"SPATIAL_REGISTRY", "/var/reg.db"}}));
+  ASSERT_TRUE(from_env.ok()) << from_env.status();
+  EXPECT_EQ(from_env->registry_source, RegistrySource::kEnvironment);
+  ServeFlags flag;
+  flag.registry.registry = "/srv/reg.db";
+  auto from_flag =
+      MakeServeConfig(flag, Env({{"SPATIAL_REGISTRY", "/var/reg.db"}}));
+  ASSERT_TRUE(from_flag.ok()) << from_flag.status();
+  EXPECT_EQ(from_flag->registry.registry, "/srv/reg.db");
+  EXPECT_EQ(from_flag->registry_source, RegistrySource::kFlag);
+}
+
 // Derived values: the cache in bytes, an explicit per-token bound kept.
 TEST(ServeConfigTest, DerivesCacheBytesAndKeepsAGivenTokenBound) {
   ServeFlags f;

@@ -62,7 +62,9 @@ absl::StatusOr<std::unique_ptr<ServeStack>> ServeStack::Build(
   std::optional<registry::Environment> served_env;
   if (c.has_registry()) {
     ASSIGN_OR_RETURN(s->registry_, OpenRegistryContext(c.registry));
+    AnnounceRegistry(s->registry_->location, c.registry_source);
     registry::Registry* reg = s->registry_->registry.get();
+    RETURN_IF_ERROR(RequireEnvironment(*reg, c.environment));
     ASSIGN_OR_RETURN(served_env, reg->GetEnvironment(c.environment));
     if (!floor && served_env->min_accuracy) {
       floor = served_env->min_accuracy;

@@ -148,7 +148,10 @@ void AddSignCommands(CLI::App& model, std::shared_ptr<RegistryFlags> reg,
   sign->add_option("--key", f->key_file,
                    "Private key file (default: the file named by "
                    "$SPATIAL_SIGNING_KEY_FILE)");
-  sign->callback([f, action] { *action = [f] { return RunSign(*f); }; });
+  sign->callback([f, action] {
+    f->reg->must_exist = true;  // a version to sign is in an existing one
+    *action = [f] { return RunSign(*f); };
+  });
 
   CLI::App* verify = model.add_subcommand(
       "verify",
@@ -161,7 +164,10 @@ void AddSignCommands(CLI::App& model, std::shared_ptr<RegistryFlags> reg,
       ->add_option("--public-key", f->public_key_file,
                    "Public key file (signing.pub)")
       ->required();
-  verify->callback([f, action] { *action = [f] { return RunVerify(*f); }; });
+  verify->callback([f, action] {
+    f->reg->must_exist = true;
+    *action = [f] { return RunVerify(*f); };
+  });
 }
 
 }  // namespace spatial::cli

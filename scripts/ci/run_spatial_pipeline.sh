@@ -118,8 +118,8 @@ start_server() {
     postgres://*|postgresql://*) ;;
     *) mkdir -p "$(dirname "$REGISTRY")" ;;
   esac
-  # The server follows an existing registry; `model list` creates an empty one.
-  "$SPATIAL" model list >/dev/null || return 1
+  # The server follows an existing registry; `model init` creates an empty one.
+  "$SPATIAL" model init >/dev/null || return 1
   env -u SPATIAL_SIGNING_KEY_FILE \
     "$SPATIAL" serve --address 127.0.0.1 --port 0 --port-file "$WORK/port" \
     --environment "$ENVIRONMENT" --poll-registry-s 1 \

@@ -172,10 +172,13 @@ absl::StatusOr<std::map<std::string, std::string>> Fleet::Start(
     ServerRecord rec{.environment = env,
                      .port_file = dir + "/port",
                      .log = dir + "/server.log"};
+    // The servers run the given bundles, never a registry: a
+    // $SPATIAL_REGISTRY in our environment must not make them wait for a
+    // promotion (and a registry's keys would refuse --trusted-key).
     std::vector<std::string> args = {
-        options_.binary, "serve",      "--environment", env,
-        "--address",     "127.0.0.1",  "--port",        "0",
-        "--port-file",   rec.port_file};
+        options_.binary, "serve",       "--environment", env,
+        "--address",     "127.0.0.1",   "--port",        "0",
+        "--port-file",   rec.port_file, "--no-registry"};
     args.insert(args.end(), options_.serve_args.begin(),
                 options_.serve_args.end());
     args.insert(args.end(), bundle_args_.begin(), bundle_args_.end());

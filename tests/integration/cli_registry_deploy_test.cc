@@ -155,7 +155,7 @@ TEST(CliRegistryTest, RollbackIsRefusedWhenThereIsNothingToReturnTo) {
   EXPECT_EQ(unknown.exit_code, 1) << unknown;
   EXPECT_THAT(unknown.err, HasSubstr("unknown version id 'v9'"));
   ProcessResult env = box.Model({"rollback", "--environment", "qa", "--plan"});
-  EXPECT_EQ(env.exit_code, 1) << env;
+  EXPECT_EQ(env.exit_code, 2) << env;  // a usage error, as everywhere
   EXPECT_THAT(env.err, HasSubstr("unknown environment 'qa'"));
   EXPECT_EQ(History(box), before);
 }

@@ -439,6 +439,7 @@ TEST(CliRegistryTest, TestFailsWhenStoredBlobIsCorruptedOrMissing) {
 // environments lists the three configured environments with their rules.
 TEST(CliRegistryTest, EnvironmentsListsConfiguredRulesWhenAsked) {
   Sandbox box;
+  ASSERT_EQ(box.Model({"init"}).exit_code, 0);
   ProcessResult r = box.Model({"environments"});
   ASSERT_EQ(r.exit_code, 0) << r;
   EXPECT_THAT(r.out, HasSubstr("ENVIRONMENT"));

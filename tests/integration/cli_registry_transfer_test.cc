@@ -149,7 +149,7 @@ TEST(CliRegistryTest,
 TEST(CliRegistryTest, KeepsEveryVersionWhenTwoProcessesRegisterConcurrently) {
   Sandbox box;
   // The registry exists before the race (see the disabled test below).
-  ProcessResult init = box.Model({"environments"});
+  ProcessResult init = box.Model({"init"});
   ASSERT_EQ(init.exit_code, 0) << init;
   constexpr int kPerWriter = 50;
   std::vector<std::string> files[2];
