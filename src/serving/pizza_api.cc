@@ -74,7 +74,10 @@ void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
     };
   }
   RouteTable::Dispatch(
-      {.pizza = this, .oip = &oip_, .management = options_.management},
+      {.pizza = this,
+       .oip = &oip_,
+       .management = options_.management,
+       .console = options_.console},
       {.tokens = options_.tokens,
        .require_token = options_.require_token,
        .feedback_needs_token = options_.feedback_needs_token},
