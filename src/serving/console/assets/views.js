@@ -72,7 +72,7 @@
     C.route();
   }
 
-  const actionButton = (label, attrs, f) => h("button", Object.assign({type: "button", "data-action": label.toLowerCase().replace(/\W+/g, "-"),
+  const actionButton = (label, action, attrs, f) => h("button", Object.assign({type: "button", "data-action": action,
     onclick: async () => { try { await f(); } catch (e) { C.flash(e.message, true); } }}, attrs || {}), label);
 
   // --- environments -------------------------------------------------------
@@ -87,8 +87,8 @@
       const req = e.performance_requirements || {};
       const actions = [];
       if (C.canDeploy()) {
-        if (e.active) actions.push(actionButton("Roll back…", {class: "secondary", "data-env": e.name}, () => rollback(e.name)));
-        if (e.served_here) actions.push(actionButton("Reload", {class: "secondary"}, reload));
+        if (e.active) actions.push(actionButton("Roll back…", "rollback", {class: "secondary", "data-env": e.name}, () => rollback(e.name)));
+        if (e.served_here) actions.push(actionButton("Reload", "reload", {class: "secondary"}, reload));
       }
       return h("article", {class: "card env", "data-env": e.name},
         h("h2", {}, e.name, e.served_here ? h("span", {class: "muted"}, "  · served here") : null),
@@ -143,7 +143,7 @@
         rows.push(h("tr", {},
           h("td", {}, val.environment), h("td", {}, r.rule),
           h("td", {}, fmtValue(r.declared)), h("td", {}, fmtValue(r.measured)), h("td", {}, fmtValue(r.required)),
-          h("td", {}, badge(r.passed ? "passed" : "failed"))));
+          h("td", {}, badge(r.outcome, {pass: "ok", fail: "bad"}[r.outcome] || "pending"))));
       }
     }
     const declared = Object.entries(version.performance_metrics || {}).map(([k, v]) => `${k} ${num(v)}`).join(", ");
@@ -154,8 +154,8 @@
   function fmtValue(v) {
     if (v === null || v === undefined) return "–";
     if (typeof v === "number") return num(v);
-    if (typeof v === "object") return JSON.stringify(v);
-    return String(v);
+    const s = typeof v === "object" ? JSON.stringify(v) : String(v);
+    return s.length > 40 ? s.slice(0, 16) + "…" : s;
   }
 
   C.routes.version = async (parts) => {
@@ -168,7 +168,7 @@
       const active = e.active === v.version_id;
       let action = null;
       if (C.canDeploy() && val && val.valid && !active)
-        action = actionButton("Promote", {"data-env": e.name}, () => promote(v.version_id, e.name));
+        action = actionButton("Promote", "promote", {"data-env": e.name}, () => promote(v.version_id, e.name));
       return h("tr", {"data-env": e.name},
         h("td", {}, e.name),
         h("td", {}, val ? badge(val.valid ? "valid" : "invalid", val.valid ? "ok" : "bad") : badge("not validated", "pending")),
@@ -218,7 +218,7 @@
       const served = L.status ? Object.entries(L.status.models || {}).map(([slot, m]) =>
         h("li", {}, `${slot}: `, versionLink(m.version), ` · ${(m.live && m.live.predictions) || 0} predictions, ` +
           `${(m.live && m.live.labelled) || 0} labelled in the window` + (m.live && m.live.alarm ? " · ALARM" : ""))) : [];
-      root.replaceChildren(
+      root.replaceChildren(...[
         h("h1", {}, "Live"),
         h("p", {class: "muted"}, `Refreshed every ${L.interval / 1000} s while this page is open. ` +
           "Accuracy counts the predictions that POST /feedback labelled; drift is the Jensen-Shannon divergence of the predicted classes from the validation set's."),
@@ -228,7 +228,7 @@
           h("div", {class: "card"}, window.Charts.LineChart("live accuracy", mk("accuracy"), {min: 0, max: 1, empty: "no feedback yet"})),
           h("div", {class: "card"}, window.Charts.LineChart("drift score (JS divergence)", mk("drift"), {min: 0, max: 1})),
           h("div", {class: "card"}, window.Charts.LineChart("predictions per second", mk("rate"), {min: 0}))),
-        window.Charts.Legend(versions.map((v) => ({name: v}))));
+        window.Charts.Legend(versions.map((v) => ({name: v})))].filter(Boolean));
     };
     C.Live.listeners.add(draw);
     draw();
