@@ -314,13 +314,12 @@ void ConsoleApi::Audit(const RouteCall& call, http::Responder respond) {
   if (!reg.ok()) return respond(Error(reg.status()));
   auto page = ParsePageQuery(call.request.query, kDefaultPage, kMaxPage);
   if (!page.ok()) return respond(Error(page.status()));
-  auto records = (*reg)->ListAudit();
+  auto records = (*reg)->ListAuditPage(page->offset, page->limit);
   if (!records.ok()) return respond(Error(records.status()));
   Json rows = Json::array();
-  const size_t n = records->size();
-  for (size_t i = page->offset; i < n && i < page->offset + page->limit; ++i)
-    rows.push_back(registry::AuditRecordToJson((*records)[n - 1 - i]));
-  respond(JsonResponse(200, {{"total", n},
+  for (const auto& r : records->records)
+    rows.push_back(registry::AuditRecordToJson(r));
+  respond(JsonResponse(200, {{"total", records->total},
                              {"offset", page->offset},
                              {"limit", page->limit},
                              {"records", rows}}));
