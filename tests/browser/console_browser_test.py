@@ -198,6 +198,8 @@ class ConsoleBrowserTest(unittest.TestCase):
         text = b.evaluate("document.getElementById('view').innerText")
         self.assertIn("development", text)
         self.assertIn("s1", text)
+        self.assertEqual(b.evaluate(
+            "document.querySelectorAll('button[data-action]').length"), 0)
         self.assertIn("viewer", b.evaluate(
             "document.getElementById('who').innerText"))
         # The token stays in this tab's sessionStorage, nowhere else.
