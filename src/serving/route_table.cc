@@ -255,8 +255,8 @@ std::string RouteTable::Label(const std::string& path, Route::Owner owner) {
 }
 
 std::string RouteTable::Label(const std::string& path) {
-  for (Owner o : {Owner::kPizza, Owner::kOip, Owner::kManagement,
-                  Owner::kConsole}) {
+  for (Owner o :
+       {Owner::kPizza, Owner::kOip, Owner::kManagement, Owner::kConsole}) {
     if (std::string l = Label(path, o); !l.empty()) return l;
   }
   return absl::StartsWith(path, "/api/v1/") ? "/api/v1/other" : "other";
