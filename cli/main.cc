@@ -12,6 +12,7 @@
 #include "cli/check_cmd.h"
 #include "cli/command.h"
 #include "cli/completion_cmd.h"
+#include "cli/console_cmd.h"
 #include "cli/data_cmd.h"
 #include "cli/envtest_cmd.h"
 #include "cli/eval_cmd.h"
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
   AddDataCommand(app, &action);
   AddEvalCommand(app, &action);
   AddServeCommand(app, &action);
+  AddConsoleCommand(app, &action);
   AddTokenCommand(app, &action);
   AddBenchCommand(app, &action);
   AddCheckCommand(app, &action);

@@ -154,12 +154,17 @@ absl::StatusOr<std::unique_ptr<ServeStack>> ServeStack::Build(
           .service = s->registry_ ? s->registry_->service.get() : nullptr,
           .manager = s->manager_.get(),
           .environment = c.environment});
+  s->console_ =
+      std::make_unique<serving::ConsoleApi>(serving::ConsoleApi::Options{
+          .service = s->registry_ ? s->registry_->service.get() : nullptr,
+          .environment = c.environment});
   serving::ModelManager* manager = s->manager_.get();
   s->api_ = std::make_unique<serving::PizzaApi>(
       serving::PizzaApi::Options{.environment = c.environment,
                                  .ab_split = c.ab_split,
                                  .metrics = &s->metrics_,
                                  .management = s->management_.get(),
+                                 .console = s->console_.get(),
                                  .tokens = tokens,
                                  .require_token = c.require_token,
                                  .feedback_needs_token = feedback_needs_token,

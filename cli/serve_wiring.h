@@ -21,6 +21,7 @@
 #include "cli/registry_context.h"
 #include "cli/serve_config.h"
 #include "cli/serve_trust.h"
+#include "src/serving/console/console_api.h"
 #include "src/serving/drift_rollback.h"
 #include "src/serving/http/http_server.h"
 #include "src/serving/live_accuracy.h"
@@ -79,6 +80,7 @@ class ServeStack {
   std::unique_ptr<serving::LiveAccuracy> live_;
   std::optional<serving::TokenTable> tokens_;
   std::unique_ptr<serving::ManagementApi> management_;
+  std::unique_ptr<serving::ConsoleApi> console_;
   std::unique_ptr<serving::PizzaApi> api_;
   std::unique_ptr<serving::http::HttpServer> server_;
 };

@@ -20,11 +20,13 @@ BUILD_PACKAGES=(
 # The tests, benchmarks and checks on top: PostgreSQL for the team-registry
 # tests, python3-yaml + yamllint + promtool (prometheus) + docker-compose for
 # the deploy/ file tests, chromium (headless) for the pipeline report's
-# screenshot test; pre-commit, shellcheck and clang-format for the hooks of
+# screenshot test and, with python3-websocket (the DevTools protocol), for the
+# console's browser test; pre-commit, shellcheck and clang-format for the hooks of
 # .pre-commit-config.yaml (tests/workflow/precommit_test.sh runs them).
 TEST_PACKAGES=(
   git sqlite3 postgresql libbenchmark-dev coreutils
   python3 python3-yaml yamllint prometheus docker-compose chromium
+  python3-websocket
   pre-commit shellcheck clang-format
 )
 

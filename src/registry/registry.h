@@ -129,6 +129,22 @@ class Registry {
 
   // The whole audit log in seq order, as stored (not verified).
   virtual absl::StatusOr<std::vector<AuditRecord>> ListAudit() = 0;
+  // One page of the log for a paged view, newest first: the records after
+  // the `offset` newest, at most `limit` of them, and how many the log holds.
+  // The default reads the whole log; an adapter may read the page alone.
+  struct AuditPage {
+    int64_t total = 0;
+    std::vector<AuditRecord> records;
+  };
+  virtual absl::StatusOr<AuditPage> ListAuditPage(size_t offset, size_t limit) {
+    auto all = ListAudit();
+    if (!all.ok()) return all.status();
+    AuditPage page;
+    page.total = static_cast<int64_t>(all->size());
+    for (size_t i = offset; i < all->size() && i < offset + limit; ++i)
+      page.records.push_back((*all)[all->size() - 1 - i]);
+    return page;
+  }
   // The registry id, the whole audit log and every audited row with its
   // audit_seq, read in one transaction (so that a change committed meanwhile
   // cannot look like a broken link).

@@ -16,6 +16,27 @@ StoredSignature TestSignature(const std::string& id, const std::string& key) {
           "signer", "2026-11-25T12:00:00.000000Z"};
 }
 
+// A page of the log is the newest records after `offset`, newest first, with
+// the log's size; past the end it is empty.
+TEST_P(RegistryConformanceTest, AuditPagesAreNewestFirst) {
+  for (const char* id : {"p1", "p2", "p3", "p4", "p5"})
+    ASSERT_TRUE(reg_->AddVersion(TestVersion(id)).ok());
+  auto all = reg_->ListAudit();
+  ASSERT_TRUE(all.ok()) << all.status();
+  auto page = reg_->ListAuditPage(1, 2);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->total, static_cast<int64_t>(all->size()));
+  ASSERT_EQ(page->records.size(), 2u);
+  EXPECT_EQ(page->records[0].seq, (*all)[all->size() - 2].seq);
+  EXPECT_EQ(page->records[0].subject, "p4");
+  EXPECT_EQ(page->records[1].subject, "p3");
+  EXPECT_EQ(page->records[1].hash, (*all)[all->size() - 3].hash);
+  auto past = reg_->ListAuditPage(all->size(), 10);
+  ASSERT_TRUE(past.ok()) << past.status();
+  EXPECT_TRUE(past->records.empty());
+  EXPECT_EQ(past->total, static_cast<int64_t>(all->size()));
+}
+
 // Every mutation appends one record with its actor, action and subject; the
 // records form an intact chain numbered from 1.
 TEST_P(RegistryConformanceTest, EveryChangeAppendsOneChainedAuditRecord) {

@@ -73,12 +73,14 @@ void PizzaApi::Handle(HttpRequest req, http::Responder respond) {
       respond(std::move(r));
     };
   }
-  RouteTable::Dispatch(
-      {.pizza = this, .oip = &oip_, .management = options_.management},
-      {.tokens = options_.tokens,
-       .require_token = options_.require_token,
-       .feedback_needs_token = options_.feedback_needs_token},
-      req, respond, /*not_found_is_404=*/true);
+  RouteTable::Dispatch({.pizza = this,
+                        .oip = &oip_,
+                        .management = options_.management,
+                        .console = options_.console},
+                       {.tokens = options_.tokens,
+                        .require_token = options_.require_token,
+                        .feedback_needs_token = options_.feedback_needs_token},
+                       req, respond, /*not_found_is_404=*/true);
 }
 
 void PizzaApi::Index(const RouteCall&, http::Responder respond) {

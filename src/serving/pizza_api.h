@@ -45,6 +45,7 @@ class PizzaApi : public http::RequestHandler {
     Metrics* metrics =
         nullptr;  // not owned, outlives the api; null: /metrics is empty
     ManagementApi* management = nullptr;  // not owned; null: no /api/v1
+    ConsoleApi* console = nullptr;        // not owned; null: no /console
     const TokenTable* tokens = nullptr;   // not owned; for require_token
     // Inference, /status and /visualizations need a viewer token; a
     // visualization answers only the token whose request made it.

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "src/serving/console/console_api.h"
 #include "src/serving/management_api.h"
 #include "src/serving/oip.h"
 #include "src/serving/pizza_api.h"
@@ -29,6 +30,10 @@ void OnOip(const Apis& a, const RouteCall& c, http::Responder r) {
 template <auto kMember>
 void OnManagement(const Apis& a, const RouteCall& c, http::Responder r) {
   (a.management->*kMember)(c, std::move(r));
+}
+template <auto kMember>
+void OnConsole(const Apis& a, const RouteCall& c, http::Responder r) {
+  (a.console->*kMember)(c, std::move(r));
 }
 
 constexpr Access kOpen = Access::kOpen;
@@ -78,6 +83,8 @@ bool Served(const Apis& apis, const Route& r) {
       return apis.oip != nullptr;
     case Owner::kManagement:
       return apis.management != nullptr;
+    case Owner::kConsole:
+      return apis.console != nullptr;
   }
   return false;
 }
@@ -166,6 +173,20 @@ const std::vector<Route>& RouteTable::All() {
       {"POST", "/api/v1/environments/{env}/promote", Access::kDeployer, "/api/v1/environments/promote", Owner::kManagement, OnManagement<&ManagementApi::Promote>, false},
       {"POST", "/api/v1/environments/{env}/rollback", Access::kDeployer, "/api/v1/environments/rollback", Owner::kManagement, OnManagement<&ManagementApi::Rollback>, false},
       {"POST", "/api/v1/reload", Access::kDeployer, "/api/v1/reload", Owner::kManagement, OnManagement<&ManagementApi::Reload>, false},
+      // The operator console (console/console_api.h): the page is open, its
+      // data needs a viewer token; its actions are the rows above.
+      {"GET", "/console", kOpen, "/console", Owner::kConsole, OnConsole<&ConsoleApi::Page>, false},
+      {"GET", "/console/", kOpen, "/console", Owner::kConsole, OnConsole<&ConsoleApi::Page>, false},
+      {"GET", "/console/assets/{name}", kOpen, "/console/assets", Owner::kConsole, OnConsole<&ConsoleApi::Asset>, false},
+      {"GET", "/console/api/session", Access::kViewer, "/console/api/session", Owner::kConsole, OnConsole<&ConsoleApi::Session>, false},
+      {"GET", "/console/api/environments", Access::kViewer, "/console/api/environments", Owner::kConsole, OnConsole<&ConsoleApi::Environments>, false},
+      {"GET", "/console/api/environments/{env}/rollback-plan", Access::kViewer, "/console/api/rollback-plan", Owner::kConsole, OnConsole<&ConsoleApi::RollbackPlan>, false},
+      {"GET", "/console/api/versions", Access::kViewer, "/console/api/versions", Owner::kConsole, OnConsole<&ConsoleApi::Versions>, false},
+      {"GET", "/console/api/versions/{id}", Access::kViewer, "/console/api/versions/id", Owner::kConsole, OnConsole<&ConsoleApi::Version>, false},
+      {"GET", "/console/api/audit", Access::kViewer, "/console/api/audit", Owner::kConsole, OnConsole<&ConsoleApi::Audit>, false},
+      {"GET", "/console/api/audit/verify", Access::kViewer, "/console/api/audit/verify", Owner::kConsole, OnConsole<&ConsoleApi::AuditVerify>, false},
+      {"GET", "/console/api/runs", Access::kViewer, "/console/api/runs", Owner::kConsole, OnConsole<&ConsoleApi::Runs>, false},
+      {"GET", "/console/api/runs/{run}/*", Access::kViewer, "/console/api/runs/file", Owner::kConsole, OnConsole<&ConsoleApi::RunFile>, false},
       // clang-format on
   };
   return *rows;
@@ -235,7 +256,8 @@ std::string RouteTable::Label(const std::string& path, Route::Owner owner) {
 }
 
 std::string RouteTable::Label(const std::string& path) {
-  for (Owner o : {Owner::kPizza, Owner::kOip, Owner::kManagement}) {
+  for (Owner o :
+       {Owner::kPizza, Owner::kOip, Owner::kManagement, Owner::kConsole}) {
     if (std::string l = Label(path, o); !l.empty()) return l;
   }
   return absl::StartsWith(path, "/api/v1/") ? "/api/v1/other" : "other";

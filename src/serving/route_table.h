@@ -35,6 +35,7 @@ namespace spatial::serving {
 class PizzaApi;
 class OipApi;
 class ManagementApi;
+class ConsoleApi;
 
 // Who may call a route.
 enum class Access {
@@ -70,10 +71,11 @@ struct Apis {
   PizzaApi* pizza = nullptr;
   const OipApi* oip = nullptr;
   ManagementApi* management = nullptr;
+  ConsoleApi* console = nullptr;  // the operator console (console/)
 };
 
 struct Route {
-  enum class Owner { kPizza, kOip, kManagement };
+  enum class Owner { kPizza, kOip, kManagement, kConsole };
   using Handler = void (*)(const Apis&, const RouteCall&, http::Responder);
   const char* method;   // "GET" (answers HEAD too) or "POST"
   const char* pattern;  // see above

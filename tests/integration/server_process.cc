@@ -19,14 +19,15 @@ namespace spatial::integration {
 
 ServerProcess::ServerProcess(const std::vector<std::string>& args,
                              const std::string& cwd,
-                             const std::string& log_file)
+                             const std::string& log_file,
+                             const std::string& command)
     : log_file_(log_file) {
   static int counter = 0;
   port_file_ = log_file + ".port." + std::to_string(::getpid()) + "." +
                std::to_string(++counter);
   std::filesystem::remove(port_file_);
   std::vector<std::string> argv = {spatial::testing::SpatialBinary(),
-                                   "serve",
+                                   command,
                                    "--address",
                                    "127.0.0.1",
                                    "--port",

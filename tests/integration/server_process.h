@@ -18,9 +18,11 @@ class ServerProcess {
  public:
   // Starts `spatial serve --address 127.0.0.1 --port 0 --port-file F ARGS...`
   // in `cwd`, stdout and stderr appended to `log_file` (and there why it
-  // could not start, if it could not).
+  // could not start, if it could not). `command` replaces serve with another
+  // server command that takes those flags (console).
   ServerProcess(const std::vector<std::string>& args, const std::string& cwd,
-                const std::string& log_file);
+                const std::string& log_file,
+                const std::string& command = "serve");
   ~ServerProcess();  // SIGKILL if still running
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;

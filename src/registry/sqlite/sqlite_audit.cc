@@ -146,6 +146,26 @@ absl::StatusOr<std::vector<AuditRecord>> ReadAudit(sqlite3* db) {
   return out;
 }
 
+absl::StatusOr<Registry::AuditPage> ReadAuditPage(sqlite3* db, size_t offset,
+                                                  size_t limit) {
+  Registry::AuditPage page;
+  Stmt count(db, "SELECT COUNT(*) FROM audit_log");
+  ASSIGN_OR_RETURN(bool has, count.Step());
+  if (has) page.total = count.Int(0);
+  Stmt s(db,
+         "SELECT seq, time, actor, action, subject, details, prev_hash, hash "
+         "FROM audit_log ORDER BY seq DESC LIMIT ? OFFSET ?");
+  s.Bind(1, static_cast<int64_t>(limit)).Bind(2, static_cast<int64_t>(offset));
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    page.records.push_back({s.Int(0), s.Text(1), s.Text(2), s.Text(3),
+                            s.Text(4), sql::ParseStored(s.Text(5)), s.Text(6),
+                            s.Text(7)});
+  }
+  return page;
+}
+
 absl::StatusOr<AuditSnapshot> ReadAuditSnapshot(sqlite3* db) {
   AuditSnapshot out;
   {

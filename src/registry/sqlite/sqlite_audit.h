@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "src/registry/audit.h"
 #include "src/registry/audit_links.h"
+#include "src/registry/registry.h"
 
 namespace spatial::registry::sqlite {
 
@@ -24,6 +25,11 @@ absl::Status AppendAudit(sqlite3* db, const AuditNote& note,
 
 // The whole log in seq order, as stored.
 absl::StatusOr<std::vector<AuditRecord>> ReadAudit(sqlite3* db);
+
+// One page of the log, newest first (Registry::ListAuditPage). The caller
+// holds a read transaction, so that the count and the page agree.
+absl::StatusOr<Registry::AuditPage> ReadAuditPage(sqlite3* db, size_t offset,
+                                                  size_t limit);
 
 // The registry id, the log and every audited row. The caller holds a
 // transaction (a read one gives one snapshot).

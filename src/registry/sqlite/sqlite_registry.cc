@@ -386,6 +386,13 @@ absl::StatusOr<std::vector<AuditRecord>> SqliteRegistry::ListAudit() {
   return sqlite::ReadAudit(db_);
 }
 
+absl::StatusOr<Registry::AuditPage> SqliteRegistry::ListAuditPage(
+    size_t offset, size_t limit) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, false));
+  return sqlite::ReadAuditPage(db_, offset, limit);
+}
+
 absl::StatusOr<AuditSnapshot> SqliteRegistry::ReadAuditSnapshot() {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, false));

@@ -56,6 +56,7 @@ class SqliteRegistry final : public Registry {
   absl::StatusOr<std::vector<StoredSignature>> ListSignatures(
       absl::string_view version_id) override;
   absl::StatusOr<std::vector<AuditRecord>> ListAudit() override;
+  absl::StatusOr<AuditPage> ListAuditPage(size_t offset, size_t limit) override;
   absl::StatusOr<AuditSnapshot> ReadAuditSnapshot() override;
   std::string Describe() const override;
 
