@@ -327,6 +327,10 @@ std::shared_ptr<const ModelSet> ModelManager::Current() const {
 }
 
 void ModelManager::PollLoop() {
+  // An unreachable registry is said once, when the first poll fails, and
+  // once more when one succeeds again: an outage of minutes would otherwise
+  // fill the log with the same line every poll.
+  int failed_polls = 0;
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
@@ -336,7 +340,17 @@ void ModelManager::PollLoop() {
       }
     }
     auto swapped = Refresh();
-    if (!swapped.ok()) Log(std::string(swapped.status().message()));
+    if (!swapped.ok()) {
+      if (failed_polls++ == 0) {
+        Log(absl::StrCat(swapped.status().message(),
+                         " (said once: polling goes on quietly until the "
+                         "registry answers)"));
+      }
+    } else if (failed_polls > 0) {
+      Log(absl::StrCat("the registry answers again after ", failed_polls,
+                       " failed poll(s)"));
+      failed_polls = 0;
+    }
   }
 }
 
