@@ -229,7 +229,24 @@ absl::StatusOr<bool> ModelManager::Refresh(bool force) {
     }
     return false;
   }
-  if (*active == registry_version_) return false;
+  if (*active == registry_version_) {
+    if (!force || options_.store == nullptr) return false;
+    // A reload asked for (SIGHUP, /api/v1/reload) of the version serving:
+    // it keeps serving from memory, but a store that could not load it again
+    // (a file deleted or changed) is refused loudly, not hidden until the
+    // next restart.
+    auto version = options_.registry->GetVersion(*active);
+    absl::Status intact = version.ok() ? options_.store->VerifyVersion(*version)
+                                       : version.status();
+    if (!intact.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "not reloading ", *active, " (active in ", options_.environment,
+          "): ", intact.message(), "; still serving ", *active,
+          " from memory (`spatial model test` lists what is "
+          "damaged; a restart could not load it)"));
+    }
+    return false;
+  }
   if (*active == failed_version_ && !force) return false;
   auto fail = [&](const absl::Status& s) -> absl::StatusOr<bool> {
     failed_version_ = *active;
