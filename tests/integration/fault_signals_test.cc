@@ -39,7 +39,6 @@ struct HalfSent {
 
 HalfSent SendHalf(int port, const std::string& request) {
   HalfSent h;
-  RawExchange none;
   h.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
