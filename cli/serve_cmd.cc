@@ -19,6 +19,14 @@
 namespace spatial::cli {
 namespace {
 
+pthread_t g_signal_thread;
+
+// Runs only in a thread that did not block the signal: one started before
+// Serve (OpenBLAS starts its pool when it is loaded). The default action
+// would kill the process (a SIGHUP during a reload, a second SIGTERM during
+// the drain); instead the signal goes to the thread that sigwait()s for it.
+void ForwardToSignalLoop(int sig) { ::pthread_kill(g_signal_thread, sig); }
+
 // Blocks the stop signals (and SIGHUP) in the calling thread; threads made
 // afterwards inherit the mask, so only sigwait() in the signal loop receives
 // them (a worker thread taking SIGTERM would kill the process mid-request).
@@ -29,6 +37,12 @@ sigset_t BlockServeSignals() {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);  // not a stop: re-read the registry
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  g_signal_thread = ::pthread_self();
+  struct sigaction forward = {};
+  forward.sa_handler = ForwardToSignalLoop;
+  forward.sa_flags = SA_RESTART;
+  sigemptyset(&forward.sa_mask);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaction(sig, &forward, nullptr);
   return signals;
 }
 

@@ -132,7 +132,8 @@ absl::StatusOr<ArtifactFile> ArtifactStore::WriteBlob(
 }
 
 absl::StatusOr<ArtifactFile> ArtifactStore::IngestFile(
-    const std::string& src, std::string relative) const {
+    const std::string& src, std::string relative,
+    std::vector<std::string>* created) const {
   // O_NONBLOCK: a fifo put in place of the file must not hang the command.
   Fd in{::open(src.c_str(),
                O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)};
@@ -148,8 +149,11 @@ absl::StatusOr<ArtifactFile> ArtifactStore::IngestFile(
     return absl::InvalidArgumentError(
         absl::StrCat(src, " is not a regular file"));
   }
-  bool created = false;
-  return WriteBlob(in.get(), src, std::move(relative), "", &created);
+  bool is_new = false;
+  ASSIGN_OR_RETURN(ArtifactFile f,
+                   WriteBlob(in.get(), src, std::move(relative), "", &is_new));
+  if (is_new && created != nullptr) created->push_back(BlobPath(f.sha256));
+  return f;
 }
 
 absl::StatusOr<IngestResult> ArtifactStore::StoreScanned(
@@ -184,7 +188,8 @@ void ArtifactStore::RemoveBlobs(const std::vector<std::string>& created) const {
 }
 
 absl::StatusOr<IngestResult> ArtifactStore::Ingest(
-    const std::string& path, const std::vector<std::string>& skip) const {
+    const std::string& path, const std::vector<std::string>& skip,
+    std::vector<std::string>* created) const {
   std::error_code ec;
   fs::file_status st = fs::symlink_status(path, ec);
   if (ec || !fs::exists(st)) {
@@ -197,8 +202,9 @@ absl::StatusOr<IngestResult> ArtifactStore::Ingest(
   }
   IngestResult result;
   if (fs::is_regular_file(st)) {
-    ASSIGN_OR_RETURN(ArtifactFile f,
-                     IngestFile(path, fs::path(path).filename().string()));
+    ASSIGN_OR_RETURN(
+        ArtifactFile f,
+        IngestFile(path, fs::path(path).filename().string(), created));
     result.total_size = f.size;
     result.checksum = f.sha256;
     result.files.push_back(std::move(f));
@@ -244,7 +250,7 @@ absl::StatusOr<IngestResult> ArtifactStore::Ingest(
     sorted.emplace_back(fs::relative(e, path).string(), e);
   std::sort(sorted.begin(), sorted.end());
   for (const auto& [relative, e] : sorted) {
-    ASSIGN_OR_RETURN(ArtifactFile f, IngestFile(e.string(), relative));
+    ASSIGN_OR_RETURN(ArtifactFile f, IngestFile(e.string(), relative, created));
     result.total_size += f.size;
     result.files.push_back(std::move(f));
   }

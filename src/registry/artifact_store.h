@@ -42,9 +42,12 @@ class ArtifactStore {
   // Copies `path` (a regular file, or a directory of regular files) into the
   // store, hashing while it copies. Symbolic links and special files are
   // refused (InvalidArgument), a missing path is NotFound. A directory's
-  // files whose relative path is in `skip` are left out.
+  // files whose relative path is in `skip` are left out. When `created` is
+  // given, the blob paths this call created (not those already there) are
+  // appended to it, also on failure, for RemoveBlobs.
   absl::StatusOr<IngestResult> Ingest(
-      const std::string& path, const std::vector<std::string>& skip = {}) const;
+      const std::string& path, const std::vector<std::string>& skip = {},
+      std::vector<std::string>* created = nullptr) const;
 
   // Copies the files of `scanned` (hashed by ScanSource, opened again beneath
   // `roots`) into the store, each only when what was copied still hashes to
@@ -55,7 +58,8 @@ class ArtifactStore {
       const ScannedSource& scanned, const std::vector<std::string>& roots,
       std::vector<std::string>* created) const;
 
-  // Removes blobs StoreScanned created, when what they were for failed.
+  // Removes blobs Ingest or StoreScanned created, when what they were for
+  // failed.
   void RemoveBlobs(const std::vector<std::string>& created) const;
 
   static constexpr mode_t kBlobMode = 0440;
@@ -77,8 +81,9 @@ class ArtifactStore {
   static std::string CombinedChecksum(const std::vector<ArtifactFile>& files);
 
  private:
-  absl::StatusOr<ArtifactFile> IngestFile(const std::string& src,
-                                          std::string relative) const;
+  absl::StatusOr<ArtifactFile> IngestFile(
+      const std::string& src, std::string relative,
+      std::vector<std::string>* created) const;
   // Copies `in` (from its offset) into a blob, hashing as it goes. With
   // `expected` set, DataLoss unless the copy hashes to it. `*created` tells
   // whether the blob was new.

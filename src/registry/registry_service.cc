@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -232,8 +233,12 @@ absl::StatusOr<ModelVersion> RegistryService::Register(
     v.actor = req.actor;
     return v;
   }
+  // A register that fails (a full disk half-way, the row refused) takes
+  // back the blobs it added: nothing of it is left in the store.
+  std::vector<std::string> created;
+  auto undo = absl::MakeCleanup([&] { store_.RemoveBlobs(created); });
   ASSIGN_OR_RETURN(IngestResult ingest,
-                   store_.Ingest(req.path, {kSignatureFile}));
+                   store_.Ingest(req.path, {kSignatureFile}, &created));
   v.file_path = fs::absolute(req.path).lexically_normal().string();
   v.creation_date = base::FormatIso8601(absl::Now());
   v.checksum = ingest.checksum;
@@ -249,6 +254,7 @@ absl::StatusOr<ModelVersion> RegistryService::Register(
   v.is_directory = ingest.is_directory;
   v.files = std::move(ingest.files);
   RETURN_IF_ERROR(options_.registry->AddVersion(v));
+  std::move(undo).Cancel();
   for (const auto& sig : signatures) {
     absl::Status s = options_.registry->AddSignature(sig);
     if (!s.ok()) {

@@ -229,7 +229,24 @@ absl::StatusOr<bool> ModelManager::Refresh(bool force) {
     }
     return false;
   }
-  if (*active == registry_version_) return false;
+  if (*active == registry_version_) {
+    if (!force || options_.store == nullptr) return false;
+    // A reload asked for (SIGHUP, /api/v1/reload) of the version serving:
+    // it keeps serving from memory, but a store that could not load it again
+    // (a file deleted or changed) is refused loudly, not hidden until the
+    // next restart.
+    auto version = options_.registry->GetVersion(*active);
+    absl::Status intact = version.ok() ? options_.store->VerifyVersion(*version)
+                                       : version.status();
+    if (!intact.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "not reloading ", *active, " (active in ", options_.environment,
+          "): ", intact.message(), "; still serving ", *active,
+          " from memory (`spatial model test` lists what is "
+          "damaged; a restart could not load it)"));
+    }
+    return false;
+  }
   if (*active == failed_version_ && !force) return false;
   auto fail = [&](const absl::Status& s) -> absl::StatusOr<bool> {
     failed_version_ = *active;
@@ -327,6 +344,10 @@ std::shared_ptr<const ModelSet> ModelManager::Current() const {
 }
 
 void ModelManager::PollLoop() {
+  // An unreachable registry is said once, when the first poll fails, and
+  // once more when one succeeds again: an outage of minutes would otherwise
+  // fill the log with the same line every poll.
+  int failed_polls = 0;
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
@@ -336,7 +357,17 @@ void ModelManager::PollLoop() {
       }
     }
     auto swapped = Refresh();
-    if (!swapped.ok()) Log(std::string(swapped.status().message()));
+    if (!swapped.ok()) {
+      if (failed_polls++ == 0) {
+        Log(absl::StrCat(swapped.status().message(),
+                         " (said once: polling goes on quietly until the "
+                         "registry answers)"));
+      }
+    } else if (failed_polls > 0) {
+      Log(absl::StrCat("the registry answers again after ", failed_polls,
+                       " failed poll(s)"));
+      failed_polls = 0;
+    }
   }
 }
 

@@ -124,7 +124,9 @@ class ModelManager {
   absl::Status Start();
 
   // Checks the registry once; true when a new version was swapped in. With
-  // `force` a version whose load failed before is tried again.
+  // `force` a version whose load failed before is tried again, and the
+  // version serving is checked in the store: FailedPrecondition naming the
+  // file when it could not be loaded again (it keeps serving from memory).
   absl::StatusOr<bool> Refresh(bool force = false);
 
   std::shared_ptr<const ModelSet> Current() const;

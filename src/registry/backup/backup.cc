@@ -98,8 +98,10 @@ absl::StatusOr<std::string> SnapshotSqlite(const std::string& path,
                std::chrono::steady_clock::now() < deadline);
       sqlite3_backup_finish(b);
       if (rc != SQLITE_DONE) {
-        status = sqlite::SqliteStatus(nullptr, rc,
-                                      absl::StrCat("online backup of ", path));
+        // The destination holds the error (and the OS's errno: a full
+        // disk is said as such).
+        status = sqlite::SqliteStatus(
+            dst, rc, absl::StrCat("online backup of ", path, " into ", tmp));
       }
     }
   }
@@ -277,8 +279,11 @@ absl::StatusOr<BackupSummary> CreateBackup(const BackupOptions& o) {
     s = base::ErrnoStatus(errno, absl::StrCat("rename to ", o.out_path));
   }
   if (!s.ok()) {
+    // Nothing half-written stays: the temp file is the only thing written.
     RemoveSqliteFiles(tmp);
-    return s;
+    RemoveSqliteFiles(tmp_db);
+    return absl::Status(s.code(), absl::StrCat("no backup written to ",
+                                               o.out_path, ": ", s.message()));
   }
   RETURN_IF_ERROR(base::FsyncDir(base::DirName(o.out_path)));
   ASSIGN_OR_RETURN(BackupSummary summary, VerifyBackup(o.out_path));

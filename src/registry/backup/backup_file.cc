@@ -78,10 +78,15 @@ absl::StatusOr<std::unique_ptr<BackupWriter>> BackupWriter::Create(
     return s;
   }
   std::unique_ptr<BackupWriter> w(new BackupWriter(db, path));
-  RETURN_IF_ERROR(Exec(
-      db, absl::StrCat("PRAGMA application_id = ", kBackupApplicationId, ";")));
-  RETURN_IF_ERROR(Exec(db, "BEGIN"));
-  RETURN_IF_ERROR(Exec(db, kSchema));
+  for (const std::string& sql :
+       {absl::StrCat("PRAGMA application_id = ", kBackupApplicationId, ";"),
+        std::string("BEGIN"), std::string(kSchema)}) {
+    if (absl::Status s = Exec(db, sql); !s.ok()) {
+      // Exec says "registry"; this is the backup file (a full disk, say).
+      return SqliteStatus(db, sqlite3_extended_errcode(db),
+                          absl::StrCat("cannot write ", path));
+    }
+  }
   return w;
 }
 

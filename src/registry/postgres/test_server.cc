@@ -24,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "src/base/status_macros.h"
 
 namespace spatial::registry::pgtest {
 namespace fs = std::filesystem;
@@ -201,34 +202,63 @@ absl::StatusOr<std::unique_ptr<TestPostgres>> TestPostgres::Start(
                                    "-c",
                                    "max_connections=60"};
   base::SpawnOptions run = ToolOptions(dir, *user, server_log);
+  run.out = base::Redirect::Append(server_log);  // one log across restarts
   run.parent_death_signal = SIGQUIT;  // a crashed test leaves no server
-  auto postgres = base::Subprocess::Spawn(argv, run);
-  if (!postgres.ok()) return CannotStart(postgres.status());
-  server->server_ = std::move(*postgres);
+  server->argv_ = std::move(argv);
+  server->spawn_ = std::move(run);
+  server->start_timeout_ms_ = options.start_timeout_ms;
+  RETURN_IF_ERROR(server->Launch());
+  return server;
+}
 
+absl::Status TestPostgres::Launch() {
+  auto postgres = base::Subprocess::Spawn(argv_, spawn_);
+  if (!postgres.ok()) return CannotStart(postgres.status());
+  server_ = std::move(*postgres);
+  const std::string server_log = spawn_.out.path;
   auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::milliseconds(options.start_timeout_ms);
+                  std::chrono::milliseconds(start_timeout_ms_);
   std::string last_error;
   for (;;) {
-    if (!server->server_.Running()) {
+    if (!server_.Running()) {
       return absl::InternalError(absl::StrCat(
           "the PostgreSQL test server exited at start:\n", Tail(server_log)));
     }
     try {
-      pqxx::connection probe(server->Url("postgres"));
-      break;
+      pqxx::connection probe(Url("postgres"));
+      return absl::OkStatus();
     } catch (const std::exception& e) {
       last_error = e.what();
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
           "the PostgreSQL test server did not accept connections within ",
-          options.start_timeout_ms, " ms (", last_error, "):\n",
-          Tail(server_log)));
+          start_timeout_ms_, " ms (", last_error, "):\n", Tail(server_log)));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return server;
+}
+
+absl::Status TestPostgres::Shutdown() {
+  if (server_.pid() <= 0) {
+    return absl::FailedPreconditionError("the PostgreSQL test server is down");
+  }
+  server_.Signal(SIGINT);  // fast shutdown
+  if (!server_.Wait(absl::Seconds(15)).has_value()) {
+    server_.Stop(absl::Seconds(5));
+    return absl::DeadlineExceededError(
+        "the PostgreSQL test server ignored SIGINT");
+  }
+  server_ = base::Subprocess();
+  return absl::OkStatus();
+}
+
+absl::Status TestPostgres::Restart() {
+  if (server_.pid() > 0) {
+    return absl::FailedPreconditionError(
+        "the PostgreSQL test server is running");
+  }
+  return Launch();
 }
 
 TestPostgres::~TestPostgres() { (void)Stop(); }

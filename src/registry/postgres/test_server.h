@@ -50,10 +50,21 @@ class TestPostgres {
   // Fast shutdown, then removes the temp dir. Idempotent.
   absl::Status Stop();
 
+  // An outage: Shutdown() stops the server (fast shutdown: clients are
+  // disconnected) and keeps its data; Restart() starts it again on the same
+  // socket and data and waits until it accepts connections.
+  absl::Status Shutdown();
+  absl::Status Restart();
+
  private:
   explicit TestPostgres(std::string dir) : dir_(std::move(dir)) {}
+  // Spawns `postgres` (argv_, spawn_) and waits until it accepts connections.
+  absl::Status Launch();
 
   std::string dir_;
+  std::vector<std::string> argv_;  // of `postgres`
+  base::SpawnOptions spawn_;
+  int start_timeout_ms_ = 30000;
   base::Subprocess server_;  // `postgres`; none until started
   std::atomic<int> next_db_{0};
 };

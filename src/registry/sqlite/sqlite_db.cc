@@ -1,5 +1,8 @@
 #include "src/registry/sqlite/sqlite_db.h"
 
+#include <cerrno>
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "src/base/status_macros.h"
 
@@ -8,6 +11,15 @@ namespace spatial::registry::sqlite {
 absl::Status SqliteStatus(sqlite3* db, int rc, absl::string_view what) {
   std::string msg =
       absl::StrCat(what, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  // "disk I/O error" alone does not say that the disk is full: the OS does.
+  const int os_errno = db ? sqlite3_system_errno(db) : 0;
+  if (((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL) &&
+      os_errno != 0) {
+    absl::StrAppend(&msg, " (", std::strerror(os_errno), ")");
+    if (os_errno == ENOSPC || os_errno == EDQUOT || os_errno == EFBIG) {
+      return absl::ResourceExhaustedError(msg);
+    }
+  }
   switch (rc & 0xff) {
     case SQLITE_OK:
     case SQLITE_DONE:

@@ -97,6 +97,15 @@ absl::StatusOr<std::unique_ptr<SqliteRegistry>> SqliteRegistry::Open(
     Stmt app(db, "PRAGMA application_id");
     auto row = app.Step();
     if (!row.ok()) {
+      // Only a file SQLite cannot read as a database is someone else's; a
+      // disk that is full or failing is said as such.
+      const auto code = row.status().code();
+      if (code != absl::StatusCode::kFailedPrecondition &&
+          code != absl::StatusCode::kDataLoss) {
+        return absl::Status(
+            code, absl::StrCat("cannot read registry ", options.path, ": ",
+                               row.status().message()));
+      }
       return absl::FailedPreconditionError(absl::StrCat(
           options.path, " is not a spatial-deploy registry (",
           row.status().message(), "); point --registry at another path"));
