@@ -56,6 +56,12 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh
 
+# CI's sanitizers: unit tests under ASan+UBSan, the threaded tests under TSan,
+# 20 s of each fuzz target; builds only what they need
+# (scripts/ci/sanitize.sh).
+ci-sanitize: deps
+	@bash scripts/ci/sanitize.sh
+
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
 

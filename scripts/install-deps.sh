@@ -21,11 +21,13 @@ BUILD_PACKAGES=(
 # tests, python3-yaml + yamllint + promtool (prometheus) + docker-compose for
 # the deploy/ file tests, chromium (headless) for the pipeline report's
 # screenshot test; pre-commit, shellcheck and clang-format for the hooks of
-# .pre-commit-config.yaml (tests/workflow/precommit_test.sh runs them).
+# .pre-commit-config.yaml (tests/workflow/precommit_test.sh runs them); clang-14
+# and its runtimes for the libFuzzer targets of fuzz/ (make fuzz, make ci-sanitize).
 TEST_PACKAGES=(
   git sqlite3 postgresql libbenchmark-dev coreutils
   python3 python3-yaml yamllint prometheus docker-compose chromium
   pre-commit shellcheck clang-format
+  clang-14 libclang-rt-14-dev
 )
 
 PACKAGES=("${BUILD_PACKAGES[@]}")
