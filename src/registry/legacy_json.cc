@@ -1,7 +1,5 @@
 #include "src/registry/legacy_json.h"
 
-#include <algorithm>
-
 #include "absl/strings/str_cat.h"
 #include "src/base/sha256.h"
 #include "src/base/status_macros.h"
@@ -81,6 +79,14 @@ absl::StatusOr<Json> ParseJson(absl::string_view text,
   } catch (const Json::parse_error& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(where, " is not valid JSON (byte ", e.byte, ")"));
+  } catch (const Json::exception& e) {
+    // A number too large for a double ("1e400") is out_of_range, not a
+    // parse_error; what() names the number after a "[json.exception...] ".
+    absl::string_view what = e.what();
+    if (size_t cut = what.find("] "); cut != absl::string_view::npos)
+      what.remove_prefix(cut + 2);
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, " is not valid JSON: ", what));
   }
 }
 

@@ -111,6 +111,18 @@ TEST(LegacyJsonTest, RejectsForeignDocuments) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// A number too large for a double is bad input like any other, not an
+// exception that ends the process (found by fuzz/legacy_versions_fuzz.cc).
+TEST(LegacyJsonTest, RefusesANumberThatOverflows) {
+  auto j = ParseJson("{\"accuracy\": 25e3320}", "environments.json");
+  EXPECT_EQ(j.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(j.status().message().find("environments.json is not valid JSON"),
+            std::string::npos)
+      << j.status();
+  EXPECT_NE(j.status().message().find("25e3320"), std::string::npos)
+      << j.status();
+}
+
 // Environments keep the original nesting and our extra fields.
 TEST(LegacyJsonTest, EnvironmentRoundTripsWithExtras) {
   Environment e;
