@@ -32,6 +32,12 @@ tsan_targets=(
   postgres_threads_test
 )
 
+# A private temporary directory: tests name theirs after the test
+# (::testing::TempDir()), so two runs on one machine would share them.
+TEST_TMPDIR=$(mktemp -d "${TMPDIR:-/tmp}/ci-sanitize.XXXXXX")
+export TEST_TMPDIR
+trap 'rm -rf "$TEST_TMPDIR"' EXIT
+
 # Stop at the first report, with the stacks that tell what raced or leaked.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
