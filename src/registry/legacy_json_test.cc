@@ -123,6 +123,31 @@ TEST(LegacyJsonTest, RefusesANumberThatOverflows) {
       << j.status();
 }
 
+// Our spatial_deploy fields of the wrong type, or a size_mb that no byte
+// count holds, are refused naming the field (they threw, or were undefined
+// behaviour; found by fuzz/legacy_versions_fuzz.cc).
+TEST(LegacyJsonTest, RefusesOurFieldsOfTheWrongType) {
+  const Json good = VersionToJson(Sample());
+  ASSERT_TRUE(VersionFromJson(good, "x").ok());
+  const std::vector<std::pair<std::string, Json>> cases = {
+      {"/spatial_deploy/size_bytes", "12"},
+      {"/spatial_deploy/actor", 5},
+      {"/spatial_deploy/is_directory", "no"},
+      {"/spatial_deploy/files", Json::object()},
+      {"/spatial_deploy/files", Json::array({"a"})},
+      {"/spatial_deploy/files/0/size", "tiny.onnx"},
+      {"/spatial_deploy/files/0/path", 7},
+      {"/size_mb", 1e300},
+  };
+  for (const auto& [pointer, value] : cases) {
+    Json bad = good;
+    bad[Json::json_pointer(pointer)] = value;
+    auto v = VersionFromJson(bad, "model_versions.json");
+    EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument)
+        << pointer << " " << value.dump();
+  }
+}
+
 // Environments keep the original nesting and our extra fields.
 TEST(LegacyJsonTest, EnvironmentRoundTripsWithExtras) {
   Environment e;
