@@ -8,7 +8,7 @@ BUILD_DIR := build/$(PRESET)
 JOBS ?= $(shell nproc)
 SPATIAL := $(BUILD_DIR)/cli/spatial
 
-.PHONY: all deps build test run demo bench train asan tsan format tidy clean container-test
+.PHONY: all deps build test run demo bench train asan tsan fuzz ci-sanitize format tidy clean container-test
 
 all: build
 
@@ -49,6 +49,18 @@ asan:
 
 tsan:
 	@$(MAKE) test PRESET=tsan
+
+# libFuzzer on every parser of outside input, FUZZ_SECONDS (60) per target
+# (fuzz/run.sh, docs/RELIABILITY.md).
+FUZZ_SECONDS ?= 60
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh
+
+# CI's sanitizers: unit tests under ASan+UBSan, the threaded tests under TSan,
+# 20 s of each fuzz target; builds only what they need
+# (scripts/ci/sanitize.sh).
+ci-sanitize: deps
+	@bash scripts/ci/sanitize.sh
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

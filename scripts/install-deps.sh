@@ -22,12 +22,14 @@ BUILD_PACKAGES=(
 # the deploy/ file tests, chromium (headless) for the pipeline report's
 # screenshot test and, with python3-websocket (the DevTools protocol), for the
 # console's browser test; pre-commit, shellcheck and clang-format for the hooks of
-# .pre-commit-config.yaml (tests/workflow/precommit_test.sh runs them).
+# .pre-commit-config.yaml (tests/workflow/precommit_test.sh runs them); clang-14
+# and its runtimes for the libFuzzer targets of fuzz/ (make fuzz, make ci-sanitize).
 TEST_PACKAGES=(
   git sqlite3 postgresql libbenchmark-dev coreutils
   python3 python3-yaml yamllint prometheus docker-compose chromium
   python3-websocket
   pre-commit shellcheck clang-format
+  clang-14 libclang-rt-14-dev
 )
 
 PACKAGES=("${BUILD_PACKAGES[@]}")

@@ -1,7 +1,5 @@
 #include "src/registry/legacy_json.h"
 
-#include <algorithm>
-
 #include "absl/strings/str_cat.h"
 #include "src/base/sha256.h"
 #include "src/base/status_macros.h"
@@ -72,6 +70,50 @@ std::optional<double> OptionalNumber(const Json& j, absl::string_view field) {
   return it->get<double>();
 }
 
+// Our fields under "spatial_deploy" (VersionToJson), each checked for its
+// type: json::value() would throw on a wrong one.
+absl::Status ReadOurFields(const Json& ours, const Reader& r, ModelVersion* v) {
+  auto is_size = [](const Json* f) {
+    return f->is_number_unsigned() ||
+           (f->is_number_integer() && f->get<int64_t>() >= 0);
+  };
+  Reader o(ours, absl::StrCat(r.where(), ": spatial_deploy"));
+  if (const Json* f = o.Find("size_bytes")) {
+    if (!is_size(f)) return o.Error("size_bytes", "must be a byte count");
+    v->size_bytes = f->get<uint64_t>();
+  }
+  if (o.Find("actor")) {
+    ASSIGN_OR_RETURN(v->actor, o.String("actor"));
+  }
+  if (o.Find("is_directory")) {
+    ASSIGN_OR_RETURN(v->is_directory, o.Bool("is_directory"));
+  }
+  const Json* files = o.Find("files");
+  if (files == nullptr) return absl::OkStatus();
+  if (!files->is_array()) return o.Error("files", "must be an array");
+  for (const auto& f : *files) {
+    if (!f.is_object()) return o.Error("files", "must hold objects");
+    Reader fr(f, o.where());
+    ArtifactFile af;
+    if (fr.Find("path")) {
+      ASSIGN_OR_RETURN(af.path, fr.String("path"));
+    }
+    if (fr.Find("sha256")) {
+      ASSIGN_OR_RETURN(af.sha256, fr.String("sha256"));
+    }
+    if (const Json* size = fr.Find("size")) {
+      if (!is_size(size))
+        return o.Error("files", "holds a size that is not a byte count");
+      af.size = size->get<uint64_t>();
+    }
+    if (!base::IsSha256Hex(af.sha256)) {
+      return r.Error("spatial_deploy.files", "holds an invalid sha256");
+    }
+    v->files.push_back(std::move(af));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Json> ParseJson(absl::string_view text,
@@ -81,6 +123,14 @@ absl::StatusOr<Json> ParseJson(absl::string_view text,
   } catch (const Json::parse_error& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(where, " is not valid JSON (byte ", e.byte, ")"));
+  } catch (const Json::exception& e) {
+    // A number too large for a double ("1e400") is out_of_range, not a
+    // parse_error; what() names the number after a "[json.exception...] ".
+    absl::string_view what = e.what();
+    if (size_t cut = what.find("] "); cut != absl::string_view::npos)
+      what.remove_prefix(cut + 2);
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, " is not valid JSON: ", what));
   }
 }
 
@@ -219,7 +269,9 @@ absl::StatusOr<ModelVersion> VersionFromJson(const Json& j,
     return r.Error("checksum", "must be a sha256 digest (64 lowercase hex)");
   }
   ASSIGN_OR_RETURN(double size_mb, r.Number("size_mb"));
-  if (size_mb < 0) return r.Error("size_mb", "must not be negative");
+  // 2^44 MB is 2^64 bytes: a larger size would not fit (undefined cast).
+  if (size_mb < 0 || size_mb >= 17592186044416.0)
+    return r.Error("size_mb", "must be between 0 and 2^44");
   v.size_bytes = static_cast<uint64_t>(size_mb * 1024.0 * 1024.0 + 0.5);
   ASSIGN_OR_RETURN(const Json* metrics, r.Object("performance_metrics"));
   for (const auto& [k, val] : metrics->items()) {
@@ -240,17 +292,7 @@ absl::StatusOr<ModelVersion> VersionFromJson(const Json& j,
   ASSIGN_OR_RETURN(v.validation_status, ParseValidationStatus(status));
   ASSIGN_OR_RETURN(v.tags, r.Strings("tags"));
   if (const Json* ours = r.Find("spatial_deploy"); ours && ours->is_object()) {
-    v.size_bytes = ours->value("size_bytes", v.size_bytes);
-    v.actor = ours->value("actor", "");
-    v.is_directory = ours->value("is_directory", false);
-    for (const auto& f : ours->value("files", Json::array())) {
-      ArtifactFile af{f.value("path", ""), f.value("sha256", ""),
-                      f.value("size", uint64_t{0})};
-      if (!base::IsSha256Hex(af.sha256)) {
-        return r.Error("spatial_deploy.files", "holds an invalid sha256");
-      }
-      v.files.push_back(std::move(af));
-    }
+    RETURN_IF_ERROR(ReadOurFields(*ours, r, &v));
   }
   return v;
 }

@@ -111,6 +111,43 @@ TEST(LegacyJsonTest, RejectsForeignDocuments) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// A number too large for a double is bad input like any other, not an
+// exception that ends the process (found by fuzz/legacy_versions_fuzz.cc).
+TEST(LegacyJsonTest, RefusesANumberThatOverflows) {
+  auto j = ParseJson("{\"accuracy\": 25e3320}", "environments.json");
+  EXPECT_EQ(j.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(j.status().message().find("environments.json is not valid JSON"),
+            std::string::npos)
+      << j.status();
+  EXPECT_NE(j.status().message().find("25e3320"), std::string::npos)
+      << j.status();
+}
+
+// Our spatial_deploy fields of the wrong type, or a size_mb that no byte
+// count holds, are refused naming the field (they threw, or were undefined
+// behaviour; found by fuzz/legacy_versions_fuzz.cc).
+TEST(LegacyJsonTest, RefusesOurFieldsOfTheWrongType) {
+  const Json good = VersionToJson(Sample());
+  ASSERT_TRUE(VersionFromJson(good, "x").ok());
+  const std::vector<std::pair<std::string, Json>> cases = {
+      {"/spatial_deploy/size_bytes", "12"},
+      {"/spatial_deploy/actor", 5},
+      {"/spatial_deploy/is_directory", "no"},
+      {"/spatial_deploy/files", Json::object()},
+      {"/spatial_deploy/files", Json::array({"a"})},
+      {"/spatial_deploy/files/0/size", "tiny.onnx"},
+      {"/spatial_deploy/files/0/path", 7},
+      {"/size_mb", 1e300},
+  };
+  for (const auto& [pointer, value] : cases) {
+    Json bad = good;
+    bad[Json::json_pointer(pointer)] = value;
+    auto v = VersionFromJson(bad, "model_versions.json");
+    EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument)
+        << pointer << " " << value.dump();
+  }
+}
+
 // Environments keep the original nesting and our extra fields.
 TEST(LegacyJsonTest, EnvironmentRoundTripsWithExtras) {
   Environment e;

@@ -31,23 +31,31 @@ std::string CombinedDigest(const std::vector<FileDigest>& files) {
   return h.HexDigest();
 }
 
+// obj[key] when it is a string, else "" (json::value() throws when the key
+// holds another type: a statement is outside input until its signature is
+// checked, and ParseEnvelopeStatement reads it before).
+std::string StringField(const Json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
 absl::StatusOr<SignedManifest> ParseStatement(const std::string& payload) {
   Json j = Json::parse(payload, nullptr, /*allow_exceptions=*/false);
   auto bad = [](absl::string_view what) {
     return absl::InvalidArgumentError(
         absl::StrCat("the signed statement is malformed: ", what));
   };
-  if (!j.is_object() || j.value("_type", "") != kStatementType)
+  if (!j.is_object() || StringField(j, "_type") != kStatementType)
     return bad("not an in-toto Statement v1");
-  if (j.value("predicateType", "") != kPredicateType)
+  if (StringField(j, "predicateType") != kPredicateType)
     return bad(absl::StrCat("predicateType is not ", kPredicateType));
   const Json& subject = j.value("subject", Json());
   if (!subject.is_array() || subject.size() != 1 || !subject[0].is_object())
     return bad("expected one subject");
   SignedManifest m;
-  m.name = subject[0].value("name", "");
+  m.name = StringField(subject[0], "name");
   const Json& sd = subject[0].value("digest", Json::object());
-  m.subject_sha256 = sd.is_object() ? sd.value("sha256", "") : "";
+  m.subject_sha256 = sd.is_object() ? StringField(sd, "sha256") : "";
   const Json& pred = j.value("predicate", Json::object());
   const Json& res = pred.is_object() ? pred.value("resources", Json()) : Json();
   if (!res.is_array() || res.empty()) return bad("no resources");
@@ -55,7 +63,8 @@ absl::StatusOr<SignedManifest> ParseStatement(const std::string& payload) {
     if (!r.is_object() || !r.contains("name") || !r["name"].is_string() ||
         !r.contains("digest") || !r["digest"].is_object())
       return bad("a resource without name or digest");
-    FileDigest f{r["name"].get<std::string>(), r["digest"].value("sha256", "")};
+    FileDigest f{r["name"].get<std::string>(),
+                 StringField(r["digest"], "sha256")};
     if (!base::IsSha256Hex(f.sha256))
       return bad(absl::StrCat("resource '", f.path, "' has no sha256"));
     m.files.push_back(std::move(f));

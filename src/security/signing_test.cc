@@ -141,5 +141,27 @@ TEST_F(SigningTest, MalformedEnvelopeIsRefused) {
   }
 }
 
+// A statement is read before its signature is checked: fields of the wrong
+// type are a malformed statement, not an exception that ends the process
+// (found by fuzz/dsse_fuzz.cc).
+TEST(StatementTest, FieldsOfTheWrongTypeAreMalformed) {
+  for (const char* payload :
+       {R"({"_type": 5})",
+        R"({"_type": "https://in-toto.io/Statement/v1", "predicateType": [],
+            "subject": [{"name": 1, "digest": {"sha256": 2}}]})",
+        R"({"_type": "https://in-toto.io/Statement/v1",
+            "predicateType": "https://spatial-deploy.dev/model-signature/v1",
+            "subject": [{"name": "m", "digest": {"sha256": 2}}],
+            "predicate": {"resources": [{"name": "a", "digest":
+            {"sha256": false}}]}})"}) {
+    Envelope e{.payload_type = kInTotoPayloadType, .payload = payload};
+    auto m = ParseEnvelopeStatement(e);
+    EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument) << payload;
+    EXPECT_NE(m.status().message().find("statement is malformed"),
+              std::string::npos)
+        << m.status();
+  }
+}
+
 }  // namespace
 }  // namespace spatial::security

@@ -35,6 +35,12 @@ struct MultipartLimits {
 absl::StatusOr<std::vector<FormPart>> ParseMultipart(
     absl::string_view body, absl::string_view boundary,
     const MultipartLimits& limits = {});
+// The parts would view a string destroyed at the end of the call's statement
+// (the heap-use-after-free ASan found in multipart_test): keep the body alive
+// in a variable.
+absl::StatusOr<std::vector<FormPart>> ParseMultipart(
+    std::string&& body, absl::string_view boundary,
+    const MultipartLimits& limits = {}) = delete;
 
 }  // namespace spatial::serving
 

@@ -20,7 +20,8 @@ std::string Body(const std::string& b) {
 // Two parts with names, filename, lower-cased type, and bodies that contain
 // CRLF and look-alike boundaries.
 TEST(MultipartTest, ParsesPartsAndBodies) {
-  auto parts = ParseMultipart(Body("XyZ"), "XyZ");
+  const std::string body = Body("XyZ");  // the parts view it
+  auto parts = ParseMultipart(body, "XyZ");
   ASSERT_TRUE(parts.ok()) << parts.status();
   ASSERT_EQ(parts->size(), 2u);
   EXPECT_EQ((*parts)[0].name, "file");

@@ -1,0 +1,10 @@
+{
+  "payload": "eyJfdHlwZSI6Imh0dHBzOi8vaW4tdG90by5pby9TdGF0ZW1lbnQvdjEiLCJwcmVkaWNhdGUiOnsicmVzb3VyY2VzIjpbeyJkaWdlc3QiOnsic2hhMjU2IjoiM2EyMjI0N2U1OGM1OTgxNzJmMjBlN2U4ODZkZmQwNjU1YjlhZDhmNTVkYjkwMjczZmNlMWIxNDI3ZTlmMTI3NiJ9LCJuYW1lIjoibWFuaWZlc3QuanNvbiJ9LHsiZGlnZXN0Ijp7InNoYTI1NiI6IjczY2IzODU4YTY4N2E4NDk0Y2EzMzIzMDUzMDE2MjgyZjNkYWQzOWQ0MmNmNjJjYTRlNzlkZGEyYWFjN2Q5YWMifSwibmFtZSI6Im1vZGVsLm9ubngifV19LCJwcmVkaWNhdGVUeXBlIjoiaHR0cHM6Ly9zcGF0aWFsLWRlcGxveS5kZXYvbW9kZWwtc2lnbmF0dXJlL3YxIiwic3ViamVjdCI6W3siZGlnZXN0Ijp7InNoYTI1NiI6IjBlZWU5ODcyYjNhODQwOGJjMmZlZWVhMTlkOWM4OGFmNTQ3MDM2MjZiMjVkYzNhM2NmNThkMWQ2ZDEyMjk5ZDEifSwibmFtZSI6ImJ1bmRsZSJ9XX0=",
+  "payloadType": "application/vnd.in-toto+json",
+  "signatures": [
+    {
+      "keyid": "cf1661a1a1fbbfb8",
+      "sig": "nvZXbmPGfrz3pm9U3HTmSFkPZqGIvU1aRUTyMPAR2pis6TkcIvchvdCVhkmZ1P6poXaRI0hzdcjwDeBmn0k2BQ=="
+    }
+  ]
+}
