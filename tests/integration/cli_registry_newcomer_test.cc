@@ -5,6 +5,7 @@
 // in a sandbox; $SPATIAL_REGISTRY set through env(1).
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -282,10 +283,7 @@ TEST(CliNewcomerTest, StatusChecksTheSignatureWhereOneIsRequired) {
   Sandbox box;
   box.Register(ShippedBundle("standard-pizza-v1"), "s1");
   auto run = [&](std::vector<std::string> args) {
-    args.insert(args.end(), {"--registry", box.registry()});
-    ProcessResult r = box.Spatial(args);
-    EXPECT_EQ(r.exit_code, 0) << r;
-    return r;
+    return box.SpatialOk(std::move(args));
   };
   ASSERT_EQ(
       box.Spatial({"keys", "generate", "--out", box.Path("keys")}).exit_code,

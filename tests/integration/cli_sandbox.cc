@@ -70,6 +70,15 @@ ProcessResult Sandbox::Spatial(const std::vector<std::string>& args) const {
   return RunProcess(argv, {.cwd = dir_});
 }
 
+ProcessResult Sandbox::SpatialOk(std::vector<std::string> args,
+                                 const std::string& config) const {
+  args.insert(args.end(), {"--registry", registry()});
+  if (!config.empty()) args.insert(args.end(), {"--config", config});
+  ProcessResult r = Spatial(args);
+  EXPECT_EQ(r.exit_code, 0) << r;
+  return r;
+}
+
 ProcessResult Sandbox::ModelAt(const std::string& registry,
                                const std::vector<std::string>& args) const {
   std::vector<std::string> argv = {"model"};

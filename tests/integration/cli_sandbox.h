@@ -40,6 +40,10 @@ class Sandbox {
                         const std::vector<std::string>& args) const;
   // Runs the binary with exactly these arguments (no flags added).
   ProcessResult Spatial(const std::vector<std::string>& args) const;
+  // `spatial ARGS --registry registry() [--config CONFIG]`; a test failure
+  // unless exit 0.
+  ProcessResult SpatialOk(std::vector<std::string> args,
+                          const std::string& config = "") const;
 
   // `spatial model register PATH --version-id ID --architecture
   // dual-encoder EXTRA...` against `registry`; a test failure unless exit 0.

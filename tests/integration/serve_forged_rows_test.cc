@@ -9,6 +9,7 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -100,10 +101,7 @@ TEST(ServeForgedRowsTest, KeySlippedIntoStagingDoesNotServeAnUnvettedVersion) {
   Sandbox box;
   const std::string config = SourceDir() + "/config/environments.json";
   auto run = [&](std::vector<std::string> args) {
-    args.insert(args.end(), {"--registry", box.registry(), "--config", config});
-    ProcessResult r = box.Spatial(args);
-    EXPECT_EQ(r.exit_code, 0) << r;
-    return r;
+    return box.SpatialOk(std::move(args), config);
   };
   ASSERT_EQ(
       box.Spatial({"keys", "generate", "--out", box.Path("keys")}).exit_code,

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -247,10 +248,7 @@ TEST(ServeRegistryTest, StagingRefusesATamperedSignedVersionAndKeepsTheOld) {
   Sandbox box;
   const std::string config = SourceDir() + "/config/environments.json";
   auto run = [&](std::vector<std::string> args) {
-    args.insert(args.end(), {"--registry", box.registry(), "--config", config});
-    ProcessResult r = box.Spatial(args);
-    EXPECT_EQ(r.exit_code, 0) << r;
-    return r;
+    return box.SpatialOk(std::move(args), config);
   };
   ASSERT_EQ(
       box.Spatial({"keys", "generate", "--out", box.Path("keys")}).exit_code,
