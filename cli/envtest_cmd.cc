@@ -46,7 +46,7 @@ struct EnvtestFlags {
   std::vector<std::string> trusted_keys;
   int images = 120;
   double ready_timeout_s = 30;
-  bool json = false;  // the JSON report on stdout, the table on stderr
+  bool json = false;         // the JSON report on stdout, the table on stderr
   bool no_registry = false;  // what envtest always does; said explicitly
 };
 
