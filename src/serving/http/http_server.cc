@@ -52,14 +52,6 @@ constexpr std::chrono::milliseconds kAcceptRetry{50};
 struct HttpServer::Impl {
   Options options;
   RequestHandler* handler = nullptr;
-  net::io_context ioc;
-  // Keeps run() going while a handler holds a request with no I/O pending.
-  net::executor_work_guard<net::io_context::executor_type> work{
-      ioc.get_executor()};
-  // On a strand: Stop() drains the backlog there while accepts complete.
-  tcp::acceptor acceptor{net::make_strand(ioc)};
-  net::steady_timer accept_retry{acceptor.get_executor()};
-  std::vector<std::thread> threads;
   std::atomic<int> connections{0};
   std::atomic<int> in_flight{0};
   std::atomic<bool> stopping{false};
@@ -75,6 +67,17 @@ struct HttpServer::Impl {
   std::mutex waiting_mu;
   uint64_t next_wait = 1;                              // waiting_mu
   std::map<uint64_t, std::weak_ptr<Session>> waiting;  // waiting_mu
+  // Declared after everything a session touches when it is destroyed
+  // (SessionGone, StopWaiting): ~io_context destroys the handlers still
+  // queued, and with them the last sessions, so it must run first.
+  net::io_context ioc;
+  // Keeps run() going while a handler holds a request with no I/O pending.
+  net::executor_work_guard<net::io_context::executor_type> work{
+      ioc.get_executor()};
+  // On a strand: Stop() drains the backlog there while accepts complete.
+  tcp::acceptor acceptor{net::make_strand(ioc)};
+  net::steady_timer accept_retry{acceptor.get_executor()};
+  std::vector<std::thread> threads;
 
   void Accept();
   void StartSession(tcp::socket socket);
