@@ -41,7 +41,7 @@ trap 'rm -rf "$TEST_TMPDIR"' EXIT
 # Stop at the first report, with the stacks that tell what raced or leaked.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/ci/tsan.supp}
 
 for part in $parts; do
   t=$(date +%s)
