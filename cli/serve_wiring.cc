@@ -66,6 +66,14 @@ absl::StatusOr<std::unique_ptr<ServeStack>> ServeStack::Build(
     registry::Registry* reg = s->registry_->registry.get();
     RETURN_IF_ERROR(RequireEnvironment(*reg, c.environment));
     ASSIGN_OR_RETURN(served_env, reg->GetEnvironment(c.environment));
+    // Its trusted keys admit the --model-dir bundles below: never a key
+    // slipped into the row behind the audit log's back.
+    if (absl::Status rows =
+            s->registry_->service->CheckEnvironmentRows(c.environment);
+        !rows.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("not serving ", c.environment, ": ", rows.message()));
+    }
     if (!floor && served_env->min_accuracy) {
       floor = served_env->min_accuracy;
       floor_source =

@@ -447,6 +447,12 @@ absl::Status RegistryService::CheckServedRows(const std::string& version_id,
   return CheckRowsAgainstAudit(version_id, environment, ServingProblems);
 }
 
+absl::Status RegistryService::CheckEnvironmentRows(
+    const std::string& environment) {
+  // No version has an empty id: only the environment's rows are named.
+  return CheckRowsAgainstAudit("", environment, ServingProblems);
+}
+
 absl::StatusOr<DeploymentEvent> RegistryService::Promote(
     const std::string& version_id, const std::string& environment,
     const std::string& actor, const std::string& reason, bool dry_run) {

@@ -138,6 +138,10 @@ class RegistryService {
   // served.
   absl::Status CheckServedRows(const std::string& version_id,
                                const std::string& environment);
+  // The same for the environment's own rows alone (its rules, trusted keys
+  // and deployments): what a server relies on before it trusts the keys it
+  // admits --model-dir bundles with.
+  absl::Status CheckEnvironmentRows(const std::string& environment);
 
   absl::Status Export(const std::string& dir);
   // Reads the two files in `dir`; artifacts only from beneath `dir` and

@@ -153,5 +153,38 @@ TEST(ServeForgedRowsTest, KeySlippedIntoStagingDoesNotServeAnUnvettedVersion) {
   EXPECT_EQ(ServedSpatial(server.port()), "s1");
 }
 
+// The same key, used for a bundle given with --model-dir: the registry's
+// trusted keys admit such bundles, so a server does not start on an
+// environment row edited behind the audit log's back.
+TEST(ServeForgedRowsTest, KeySlippedIntoStagingDoesNotAdmitAModelDirBundle) {
+  Sandbox box;
+  const std::string config = SourceDir() + "/config/environments.json";
+  ASSERT_EQ(
+      box.Spatial({"keys", "generate", "--out", box.Path("mallory")}).exit_code,
+      0);
+  box.SpatialOk({"model", "init"});
+  box.SpatialOk({"keys", "trust", box.Path("mallory/signing.pub"),
+                 "--environment", "development"},
+                config);
+  const std::string bundle = box.VariantBundle("mallory-bundle");
+  ASSERT_EQ(box.Spatial({"model", "sign", bundle, "--key",
+                         box.Path("mallory/signing.key")})
+                .exit_code,
+            0);
+  TamperSqlite(
+      box.registry(),
+      "UPDATE environments SET spec = json_set(spec, "
+      "'$.trusted_keys[#]', json(json_extract((SELECT spec FROM "
+      "environments WHERE name = 'development'), '$.trusted_keys[0]'))) "
+      "WHERE name = 'staging'");
+  ProcessResult r = box.Spatial({"serve", "--registry", box.registry(),
+                                 "--config", config, "--environment", "staging",
+                                 "--model-dir", bundle, "--port", "0"});
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_THAT(r.err, HasSubstr("not serving staging: the registry rows it "
+                               "relies on disagree with the audit log"));
+  EXPECT_THAT(r.err, HasSubstr("environment staging was edited"));
+}
+
 }  // namespace
 }  // namespace spatial::integration
