@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "cli/audited_tokens.h"
 #include "cli/process_env.h"
 #include "cli/registry_context.h"
 #include "cli/registry_options.h"
@@ -50,11 +51,12 @@ CommandResult Console(ConsoleFlags flags) {
             "every page asks for a token; make one with `spatial token add`"),
         kExitUsage);
   }
-  ASSIGN_OR_RETURN(serving::TokenTable tokens,
-                   serving::TokenTable::Load(flags.tokens_file));
   flags.registry.must_exist = true;
   ASSIGN_OR_RETURN(RegistryContext registry,
                    OpenRegistryContext(flags.registry));
+  ASSIGN_OR_RETURN(
+      serving::TokenTable tokens,
+      LoadAuditedTokens(flags.tokens_file, registry.registry.get(), std::cerr));
   serving::ManagementApi management(serving::ManagementApi::Options{
       .tokens = &tokens, .service = registry.service.get()});
   serving::ConsoleApi console(serving::ConsoleApi::Options{

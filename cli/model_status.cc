@@ -142,9 +142,28 @@ CommandResult RunStatus(const ModelFlags& f, RegistryContext& ctx) {
     ASSIGN_OR_RETURN(Json j, EnvironmentStatus(ctx, env));
     all.push_back(std::move(j));
   }
+  // A required signature that fails now is a failed check (exit 1), so that
+  // a script watching status notices; the report is printed all the same.
+  std::vector<std::string> failing;
+  for (const auto& j : all) {
+    const Json sig = j.value("signature", Json());
+    if (sig.is_object() && sig.value("required", false) &&
+        sig.value("state", "") == "failed") {
+      failing.push_back(j["environment"].get<std::string>());
+    }
+  }
+  const int exit_code = failing.empty() ? kExitOk : kExitFailed;
+  auto warn = [&] {
+    if (failing.empty()) return;
+    std::cerr << "status: the signature required in "
+              << E(absl::StrJoin(failing, ", "))
+              << " does not verify now (exit 1): its active version would not "
+                 "be loaded by a server restarting there\n";
+  };
   if (f.json) {
     std::cout << all.dump(2) << "\n";
-    return kExitOk;
+    warn();
+    return exit_code;
   }
   std::vector<std::vector<std::string>> rows = {{"ENVIRONMENT", "ACTIVE",
                                                  "SINCE", "BY", "HOW",
@@ -165,7 +184,8 @@ CommandResult RunStatus(const ModelFlags& f, RegistryContext& ctx) {
     std::cout << "nothing is active in " << E(ctx.location)
               << ": spatial model promote ID --environment ENV\n";
   }
-  return kExitOk;
+  warn();
+  return exit_code;
 }
 
 void AddStatusCommand(CLI::App* status, ModelFlags& f) {

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "cli/audited_tokens.h"
 #include "cli/serve_workdir.h"
 #include "src/base/files.h"
 #include "src/base/status_macros.h"
@@ -143,7 +144,9 @@ absl::StatusOr<std::unique_ptr<ServeStack>> ServeStack::Build(
               << std::endl;
   }
   if (!c.tokens_file.empty()) {
-    ASSIGN_OR_RETURN(s->tokens_, serving::TokenTable::Load(c.tokens_file));
+    ASSIGN_OR_RETURN(
+        s->tokens_,
+        LoadAuditedTokens(c.tokens_file, s->RegistryOrNull(), std::cerr));
   }
   const serving::TokenTable* tokens = s->tokens_ ? &*s->tokens_ : nullptr;
   const bool feedback_needs_token = serving::FeedbackNeedsToken(
@@ -228,8 +231,12 @@ void ServeStack::Refresh() {
   if (tokens_) {
     // A token revoked (removed from the file) stops working from here on;
     // a file that cannot be read keeps the tokens as they were.
-    absl::Status s = tokens_->Reload(config_.tokens_file);
+    // With a registry, only the tokens its audit log vouches for.
+    auto fresh =
+        LoadAuditedTokens(config_.tokens_file, RegistryOrNull(), std::cerr);
+    absl::Status s = fresh.status();
     if (s.ok()) {
+      tokens_->Replace(*fresh);
       std::cout << "received SIGHUP: reloaded " << tokens_->size()
                 << " token(s) from " << config_.tokens_file << std::endl;
     } else {

@@ -73,6 +73,10 @@ class ServeStack {
   serving::Metrics metrics_;
   serving::PredictionCache cache_;
   std::optional<RegistryContext> registry_;
+  // The registry the server follows, or nullptr (--model-dir alone).
+  registry::Registry* RegistryOrNull() const {
+    return registry_ ? registry_->registry.get() : nullptr;
+  }
   std::optional<BundleGate> gate_;
   RemovedDir work_dir_;  // declared before (so removed after) the manager
   std::unique_ptr<serving::ModelManager> manager_;

@@ -120,6 +120,11 @@ class Registry {
       const std::function<absl::Status(Environment&)>& change,
       const AuditNote& note) = 0;
 
+  // Appends `note` to the audit log for a change the registry holds no row
+  // of (a token added to a tokens file: `spatial token add`), so that it is
+  // on the same hash chain as every row change.
+  virtual absl::Status RecordEvent(const AuditNote& note) = 0;
+
   // Stores a signature of a version, replacing one by the same key. NotFound
   // for an unknown version.
   virtual absl::Status AddSignature(const StoredSignature& s) = 0;

@@ -260,6 +260,34 @@ TEST_P(RegistryConformanceTest, ReplacedRowsPointAtTheLatestChange) {
   EXPECT_TRUE(check.problems.empty()) << check.problems.front();
 }
 
+// An event the registry holds no row of (a token added to a tokens file)
+// is one more record on the chain, linked to no row; one without an action
+// appends nothing.
+TEST_P(RegistryConformanceTest, RecordedEventsJoinTheChain) {
+  ASSERT_TRUE(reg_->AddVersion(TestVersion("v1")).ok());
+  ASSERT_TRUE(reg_->RecordEvent({"admin",
+                                 "token.add",
+                                 "ci",
+                                 {{"role", "deployer"}, {"sha256", "ab"}}})
+                  .ok());
+  const size_t before = reg_->ListAudit()->size();
+  EXPECT_EQ(reg_->RecordEvent({"admin", "", "ci"}).code(),
+            absl::StatusCode::kInvalidArgument);
+  auto log = reg_->ListAudit();
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_EQ(log->size(), before);
+  const AuditRecord& added = log->back();
+  EXPECT_EQ(added.action, "token.add");
+  EXPECT_EQ(added.actor, "admin");
+  EXPECT_EQ(added.subject, "ci");
+  EXPECT_EQ(added.details["role"], "deployer");
+  EXPECT_FALSE(VerifyAuditChain(*log).broken_seq.has_value());
+  auto got = reg_->ReadAuditSnapshot();
+  ASSERT_TRUE(got.ok()) << got.status();
+  AuditLinkCheck check = CheckAuditLinks(*got);
+  EXPECT_TRUE(check.problems.empty()) << check.problems.front();
+}
+
 // Each registry has its own id, the same every time it is read.
 TEST_P(RegistryConformanceTest, EachRegistryHasItsOwnId) {
   auto other = GetParam().open();

@@ -120,6 +120,14 @@ absl::Status Import(RowTx& tx, const RegistrySnapshot& snapshot) {
   return absl::OkStatus();
 }
 
+absl::Status RecordEvent(RowTx& tx, const AuditNote& note) {
+  if (note.action.empty() || note.actor.empty()) {
+    return absl::InvalidArgumentError(
+        "an audit record needs an actor and an action");
+  }
+  return tx.AppendAudit(note, {});
+}
+
 absl::Status UpdateEnvironment(
     RowTx& tx, const std::string& name,
     const std::function<absl::Status(Environment&)>& change,

@@ -89,6 +89,7 @@ absl::Status UpdateEnvironment(
     const std::function<absl::Status(Environment&)>& change,
     const AuditNote& note);
 absl::Status AddSignature(RowTx& tx, const StoredSignature& sig);
+absl::Status RecordEvent(RowTx& tx, const AuditNote& note);
 
 }  // namespace spatial::registry::sql
 

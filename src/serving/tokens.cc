@@ -83,10 +83,20 @@ std::shared_ptr<const TokenTable::EntryList> TokenTable::Snapshot() const {
 
 absl::Status TokenTable::Reload(const std::string& path) {
   ASSIGN_OR_RETURN(TokenTable fresh, Load(path));
+  Replace(fresh);
+  return absl::OkStatus();
+}
+
+void TokenTable::Replace(const TokenTable& fresh) {
   std::shared_ptr<const EntryList> entries = fresh.Snapshot();
   std::lock_guard<std::mutex> lock(*mu_);
   entries_ = std::move(entries);
-  return absl::OkStatus();
+}
+
+TokenTable TokenTable::FromEntries(std::vector<TokenEntry> entries) {
+  TokenTable t;
+  t.entries_ = std::make_shared<const EntryList>(std::move(entries));
+  return t;
 }
 
 absl::StatusOr<TokenTable> TokenTable::Load(const std::string& path) {

@@ -44,6 +44,8 @@ class TokenTable {
                                           const std::string& where);
   // Reads a tokens file; refuses one that others may write.
   static absl::StatusOr<TokenTable> Load(const std::string& path);
+  // A table of `entries` (those of a loaded file that passed a check).
+  static TokenTable FromEntries(std::vector<TokenEntry> entries);
 
   // The entry of `token`, or nullopt.
   std::optional<TokenEntry> Find(const std::string& token) const;
@@ -56,6 +58,8 @@ class TokenTable {
   // working; on error the table stays as it was. Safe while other threads
   // call Find (each Find sees the old or the new entries, never a mix).
   absl::Status Reload(const std::string& path);
+  // Replaces the entries with `fresh`'s, as Reload does.
+  void Replace(const TokenTable& fresh);
 
  private:
   using EntryList = std::vector<TokenEntry>;

@@ -93,7 +93,8 @@ class ConsoleBrowserTest(unittest.TestCase):
         cls.tokens = {}
         for role in ("viewer", "deployer"):
             out = cls.spatial("token", "add", "--name", role + "1", "--role",
-                              role, "--file", tokens).stdout
+                              role, "--file", tokens, "--registry", reg,
+                              "--config", config, "--actor", "tester").stdout
             cls.tokens[role] = out.splitlines()[0].strip()
         # One pipeline run where the server looks for runs.
         os.symlink(os.path.join(ARGS.source_dir, "models"),

@@ -278,7 +278,7 @@ TEST(CliNewcomerTest, StatusShowsWhatIsDeployedWhere) {
 }
 
 // Where a signature is required, status checks it now: verified while the
-// signing key is trusted, FAILED (with the reason) once it is not.
+// signing key is trusted, FAILED (with the reason, exit 1) once it is not.
 TEST(CliNewcomerTest, StatusChecksTheSignatureWhereOneIsRequired) {
   Sandbox box;
   box.Register(ShippedBundle("standard-pizza-v1"), "s1");
@@ -303,12 +303,15 @@ TEST(CliNewcomerTest, StatusChecksTheSignatureWhereOneIsRequired) {
   const std::string key = status[0]["signature"]["key_ids"][0];
 
   run({"keys", "untrust", key, "--environment", "development"});
-  status = box.JsonAt(box.registry(), {"status"});
+  ProcessResult json = box.Model({"status", "--json"});
+  EXPECT_EQ(json.exit_code, 1) << json;
+  status = ParseJsonOrFail(json.out, "model status --json");
   EXPECT_EQ(status[0]["signature"]["state"], "failed");
   EXPECT_FALSE(status[0]["signature"]["message"].get<std::string>().empty());
   ProcessResult table = box.Model({"status", "--environment", "development"});
-  EXPECT_EQ(table.exit_code, 0) << table;
+  EXPECT_EQ(table.exit_code, 1) << table;
   EXPECT_THAT(table.out, HasSubstr("FAILED by " + key + " (required): "));
+  EXPECT_THAT(table.err, HasSubstr("signature required in development"));
 }
 
 }  // namespace

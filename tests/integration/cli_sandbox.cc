@@ -106,8 +106,10 @@ void Sandbox::RegisterAndPromote(const std::string& path,
 
 std::string Sandbox::AddToken(const std::string& name,
                               const std::string& role) const {
-  ProcessResult r = Spatial({"token", "add", "--name", name, "--role", role,
-                             "--file", tokens_file()});
+  ProcessResult r =
+      Spatial({"token", "add", "--name", name, "--role", role, "--file",
+               tokens_file(), "--registry", registry(), "--config",
+               SourceDir() + "/config/environments.json", "--actor", "tester"});
   std::string token = r.out.substr(0, r.out.find('\n'));
   EXPECT_EQ(r.exit_code, 0) << r;
   EXPECT_EQ(token.size(), 64u) << r;

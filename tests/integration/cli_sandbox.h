@@ -55,8 +55,9 @@ class Sandbox {
   // Registers PATH as ID, validates it for development and promotes it
   // there; a test failure unless each step exits 0.
   void RegisterAndPromote(const std::string& path, const std::string& id) const;
-  // `spatial token add --name NAME --role ROLE --file DIR/tokens.json`: the
-  // new token (a test failure and "" unless it exits 0 with one).
+  // `spatial token add --name NAME --role ROLE --file DIR/tokens.json`,
+  // recorded in registry(): the new token (a test failure and "" unless it
+  // exits 0 with one).
   std::string AddToken(const std::string& name, const std::string& role) const;
   std::string tokens_file() const { return Path("tokens.json"); }
   // A copy of the shipped spatial bundle (same graph) under DIR/name whose

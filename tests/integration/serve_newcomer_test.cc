@@ -216,13 +216,15 @@ TEST(ServeNewcomerTest, RevokedTokenIsRefusedAfterReload) {
   ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
   ASSERT_EQ(RequestAs(server.port(), "GET", "/status", alice).status, 200);
 
-  ProcessResult unknown = box.Spatial(
-      {"token", "revoke", "--name", "carol", "--file", box.tokens_file()});
+  ProcessResult unknown =
+      box.Spatial({"token", "revoke", "--name", "carol", "--file",
+                   box.tokens_file(), "--registry", box.registry()});
   EXPECT_EQ(unknown.exit_code, 1) << unknown;
   EXPECT_THAT(unknown.err, HasSubstr("no token named 'carol'"));
   EXPECT_THAT(unknown.err, HasSubstr("alice, bob"));
-  ProcessResult revoke = box.Spatial(
-      {"token", "revoke", "--name", "alice", "--file", box.tokens_file()});
+  ProcessResult revoke =
+      box.Spatial({"token", "revoke", "--name", "alice", "--file",
+                   box.tokens_file(), "--registry", box.registry()});
   ASSERT_EQ(revoke.exit_code, 0) << revoke;
   EXPECT_THAT(revoke.out, HasSubstr("revoked token 'alice'"));
 

@@ -287,6 +287,12 @@ absl::Status PostgresRegistry::Import(const RegistrySnapshot& snapshot) {
                        });
 }
 
+absl::Status PostgresRegistry::RecordEvent(const AuditNote& note) {
+  absl::MutexLock lock(&mu_);
+  return InWriteTx(*session_, "cannot record an audit event",
+                   [&](PgRows& rows) { return sql::RecordEvent(rows, note); });
+}
+
 absl::Status PostgresRegistry::UpdateEnvironment(
     absl::string_view name_view,
     const std::function<absl::Status(Environment&)>& change,

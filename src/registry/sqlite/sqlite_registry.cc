@@ -369,6 +369,12 @@ absl::Status SqliteRegistry::UpdateEnvironment(
   });
 }
 
+absl::Status SqliteRegistry::RecordEvent(const AuditNote& note) {
+  absl::MutexLock lock(&mu_);
+  return InWriteTx(
+      db_, [&](SqliteRows& rows) { return sql::RecordEvent(rows, note); });
+}
+
 absl::Status SqliteRegistry::AddSignature(const StoredSignature& sig) {
   absl::MutexLock lock(&mu_);
   return InWriteTx(

@@ -48,6 +48,7 @@ class SqliteRegistry final : public Registry {
   absl::StatusOr<std::vector<DeploymentEvent>> History(
       absl::string_view environment) override;
   absl::Status Import(const RegistrySnapshot& snapshot) override;
+  absl::Status RecordEvent(const AuditNote& note) override;
   absl::Status UpdateEnvironment(
       absl::string_view name,
       const std::function<absl::Status(Environment&)>& change,
