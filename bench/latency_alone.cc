@@ -2,8 +2,8 @@
 // in-process, at low load (issue #22, "No needless wait"), in one run:
 //  a) in-process reference: one inference::Classifier on one thread (OpenCV
 //     single-threaded, as in the server) decodes, preprocesses and classifies
-//     the same JPEGs one at a time, each timed; run before and after the
-//     served phases, both samples pooled;
+//     the same JPEGs one at a time, each timed; in short rounds alternating
+//     with b) (the machine's load moves), and once more after d);
 //  b) the real `spatial serve` (spatial model, --cache-mb 0) on 127.0.0.1,
 //     closed loop at concurrency 1: served p50 minus the in-process mean
 //     (goal <= 100 us);
@@ -55,7 +55,8 @@ struct Args {
   int max_batch = 8;
   int max_queue_delay_us = -1;  // -1: the server's default
   int image_size = 128;         // `spatial data generate`'s default
-  int engine_n = 1500;          // in-process images per pass (2 passes)
+  int engine_n = 1500;          // in-process images over the alternating rounds
+  int rounds = 6;  // in-process and served c=1 alternate this often
   std::vector<int> concurrency = {8, 16, 32};
   double alone_s = 6, sat_s = 3, open_s = 10, warmup_s = 0.5;
 };
@@ -65,12 +66,13 @@ Args ParseArgs(int argc, char** argv) {
   const char* usage =
       "usage: latency_alone [--quick] [--model-dir DIR] [--spatial BIN] "
       "[--workers N] [--max-batch N] [--max-queue-delay-us US] "
-      "[--image-size PX] [--engine-n N] [--concurrency 8,16,32] "
+      "[--image-size PX] [--engine-n N] [--rounds N] [--concurrency 8,16,32] "
       "[--alone-s S] [--sat-s S] [--open-s S]";
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
     if (k == "--quick") {
-      a.engine_n = 500, a.alone_s = 2, a.sat_s = 1.5, a.open_s = 4;
+      a.engine_n = 500, a.rounds = 3, a.alone_s = 2, a.sat_s = 1.5;
+      a.open_s = 4;
       a.concurrency = {16};
       continue;
     }
@@ -96,6 +98,8 @@ Args ParseArgs(int argc, char** argv) {
       a.image_size = n;
     } else if (k == "--engine-n" && is_int) {
       a.engine_n = n;
+    } else if (k == "--rounds" && is_int) {
+      a.rounds = n;
     } else if (k == "--concurrency") {
       a.concurrency.clear();
       for (absl::string_view p : absl::StrSplit(v, ',')) {
@@ -201,8 +205,7 @@ int main(int argc, char** argv) {
   if (!classifier.ok()) Die(std::string(classifier.status().message()));
   if (!(*classifier)->manifest().has_spatial())
     Die(args.model_dir + " is not a spatial model");
-  std::vector<int64_t> reference =
-      InProcess(**classifier, jpegs, args.engine_n);
+  std::vector<int64_t> reference;
 
   std::vector<std::string> serve_args = {
       "--model-dir", args.model_dir,
@@ -234,13 +237,25 @@ int main(int argc, char** argv) {
   o.warmup = absl::Seconds(args.warmup_s);
   o.timeout = absl::Seconds(10);
 
-  // b) one request at a time.
-  lt::http::BenchOptions alone = o;
-  alone.concurrency = {1};
-  alone.duration = absl::Seconds(args.alone_s);
-  auto run = lt::http::RunBench(alone);
-  if (!run.ok()) Die(std::string(run.status().message()));
-  const lt::LevelResult served = run->at(0);
+  // b) one request at a time, alternating with the in-process reference in
+  // short rounds, so that both see the same load of the (shared) machine.
+  lt::LevelResult served;
+  for (int r = 0; r < args.rounds; ++r) {
+    std::vector<int64_t> part = InProcess(
+        **classifier, jpegs, std::max(1, args.engine_n / args.rounds));
+    reference.insert(reference.end(), part.begin(), part.end());
+    lt::http::BenchOptions alone = o;
+    alone.concurrency = {1};
+    alone.warmup = absl::Seconds(r == 0 ? args.warmup_s : 0.05);
+    alone.duration = absl::Seconds(args.alone_s / args.rounds);
+    auto run = lt::http::RunBench(alone);
+    if (!run.ok()) Die(std::string(run.status().message()));
+    const lt::LevelResult& l = run->at(0);
+    served.seconds += l.seconds;
+    served.stats.Merge(l.stats);
+  }
+  const size_t alternated = reference.size();
+  const double alt_mean = Mean(reference);
 
   // c) saturation.
   double best = 0;
@@ -278,29 +293,31 @@ int main(int argc, char** argv) {
     open.push_back({share, p.rate, r->at(0).throughput(), r->at(0)});
   }
 
-  // The in-process reference again, so that it spans the served phases.
-  std::vector<int64_t> again = InProcess(**classifier, jpegs, args.engine_n);
-  const double ref1_mean = Mean(reference), ref2_mean = Mean(again);
+  // The in-process reference once more, after the open-loop phases.
+  std::vector<int64_t> again =
+      InProcess(**classifier, jpegs, std::max(1, args.engine_n / 2));
+  const double again_mean = Mean(again);
   reference.insert(reference.end(), again.begin(), again.end());
-  const double ref_mean = Mean(reference), ref_p50 = Quantile(reference, 0.5),
+  const double ref_p50 = Quantile(reference, 0.5),
                ref_p99 = Quantile(reference, 0.99);
 
   std::printf(
       "a) in-process, 1 thread, decode + preprocess + inference of one image "
-      "at a time, %zu images (2 passes, before and after the served phases)\n"
-      "   mean %7.3f ms (passes: %.3f, %.3f)  p50 %7.3f ms  p99 %7.3f ms\n",
-      reference.size(), Ms(ref_mean), Ms(ref1_mean), Ms(ref2_mean), Ms(ref_p50),
-      Ms(ref_p99));
+      "at a time: %zu images in %d rounds alternating with b), %zu after d)\n"
+      "   mean %7.3f ms (after d): %.3f)  p50 %7.3f ms  p99 %7.3f ms (all "
+      "%zu)\n",
+      alternated, args.rounds, again.size(), Ms(alt_mean), Ms(again_mean),
+      Ms(ref_p50), Ms(ref_p99), reference.size());
   const auto& h = served.stats.latency;
   const double served_p50 = static_cast<double>(h.ValueAtQuantile(0.5));
-  const double overhead_us = Us(served_p50 - ref_mean);
+  const double overhead_us = Us(served_p50 - alt_mean);
   std::printf(
       "b) served POST /classify (spatial, --cache-mb 0), closed loop c=1, "
-      "%.1f s: %.1f req/s, %llu requests, failed %llu\n"
+      "%.1f s in %d rounds: %.1f req/s, %llu requests, failed %llu\n"
       "   mean %7.3f ms  p50 %7.3f ms  p99 %7.3f ms\n"
       "   served p50 - in-process mean  %8.1f us   goal <= %.0f us   %s\n"
       "   served p50 - in-process p50   %8.1f us   (information)\n",
-      args.alone_s, served.throughput(),
+      args.alone_s, args.rounds, served.throughput(),
       static_cast<unsigned long long>(served.stats.responses),
       static_cast<unsigned long long>(served.stats.failed()), Ms(h.mean_ns()),
       Ms(served_p50), Ms(static_cast<double>(h.ValueAtQuantile(0.99))),
