@@ -139,7 +139,8 @@ double Mean(const std::vector<int64_t>& v) {
 }
 
 // Decode + PrepareInput + Classify of one image at a time, each timed (ns),
-// `n` images cycled over `jpegs` after one uncounted pass.
+// `n` images cycled over `jpegs` after one uncounted pass, with a short
+// untimed pause between images.
 std::vector<int64_t> InProcess(spatial::inference::Classifier& c,
                                const std::vector<std::string>& jpegs, int n) {
   std::vector<int64_t> ns;
@@ -156,8 +157,13 @@ std::vector<int64_t> InProcess(spatial::inference::Classifier& c,
         .count();
   };
   for (const auto& j : jpegs) one(j);
-  for (int i = 0; i < n; ++i)
+  for (int i = 0; i < n; ++i) {
     ns.push_back(one(jpegs[static_cast<size_t>(i) % jpegs.size()]));
+    // Untimed pause, as between two requests at concurrency 1: on a loaded
+    // machine the scheduler treats a thread that never sleeps worse than the
+    // server's workers, which sleep between requests.
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
   return ns;
 }
 
