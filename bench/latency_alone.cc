@@ -316,20 +316,31 @@ int main(int argc, char** argv) {
       Ms(ref_p50), Ms(ref_p99), reference.size());
   const auto& h = served.stats.latency;
   const double served_p50 = static_cast<double>(h.ValueAtQuantile(0.5));
-  const double overhead_us = Us(served_p50 - alt_mean);
+  // The goal is against the in-process mean; on a loaded machine the mean
+  // carries the load's tail (mean >> p50), so the verdict takes the stricter
+  // of mean and p50 as the in-process time.
+  const double alt_p50 =
+      Quantile(std::vector<int64_t>(
+                   reference.begin(),
+                   reference.begin() + static_cast<std::ptrdiff_t>(alternated)),
+               0.5);
+  const double overhead_us = Us(served_p50 - std::min(alt_mean, alt_p50));
   std::printf(
       "b) served POST /classify (spatial, --cache-mb 0), closed loop c=1, "
       "%.1f s in %d rounds: %.1f req/s, %llu requests, failed %llu\n"
       "   mean %7.3f ms  p50 %7.3f ms  p99 %7.3f ms\n"
-      "   served p50 - in-process mean  %8.1f us   goal <= %.0f us   %s\n"
-      "   served p50 - in-process p50   %8.1f us   (information)\n",
+      "   served p50 - in-process mean  %8.1f us\n"
+      "   served p50 - in-process p50   %8.1f us  (in-process p50 of the "
+      "alternating rounds: %.3f ms)\n"
+      "   served p50 - in-process time  %8.1f us   goal <= %.0f us   %s  (the "
+      "stricter of the two)\n",
       args.alone_s, args.rounds, served.throughput(),
       static_cast<unsigned long long>(served.stats.responses),
       static_cast<unsigned long long>(served.stats.failed()), Ms(h.mean_ns()),
       Ms(served_p50), Ms(static_cast<double>(h.ValueAtQuantile(0.99))),
+      Us(served_p50 - alt_mean), Us(served_p50 - alt_p50), Ms(alt_p50),
       overhead_us, kOverheadGoalUs,
-      Verdict(overhead_us <= kOverheadGoalUs && served.stats.failed() == 0),
-      Us(served_p50 - ref_p50));
+      Verdict(overhead_us <= kOverheadGoalUs && served.stats.failed() == 0));
   std::string sweep_line;
   for (const auto& s : sweep) absl::StrAppend(&sweep_line, "  ", s);
   std::printf(
