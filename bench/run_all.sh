@@ -24,6 +24,7 @@ run "$here/registry_bench.sh" "$build_dir"
 run "$build_dir/bench/registry_list_bench"
 run "$here/loadgen_vs_wrk.sh" "$build_dir"
 run "$build_dir/bench/serve_vs_engine"
+run "$build_dir/bench/latency_alone"
 run "$build_dir/bench/swap_under_load"
 run "$build_dir/bench/cache_on_vs_off"
 

@@ -6,7 +6,8 @@
 //     inference per image (the work the server does per request);
 //  b) the real `spatial serve --model-dir DIR --workers N` on 127.0.0.1,
 //     closed-loop sweep over --concurrency with real rendered pizza JPEGs;
-//  c) ratio served / engine (goal >= 0.9 against decode+preprocess);
+//  c) ratio served / engine (goal >= 0.95 against decode+preprocess: issue
+//     #22 raised it from issue #4's 0.9);
 //  d) open loop (Poisson) at 50% and 90% of the best served rate: p50, p99,
 //     p99.9 from the scheduled send time;
 //  e) ready time (fork -> first 200 on /v2/health/ready, goal <= 300 ms) and
@@ -43,7 +44,7 @@ using spatial::bench::Clock;
 
 namespace {
 
-constexpr double kRatioGoal = 0.9, kReadyGoalMs = 300, kRssGoalBytes = 100e6;
+constexpr double kRatioGoal = 0.95, kReadyGoalMs = 300, kRssGoalBytes = 100e6;
 
 [[noreturn]] void Die(const std::string& why) {
   std::fprintf(stderr, "serve_vs_engine: %s\n", why.c_str());

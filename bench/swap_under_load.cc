@@ -1,6 +1,7 @@
 // swap_under_load: p99 latency while `spatial serve` swaps to a newly
 // promoted model version, against p99 in the steady windows of the same run
-// (issue #4: goal p99 swap / p99 steady <= 1.5, and no failed request).
+// (goal p99 swap / p99 steady <= 1.2, issue #22; issue #4 asked 1.5; and no
+// failed request).
 //
 // Builds a temp SQLite registry with `spatial model register/validate/
 // promote`: s1 = the shipped spatial bundle, s2 = a copy whose manifest.json
@@ -41,7 +42,7 @@ using spatial::bench::CpuSeconds;
 
 namespace {
 
-constexpr double kRatioGoal = 1.5;
+constexpr double kRatioGoal = 1.2;
 const std::string kSource = SPATIAL_SOURCE_DIR;
 
 [[noreturn]] void Die(const std::string& why) {

@@ -109,7 +109,9 @@ void AddServeCommand(CLI::App& app, CommandAction* action) {
       ->capture_default_str();
   serve
       ->add_option("--max-queue-delay-us", f->max_queue_delay_us,
-                   "Longest wait for a batch to fill, microseconds")
+                   "Longest a worker holds a partial batch open while every "
+                   "other worker is busy, microseconds (an idle worker never "
+                   "waits; 0: never hold)")
       ->capture_default_str();
   serve
       ->add_option("--queue-capacity", f->queue_capacity,

@@ -65,19 +65,51 @@ Batcher::~Batcher() { Stop(); }
 
 absl::Status Batcher::Submit(
     std::shared_ptr<const inference::PreparedInput> input, Done done) {
+  std::vector<Job> jobs;
+  jobs.push_back({std::move(input), std::move(done), {}});
+  return Enqueue(std::move(jobs));
+}
+
+absl::Status Batcher::SubmitAll(
+    const std::vector<std::shared_ptr<const inference::PreparedInput>>& inputs,
+    DoneAt done) {
+  std::vector<Job> jobs;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    jobs.push_back({inputs[i],
+                    [done, i](absl::StatusOr<inference::Prediction> p) {
+                      done(i, std::move(p));
+                    },
+                    {}});
+  }
+  return Enqueue(std::move(jobs));
+}
+
+absl::Status Batcher::Enqueue(std::vector<Job> jobs) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return absl::UnavailableError("the model is being unloaded");
-    if (queue_.size() >= options_.queue_capacity) {
+    if (queue_.size() + jobs.size() > options_.queue_capacity) {
       return absl::ResourceExhaustedError(
           absl::StrCat("the inference queue is full (", options_.queue_capacity,
                        " requests); retry later"));
     }
-    queue_.push_back(
-        {std::move(input), std::move(done), std::chrono::steady_clock::now()});
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& j : jobs) {
+      j.enqueued = now;
+      queue_.push_back(std::move(j));
+    }
   }
+  // One idle worker is enough (it takes up to max_batch); a holding worker
+  // is woken as well, since it waits on the same condition.
   cv_.notify_one();
   return absl::OkStatus();
+}
+
+Batcher::Counts Batcher::counts() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Counts c = counts_;
+  c.holding = holding_;
+  return c;
 }
 
 size_t Batcher::queue_depth() const {
@@ -102,25 +134,43 @@ void Batcher::Work(inference::Classifier* classifier) {
   std::vector<Job> batch;
   std::mt19937 rng(std::random_device{}());
   std::uniform_real_distribution<double> coin(0, 1);
+  const auto max_batch = static_cast<size_t>(options_.max_batch);
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and drained
-      // Wait for the batch to fill, but never past the oldest job's deadline.
-      auto deadline = queue_.front().enqueued + options_.max_queue_delay;
-      while (!stopping_ &&
-             queue_.size() < static_cast<size_t>(options_.max_batch) &&
-             cv_.wait_until(lock, deadline) != std::cv_status::timeout) {
+      // Hold a partial batch open only while every other worker is busy
+      // (none could take the next request anyway), and never past the oldest
+      // job's deadline. An idle peer, a full batch or the deadline ends it.
+      auto must_hold = [&] {
+        return !stopping_ && options_.workers > 1 &&
+               busy_ == options_.workers - 1 && !queue_.empty() &&
+               queue_.size() < max_batch;
+      };
+      bool held = false;
+      if (must_hold() && options_.max_queue_delay.count() > 0) {
+        const auto deadline =
+            queue_.front().enqueued + options_.max_queue_delay;
+        ++holding_;
+        while (must_hold() && std::chrono::steady_clock::now() < deadline) {
+          held = true;
+          cv_.wait_until(lock, deadline);
+        }
+        --holding_;
       }
-      size_t n =
-          std::min(queue_.size(), static_cast<size_t>(options_.max_batch));
+      size_t n = std::min(queue_.size(), max_batch);
       for (size_t i = 0; i < n; ++i) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      if (batch.empty()) continue;  // another worker took them
+      ++busy_;
+      ++counts_.batches;
+      if (held) ++counts_.held;
+      // What is left is for an idle worker.
+      if (!queue_.empty()) cv_.notify_one();
     }
-    if (batch.empty()) continue;  // another worker took them
     std::vector<const inference::PreparedInput*> inputs;
     for (const auto& j : batch) inputs.push_back(j.input.get());
     auto t0 = std::chrono::steady_clock::now();
@@ -140,6 +190,12 @@ void Batcher::Work(inference::Classifier* classifier) {
       }
     }
     batch.clear();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --busy_;
+      // A worker holding a partial batch stops: this one is idle now.
+      if (holding_ > 0) cv_.notify_all();
+    }
   }
 }
 

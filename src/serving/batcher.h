@@ -1,9 +1,19 @@
 // Batcher: dynamic batching of concurrent classification requests onto a
 // fixed pool of inference workers, each with its own Classifier (OpenCV's
-// Net::forward is not thread-safe). A worker takes the oldest request, waits
-// up to max_queue_delay for more (up to max_batch), then runs them as one
-// batch. The queue is bounded: Submit() refuses with ResourceExhausted when it
-// is full, so that callers shed load (503) instead of growing latency without
+// Net::forward is not thread-safe).
+//
+// The policy: a worker that finds requests queued takes them (up to
+// max_batch) at once, so a request that arrives while a worker is idle never
+// waits for a batch that cannot fill. Batches form while the workers are
+// busy: what arrives meanwhile is queued, and the next worker to finish takes
+// it all in one batch. The one wait: a worker that is the only idle one (every
+// other worker busy, so at least 2 workers) holds a partial batch open for at
+// most max_queue_delay after its oldest request arrived, and stops holding as
+// soon as the batch is full or another worker becomes idle. With one worker,
+// or max_queue_delay 0, nothing ever waits beyond the queue itself.
+//
+// The queue is bounded: Submit() refuses with ResourceExhausted when it is
+// full, so that callers shed load (503) instead of growing latency without
 // bound. Thread-safe.
 #ifndef SPATIAL_SERVING_BATCHER_H_
 #define SPATIAL_SERVING_BATCHER_H_
@@ -40,8 +50,9 @@ class Batcher {
   struct Options {
     int workers = 2;    // inference threads
     int max_batch = 8;  // requests per forward pass
-    std::chrono::microseconds max_queue_delay{
-        2000};                    // wait for a batch to fill
+    // The longest a worker holds a partial batch open while every other
+    // worker is busy (see above); 0: never.
+    std::chrono::microseconds max_queue_delay{2000};
     size_t queue_capacity = 256;  // waiting requests at most
     // Fault injection for resilience tests: the share of requests whose
     // inference fails with Internal ("injected fault"), as a real engine
@@ -66,6 +77,24 @@ class Batcher {
   absl::Status Submit(std::shared_ptr<const inference::PreparedInput> input,
                       Done done);
 
+  // Queues several inputs (one request's) all together or none of them:
+  // ResourceExhausted when the queue has no room for all. `done` runs once
+  // per input, with its index.
+  using DoneAt =
+      std::function<void(size_t, absl::StatusOr<inference::Prediction>)>;
+  absl::Status SubmitAll(
+      const std::vector<std::shared_ptr<const inference::PreparedInput>>&
+          inputs,
+      DoneAt done);
+
+  // What the workers did, for tests and metrics.
+  struct Counts {
+    uint64_t batches = 0;  // batches run
+    uint64_t held = 0;     // of which a worker held open for a fuller batch
+    int holding = 0;       // workers holding a partial batch right now
+  };
+  Counts counts() const;
+
   // Finishes every queued request, then joins the workers. Idempotent.
   void Stop();
 
@@ -85,6 +114,7 @@ class Batcher {
         manifest_(std::move(manifest)),
         fault_rate_(options.fault_rate) {}
   void Work(inference::Classifier* classifier);
+  absl::Status Enqueue(std::vector<Job> jobs);
 
   const Options options_;
   const BatchObserver observer_;
@@ -96,6 +126,9 @@ class Batcher {
   std::condition_variable cv_;
   std::deque<Job> queue_;  // guarded by mu_
   bool stopping_ = false;  // guarded by mu_
+  int busy_ = 0;           // workers running a batch; guarded by mu_
+  int holding_ = 0;        // workers holding a partial batch; guarded by mu_
+  Counts counts_;          // guarded by mu_
 };
 
 }  // namespace spatial::serving

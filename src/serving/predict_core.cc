@@ -156,18 +156,16 @@ void PredictCore::Run(std::shared_ptr<Call> call,
     }
     call->done(std::move(call->outcome));
   };
-  // Each input goes to the batcher on its own (it batches them with
-  // concurrent requests). Once the queue refuses one, the rest are not sent:
-  // they finish with its error (503 + Retry-After for a full queue).
-  absl::Status queued;
-  for (size_t i = 0; i < n; ++i) {
-    if (queued.ok()) {
-      queued = model->batcher->Submit(
-          (*prepared)[i], [finish, i](absl::StatusOr<inference::Prediction> p) {
-            finish(i, std::move(p));
-          });
-    }
-    if (!queued.ok()) finish(i, queued);
+  // The inputs go to the batcher together, all or none (it batches them
+  // with concurrent requests): a queue without room for all of them refuses
+  // the request as a whole (503 + Retry-After for a full queue), so that no
+  // input runs for a request that is refused.
+  absl::Status queued = model->batcher->SubmitAll(
+      *prepared, [finish](size_t i, absl::StatusOr<inference::Prediction> p) {
+        finish(i, std::move(p));
+      });
+  if (!queued.ok()) {
+    for (size_t i = 0; i < n; ++i) finish(i, queued);
   }
 }
 
