@@ -71,7 +71,8 @@ image=${BENCH_IMAGE:-$tmp/imgs/burnt/burnt_0.jpg}
   --port-file "$tmp/port" --cache-mb 0 >"$tmp/ours.log" 2>&1 &
 ours_pid=$!
 peer_port=$($py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-PEER_MODEL_DIR=$bundle PEER_TORCH_THREADS=1 $py -m uvicorn server:app \
+PEER_MODEL_DIR=$bundle PEER_TORCH_THREADS=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+  $py -m uvicorn server:app \
   --app-dir "$here/peer_fastapi" --host 127.0.0.1 --port "$peer_port" \
   --workers "$workers" --log-level warning >"$tmp/peer.log" 2>&1 &
 peer_pid=$!
