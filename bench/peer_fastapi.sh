@@ -104,7 +104,7 @@ cpu_of() {
 hz=$(getconf CLK_TCK)
 
 # run NAME URL PID ARGS...: one `spatial bench` level; prints "rps p50 p99
-# failed cpu_s" and keeps the JSON report.
+# failed cpu_s requests late_sends errors" and keeps the JSON report.
 run() {
   local name=$1 url=$2 pid=$3
   shift 3
@@ -117,8 +117,9 @@ run() {
 import json, sys
 level = json.load(open(sys.argv[1]))["levels"][0]
 lat = level["latency_ms"]
+errs = ",".join(f"{k}:{v}" for k, v in level["errors"].items() if v) or "-"
 print(level["throughput_rps"], lat["p50"], lat["p99"], level["failed"],
-      int(sys.argv[2]) / int(sys.argv[3]), level["requests"], level["late_sends"])
+      int(sys.argv[2]) / int(sys.argv[3]), level["requests"], level["late_sends"], errs)
 EOF
 }
 
@@ -137,10 +138,10 @@ ours_rps=() peer_rps=() ours_cpu=() peer_cpu=()
 for r in $(seq "$rounds"); do
   for side in ours peer; do
     if [[ $side == ours ]]; then url=$ours pid=$ours_pid; else url=$peer pid=$peer_pid; fi
-    read -r rps p50 p99 failed cpu n _ < <(run "closed_${side}_$r" "$url" "$pid" --concurrency "$conc" --duration "$dur")
+    read -r rps p50 p99 failed cpu n _ errs < <(run "closed_${side}_$r" "$url" "$pid" --concurrency "$conc" --duration "$dur")
     per_cpu=$(awk -v n="$n" -v c="$cpu" 'BEGIN {printf "%.1f", (c > 0) ? n / c : 0}')
-    printf '  round %d %-5s %8.1f req/s  %8.1f req per server CPU-s  p50 %8.2f ms  p99 %8.2f ms  failed %d\n' \
-      "$r" "$side" "$rps" "$per_cpu" "$p50" "$p99" "$failed"
+    printf '  round %d %-5s %8.1f req/s  %8.1f req per server CPU-s  p50 %8.2f ms  p99 %8.2f ms  failed %d (%s)\n' \
+      "$r" "$side" "$rps" "$per_cpu" "$p50" "$p99" "$failed" "$errs"
     if [[ $side == ours ]]; then ours_rps+=("$rps") ours_cpu+=("$per_cpu"); else peer_rps+=("$rps") peer_cpu+=("$per_cpu"); fi
   done
 done
@@ -158,9 +159,9 @@ echo "c) open loop (Poisson) at half the peer's saturation = $rate req/s, $open_
 declare -A p99s
 for side in ours peer; do
   if [[ $side == ours ]]; then url=$ours pid=$ours_pid; else url=$peer pid=$peer_pid; fi
-  read -r rps p50 p99 failed cpu n late < <(run "open_$side" "$url" "$pid" --rate "$rate" --distribution poisson --duration "$open_dur")
-  printf '  %-5s got %8.1f req/s  p50 %8.2f ms  p99 %8.2f ms  failed %d  late sends %d\n' \
-    "$side" "$rps" "$p50" "$p99" "$failed" "$late"
+  read -r rps p50 p99 failed cpu n late errs < <(run "open_$side" "$url" "$pid" --rate "$rate" --distribution poisson --duration "$open_dur")
+  printf '  %-5s got %8.1f req/s  p50 %8.2f ms  p99 %8.2f ms  failed %d (%s)  late sends %d\n' \
+    "$side" "$rps" "$p50" "$p99" "$failed" "$errs" "$late"
   p99s[$side]=$p99
 done
 lat_ratio=$(awk -v o="${p99s[ours]}" -v p="${p99s[peer]}" 'BEGIN {printf "%.3f", o / p}')
