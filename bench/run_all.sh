@@ -27,6 +27,8 @@ run "$build_dir/bench/serve_vs_engine"
 run "$build_dir/bench/latency_alone"
 run "$build_dir/bench/swap_under_load"
 run "$build_dir/bench/cache_on_vs_off"
+run "$build_dir/bench/preprocess_levers"
+run "$here/peer_fastapi.sh" "$build_dir"
 
 echo
 if ((${#failed[@]} > 0)); then

@@ -23,7 +23,22 @@ struct TjHandle {
 
 }  // namespace
 
-absl::StatusOr<cv::Mat> DecodeJpeg(absl::string_view bytes) {
+cv::Size JpegScaledSize(int width, int height, int min_side) {
+  cv::Size best(width, height);
+  if (min_side <= 0) return best;
+  int n = 0;
+  const tjscalingfactor* factors = tjGetScalingFactors(&n);
+  for (int i = 0; factors != nullptr && i < n; ++i) {
+    const tjscalingfactor& f = factors[i];
+    if (f.num >= f.denom) continue;  // only shrink
+    cv::Size s(TJSCALED(width, f), TJSCALED(height, f));
+    if (s.width >= min_side && s.height >= min_side && s.area() < best.area())
+      best = s;
+  }
+  return best;
+}
+
+absl::StatusOr<cv::Mat> DecodeJpeg(absl::string_view bytes, int min_side) {
   TjHandle tj(tjInitDecompress());
   if (tj.h == nullptr) return absl::InternalError("tjInitDecompress failed");
   const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
@@ -34,10 +49,13 @@ absl::StatusOr<cv::Mat> DecodeJpeg(absl::string_view bytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("the jpeg image is damaged: ", tjGetErrorStr2(tj.h)));
   }
-  cv::Mat img(h, w, CV_8UC3);
+  const cv::Size out = JpegScaledSize(w, h, min_side);
+  cv::Mat img(out.height, out.width, CV_8UC3);
   // A warning (e.g. "Premature end of JPEG file") is an error for an upload.
-  if (tjDecompress2(tj.h, data, size, img.data, w, static_cast<int>(img.step),
-                    h, TJPF_BGR, TJFLAG_STOPONWARNING) != 0) {
+  // tjDecompress2 picks the scaling factor that yields the requested size.
+  if (tjDecompress2(tj.h, data, size, img.data, out.width,
+                    static_cast<int>(img.step), out.height, TJPF_BGR,
+                    TJFLAG_STOPONWARNING) != 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the jpeg image is damaged or truncated: ", tjGetErrorStr2(tj.h)));
   }

@@ -15,7 +15,15 @@
 namespace spatial::vision {
 
 // Decode to 8-bit BGR. InvalidArgument with the library's message on failure.
-absl::StatusOr<cv::Mat> DecodeJpeg(absl::string_view bytes);
+// DecodeJpeg with min_side > 0 decodes scaled down in the DCT domain
+// (libjpeg-turbo's scaling factors 1/8, 1/4, 3/8 ... 7/8) to
+// JpegScaledSize(width, height, min_side): fewer pixels to decode and to
+// resize, but not the pixels of a full decode followed by a resize.
+absl::StatusOr<cv::Mat> DecodeJpeg(absl::string_view bytes, int min_side = 0);
+// The smallest size libjpeg-turbo can decode a width x height JPEG to whose
+// sides are both >= min_side; the full size when min_side <= 0 or when no
+// factor below 1 keeps both sides that large.
+cv::Size JpegScaledSize(int width, int height, int min_side);
 absl::StatusOr<cv::Mat> DecodePng(absl::string_view bytes);
 absl::StatusOr<cv::Mat> DecodeWebp(absl::string_view bytes);
 

@@ -139,9 +139,12 @@ absl::StatusOr<cv::Mat> DecodeImage(absl::string_view bytes,
         " pixels; the limit is ", limits.max_side, "x", limits.max_side));
   }
   absl::StatusOr<cv::Mat> img;
+  cv::Size expected(header->width, header->height);
   switch (header->format) {
     case ImageFormat::kJpeg:
-      img = DecodeJpeg(bytes);
+      img = DecodeJpeg(bytes, limits.jpeg_min_side);
+      expected =
+          JpegScaledSize(header->width, header->height, limits.jpeg_min_side);
       break;
     case ImageFormat::kPng:
       img = DecodePng(bytes);
@@ -151,7 +154,7 @@ absl::StatusOr<cv::Mat> DecodeImage(absl::string_view bytes,
       break;
   }
   if (!img.ok()) return img.status();
-  if (img->cols != header->width || img->rows != header->height) {
+  if (img->cols != expected.width || img->rows != expected.height) {
     return absl::InvalidArgumentError(
         "the image's header and its data disagree about its size");
   }

@@ -20,6 +20,11 @@ const char* ToString(ImageFormat f);
 struct DecodeLimits {
   uint64_t max_bytes = 10ull * 1024 * 1024;  // 10 MB, the original API's limit
   int max_side = 4096;                       // per dimension
+  // > 0: JPEGs are decoded scaled down (libjpeg-turbo, in the DCT domain) to
+  // the smallest size whose sides are both >= this, e.g. the model's input
+  // size; the limits above still apply to the full size. 0 (default): full
+  // size. Scaled pixels differ slightly from a full decode + area resize.
+  int jpeg_min_side = 0;
 };
 
 struct ImageHeader {
@@ -32,7 +37,8 @@ struct ImageHeader {
 // format, a header too short or damaged to read.
 absl::StatusOr<ImageHeader> ReadImageHeader(absl::string_view bytes);
 
-// Decodes to 8-bit BGR. Errors (all with a message a client can act on):
+// Decodes to 8-bit BGR (JPEGs scaled per limits.jpeg_min_side). Errors (all
+// with a message a client can act on):
 //   OutOfRange:      more than max_bytes, or a side over max_side (HTTP 413)
 //   InvalidArgument:   empty, not JPEG/PNG/WebP, zero size, truncated or
 //   corrupt

@@ -20,14 +20,37 @@ std::vector<float> Values(const cv::Mat& m) {
 
 }  // namespace
 
+std::vector<float> Percentiles(std::vector<float>& values,
+                               std::initializer_list<float> qs) {
+  std::vector<float> out;
+  out.reserve(qs.size());
+  // Selection instead of a sort: nth_element puts the lo-th smallest value
+  // at lo with nothing larger before it, so the next order statistic is the
+  // smallest of what follows, and a later (larger) quantile only needs to
+  // search from lo on. Linear time; the same values a full sort gives.
+  auto first = values.begin();
+  for (float q : qs) {
+    if (values.empty()) {
+      out.push_back(0);
+      continue;
+    }
+    double pos = (q / 100.0) * static_cast<double>(values.size() - 1);
+    size_t lo = static_cast<size_t>(std::floor(pos));
+    size_t hi = std::min(lo + 1, values.size() - 1);
+    auto at = values.begin() + static_cast<std::ptrdiff_t>(lo);
+    if (at < first) first = values.begin();  // quantiles out of order
+    std::nth_element(first, at, values.end());
+    const float a = *at;
+    const float b = hi == lo ? a : *std::min_element(at + 1, values.end());
+    double frac = pos - static_cast<double>(lo);
+    out.push_back(static_cast<float>(a + (b - a) * frac));
+    first = at;
+  }
+  return out;
+}
+
 float Percentile(std::vector<float>& values, float q) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  double pos = (q / 100.0) * static_cast<double>(values.size() - 1);
-  size_t lo = static_cast<size_t>(std::floor(pos));
-  size_t hi = std::min(lo + 1, values.size() - 1);
-  double frac = pos - static_cast<double>(lo);
-  return static_cast<float>(values[lo] + (values[hi] - values[lo]) * frac);
+  return Percentiles(values, {q})[0];
 }
 
 cv::Mat ResizeSquare(const cv::Mat& bgr, int size) {
@@ -65,8 +88,8 @@ SpatialMaps ComputeSpatialMaps(const cv::Mat& bgr) {
   lap = cv::abs(lap);
 
   std::vector<float> g = Values(grey);
-  const float p25 = Percentile(g, 25), p30 = Percentile(g, 30),
-              p75 = Percentile(g, 75);
+  const std::vector<float> gp = Percentiles(g, {25, 30, 75});
+  const float p25 = gp[0], p30 = gp[1], p75 = gp[2];
   std::vector<float> l = Values(lap);
   const float l80 = Percentile(l, 80);
 
@@ -128,9 +151,10 @@ SpatialFeatures ComputeSpatialFeatures(const SpatialMaps& maps) {
   cv::meanStdDev(maps.depth, mean, stddev);
   f.depth_mean = static_cast<float>(mean[0]);
   f.depth_std = static_cast<float>(stddev[0]);
-  f.depth_p10 = Percentile(d, 10);
-  f.depth_p50 = Percentile(d, 50);
-  f.depth_p90 = Percentile(d, 90);
+  const std::vector<float> dp = Percentiles(d, {10, 50, 90});
+  f.depth_p10 = dp[0];
+  f.depth_p50 = dp[1];
+  f.depth_p90 = dp[2];
   size_t raised = 0, recessed = 0;
   for (float v : d) {
     raised += v > 0.6f;

@@ -8,6 +8,7 @@
 #define SPATIAL_VISION_PREPROCESS_H_
 
 #include <array>
+#include <initializer_list>
 #include <vector>
 
 #include "opencv2/core.hpp"
@@ -63,8 +64,13 @@ struct SpatialFeatures {
 };
 SpatialFeatures ComputeSpatialFeatures(const SpatialMaps& maps);
 
-// Linear-interpolated percentile (q in [0,100]) of `values` (reordered).
+// Linear-interpolated percentile (q in [0,100]) of `values` (reordered), as
+// numpy's default; by selection, not a full sort.
 float Percentile(std::vector<float>& values, float q);
+// Several percentiles of the same values (reordered), cheapest in ascending
+// order of q; each is what Percentile(values, q) gives.
+std::vector<float> Percentiles(std::vector<float>& values,
+                               std::initializer_list<float> qs);
 
 }  // namespace spatial::vision
 

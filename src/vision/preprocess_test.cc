@@ -1,6 +1,8 @@
 #include "src/vision/preprocess.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "opencv2/imgproc.hpp"
@@ -70,6 +72,38 @@ TEST(PreprocessTest, PercentileInterpolatesLikeNumpy) {
   EXPECT_FLOAT_EQ(Percentile(v, 100), 4);
   EXPECT_FLOAT_EQ(Percentile(v, 50), 2.5f);
   EXPECT_FLOAT_EQ(Percentile(v, 25), 1.75f);
+}
+
+// Selection gives exactly what a full sort gives, for quantiles in any
+// order, on values with many ties.
+TEST(PreprocessTest, PercentilesEqualSortedReference) {
+  cv::RNG rng(7);
+  for (int n : {1, 2, 5, 64, 4096}) {
+    std::vector<float> v(static_cast<size_t>(n));
+    for (float& x : v) x = static_cast<float>(rng.uniform(0, 20)) / 7.0f;
+    std::vector<float> sorted = v;
+    std::sort(sorted.begin(), sorted.end());
+    auto reference = [&](float q) {
+      double pos = (q / 100.0) * static_cast<double>(n - 1);
+      size_t lo = static_cast<size_t>(std::floor(pos));
+      size_t hi = std::min(lo + 1, sorted.size() - 1);
+      return static_cast<float>(sorted[lo] +
+                                (sorted[hi] - sorted[lo]) *
+                                    (pos - static_cast<double>(lo)));
+    };
+    std::vector<float> work = v;
+    std::vector<float> got = Percentiles(work, {10, 25, 30, 30, 75, 80, 100});
+    std::vector<float> qs = {10, 25, 30, 30, 75, 80, 100};
+    for (size_t i = 0; i < qs.size(); ++i)
+      EXPECT_EQ(got[i], reference(qs[i])) << "n=" << n << " q=" << qs[i];
+    std::vector<float> backwards = Percentiles(work, {90, 50, 0, 99.9f});
+    EXPECT_EQ(backwards[0], reference(90)) << "n=" << n;
+    EXPECT_EQ(backwards[1], reference(50)) << "n=" << n;
+    EXPECT_EQ(backwards[2], reference(0)) << "n=" << n;
+    EXPECT_EQ(backwards[3], reference(99.9f)) << "n=" << n;
+  }
+  std::vector<float> empty;
+  EXPECT_EQ(Percentiles(empty, {50})[0], 0.0f);
 }
 
 // Features summarise the maps: a flat image is all 0.5 depth, no tilt.
