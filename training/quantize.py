@@ -211,6 +211,8 @@ def main():
     if parent.get("model_type") != "spatial-mllm":
         sys.exit(f"quantize: {args.model} is not a SpatialPizzaNet bundle")
     onnx_path = os.path.join(args.model, parent["files"]["onnx"])
+    with open(args.calibration + "_meta.json") as f:
+        calibration_meta = json.load(f)
     ranges, n = calibrate(args.model, args.calibration, args.samples, args.percentile)
     qmodel = quantize_graph(onnx.load(onnx_path), ranges)
     qmodel.producer_name = "spatial-deploy training/quantize.py"
@@ -233,6 +235,7 @@ def main():
         "quantized_ops": "Conv, MaxPool (both encoders)",
         "fp32_ops": "GlobalAveragePool, gated fusion, Gemm",
         "calibration_source": args.calibration, "calibration_samples": n,
+        "calibration_data_digest": calibration_meta["data_digest"],
         "calibration_percentile": args.percentile,
     }
     # Reference: the parent's inputs and this graph's outputs under OpenCV DNN.
