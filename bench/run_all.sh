@@ -26,6 +26,7 @@ run "$here/loadgen_vs_wrk.sh" "$build_dir"
 run "$build_dir/bench/serve_vs_engine"
 run "$build_dir/bench/swap_under_load"
 run "$build_dir/bench/cache_on_vs_off"
+run "$build_dir/bench/quantized"
 
 echo
 if ((${#failed[@]} > 0)); then
