@@ -9,7 +9,9 @@
 //     rounds alternate between the two models so that both see the same
 //     machine, and the verdict is the median of the per-round ratios
 //     int8 / fp32; goal >= 1.5x. Images per CPU-second of this thread are
-//     printed beside it: on a shared machine they move less than wall time.
+//     printed beside it: on a shared machine they move less than wall time;
+//  c) where the time goes: OpenCV's per-layer profile of both graphs at
+//     batch 8, summed by layer type (Convolution vs ConvolutionInt8, ...).
 // A MISS is a result: the exit status only says whether the bench ran.
 #include <time.h>
 
@@ -17,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +27,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "opencv2/core/utility.hpp"
+#include "opencv2/dnn.hpp"
 #include "src/inference/classifier.h"
 #include "src/vision/decode.h"
 #include "src/vision/renderer.h"
@@ -135,6 +139,44 @@ Rate Measure(Model& m, int batch, double seconds) {
   return {images / elapsed, images / (ThreadCpuSeconds() - c0)};
 }
 
+// OpenCV's per-layer time of the graph at `onnx`, microseconds per image,
+// summed by layer type, over `reps` forward passes of `batch` images.
+std::map<std::string, double> LayerProfile(const std::string& onnx,
+                                           const std::vector<PreparedInput>& in,
+                                           int batch, int reps) {
+  cv::dnn::Net net = cv::dnn::readNetFromONNX(onnx);
+  net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+  const int side = 64;
+  cv::Mat visual({batch, 3, side, side}, CV_32F),
+      spatial({batch, 4, side, side}, CV_32F);
+  for (int i = 0; i < batch; ++i) {
+    const PreparedInput& p = in[i % in.size()];
+    if (p.visual.size() != 3u * side * side ||
+        p.spatial.size() != 4u * side * side)
+      Die("the profile expects 64x64 visual and spatial inputs");
+    std::copy(p.visual.begin(), p.visual.end(),
+              visual.ptr<float>() + i * p.visual.size());
+    std::copy(p.spatial.begin(), p.spatial.end(),
+              spatial.ptr<float>() + i * p.spatial.size());
+  }
+  std::map<std::string, double> by_type;
+  const double tick_us = 1e6 / cv::getTickFrequency();
+  for (int r = 0; r <= reps; ++r) {
+    net.setInput(visual, "visual");
+    net.setInput(spatial, "spatial");
+    net.forward("logits");
+    if (r == 0) continue;  // warm-up
+    std::vector<double> times;
+    net.getPerfProfile(times);
+    for (size_t l = 0; l < times.size(); ++l) {
+      // Layer ids start at 1 (0 is the input layer).
+      const std::string type = net.getLayer(static_cast<int>(l) + 1)->type;
+      by_type[type] += times[l] * tick_us / reps / batch;
+    }
+  }
+  return by_type;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -228,6 +270,31 @@ int main(int argc, char** argv) {
         batch, Median(f_rates), Median(i_rates), ratio, Median(cpu_ratios),
         kSpeedupGoal, Verdict(ratio >= kSpeedupGoal));
     std::fflush(stdout);
+  }
+
+  // c) per-layer profile.
+  std::printf(
+      "c) OpenCV's per-layer profile at batch 8, us per image by layer type "
+      "(median of 5 runs of 20 passes)\n");
+  std::map<std::string, std::vector<double>> runs[2];
+  for (int run = 0; run < 5; ++run) {
+    for (int k = 0; k < 2; ++k) {
+      const std::string dir = k == 0 ? args.parent : args.int8;
+      const Model& m = k == 0 ? fp32 : int8;
+      for (const auto& [type, us] :
+           LayerProfile(dir + "/model.onnx", m.inputs, 8, 20))
+        runs[k][type].push_back(us);
+    }
+  }
+  for (int k = 0; k < 2; ++k) {
+    double total = 0;
+    std::printf("  %s:", k == 0 ? "fp32" : "int8");
+    for (const auto& [type, us] : runs[k]) {
+      const double med = Median(us);
+      total += med;
+      if (med >= 1) std::printf(" %s %.0f,", type.c_str(), med);
+    }
+    std::printf(" total %.0f\n", total);
   }
   return 0;
 }
