@@ -47,6 +47,7 @@ constexpr double kMaxAccuracyLoss = 0.005, kSpeedupGoal = 1.5;
 struct Args {
   std::string parent = SPATIAL_SOURCE_DIR "/models/spatial-pizza-v1";
   std::string int8 = SPATIAL_SOURCE_DIR "/models/spatial-pizza-v1-int8";
+  std::string label = "int8";  // what the variant is called in the output
   int per_class = 100;
   int seed = 1000;  // the held-out evaluation seed (docs/MODELS.md)
   int image_size = 128;
@@ -57,7 +58,8 @@ struct Args {
 Args ParseArgs(int argc, char** argv) {
   Args a;
   const char* usage =
-      "usage: quantized [--quick] [--parent DIR] [--int8 DIR] [--per-class N] "
+      "usage: quantized [--quick] [--parent DIR] [--int8|--variant DIR] "
+      "[--label NAME] [--per-class N] "
       "[--seed N] [--rounds N] [--round-s S]";
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
@@ -74,8 +76,10 @@ Args ParseArgs(int argc, char** argv) {
     };
     if (k == "--parent") {
       a.parent = v;
-    } else if (k == "--int8") {
+    } else if (k == "--int8" || k == "--variant") {
       a.int8 = v;
+    } else if (k == "--label") {
+      a.label = v;
     } else if (k == "--per-class") {
       integer(&a.per_class);
     } else if (k == "--seed") {
@@ -192,8 +196,9 @@ int main(int argc, char** argv) {
                                   : ""));
     m->classifier = std::move(*c);
   }
-  std::printf("quantized: fp32 %s\n           int8 %s\n", args.parent.c_str(),
-              args.int8.c_str());
+  const char* name = args.label.c_str();
+  std::printf("quantized: fp32 %s\n           %s %s\n", args.parent.c_str(),
+              name, args.int8.c_str());
 
   // a) accuracy on the held-out render.
   std::vector<int> truth;
@@ -231,9 +236,9 @@ int main(int argc, char** argv) {
   const double loss = accuracy[0] - accuracy[1];
   std::printf(
       "a) held-out render (seed %d, %zu images, %dpx JPEGs)\n"
-      "  accuracy fp32 %.4f  int8 %.4f  lost %.2f points (goal <= %.1f)  %s\n"
+      "  accuracy fp32 %.4f  %s %.4f  lost %.2f points (goal <= %.1f)  %s\n"
       "  predictions agree on %d/%zu (%.2f%%)\n",
-      args.seed, truth.size(), args.image_size, accuracy[0], accuracy[1],
+      args.seed, truth.size(), args.image_size, accuracy[0], name, accuracy[1],
       loss * 100, kMaxAccuracyLoss * 100, Verdict(loss <= kMaxAccuracyLoss),
       agree, truth.size(), 100.0 * agree / truth.size());
   std::fflush(stdout);
@@ -264,11 +269,11 @@ int main(int argc, char** argv) {
     }
     const double ratio = Median(ratios);
     std::printf(
-        "  batch %d: fp32 %7.1f images/s  int8 %7.1f images/s (medians)\n"
-        "           int8/fp32 %.2fx wall, %.2fx per CPU-s (goal >= %.1fx)  "
+        "  batch %d: fp32 %7.1f images/s  %s %7.1f images/s (medians)\n"
+        "           %s/fp32 %.2fx wall, %.2fx per CPU-s (goal >= %.1fx)  "
         "%s\n",
-        batch, Median(f_rates), Median(i_rates), ratio, Median(cpu_ratios),
-        kSpeedupGoal, Verdict(ratio >= kSpeedupGoal));
+        batch, Median(f_rates), name, Median(i_rates), name, ratio,
+        Median(cpu_ratios), kSpeedupGoal, Verdict(ratio >= kSpeedupGoal));
     std::fflush(stdout);
   }
 
@@ -288,7 +293,7 @@ int main(int argc, char** argv) {
   }
   for (int k = 0; k < 2; ++k) {
     double total = 0;
-    std::printf("  %s:", k == 0 ? "fp32" : "int8");
+    std::printf("  %s:", k == 0 ? "fp32" : name);
     for (const auto& [type, us] : runs[k]) {
       const double med = Median(us);
       total += med;
