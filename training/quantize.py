@@ -43,6 +43,14 @@ def sha256(path):
     return h.hexdigest()
 
 
+def parent_record(parent, bundle):
+    """A variant's manifest "parent": the fp32 bundle it was made from and the
+    sha256 of its graph (`spatial model register --parent` checks it)."""
+    return {"name": parent["name"], "version": parent["version"],
+            "bundle": os.path.basename(os.path.normpath(bundle)),
+            "onnx_sha256": sha256(os.path.join(bundle, parent["files"]["onnx"]))}
+
+
 def calibrate(bundle, prefix, samples, percentile):
     """Range of every ReLU output and of both inputs, as {onnx tensor: (lo, hi)}.
 
@@ -225,9 +233,7 @@ def main():
     manifest["name"] = parent["name"] + "-int8"
     manifest["metrics"] = {}
     manifest["files"] = {"onnx": "model.onnx", "reference": "reference/"}
-    manifest["parent"] = {"name": parent["name"], "version": parent["version"],
-                          "bundle": os.path.basename(os.path.normpath(args.model)),
-                          "onnx_sha256": sha256(onnx_path)}
+    manifest["parent"] = parent_record(parent, args.model)
     manifest["quantization"] = {
         "script": "training/quantize.py", "method": "static post-training, ONNX QOperator",
         "weights": "int8 symmetric per output channel",
