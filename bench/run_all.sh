@@ -29,6 +29,7 @@ run "$build_dir/bench/swap_under_load"
 run "$build_dir/bench/cache_on_vs_off"
 run "$build_dir/bench/preprocess_levers"
 run "$here/peer_fastapi.sh" "$build_dir"
+run "$build_dir/bench/quantized"
 
 echo
 if ((${#failed[@]} > 0)); then

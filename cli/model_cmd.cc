@@ -80,6 +80,7 @@ CommandResult RunRegister(const ModelFlags& f, RegistryContext& ctx) {
   if (!f.training_config.empty()) {
     ASSIGN_OR_RETURN(req.training_config, ReadJsonObject(f.training_config));
   }
+  req.parent = f.parent;
   req.actor = ctx.actor;
   req.dry_run = f.dry_run;
   ASSIGN_OR_RETURN(auto v, ctx.service->Register(req));
@@ -321,6 +322,9 @@ void AddModelCommand(CLI::App& app, CommandAction* action) {
   reg->add_option("--tag", f->tags, "Tag (repeatable)");
   reg->add_option("--training-config", f->training_config,
                   "JSON file with the training config");
+  reg->add_option("--parent", f->parent,
+                  "Version this one was derived from (an int8 or pruned "
+                  "variant); kept in its lineage");
   reg->add_flag("--json", f->json, "Print the new version as JSON");
   reg->add_flag("--dry-run", f->dry_run,
                 "Check everything a registration checks (id, path, graph, "

@@ -18,7 +18,7 @@ namespace spatial::cli {
 struct ModelFlags {
   RegistryFlags reg;
   std::string path, id, environment, reason, to, out_dir, cpu_override,
-      training_config;
+      training_config, parent;
   std::string model_type, architecture;
   std::string migrate_from, migrate_to;
   std::vector<std::string> metrics, tags, artifact_roots;

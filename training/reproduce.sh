@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Reproduces models/ from nothing (`make train`): render the training and
 # validation sets (C++), write their tensors with the one C++ preprocessing,
-# train and export both models (PyTorch), then measure them on the held-out
-# evaluation render (C++) and write the metrics into their manifests.
+# train and export both models (PyTorch), quantize SpatialPizzaNet to int8
+# (training/quantize.py, calibrated on the training renders), then measure
+# all three on the held-out evaluation render (C++) and write the metrics into
+# their manifests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SPATIAL=${SPATIAL:-build/release/cli/spatial}
@@ -12,7 +14,7 @@ TRAIN_SEED=1 VAL_SEED=2 EVAL_SEED=1000  # the evaluation seed is never used for 
 PER_CLASS=${PER_CLASS:-1500}
 
 need=()
-for p in python3-torch python3-numpy libopenblas0-pthread; do
+for p in python3-torch python3-numpy libopenblas0-pthread python3-onnx python3-opencv; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -37,9 +39,12 @@ step "train SpatialPizzaNet"
 step "train MicroPizzaNet"
 /usr/bin/python3 training/train.py --model standard --train "$WORK/train48" --val "$WORK/val48" \
   --out "$OUT/standard-pizza-v1" ${STANDARD_EPOCHS:+--epochs $STANDARD_EPOCHS}
+step "int8 variant of SpatialPizzaNet (calibrated on the training set)"
+/usr/bin/python3 training/quantize.py --model "$OUT/spatial-pizza-v1" --calibration "$WORK/train64" \
+  --out "$OUT/spatial-pizza-v1-int8"
 step "evaluate on the held-out render (seed $EVAL_SEED)"
 "$SPATIAL" data render --out "$WORK/eval" --per-class 100 --seed $EVAL_SEED
-for m in spatial-pizza-v1 standard-pizza-v1; do
+for m in spatial-pizza-v1 standard-pizza-v1 spatial-pizza-v1-int8; do
   "$SPATIAL" eval --model "$OUT/$m" --data "$WORK/eval" --update-manifest
 done
 echo

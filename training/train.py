@@ -114,6 +114,20 @@ def evaluate(model, visual, spatial, labels, batch=512):
     return correct / len(labels)
 
 
+def export(model, example, names, out, labels):
+    """OUT/model.onnx (opset 13, any batch size) and OUT/reference/: the example
+    inputs, the logits the model computes for them, and their labels."""
+    torch.onnx.export(model, example, os.path.join(out, "model.onnx"), opset_version=13,
+                      input_names=names, output_names=["logits"],
+                      dynamic_axes={**{n: {0: "N"} for n in names}, "logits": {0: "N"}})
+    with torch.no_grad():
+        logits = model(*example)
+    for name, t in zip(names, example):
+        np.save(os.path.join(out, "reference", name + ".npy"), t.numpy())
+    np.save(os.path.join(out, "reference", "logits.npy"), logits.numpy())
+    np.save(os.path.join(out, "reference", "labels.npy"), labels.numpy())
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", choices=["spatial", "standard"], required=True)
@@ -177,15 +191,7 @@ def main():
     example = (example_v, example_s) if spatial else (example_v,)
     torch.jit.trace(model, example).save(os.path.join(args.out, "model.torchscript.pt"))
     names = ["visual", "spatial"] if spatial else ["image"]
-    torch.onnx.export(model, example, os.path.join(args.out, "model.onnx"), opset_version=13,
-                      input_names=names, output_names=["logits"],
-                      dynamic_axes={**{n: {0: "N"} for n in names}, "logits": {0: "N"}})
-    with torch.no_grad():
-        logits = model(*example)
-    for name, t in zip(names, example):
-        np.save(os.path.join(args.out, "reference", name + ".npy"), t.numpy())
-    np.save(os.path.join(args.out, "reference", "logits.npy"), logits.numpy())
-    np.save(os.path.join(args.out, "reference", "labels.npy"), vl[:8].numpy())
+    export(model, example, names, args.out, vl[:8])
 
     inputs = [{"name": names[0], "kind": "visual", "shape": [3, size, size]}]
     if spatial:

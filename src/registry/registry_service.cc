@@ -16,6 +16,7 @@
 #include "src/registry/audit_links.h"
 #include "src/registry/import_artifacts.h"
 #include "src/registry/legacy_json.h"
+#include "src/registry/lineage.h"
 
 namespace spatial::registry {
 namespace fs = std::filesystem;
@@ -222,6 +223,12 @@ absl::StatusOr<ModelVersion> RegistryService::Register(
       req.model_type.empty()
           ? (v.architecture == "dual-encoder" ? "spatial-mllm" : "standard-cnn")
           : req.model_type;
+  v.training_config = req.training_config;
+  if (!req.parent.empty()) {
+    ASSIGN_OR_RETURN(v.training_config["parent"],
+                     ParentRecord(*options_.registry, req.parent, req.path,
+                                  req.training_config));
+  }
   // A bundle's signature is kept as a signature of the version, not a file.
   ASSIGN_OR_RETURN(auto signatures,
                    BundleSignatures(req.path, req.version_id, req.actor));
@@ -248,7 +255,6 @@ absl::StatusOr<ModelVersion> RegistryService::Register(
   if (ingest.is_directory) v.performance_metrics = ManifestMetrics(req.path);
   for (const auto& [name, value] : req.metrics)
     v.performance_metrics[name] = value;
-  v.training_config = req.training_config;
   v.tags = req.tags;
   v.actor = req.actor;
   v.is_directory = ingest.is_directory;

@@ -29,6 +29,9 @@ struct RegisterRequest {
       metrics;  // over a bundle's manifest.json metrics, by name
   std::vector<std::string> tags;
   Json training_config = Json::object();
+  // The registered version this one was derived from (an int8 or pruned
+  // variant): kept as training_config["parent"] (src/registry/lineage.h).
+  std::string parent;
   std::string actor;
   // Check everything a registration checks (id, flags, path, graph,
   // signature file) and return the version without storing or recording it

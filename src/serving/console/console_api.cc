@@ -304,6 +304,7 @@ void ConsoleApi::Version(const RouteCall& call, http::Responder respond) {
                   {"registered_by", v->actor},
                   {"checksum", v->checksum},
                   {"training_config", v->training_config},
+                  {"parent", v->training_config.value("parent", Json())},
                   {"tags", v->tags},
                   {"deployments", deployments}};
   respond(JsonResponse(200, j));
