@@ -74,6 +74,23 @@ absl::StatusOr<std::string> FullBinaryPath(const std::string& self) {
       "spatial"));
 }
 
+std::string DispatcherPath() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("/proc/self/exe") : DispatcherPathFor(self.string());
+}
+
+std::string DispatcherPathFor(const std::string& self) {
+  fs::path p(self);
+  if (p.filename() != kFullBinaryName) return self;
+  fs::path dir = p.parent_path();
+  for (const fs::path& d :
+       {dir / "spatial", dir / ".." / ".." / "bin" / "spatial"}) {
+    if (::access(d.c_str(), X_OK) == 0) return d.lexically_normal().string();
+  }
+  return self;
+}
+
 int ExecFull(char** argv) {
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec);

@@ -51,6 +51,15 @@ bool NeedsEngine(const std::string& chosen);
 // in ../libexec/spatial/; NotFound naming both when neither exists.
 absl::StatusOr<std::string> FullBinaryPath(const std::string& self);
 
+// The program a command that starts spatial again (pipeline, envtest, check)
+// runs, as a user would: for spatial-full, the `spatial` beside it (or in
+// ../../bin/ for the ../libexec/spatial/ layout) when there is one, so that
+// its logs name `spatial` and its light commands start light; else this
+// program (/proc/self/exe).
+std::string DispatcherPath();
+// DispatcherPath for the program at `self`.
+std::string DispatcherPathFor(const std::string& self);
+
 // Replaces this process with spatial-full, `argv` and the environment
 // unchanged. Returns only when that fails: the exit code, the error printed.
 int ExecFull(char** argv);

@@ -118,5 +118,19 @@ TEST_F(FullBinaryPathTest, MissingIsNotFoundNamingBothPlaces) {
       << found.status();
 }
 
+// spatial-full names the `spatial` beside it (or in ../../bin) for the
+// commands it starts; any other program, and a lone spatial-full, itself.
+TEST_F(FullBinaryPathTest, DispatcherIsTheSpatialBesideSpatialFull) {
+  const std::string full =
+      (dir_ / "libexec" / "spatial" / "spatial-full").string();
+  EXPECT_EQ(DispatcherPathFor(full), full);
+  WriteExecutable(dir_ / "bin" / "spatial");
+  EXPECT_EQ(DispatcherPathFor(full), (dir_ / "bin" / "spatial").string());
+  WriteExecutable(dir_ / "libexec" / "spatial" / "spatial");
+  EXPECT_EQ(DispatcherPathFor(full),
+            (dir_ / "libexec" / "spatial" / "spatial").string());
+  EXPECT_EQ(DispatcherPathFor("/usr/bin/other"), "/usr/bin/other");
+}
+
 }  // namespace
 }  // namespace spatial::cli
