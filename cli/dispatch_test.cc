@@ -123,6 +123,7 @@ TEST_F(FullBinaryPathTest, MissingIsNotFoundNamingBothPlaces) {
 TEST_F(FullBinaryPathTest, DispatcherIsTheSpatialBesideSpatialFull) {
   const std::string full =
       (dir_ / "libexec" / "spatial" / "spatial-full").string();
+  WriteExecutable(full);
   EXPECT_EQ(DispatcherPathFor(full), full);
   WriteExecutable(dir_ / "bin" / "spatial");
   EXPECT_EQ(DispatcherPathFor(full), (dir_ / "bin" / "spatial").string());
