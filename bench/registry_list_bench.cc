@@ -14,6 +14,9 @@
 //                   shortens the set-up (~2.5 ms per fsynced commit here)
 //   --spatial PATH  the CLI binary (default: the one this build made)
 //   --keep 1        keep the temp dir with the registry (for profiling)
+//   --registry-only DIR  make the registry as DIR/reg.db (DIR must not
+//                   exist) and stop, timing nothing: for
+//                   bench/startup_bench.sh, which times the CLI from the shell
 // The CLI runs go through bench::RunQuiet (base::RunSubprocess).
 // Single-threaded.
 #include <fcntl.h>
@@ -164,6 +167,7 @@ struct Args {
   int individual = -1;  // all
   std::string spatial = SPATIAL_BINARY;
   bool keep = false;
+  std::string registry_only;  // "": make a temp dir and time everything
 };
 
 Args ParseArgs(int argc, char** argv) {
@@ -180,11 +184,13 @@ Args ParseArgs(int argc, char** argv) {
       a.spatial = val;
     } else if (k == "--keep") {
       a.keep = val != "0";
+    } else if (k == "--registry-only") {
+      a.registry_only = val;
     } else {
       Die(absl::StrCat(
           "unknown flag ", k,
           " (usage: registry_list_bench [--versions N] [--individual M] "
-          "[--spatial PATH] [--keep 1])"));
+          "[--spatial PATH] [--keep 1] [--registry-only DIR])"));
     }
   }
   if (a.versions < 1) Die("--versions must be >= 1");
@@ -201,7 +207,16 @@ int main(int argc, char** argv) {
   Args args = ParseArgs(argc, argv);
   std::string tmpl =
       (fs::temp_directory_path() / "registry_list_bench.XXXXXX").string();
-  if (::mkdtemp(tmpl.data()) == nullptr) Die("mkdtemp failed");
+  if (!args.registry_only.empty()) {
+    tmpl = args.registry_only;
+    if (!fs::create_directory(tmpl)) {
+      Die(absl::StrCat("--registry-only ", tmpl,
+                       ": cannot create it (it must not exist)"));
+    }
+    args.keep = true;
+  } else if (::mkdtemp(tmpl.data()) == nullptr) {
+    Die("mkdtemp failed");
+  }
   const std::string dir = tmpl;
   struct Cleanup {
     std::string dir;
@@ -273,6 +288,12 @@ int main(int argc, char** argv) {
       e.reason = "benchmark";
       Check(reg.Activate(e).status(), "Activate");
     }
+  }
+
+  if (!args.registry_only.empty()) {
+    std::printf("registry_list_bench: %d versions in %s\n", args.versions,
+                db.c_str());
+    return 0;
   }
 
   auto opened = SqliteRegistry::Open({.path = db});

@@ -22,6 +22,7 @@ run() {
 }
 run "$here/registry_bench.sh" "$build_dir"
 run "$build_dir/bench/registry_list_bench"
+run "$here/startup_bench.sh" "$build_dir"
 run "$here/loadgen_vs_wrk.sh" "$build_dir"
 run "$build_dir/bench/serve_vs_engine"
 run "$build_dir/bench/latency_alone"

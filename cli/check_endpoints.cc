@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "cli/dispatch.h"
 #include "src/envtest/checks.h"
 #include "src/envtest/fleet.h"
 
@@ -69,7 +70,7 @@ void CheckEndpoints(const std::string& server, const registry::Environment& env,
     return;
   }
   envtest::FleetOptions o;
-  o.binary = fs::read_symlink("/proc/self/exe").string();
+  o.binary = DispatcherPath();
   std::string dir =
       (fs::temp_directory_path() / absl::StrCat("spatial-check-", getpid()))
           .string();

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "cli/dispatch.h"
 #include "cli/registry_context.h"
 #include "cli/serve_trust.h"
 #include "src/base/files.h"
@@ -49,12 +50,6 @@ struct EnvtestFlags {
   bool json = false;         // the JSON report on stdout, the table on stderr
   bool no_registry = false;  // what envtest always does; said explicitly
 };
-
-std::string SelfExe() {
-  std::error_code ec;
-  fs::path p = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string("/proc/self/exe") : p.string();
-}
 
 // The environments to test, development/staging/production first.
 absl::StatusOr<std::vector<envtest::Targets>> SelectTargets(
@@ -168,7 +163,7 @@ class SignalGuard {
 
 envtest::FleetOptions MakeFleetOptions(const EnvtestFlags& f) {
   envtest::FleetOptions o;
-  o.binary = SelfExe();
+  o.binary = DispatcherPath();
   o.state_file = f.state_file;
   for (const auto& d : f.model_dirs.empty() ? DefaultModelDirs() : f.model_dirs)
     o.model_dirs.push_back(fs::absolute(d).string());

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "cli/dispatch.h"
 #include "cli/registry_context.h"
 #include "cli/registry_options.h"
 #include "src/base/files.h"
@@ -113,7 +114,7 @@ CommandResult RunPipeline(PipelineFlags f) {
     c.signing_key = fs::absolute(c.signing_key, ec).string();
   }
   c.source_dir = fs::current_path(ec).string();
-  c.spatial = pipeline::SelfExe();
+  c.spatial = DispatcherPath();
   if (c.model_version.empty() && c.model_dir.empty()) {
     c.model_dir = "models/spatial-pizza-v1";  // the shipped spatial model
   }

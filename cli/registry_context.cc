@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <iostream>
 #include <tuple>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -18,11 +19,9 @@
 #include "src/base/status_macros.h"
 #include "src/base/text.h"
 #include "src/checks/host_probe.h"
-#include "src/inference/onnx_info.h"
 #include "src/registry/legacy_json.h"
 #include "src/registry/open/registry_open.h"
 #include "src/security/policy.h"
-#include "src/validation/measure.h"
 
 namespace spatial::cli {
 namespace fs = std::filesystem;
@@ -45,6 +44,15 @@ std::string OsUser() {
 }  // namespace
 
 registry::HostFacts ProbeHost() { return checks::ProbeHost().Facts(); }
+
+namespace {
+EngineHooks& Hooks() {
+  static EngineHooks* hooks = new EngineHooks;
+  return *hooks;
+}
+}  // namespace
+
+void SetEngineHooks(EngineHooks hooks) { Hooks() = std::move(hooks); }
 
 absl::StatusOr<std::vector<registry::Environment>> LoadEnvironments(
     const std::string& config_flag) {
@@ -180,10 +188,10 @@ absl::StatusOr<RegistryContext> OpenRegistryContext(
   opts.registry = ctx.registry.get();
   opts.store_root = where.store;
   opts.host = ProbeHost;
-  opts.inspector = inference::InspectOnnx;
+  opts.inspector = Hooks().inspector;
   opts.signature_check = security::CheckSigned;
   // Called by Validate only: no other command opens a model.
-  opts.measure = validation::MeasureVersion;
+  opts.measure = Hooks().measure;
   ctx.service = std::make_unique<registry::RegistryService>(std::move(opts));
   ASSIGN_OR_RETURN(auto envs, LoadEnvironments(flags.config));
   RETURN_IF_ERROR(ctx.service->EnsureEnvironments(envs, ctx.actor));

@@ -111,6 +111,19 @@ absl::StatusOr<std::vector<registry::Environment>> LoadEnvironments(
 // What this host offers for the GPU rule (NVML when a driver is installed).
 registry::HostFacts ProbeHost();
 
+// The parts of the inference stack a registry command may call: the ONNX
+// reader (`model register` records a graph's compatibility) and the measurer
+// (`model validate` runs the model). `spatial-full`, the binary that links
+// the inference stack, sets them in main() before any command runs; the light
+// `spatial` leaves them empty and hands the commands that need them to
+// spatial-full (cli/dispatch.h), so that no command it runs itself loads
+// OpenCV, protobuf or libonnx. Not thread-safe: set once, before threads.
+struct EngineHooks {
+  registry::RegistryService::Inspector inspector;
+  decltype(registry::RegistryService::Options::measure) measure;
+};
+void SetEngineHooks(EngineHooks hooks);
+
 }  // namespace spatial::cli
 
 #endif  // SPATIAL_CLI_REGISTRY_CONTEXT_H_
