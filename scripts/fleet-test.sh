@@ -139,19 +139,11 @@ if [ -z "$STORAGE" ]; then
 fi
 mkdir -p "$STORAGE"
 WORK=$(cd "$STORAGE" && pwd)
-have_image() {
-  [ -f "$WORK/conf/containers.conf" ] &&
-    CONTAINERS_CONF=$WORK/conf/containers.conf CONTAINERS_STORAGE_CONF=$WORK/conf/storage.conf \
-      podman image exists "$IMAGE"
-}
-if ! have_image; then
-  echo "no $IMAGE in $WORK: building it (scripts/container-test.sh --build-only)"
-  bash scripts/container-test.sh --storage "$WORK" --build-jobs "$BUILD_JOBS" \
-    --keep-image "$IMAGE" --build-only || fail "the image build failed"
-fi
-# container-test removes its conf dir on exit: write the same one again.
-mkdir -p "$WORK/conf" "$WORK/tmp"
-cat >"$WORK/conf/containers.conf" <<EOF
+# podman configured as container-test configures it (container-test removes
+# its conf dir on exit: it is written again after a build).
+write_conf() {
+  mkdir -p "$WORK/conf" "$WORK/tmp"
+  cat >"$WORK/conf/containers.conf" <<EOF
 [containers]
 default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 [engine]
@@ -160,14 +152,22 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 tmp_dir = "$WORK/tmp"
 EOF
-cat >"$WORK/conf/storage.conf" <<EOF
+  cat >"$WORK/conf/storage.conf" <<EOF
 [storage]
 driver = "overlay"
 graphroot = "$WORK/storage"
 runroot = "$WORK/run"
 EOF
+}
+write_conf
 export CONTAINERS_CONF=$WORK/conf/containers.conf
 export CONTAINERS_STORAGE_CONF=$WORK/conf/storage.conf
+if ! podman image exists "$IMAGE"; then
+  echo "no $IMAGE in $WORK: building it (scripts/container-test.sh --build-only)"
+  bash scripts/container-test.sh --storage "$WORK" --build-jobs "$BUILD_JOBS" \
+    --keep-image "$IMAGE" --build-only || fail "the image build failed"
+  write_conf
+fi
 podman image exists "$IMAGE" || fail "no $IMAGE in $WORK after the build"
 echo "image $IMAGE in $WORK"
 
