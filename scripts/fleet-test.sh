@@ -315,7 +315,7 @@ wait_both() {  # wait_both VERSION SINCE_MS: prints each replica's ms, fails aft
     [ $(($(now_ms) - since)) -gt 2000 ] && fail "not every replica served $version within 2 s (${at[*]:-none})"
     sleep 0.01
   done
-  for p in "${PODS[@]}"; do echo "$p serves $version ${at[$p]} ms after the promotion returned"; done
+  for p in "${PODS[@]}"; do echo "$p serves $version ${at[$p]} ms after the command returned"; done
 }
 cli model promote fleet-v2 --environment "$ENVIRONMENT" >/dev/null || fail "promote fleet-v2"
 wait_both fleet-v2 "$(now_ms)"
