@@ -44,7 +44,7 @@ while [ $# -gt 0 ]; do
     --remove-storage) REMOVE_STORAGE=1; shift ;;
     --spatial) SPATIAL=$2; shift 2 ;;
     --build-jobs) BUILD_JOBS=$2; shift 2 ;;
-    -h | --help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "fleet-test: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
