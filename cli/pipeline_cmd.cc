@@ -99,6 +99,12 @@ CommandResult RunPipeline(PipelineFlags f) {
           absl::StrCat("--server ", server, ": ", url.status().message()));
     }
   }
+  if (!c.canary_url.empty()) {
+    if (auto url = pipeline::ParseHttpUrl(c.canary_url); !url.ok()) {
+      return Usage(absl::StrCat("--canary-url ", c.canary_url, ": ",
+                                url.status().message()));
+    }
+  }
   std::error_code ec;
   if (c.signing_key.empty()) {
     const char* env = std::getenv(security::kSigningKeyEnv);
@@ -261,6 +267,13 @@ void AddPipelineCommand(CLI::App& app, CommandAction* action) {
                   "pipeline rolls back; the first is benched when there is no "
                   "bundle to serve")
       ->delimiter(',');
+  run->add_option("--canary-url", c.canary_url,
+                  "One address in front of the replicas (a Kubernetes "
+                  "Service, http://HOST:PORT) or of one replica: after the "
+                  "promotion its /health must report the version 20 times in "
+                  "a row and the canary runs through it, else the pipeline "
+                  "rolls back; the report names each replica that answered "
+                  "(/health's \"instance\") and what it served");
   run->add_option("--signing-key", c.signing_key,
                   "Private key (spatial keys generate) to sign the version "
                   "deployed, before it is validated (default "

@@ -170,8 +170,11 @@ absl::StatusOr<std::unique_ptr<ServeStack>> ServeStack::Build(
           .service = s->registry_ ? s->registry_->service.get() : nullptr,
           .environment = c.environment});
   serving::ModelManager* manager = s->manager_.get();
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
   s->api_ = std::make_unique<serving::PizzaApi>(
       serving::PizzaApi::Options{.environment = c.environment,
+                                 .instance = absl::StrCat(host, ":", getpid()),
                                  .ab_split = c.ab_split,
                                  .metrics = &s->metrics_,
                                  .management = s->management_.get(),

@@ -4,7 +4,7 @@
 # base images are made locally with debootstrap from the host's apt mirror.
 #
 #   scripts/container-test.sh [--dockerfile FILE] [--storage DIR] [--build-jobs N]
-#                             [--image IMAGE]
+#                             [--image IMAGE] [--keep-image NAME] [--build-only]
 #
 #   --dockerfile FILE  build this file instead of Dockerfile.spatial
 #   --storage DIR      keep podman's storage in DIR between runs (layer cache,
@@ -12,6 +12,9 @@
 #                      that is removed at the end
 #   --build-jobs N     compile jobs inside the build (default 2)
 #   --image IMAGE      skip the build and test IMAGE from --storage DIR (kept)
+#   --keep-image NAME  build the image as NAME and keep it in --storage DIR
+#                      (`make fleet-test` plays it there without a second build)
+#   --build-only       stop after the build (with --keep-image)
 # Environment: SPATIAL_CONTAINER_CACHE (base image cache, default
 # ~/.cache/spatial-container), IMAGE_BUDGET_MB (default 600).
 # Exit: 0 all checks passed, 1 a step failed (its own error is printed).
@@ -23,13 +26,17 @@ DOCKERFILE=Dockerfile.spatial
 KEEP_STORAGE=""
 BUILD_JOBS=2
 GIVEN_IMAGE=""
+KEEP_IMAGE=""
+BUILD_ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --dockerfile) DOCKERFILE=$2; shift 2 ;;
     --storage) KEEP_STORAGE=$2; shift 2 ;;
     --build-jobs) BUILD_JOBS=$2; shift 2 ;;
     --image) GIVEN_IMAGE=$2; shift 2 ;;
-    -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+    --keep-image) KEEP_IMAGE=$2; shift 2 ;;
+    --build-only) BUILD_ONLY=1; shift ;;
+    -h | --help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "container-test: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -37,9 +44,17 @@ if [ -n "$GIVEN_IMAGE" ] && [ -z "$KEEP_STORAGE" ]; then
   echo "container-test: --image needs --storage DIR (the storage that holds it)" >&2
   exit 2
 fi
+if [ -n "$KEEP_IMAGE" ] && { [ -z "$KEEP_STORAGE" ] || [ -n "$GIVEN_IMAGE" ]; }; then
+  echo "container-test: --keep-image needs --storage DIR and no --image" >&2
+  exit 2
+fi
+if [ "$BUILD_ONLY" = 1 ] && [ -z "$KEEP_IMAGE" ]; then
+  echo "container-test: --build-only needs --keep-image NAME (else the image is lost)" >&2
+  exit 2
+fi
 CACHE_DIR=${SPATIAL_CONTAINER_CACHE:-$HOME/.cache/spatial-container}
 BUDGET_MB=${IMAGE_BUDGET_MB:-600}
-IMAGE=${GIVEN_IMAGE:-localhost/pizza-api-spatial:container-test-$$}
+IMAGE=${GIVEN_IMAGE:-${KEEP_IMAGE:-localhost/pizza-api-spatial:container-test-$$}}
 CONTAINER=spatial-container-test-$$
 
 # ---- timing and cleanup -----------------------------------------------------
@@ -85,7 +100,7 @@ cleanup() {
     done
     rm -rf "$WORK"
   elif [ -n "$WORK" ]; then
-    [ "$CREATED_IMAGE" = 1 ] && podman rmi "$IMAGE" >/dev/null 2>&1
+    [ "$CREATED_IMAGE" = 1 ] && [ -z "$KEEP_IMAGE" ] && podman rmi "$IMAGE" >/dev/null 2>&1
     rm -rf "$WORK/conf"
   fi
   if [ ${#TIMES[@]} -gt 0 ]; then
@@ -195,6 +210,11 @@ if [ -z "$GIVEN_IMAGE" ]; then
   nice -n 10 podman build --format docker --isolation chroot --pull=never \
     --build-arg BUILD_JOBS="$BUILD_JOBS" -f "$DOCKERFILE" -t "$IMAGE" "$ROOT" ||
     fail "podman build failed (its error is above)"
+  if [ "$BUILD_ONLY" = 1 ]; then
+    end_step
+    echo "container-test: built $IMAGE in $WORK (kept)"
+    exit 0
+  fi
 fi
 
 # ---- 5. image checks ------------------------------------------------------

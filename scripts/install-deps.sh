@@ -23,13 +23,16 @@ BUILD_PACKAGES=(
 # screenshot test and, with python3-websocket (the DevTools protocol), for the
 # console's browser test; pre-commit, shellcheck and clang-format for the hooks of
 # .pre-commit-config.yaml (tests/workflow/precommit_test.sh runs them); clang-14
-# and its runtimes for the libFuzzer targets of fuzz/ (make fuzz, make ci-sanitize).
+# and its runtimes for the libFuzzer targets of fuzz/ (make fuzz, make ci-sanitize);
+# podman-compose and catatonit (the pause image of `podman kube play`) for
+# make fleet-test (podman itself comes with make container-test).
 TEST_PACKAGES=(
   git sqlite3 postgresql libbenchmark-dev coreutils
   python3 python3-yaml yamllint prometheus docker-compose chromium
   python3-websocket
   pre-commit shellcheck clang-format
   clang-14 libclang-rt-14-dev
+  podman-compose catatonit
 )
 
 PACKAGES=("${BUILD_PACKAGES[@]}")

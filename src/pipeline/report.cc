@@ -44,6 +44,7 @@ Json PipelineReportJson(const PipelineConfig& c, const PipelineState& s,
           {"version_id", s.version_id},
           {"bundle", s.bundle_dir},
           {"servers", c.servers},
+          {"canary_url", c.canary_url},
           // A rehearsal promoted into a throwaway registry: nothing a fleet
           // follows was changed, whatever the deployment stage reports.
           {"deployment_mode", c.rehearsal ? "rehearsal" : "deployment"},

@@ -148,7 +148,31 @@ absl::Status CheckFleet(const PipelineConfig& c, const PipelineState& s,
           st.code(), absl::StrCat("server ", c.servers[i], ": ", st.message()));
     }
   }
+  // Through the Service: the canary lands on whichever replicas it picks.
+  if (!c.canary_url.empty()) {
+    auto url = ParseHttpUrl(c.canary_url);
+    absl::Status st = url.status();
+    if (st.ok()) {
+      Json canary;
+      st = Canary(s, dir, *url, &canary);
+      (*report)["service"]["canary"] = canary;
+      if (c.servers.empty()) (*report)["canary"] = canary;
+    }
+    (*report)["service"]["post_deploy_check"] =
+        st.ok() ? "passed" : std::string(st.message());
+    if (!st.ok() && first.ok()) {
+      first = absl::Status(
+          st.code(),
+          absl::StrCat("--canary-url ", c.canary_url, ": ", st.message()));
+    }
+  }
   return first;
+}
+
+// "; through URL: replicas a:1, b:7 serve it (N ms after the commit)".
+std::string Behind(const ServiceWait& w) {
+  return absl::StrFormat("; through %s: replica(s) %s serve it (%.0f ms)",
+                         w.url, ServingReplicas(w), w.after_ms);
 }
 
 // "a, b ms": each server's time from the promotion's commit to serving it.
@@ -190,6 +214,7 @@ StageResult RunDeploymentStage(const PipelineConfig& c, PipelineState* s) {
       {"environment", c.environment},
       {"mode", c.rehearsal ? "rehearsal" : "deployment"},
       {"servers", c.servers},
+      {"canary_url", c.canary_url},
       {"promotion", {{"command_ms", MsBetween(started, committed)}}}};
   std::string report_path = ReportPath(c, "deployment.json");
   auto finish = [&](StageResult r) {
@@ -199,10 +224,11 @@ StageResult RunDeploymentStage(const PipelineConfig& c, PipelineState* s) {
     r.report_path = report_path;
     return r;
   };
-  if (c.servers.empty()) {
+  if (c.servers.empty() && c.canary_url.empty()) {
     return finish(StageResult::Passed(
         absl::StrCat("promoted ", s->version_id, " to ", c.environment,
-                     "; no --server given, so no post-deploy check")));
+                     "; no --server or --canary-url given, so no post-deploy "
+                     "check")));
   }
 
   const std::chrono::seconds timeout(c.deploy_timeout_s);
@@ -210,14 +236,25 @@ StageResult RunDeploymentStage(const PipelineConfig& c, PipelineState* s) {
       WaitForVersionOnAll(c.servers, s->version_id, committed, timeout);
   report["fleet"] = WaitsToJson(waits);
   absl::Status check = FirstFailure(waits);
+  std::string service_note;
+  if (check.ok() && !c.canary_url.empty()) {
+    ServiceWait service =
+        WaitForVersionBehind(c.canary_url, s->version_id, committed, timeout);
+    report["service"] = ServiceWaitToJson(service);
+    check = service.status;
+    if (check.ok()) service_note = Behind(service);
+  }
   if (check.ok()) check = CheckFleet(c, *s, &report);
   report["post_deploy_check"] =
       check.ok() ? "passed" : std::string(check.message());
   if (check.ok()) {
-    return finish(StageResult::Passed(
-        absl::StrCat("promoted ", s->version_id, " to ", c.environment, "; ",
-                     c.servers.size(), " server(s) serve it (", Times(waits),
-                     " after the commit); canary passed on each")));
+    return finish(StageResult::Passed(absl::StrCat(
+        "promoted ", s->version_id, " to ", c.environment,
+        c.servers.empty()
+            ? std::string()
+            : absl::StrCat("; ", c.servers.size(), " server(s) serve it (",
+                           Times(waits), " after the commit)"),
+        service_note, "; canary passed on each")));
   }
 
   std::string why = absl::StrCat("post-deploy check failed: ", check.message());
@@ -250,8 +287,18 @@ StageResult RunDeploymentStage(const PipelineConfig& c, PipelineState* s) {
     auto returned = WaitForVersionOnAll(c.servers, target, rolled, timeout);
     report["rollback"]["fleet"] = WaitsToJson(returned);
     absl::Status st = FirstFailure(returned);
-    back = st.ok() ? absl::StrCat(c.servers.size(), " server(s) serve ", target,
-                                  " again (", Times(returned), " after it)")
+    if (st.ok() && !c.canary_url.empty()) {
+      ServiceWait service =
+          WaitForVersionBehind(c.canary_url, target, rolled, timeout);
+      report["rollback"]["service"] = ServiceWaitToJson(service);
+      st = service.status;
+    }
+    back = st.ok() ? absl::StrCat(
+                         c.servers.size(), " server(s) serve ", target,
+                         " again (", Times(returned), " after it)",
+                         c.canary_url.empty()
+                             ? ""
+                             : absl::StrCat(", and through ", c.canary_url))
                    : absl::StrCat("NOT BACK: ", st.message());
   }
   return finish(StageResult::Failed(absl::StrCat(

@@ -23,6 +23,12 @@ struct PipelineConfig {
   // the registry, verified after the promotion; the performance stage benches
   // the first when it has no bundle to serve.
   std::vector<std::string> servers;
+  // --canary-url: one address in front of the replicas (a Kubernetes
+  // Service) or of one replica. After the promotion, its /health must report
+  // the version on every answer for a while, and the canary runs through it;
+  // the report names each replica (/health's "instance") that answered and
+  // what it served. Empty: none.
+  std::string canary_url;
   std::string registry, store, config;  // passed on to `spatial model`
   bool container_build = false;
   bool skip_tests = false;

@@ -94,10 +94,12 @@ void PizzaApi::Health(const RouteCall&, http::Responder respond) {
   auto set = models_();
   if (set->spatial) models["spatial"] = set->spatial->version;
   if (set->standard) models["standard"] = set->standard->version;
-  respond(JsonResponse(200, {{"status", ready_() ? "healthy" : "loading"},
-                             {"models", models},
-                             {"environment", options_.environment},
-                             {"timestamp", Now()}}));
+  Json body = {{"status", ready_() ? "healthy" : "loading"},
+               {"models", models},
+               {"environment", options_.environment},
+               {"timestamp", Now()}};
+  if (!options_.instance.empty()) body["instance"] = options_.instance;
+  respond(JsonResponse(200, body));
 }
 
 void PizzaApi::MetricsText(const RouteCall&, http::Responder respond) {

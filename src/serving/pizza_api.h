@@ -36,6 +36,10 @@ class PizzaApi : public http::RequestHandler {
  public:
   struct Options {
     std::string environment = "development";
+    // Which server this is, in /health's "instance" (the pod name and pid:
+    // a deployment through a Service tells its replicas apart by it);
+    // empty (the default): not reported.
+    std::string instance;
     // Share of /classify requests without ab_test_group or use_spatial drawn
     // into group A (spatial), the rest B (standard). None (the default): no
     // A/B test; such requests go to the spatial model, or to the standard

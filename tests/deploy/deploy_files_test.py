@@ -389,6 +389,52 @@ class K8sTest(unittest.TestCase):
             self.assertTrue(os.path.exists(src("deploy", "k8s", r)), r)
 
 
+class PodmanOverlayTest(unittest.TestCase):
+    # deploy/k8s/podman (what `make fleet-test` plays) is deploy/k8s with
+    # only its Deployment patched: no ports, numbered probe ports, no tokens
+    # file; every other document and field is the shipped one.
+    def test_overlay_changes_only_what_podman_needs(self):
+        out = subprocess.run(
+            [sys.executable, src("scripts", "kustomize-build.py"),
+             src("deploy", "k8s", "podman")],
+            capture_output=True, text=True, check=True).stdout
+        rendered = {(d["kind"], d["metadata"]["name"]): d
+                    for d in yaml.safe_load_all(out)}
+        shipped = load_k8s()
+        self.assertEqual(set(rendered), set(shipped))
+        for key, doc in shipped.items():
+            if key != ("Deployment", "pizza-api-spatial"):
+                self.assertEqual(rendered[key], doc, key)
+        dep = rendered[("Deployment", "pizza-api-spatial")]
+        want = shipped[("Deployment", "pizza-api-spatial")]
+        spec, wspec = dep["spec"]["template"]["spec"], want["spec"]["template"]["spec"]
+        c, wc = spec["containers"][0], wspec["containers"][0]
+        self.assertNotIn("ports", c)
+        self.assertEqual(c["readinessProbe"]["httpGet"]["port"], 8001)
+        self.assertEqual(c["livenessProbe"]["httpGet"]["port"], 8001)
+        self.assertEqual([e["name"] for e in c["env"]],
+                         ["SPATIAL_REGISTRY", "PGPASSWORD"])
+        self.assertNotIn("secrets", [v["name"] for v in spec["volumes"]])
+        self.assertNotIn("secrets", [m["name"] for m in c["volumeMounts"]])
+        for k in ("image", "args", "envFrom", "resources", "securityContext"):
+            self.assertEqual(c[k], wc[k], k)
+        self.assertEqual(spec["securityContext"], wspec["securityContext"])
+        self.assertEqual(dep["spec"]["replicas"], want["spec"]["replicas"])
+
+    def test_renderer_refuses_what_it_does_not_render(self):
+        d = tempfile.mkdtemp()
+        try:
+            with open(os.path.join(d, "kustomization.yaml"), "w") as f:
+                f.write("resources: []\nnamePrefix: x-\n")
+            r = subprocess.run(
+                [sys.executable, src("scripts", "kustomize-build.py"), d],
+                capture_output=True, text=True)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("namePrefix", r.stderr)
+        finally:
+            shutil.rmtree(d)
+
+
 class AgainstRealServerTest(unittest.TestCase):
     # The server started with the ConfigMap's settings answers the probe
     # paths, and its /metrics has every metric and label the Grafana

@@ -6,7 +6,10 @@
 // servers within a second of the promotion's commit and passes the canary; a
 // version that passes its (measured) validation but that one replica cannot
 // serve fails the post-deploy check, is rolled back, and both servers serve
-// the version before it.
+// the version before it. With --canary-url (a Service's address, here one
+// replica's), the report names the replicas that answered and served it.
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -117,8 +120,14 @@ class FleetDeployTest : public ::testing::Test {
 
   // The deployment job's pipeline: the bundle `bundle` through model
   // validation and deployment in staging, signed, verified on both servers.
+  // `targets`: the flags naming what the deployment verifies (default both
+  // servers as --server).
   Run Pipeline(const std::string& bundle, const std::string& output,
-               int deploy_timeout_s = 30) {
+               int deploy_timeout_s = 30,
+               std::vector<std::string> targets = {}) {
+    if (targets.empty()) {
+      targets = {"--server", Url(*a_), "--server", Url(*b_)};
+    }
     std::vector<std::string> argv = {SpatialBinary(),
                                      "pipeline",
                                      "run",
@@ -136,16 +145,13 @@ class FleetDeployTest : public ::testing::Test {
                                      bundle,
                                      "--signing-key",
                                      box_.Path("keys/signing.key"),
-                                     "--server",
-                                     Url(*a_),
-                                     "--server",
-                                     Url(*b_),
                                      "--canary-per-class",
                                      "2",
                                      "--deploy-timeout-s",
                                      std::to_string(deploy_timeout_s),
                                      "--output",
                                      box_.Path(output)};
+    argv.insert(argv.end(), targets.begin(), targets.end());
     Run run;
     run.process = RunProcess(
         argv, {.cwd = SourceDir(), .timeout = std::chrono::seconds(240)});
@@ -284,6 +290,64 @@ TEST_F(FleetDeployTest, PromotionReachesBothServersAndAFailedCanaryRollsBack) {
             std::string::npos)
       << history;
   EXPECT_NE(history.out.find(v3), std::string::npos) << history;
+
+  EXPECT_EQ(a_->Terminate(seconds(20)), 0) << a_->Log();
+  EXPECT_EQ(b_->Terminate(seconds(20)), 0) << b_->Log();
+}
+
+// The deployment through one address (--canary-url: a Service, here one
+// replica, since loopback has no load balancer) with the other replica as
+// --server: the report names each replica by /health's "instance"
+// (host:pid) and says which served the new version.
+TEST_F(FleetDeployTest, CanaryUrlReportNamesTheReplicasThatServedIt) {
+  a_ = StartServer("a", box_.store());
+  b_ = StartServer("b", store_b());
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  const std::string a_name =
+      std::string(host) + ":" + std::to_string(a_->pid());
+  const std::string b_name =
+      std::string(host) + ":" + std::to_string(b_->pid());
+  Json health =
+      Json::parse(Request(a_->port(), "GET", "/health").body, nullptr, false);
+  EXPECT_EQ(health.value("instance", ""), a_name) << health;
+
+  const std::string good_dir = box_.Path("spatial-pizza-good");
+  fs::copy(ShippedBundle("spatial-pizza-v1"), good_dir,
+           fs::copy_options::recursive);
+  fs::remove(good_dir + "/model.sig");
+  Run run = Pipeline(good_dir, "runs-canary-url", 30,
+                     {"--canary-url", Url(*a_), "--server", Url(*b_)});
+  ASSERT_EQ(run.process.exit_code, 0) << run.process << a_->Log() << b_->Log();
+  const std::string v2 = run.report.value("version_id", "");
+  Json deploy = Stage(run.report, "deployment");
+  EXPECT_EQ(deploy["status"], "passed") << deploy;
+  EXPECT_NE(deploy["reason"].get<std::string>().find(
+                "through " + Url(*a_) + ": replica(s) " + a_name + " serve it"),
+            std::string::npos)
+      << deploy;
+  EXPECT_EQ(run.deployment["canary_url"], Url(*a_)) << run.deployment;
+  const Json& service = run.deployment["service"];
+  EXPECT_EQ(service["status"], "serving") << service;
+  ASSERT_EQ(service["replicas"].size(), 1u) << service;
+  EXPECT_EQ(service["replicas"][0]["instance"], a_name) << service;
+  EXPECT_EQ(service["replicas"][0]["serving"], true) << service;
+  EXPECT_GE(service["replicas"][0]["answers"].get<int>(), 20) << service;
+  EXPECT_EQ(service["post_deploy_check"], "passed") << service;
+  EXPECT_GE(service["canary"]["accuracy"].get<double>(), 0.8) << service;
+  ASSERT_EQ(run.deployment["fleet"].size(), 1u) << run.deployment;
+  EXPECT_EQ(run.deployment["fleet"][0]["instance"], b_name) << run.deployment;
+  EXPECT_EQ(ServedVersion(a_->port()), v2);
+  EXPECT_EQ(ServedVersion(b_->port()), v2);
+
+  // A --canary-url that is no URL is a usage error, before anything runs.
+  ProcessResult bad = RunProcess(
+      {SpatialBinary(), "pipeline", "run", "--stages", "deployment",
+       "--canary-url", "not-a-url", "--output", box_.Path("runs-bad-url")},
+      {.cwd = SourceDir(), .timeout = seconds(60)});
+  EXPECT_EQ(bad.exit_code, 2) << bad;
+  EXPECT_NE(bad.err.find("--canary-url not-a-url"), std::string::npos) << bad;
+  EXPECT_FALSE(fs::exists(box_.Path("runs-bad-url")));
 
   EXPECT_EQ(a_->Terminate(seconds(20)), 0) << a_->Log();
   EXPECT_EQ(b_->Terminate(seconds(20)), 0) << b_->Log();
