@@ -13,7 +13,7 @@
 #   --build-jobs N     compile jobs inside the build (default 2)
 #   --image IMAGE      skip the build and test IMAGE from --storage DIR (kept)
 # Environment: SPATIAL_CONTAINER_CACHE (base image cache, default
-# ~/.cache/spatial-container), IMAGE_BUDGET_MB (default 600).
+# ~/.cache/spatial-container), IMAGE_BUDGET_MB (default 250).
 # Exit: 0 all checks passed, 1 a step failed (its own error is printed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +38,7 @@ if [ -n "$GIVEN_IMAGE" ] && [ -z "$KEEP_STORAGE" ]; then
   exit 2
 fi
 CACHE_DIR=${SPATIAL_CONTAINER_CACHE:-$HOME/.cache/spatial-container}
-BUDGET_MB=${IMAGE_BUDGET_MB:-600}
+BUDGET_MB=${IMAGE_BUDGET_MB:-250}
 IMAGE=${GIVEN_IMAGE:-localhost/pizza-api-spatial:container-test-$$}
 CONTAINER=spatial-container-test-$$
 
