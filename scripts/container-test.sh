@@ -16,7 +16,7 @@
 #                      (`make fleet-test` plays it there without a second build)
 #   --build-only       stop after the build (with --keep-image)
 # Environment: SPATIAL_CONTAINER_CACHE (base image cache, default
-# ~/.cache/spatial-container), IMAGE_BUDGET_MB (default 600).
+# ~/.cache/spatial-container), IMAGE_BUDGET_MB (default 250).
 # Exit: 0 all checks passed, 1 a step failed (its own error is printed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,7 +53,7 @@ if [ "$BUILD_ONLY" = 1 ] && [ -z "$KEEP_IMAGE" ]; then
   exit 2
 fi
 CACHE_DIR=${SPATIAL_CONTAINER_CACHE:-$HOME/.cache/spatial-container}
-BUDGET_MB=${IMAGE_BUDGET_MB:-600}
+BUDGET_MB=${IMAGE_BUDGET_MB:-250}
 IMAGE=${GIVEN_IMAGE:-${KEEP_IMAGE:-localhost/pizza-api-spatial:container-test-$$}}
 CONTAINER=spatial-container-test-$$
 
