@@ -338,8 +338,17 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 [ "$ok" = 1 ] || { podman logs "$CONTAINER" >&2; fail "production was not ready within 60 s"; }
-podman logs "$CONTAINER" 2>&1 | grep -q '^verified models/spatial-pizza-v1: signed by key' ||
-  fail "production did not say it verified the bundle"
+# conmon writes the container's log asynchronously: on a loaded machine the
+# line can reach `podman logs` after /ready answers, so it is polled (<= 20 s).
+said=0
+for _ in $(seq 1 40); do
+  if podman logs "$CONTAINER" 2>&1 | grep -q '^verified models/spatial-pizza-v1: signed by key'; then
+    said=1
+    break
+  fi
+  sleep 0.5
+done
+[ "$said" = 1 ] || { podman logs "$CONTAINER" >&2; fail "production did not say it verified the bundle"; }
 first=$(awk -F, 'NR==2 {print $1}' "$WORK/probe/labels.csv")
 curl -fsS -m 10 -F "file=@$WORK/probe/$first" "$BASE_URL/classify" | grep -q '"predicted_class"' ||
   fail "production /classify failed"

@@ -269,7 +269,13 @@ for p in "${PODS[@]}"; do
   v=$(served "$p")
   echo "$p at ${IP[$p]}:8001 serves '$v'"
   [ "$v" = fleet-v1 ] || fail "$p serves '$v', not fleet-v1"
-  podman logs "$p-pizza-api-spatial" 2>&1 | grep -q "listening for promotions in" ||
+  # conmon writes the log asynchronously: polled (<= 20 s), not read once.
+  said=0
+  for _ in $(seq 1 40); do
+    if podman logs "$p-pizza-api-spatial" 2>&1 | grep -q "listening for promotions in"; then said=1; break; fi
+    sleep 0.5
+  done
+  [ "$said" = 1 ] ||
     { podman logs "$p-pizza-api-spatial" >&2; fail "$p does not LISTEN for promotions"; }
 done
 
