@@ -267,6 +267,7 @@ echo
 step "classify rendered pizzas"
 # Rendered inside the container by the image's own binary, posted from here.
 podman exec "$CONTAINER" spatial data render --out /tmp/probe --per-class 1 --seed 4242 >/dev/null
+rm -rf "$WORK/probe"  # a rerun in the same --storage DIR starts afresh
 podman cp "$CONTAINER:/tmp/probe" "$WORK/probe"
 total=0
 right=0
@@ -309,6 +310,7 @@ step "production: signed bundle and mounted key"
 # A key and signed copies of the image's bundles, made now by the image's own
 # binary (as root in a throw-away container, to write the host directory).
 PROD=$WORK/prod
+rm -rf "$PROD"  # a rerun in the same --storage DIR makes a new key
 mkdir -p "$PROD"
 podman run --rm --no-healthcheck --user 0 --entrypoint sh -v "$PROD:/out" "$IMAGE" -c '
   set -e
