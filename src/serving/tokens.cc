@@ -81,12 +81,6 @@ std::shared_ptr<const TokenTable::EntryList> TokenTable::Snapshot() const {
   return entries_;
 }
 
-absl::Status TokenTable::Reload(const std::string& path) {
-  ASSIGN_OR_RETURN(TokenTable fresh, Load(path));
-  Replace(fresh);
-  return absl::OkStatus();
-}
-
 void TokenTable::Replace(const TokenTable& fresh) {
   std::shared_ptr<const EntryList> entries = fresh.Snapshot();
   std::lock_guard<std::mutex> lock(*mu_);

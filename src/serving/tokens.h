@@ -53,12 +53,10 @@ class TokenTable {
   // Every entry (name, role, hash), in file order.
   std::vector<TokenEntry> Entries() const { return *Snapshot(); }
 
-  // Replaces the entries with the file's at `path` (read as Load reads it),
-  // so that a token removed from the file (`spatial token revoke`) stops
-  // working; on error the table stays as it was. Safe while other threads
-  // call Find (each Find sees the old or the new entries, never a mix).
-  absl::Status Reload(const std::string& path);
-  // Replaces the entries with `fresh`'s, as Reload does.
+  // Replaces the entries with `fresh`'s (a reload of the file, so that a
+  // token removed from it by `spatial token revoke` stops working). Safe
+  // while other threads call Find (each Find sees the old or the new
+  // entries, never a mix).
   void Replace(const TokenTable& fresh);
 
  private:
