@@ -6,12 +6,16 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/command.h"
 #include "cli/legacy_aliases.h"
+#include "cli/registry_context.h"
+#include "src/registry/registry_location.h"
 
 namespace spatial::cli {
 namespace fs = std::filesystem;
@@ -58,6 +62,33 @@ std::string ChosenCommand(const CLI::App& app) {
 
 bool NeedsEngine(const std::string& chosen) {
   return chosen == "model register" || chosen == "model validate";
+}
+
+bool NamesPostgresRegistry(const CLI::App& app) {
+  auto is_postgres = [](const std::string& location) {
+    auto where = registry::ParseRegistryLocation(location);
+    return where.ok() && where->is_postgres();
+  };
+  // The flags sit on `model`, `keys`, ... or on the subcommand itself; any
+  // of them may name one (--registry, migrate's --from and --to).
+  std::vector<const CLI::App*> chain = {&app};
+  while (!chain.back()->get_subcommands().empty())
+    chain.push_back(chain.back()->get_subcommands().front());
+  bool registry_given = false;
+  for (const CLI::App* at : chain) {
+    for (const CLI::Option* o : at->get_options()) {
+      if (o->count() == 0) continue;
+      const std::string& name = o->get_name();
+      if (name == "--registry" || name == "--no-registry")
+        registry_given = true;
+      for (const std::string& value : o->results()) {
+        if (is_postgres(value)) return true;
+      }
+    }
+  }
+  if (registry_given) return false;
+  std::optional<std::string> env = RegistryFromEnvironment();
+  return env && is_postgres(*env);
 }
 
 absl::StatusOr<std::string> FullBinaryPath(const std::string& self) {

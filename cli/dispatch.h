@@ -47,6 +47,14 @@ std::string ChosenCommand(const CLI::App& app);
 // runs the model.
 bool NeedsEngine(const std::string& chosen);
 
+// Whether the command `app` parsed names a PostgreSQL registry: in any
+// option's value (--registry, `model migrate --from/--to`), else, without
+// --registry or --no-registry, in $SPATIAL_REGISTRY. The light
+// `spatial` is linked without the PostgreSQL client (it would cost every
+// command ~25 more libraries at start) and hands such a command to
+// spatial-full.
+bool NamesPostgresRegistry(const CLI::App& app);
+
 // Where spatial-full is for the program at `self` (a path): beside it, else
 // in ../libexec/spatial/; NotFound naming both when neither exists.
 absl::StatusOr<std::string> FullBinaryPath(const std::string& self);

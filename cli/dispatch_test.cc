@@ -71,6 +71,47 @@ TEST(DispatchTest, ChosenCommandIsThePathOfSubcommands) {
   }
 }
 
+// A command that names a PostgreSQL registry (flag first, then
+// $SPATIAL_REGISTRY) goes to spatial-full: the light `spatial` has no
+// PostgreSQL client.
+TEST(DispatchTest, APostgresRegistryNeedsTheFullBinary) {
+  struct Case {
+    std::vector<std::string> args;
+    const char* env;  // $SPATIAL_REGISTRY, nullptr for unset
+    bool postgres;
+  };
+  const Case cases[] = {
+      {{"model", "list", "--registry", "postgresql://u@h/db"}, nullptr, true},
+      {{"model", "--registry", "postgres://u@h/db", "list"}, nullptr, true},
+      {{"model", "list", "--registry", "r.db"}, nullptr, false},
+      {{"model", "list", "--registry", "sqlite:postgres://x"}, nullptr, false},
+      {{"model", "list"}, nullptr, false},
+      {{"model", "list"}, "postgresql://u@h/db", true},
+      {{"model", "list"}, "var/registry.db", false},
+      {{"model", "list", "--registry", "r.db"}, "postgresql://u@h/db", false},
+      {{"model", "migrate", "--from", "r.db", "--to", "postgres://u@h/db"},
+       nullptr,
+       true},
+      {{"model", "migrate", "--from", "r.db", "--to", "s.db"}, nullptr, false},
+  };
+  for (const Case& c : cases) {
+    if (c.env != nullptr) {
+      ::setenv("SPATIAL_REGISTRY", c.env, 1);
+    } else {
+      ::unsetenv("SPATIAL_REGISTRY");
+    }
+    auto app = NewTopLevelApp();
+    CommandAction action;
+    AddModelCommand(*app, &action);
+    std::vector<std::string> reversed(c.args.rbegin(), c.args.rend());
+    app->parse(reversed);
+    EXPECT_EQ(NamesPostgresRegistry(*app), c.postgres)
+        << ::testing::PrintToString(c.args) << " with $SPATIAL_REGISTRY "
+        << (c.env != nullptr ? c.env : "unset");
+  }
+  ::unsetenv("SPATIAL_REGISTRY");
+}
+
 class FullBinaryPathTest : public ::testing::Test {
  protected:
   void SetUp() override {

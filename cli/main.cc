@@ -3,7 +3,8 @@
 // milliseconds, and runs them itself; everything else (help, parse errors,
 // the commands that read or run a model) it hands to `spatial-full` with the
 // same argv, which prints and does exactly what this program always did
-// (cli/dispatch.h).
+// (cli/dispatch.h). It is linked without the PostgreSQL client too: a
+// command that names a PostgreSQL registry goes to spatial-full.
 #include <string>
 #include <vector>
 
@@ -36,6 +37,8 @@ int main(int argc, char** argv) {
     // Help and parse errors name commands this program does not have.
     return ExecFull(argv);
   }
-  if (NeedsEngine(ChosenCommand(*app))) return ExecFull(argv);
+  if (NeedsEngine(ChosenCommand(*app)) || NamesPostgresRegistry(*app)) {
+    return ExecFull(argv);
+  }
   return action ? Finish(action()) : kExitUsage;
 }

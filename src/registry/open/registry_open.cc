@@ -7,17 +7,14 @@
 #include "absl/strings/str_cat.h"
 #include "src/base/files.h"
 #include "src/base/status_macros.h"
-#include "src/registry/postgres/postgres_registry.h"
+#include "src/registry/open/open_postgres.h"
 #include "src/registry/sqlite/sqlite_registry.h"
 
 namespace spatial::registry {
 
 absl::StatusOr<std::unique_ptr<Registry>> OpenRegistry(
     const RegistryLocation& where, bool create) {
-  if (where.is_postgres()) {
-    ASSIGN_OR_RETURN(auto reg, PostgresRegistry::Open({.url = where.url}));
-    return std::unique_ptr<Registry>(std::move(reg));
-  }
+  if (where.is_postgres()) return OpenPostgresRegistry(where);
   std::error_code ec;
   if (!create && !std::filesystem::exists(where.path, ec)) {
     return absl::NotFoundError(absl::StrCat("no registry at ", where.path));
