@@ -1,6 +1,7 @@
 #include "cli/model_output.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -11,28 +12,27 @@ namespace spatial::cli {
 
 using registry::Json;
 
-std::string FormatTable(const std::vector<std::vector<std::string>>& raw_rows) {
+std::string FormatTable(std::vector<std::vector<std::string>> rows) {
   // Cells hold what users and imported files wrote: one line each, no
   // terminal controls.
-  std::vector<std::vector<std::string>> rows = raw_rows;
-  for (auto& r : rows) {
-    for (auto& cell : r) cell = base::EscapeForTerminal(cell);
-  }
   std::vector<size_t> width;
-  for (const auto& r : rows) {
+  size_t total = 0;
+  for (auto& r : rows) {
     if (width.size() < r.size()) width.resize(r.size(), 0);
-    for (size_t i = 0; i < r.size(); ++i)
-      width[i] = std::max(width[i], r[i].size());
-  }
-  std::string out;
-  for (const auto& r : rows) {
-    std::string line;
     for (size_t i = 0; i < r.size(); ++i) {
-      line += r[i];
-      if (i + 1 < r.size())
-        line += std::string(width[i] - r[i].size() + 2, ' ');
+      r[i] = base::EscapeForTerminal(r[i]);
+      width[i] = std::max(width[i], r[i].size());
     }
-    absl::StrAppend(&out, line, "\n");
+  }
+  for (size_t w : width) total += w + 2;
+  std::string out;
+  out.reserve(total * rows.size());
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size(); ++i) {
+      out += r[i];
+      if (i + 1 < r.size()) out.append(width[i] - r[i].size() + 2, ' ');
+    }
+    out += '\n';
   }
   return out;
 }
@@ -44,6 +44,7 @@ std::string FormatVersionList(
   std::vector<std::vector<std::string>> rows = {
       {"VERSION", "TYPE", "ARCHITECTURE", "STATUS", "VALIDATED FOR",
        "ACTIVE IN", "SIZE MB", "CREATED"}};
+  rows.reserve(versions.size() + 1);
   for (const auto& v : versions) {
     std::vector<std::string> active_in;
     for (const auto& [env, id] : active) {
@@ -62,7 +63,7 @@ std::string FormatVersionList(
                     active_in.empty() ? "-" : absl::StrJoin(active_in, ","),
                     absl::StrFormat("%.3f", v.size_mb()), v.creation_date});
   }
-  return FormatTable(rows);
+  return FormatTable(std::move(rows));
 }
 
 std::string FormatVersionInfo(

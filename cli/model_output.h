@@ -14,7 +14,7 @@ namespace spatial::cli {
 
 // Left-aligned columns separated by two spaces; every cell escaped for the
 // terminal (base::EscapeForTerminal).
-std::string FormatTable(const std::vector<std::vector<std::string>>& rows);
+std::string FormatTable(std::vector<std::vector<std::string>> rows);
 
 // `active` maps environment -> active version id; `imported` version id ->
 // the environments of its imported validations (shown as such).

@@ -33,11 +33,9 @@ absl::StatusOr<std::map<std::string, std::string>> ActiveVersions(
 absl::StatusOr<std::map<std::string, std::vector<std::string>>>
 ImportedValidations(registry::Registry& reg) {
   std::map<std::string, std::vector<std::string>> out;
-  ASSIGN_OR_RETURN(auto validations, reg.ListValidations(""));
-  for (const auto& r : validations) {
-    if (registry::IsImportedValidation(r.result))
-      out[r.version_id].push_back(r.environment);
-  }
+  ASSIGN_OR_RETURN(auto imported, reg.ListImportedValidations());
+  for (auto& [version_id, environment] : imported)
+    out[version_id].push_back(std::move(environment));
   return out;
 }
 

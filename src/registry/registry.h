@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -25,6 +26,7 @@
 #include "absl/time/time.h"
 #include "src/registry/audit.h"
 #include "src/registry/audit_links.h"
+#include "src/registry/measurement.h"
 #include "src/registry/model_version.h"
 
 namespace spatial::registry {
@@ -89,6 +91,21 @@ class Registry {
   // Validations of one version, or of all when `version_id` is empty.
   virtual absl::StatusOr<std::vector<ValidationRecord>> ListValidations(
       absl::string_view version_id) = 0;
+  // (version id, environment) of every validation that came in by import
+  // (IsImportedValidation: history only), ordered by version id, then
+  // environment. An adapter may answer without parsing every result: `spatial
+  // model list` asks this of every version.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+  ListImportedValidations() {
+    auto all = ListValidations("");
+    if (!all.ok()) return all.status();
+    std::vector<std::pair<std::string, std::string>> out;
+    for (auto& r : *all) {
+      if (IsImportedValidation(r.result))
+        out.emplace_back(std::move(r.version_id), std::move(r.environment));
+    }
+    return out;
+  }
 
   // Makes `event.version_id` active in `event.environment`, atomically:
   // FailedPrecondition when the version is not validated for it or is active

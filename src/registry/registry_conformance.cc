@@ -275,6 +275,30 @@ TEST_P(RegistryConformanceTest, SummariesCarryTableFields) {
             std::vector<std::string>{"development"});
 }
 
+// Imported validations are exactly those whose result has "imported": true
+// at the top (IsImportedValidation), whatever the adapter reads them with.
+TEST_P(RegistryConformanceTest, ListsImportedValidationsAsTheirResultsSay) {
+  for (const char* id : {"v1", "v2", "v3"})
+    ASSERT_TRUE(reg_->AddVersion(TestVersion(id)).ok());
+  auto record = [&](const char* id, const char* env, Json result) {
+    ValidationRecord r = TestValidation(id, env, true);
+    r.result = std::move(result);
+    ASSERT_TRUE(reg_->RecordValidation(r).ok());
+  };
+  record("v1", "development", {{"valid", true}, {"imported", true}});
+  record("v1", "production", {{"imported", 1}});
+  record("v2", "development", {{"imported", "true"}});
+  record("v2", "production", {{"detail", {{"imported", true}}}});
+  record("v3", "development", {{"imported", false}});
+  record("v3", "production", {{"imported", true}});
+  auto imported = reg_->ListImportedValidations();
+  ASSERT_TRUE(imported.ok()) << imported.status();
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(*imported, (Pairs{{"v1", "development"}, {"v3", "production"}}));
+  // The same answer as the judgement of every parsed record.
+  EXPECT_EQ(*imported, *reg_->Registry::ListImportedValidations());
+}
+
 }  // namespace
 }  // namespace spatial::registry
 

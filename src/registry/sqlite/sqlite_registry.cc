@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <map>
+#include <string>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -49,7 +52,19 @@ auto InWriteTx(sqlite3* db, Fn fn)
   return result;
 }
 
-using Index = std::map<std::string, size_t, std::less<>>;
+using Index = std::unordered_map<std::string, size_t>;
+
+// Room for every version, so that a listing of 10,000 neither moves its
+// versions as the vector grows nor rehashes the index.
+absl::Status ReserveForVersions(sqlite3* db, Index& index,
+                                std::vector<ModelVersion>& out) {
+  Stmt c(db, "SELECT count(*) FROM versions");
+  ASSIGN_OR_RETURN(bool row, c.Step());
+  size_t n = row ? static_cast<size_t>(c.Int(0)) : 0;
+  out.reserve(n);
+  index.reserve(n);
+  return absl::OkStatus();
+}
 
 // Fills deployment_environments of the versions in `out` (by id in `index`).
 absl::Status AddValidatedEnvironments(sqlite3* db, const Index& index,
@@ -200,6 +215,7 @@ absl::StatusOr<std::vector<ModelVersion>> SqliteRegistry::ListVersions() {
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, false));
   std::vector<ModelVersion> out;
   Index index;
+  RETURN_IF_ERROR(ReserveForVersions(db_, index, out));
   Stmt s(db_, absl::StrCat("SELECT ", kVersionColumns,
                            " FROM versions ORDER BY seq"));
   RETURN_IF_ERROR(s.ForEachRow([&]() -> absl::Status {
@@ -228,6 +244,7 @@ SqliteRegistry::ListVersionSummaries() {
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db_, false));
   std::vector<ModelVersion> out;
   Index index;
+  RETURN_IF_ERROR(ReserveForVersions(db_, index, out));
   // No JSON columns: parsing them is most of the cost of a full listing.
   Stmt s(db_,
          "SELECT id, model_type, architecture, file_path, creation_date, "
@@ -314,6 +331,24 @@ absl::StatusOr<std::vector<ValidationRecord>> SqliteRegistry::ListValidations(
   RETURN_IF_ERROR(s.ForEachRow([&]() -> absl::Status {
     out.push_back({s.Text(0), s.Text(1), s.Int(2) != 0, ParseStored(s.Text(3)),
                    s.Text(4), s.Text(5), s.Text(6)});
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+SqliteRegistry::ListImportedValidations() {
+  absl::MutexLock lock(&mu_);
+  // SQLite's JSON functions judge the stored text as IsImportedValidation
+  // judges it parsed: "imported" must be JSON true (not 1 or "true"); text
+  // that is not JSON is no import.
+  Stmt s(db_,
+         "SELECT version_id, environment FROM validations WHERE CASE WHEN "
+         "json_valid(result) THEN json_type(result, '$.imported') END = 'true' "
+         "ORDER BY version_id, environment");
+  std::vector<std::pair<std::string, std::string>> out;
+  RETURN_IF_ERROR(s.ForEachRow([&]() -> absl::Status {
+    out.emplace_back(s.Text(0), s.Text(1));
     return absl::OkStatus();
   }));
   return out;

@@ -42,6 +42,8 @@ class SqliteRegistry final : public Registry {
   absl::Status RecordValidation(const ValidationRecord& r) override;
   absl::StatusOr<std::vector<ValidationRecord>> ListValidations(
       absl::string_view version_id) override;
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+  ListImportedValidations() override;
   absl::StatusOr<DeploymentEvent> Activate(DeploymentEvent event) override;
   absl::StatusOr<std::optional<std::string>> ActiveVersion(
       absl::string_view environment) override;
