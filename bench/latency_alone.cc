@@ -11,6 +11,11 @@
 //  d) open loop (Poisson, latency from the scheduled send, so free of
 //     coordinated omission) at 5% and 50% of that saturation: p99 against
 //     the in-process p99 (goal <= 1.5x).
+// And, to explain what it measures (no verdicts): where b)'s overhead goes
+// (the server's own time per request from its /metrics, the rest being the
+// client and loopback; the HTTP floor: the same request refused with 400
+// before decoding), and the in-process reference paced as d)'s 5% requests
+// arrived (what the same work costs on a machine that idles between images).
 // A MISS is a result: the exit status only says whether the bench ran.
 #include <unistd.h>
 
@@ -20,7 +25,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <numeric>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -138,11 +145,15 @@ double Mean(const std::vector<int64_t>& v) {
          static_cast<double>(v.size());
 }
 
+// The untimed pause between two in-process images.
+using Gap = std::function<std::chrono::nanoseconds()>;
+
 // Decode + PrepareInput + Classify of one image at a time, each timed (ns),
-// `n` images cycled over `jpegs` after one uncounted pass, with a short
-// untimed pause between images.
+// `n` images cycled over `jpegs` after one uncounted pass, with an untimed
+// pause between images (`gap`; default 200 us).
 std::vector<int64_t> InProcess(spatial::inference::Classifier& c,
-                               const std::vector<std::string>& jpegs, int n) {
+                               const std::vector<std::string>& jpegs, int n,
+                               const Gap& gap = nullptr) {
   std::vector<int64_t> ns;
   ns.reserve(static_cast<size_t>(n));
   auto one = [&](const std::string& jpeg) {
@@ -162,7 +173,7 @@ std::vector<int64_t> InProcess(spatial::inference::Classifier& c,
     // Untimed pause, as between two requests at concurrency 1: on a loaded
     // machine the scheduler treats a thread that never sleeps worse than the
     // server's workers, which sleep between requests.
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    std::this_thread::sleep_for(gap ? gap() : std::chrono::microseconds(200));
   }
   return ns;
 }
@@ -246,6 +257,10 @@ int main(int argc, char** argv) {
   // b) one request at a time, alternating with the in-process reference in
   // short rounds, so that both see the same load of the (shared) machine.
   lt::LevelResult served;
+  const char kClassify[] = "endpoint=\"/classify\"";
+  const auto server_before = spatial::bench::Histogram(
+      spatial::bench::Get(server.port(), "/metrics").body,
+      "pizza_api_request_duration_seconds", kClassify);
   for (int r = 0; r < args.rounds; ++r) {
     std::vector<int64_t> part = InProcess(
         **classifier, jpegs, std::max(1, args.engine_n / args.rounds));
@@ -262,6 +277,32 @@ int main(int argc, char** argv) {
   }
   const size_t alternated = reference.size();
   const double alt_mean = Mean(reference);
+  const auto server_after = spatial::bench::Histogram(
+      spatial::bench::Get(server.port(), "/metrics").body,
+      "pizza_api_request_duration_seconds", kClassify);
+  const double server_count = server_after.count - server_before.count;
+  const double server_mean_ns =
+      server_count > 0
+          ? (server_after.sum - server_before.sum) / server_count * 1e9
+          : 0;
+
+  // b2) the HTTP floor: the same multipart request, refused (400) while its
+  // form is read, before any decoding, one at a time.
+  lt::LevelResult floor;
+  {
+    lt::http::BenchOptions f = o;
+    f.requests.requests.clear();
+    auto set = lt::BuildRequests(
+        o.url, {.image_file = files[0], .fields = {{"use_spatial", "maybe"}}});
+    if (!set.ok()) Die(std::string(set.status().message()));
+    f.requests.requests = std::move(set->requests);
+    f.concurrency = {1};
+    f.warmup = absl::Seconds(0.2);
+    f.duration = absl::Seconds(std::max(1.0, args.alone_s / 3));
+    auto run = lt::http::RunBench(f);
+    if (!run.ok()) Die(std::string(run.status().message()));
+    floor = run->at(0);
+  }
 
   // c) saturation.
   double best = 0;
@@ -307,6 +348,17 @@ int main(int argc, char** argv) {
   const double ref_p50 = Quantile(reference, 0.5),
                ref_p99 = Quantile(reference, 0.99);
 
+  // d2) the in-process reference paced as the 5% phase's requests arrived
+  // (Poisson gaps at its rate, untimed): what the same work costs on a
+  // machine that idles between images. Information, not a verdict.
+  std::mt19937_64 rng(7);
+  std::exponential_distribution<double> arrival(open[0].rate);
+  const int paced_n = std::clamp(static_cast<int>(open[0].rate * args.open_s),
+                                 50, args.engine_n);
+  std::vector<int64_t> paced = InProcess(**classifier, jpegs, paced_n, [&]() {
+    return std::chrono::nanoseconds(static_cast<int64_t>(arrival(rng) * 1e9));
+  });
+
   std::printf(
       "a) in-process, 1 thread, decode + preprocess + inference of one image "
       "at a time: %zu images in %d rounds alternating with b), %zu after d)\n"
@@ -341,6 +393,20 @@ int main(int argc, char** argv) {
       Us(served_p50 - alt_mean), Us(served_p50 - alt_p50), Ms(alt_p50),
       overhead_us, kOverheadGoalUs,
       Verdict(overhead_us <= kOverheadGoalUs && served.stats.failed() == 0));
+  const auto& fl = floor.stats;
+  std::printf(
+      "   where it goes: the server's own time per /classify over b) (its "
+      "request_duration histogram) %.3f ms = in-process mean %+.1f us;\n"
+      "   the rest, %.1f us, is the client and loopback TCP. The HTTP floor "
+      "(the same multipart request refused with 400\n"
+      "   before decoding, c=1, %llu requests, statuses %s): p50 %.1f us  "
+      "p99 %.1f us\n",
+      Ms(server_mean_ns), Us(server_mean_ns - alt_mean),
+      Us(h.mean_ns() - server_mean_ns),
+      static_cast<unsigned long long>(fl.responses),
+      fl.responses == fl.status_counts[400] ? "all 400" : "NOT all 400",
+      Us(static_cast<double>(fl.latency.ValueAtQuantile(0.5))),
+      Us(static_cast<double>(fl.latency.ValueAtQuantile(0.99))));
   std::string sweep_line;
   for (const auto& s : sweep) absl::StrAppend(&sweep_line, "  ", s);
   std::printf(
@@ -364,6 +430,16 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(s.failed()),
         static_cast<unsigned long long>(s.late_sends));
   }
+  const double paced_p99 = Quantile(paced, 0.99);
+  const double open5_p99 =
+      static_cast<double>(open[0].result.stats.latency.ValueAtQuantile(0.99));
+  std::printf(
+      "   in-process paced as the 5%% phase (%zu images, Poisson gaps at %.1f "
+      "/s): p50 %.3f ms  p99 %.3f ms;\n"
+      "   5%% served p99 / paced in-process p99 %.2f (information: the "
+      "reference of the goal is the unpaced p99 above)\n",
+      paced.size(), open[0].rate, Ms(Quantile(paced, 0.5)), Ms(paced_p99),
+      paced_p99 > 0 ? open5_p99 / paced_p99 : 0);
   auto metrics = spatial::bench::Get(server.port(), "/metrics");
   std::printf(
       "   server: mean batch size over the run %.2f\n",

@@ -81,8 +81,9 @@ double MetricMax(const std::string& metrics, const std::string& name) {
 }
 
 // Mean of a Prometheus histogram from its _sum and _count lines.
-double HistogramMean(const std::string& metrics, const std::string& name) {
-  double sum = 0, count = 0;
+HistogramTotals Histogram(const std::string& metrics, const std::string& name,
+                          const std::string& labels) {
+  HistogramTotals t;
   for (absl::string_view line : absl::StrSplit(metrics, '\n')) {
     auto value = [&] {
       double v = 0;
@@ -91,10 +92,16 @@ double HistogramMean(const std::string& metrics, const std::string& name) {
         (void)absl::SimpleAtod(line.substr(sp + 1), &v);
       return v;
     };
-    if (absl::StartsWith(line, name + "_sum")) sum += value();
-    if (absl::StartsWith(line, name + "_count")) count += value();
+    if (!labels.empty() && !absl::StrContains(line, labels)) continue;
+    if (absl::StartsWith(line, name + "_sum")) t.sum += value();
+    if (absl::StartsWith(line, name + "_count")) t.count += value();
   }
-  return count > 0 ? sum / count : 0;
+  return t;
+}
+
+double HistogramMean(const std::string& metrics, const std::string& name) {
+  HistogramTotals t = Histogram(metrics, name);
+  return t.count > 0 ? t.sum / t.count : 0;
 }
 
 namespace {

@@ -38,6 +38,13 @@ double CpuSeconds(pid_t pid);
 // `name` (e.g. a gauge per model), and a histogram's mean (_sum / _count).
 double MetricMax(const std::string& metrics, const std::string& name);
 double HistogramMean(const std::string& metrics, const std::string& name);
+// A histogram's _sum and _count over the series whose labels contain
+// `labels` (e.g. `endpoint="/classify"`; "" for all of them).
+struct HistogramTotals {
+  double sum = 0, count = 0;
+};
+HistogramTotals Histogram(const std::string& metrics, const std::string& name,
+                          const std::string& labels = "");
 
 // "2.31 2.10 1.95" from /proc/loadavg.
 std::string LoadAverage();
