@@ -1,8 +1,9 @@
 // Black-box tests that the registry, audit, key and token commands start
 // without the inference stack (issue 22): the real `spatial` run under
 // LD_DEBUG=libs (the dynamic loader names every library it loads on stderr,
-// through an exec too) loads no OpenCV, protobuf or libonnx, while the
-// commands that read or run a model (handed to spatial-full) do.
+// through an exec too) loads no OpenCV, protobuf, libonnx or libpq, while the
+// commands that read or run a model (handed to spatial-full) do, and so does
+// a command that names a PostgreSQL registry.
 #include <string>
 #include <vector>
 
@@ -17,9 +18,12 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// The libraries of the inference stack, as the loader names them.
-const char* const kInferenceLibraries[] = {
-    "libopencv_dnn.so", "libonnx", "libprotobuf.so", "libopencv_core.so"};
+// The libraries of the inference stack and the PostgreSQL client (libpq
+// brings Kerberos, LDAP and GnuTLS), as the loader names them: only
+// spatial-full links them.
+const char* const kInferenceLibraries[] = {"libopencv_dnn.so", "libonnx",
+                                           "libprotobuf.so",
+                                           "libopencv_core.so", "libpq.so"};
 
 // `spatial ARGS...` in the sandbox with LD_DEBUG=libs set through env(1).
 ProcessResult UnderLdDebug(const Sandbox& box,
@@ -76,6 +80,32 @@ TEST(CliStartupTest, CommandsThatReadAModelLoadTheInferenceStack) {
       EXPECT_THAT(r.err, HasSubstr(lib)) << r.command;
     }
   }
+}
+
+// A command that names a PostgreSQL location (flag or $SPATIAL_REGISTRY) is
+// handed to spatial-full, which has the client: the error is libpq's
+// (nothing listens on port 1), not "linked without the PostgreSQL client".
+TEST(CliStartupTest, APostgresRegistryIsHandedToTheFullProgram) {
+  Sandbox box;
+  const std::string url = "postgresql://nobody@127.0.0.1:1/none";
+  const std::vector<std::vector<std::string>> commands = {
+      {"model", "list", "--registry", url, "--store", box.dir() + "/store"},
+      {"model", "migrate", "--from", box.registry(), "--to", url},
+  };
+  for (const auto& args : commands) {
+    ProcessResult r = UnderLdDebug(box, args);
+    EXPECT_EQ(r.exit_code, 1) << r;
+    EXPECT_THAT(r.err, HasSubstr("libpq.so")) << r.command;
+    EXPECT_THAT(r.err, Not(HasSubstr("linked without the PostgreSQL client")))
+        << r;
+  }
+  ProcessResult r = RunProcess(
+      {"/usr/bin/env", "SPATIAL_REGISTRY=" + url, "LD_DEBUG=libs",
+       SpatialBinary(), "keys", "list", "--store", box.dir() + "/store"},
+      {.cwd = box.dir()});
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_THAT(r.err, HasSubstr("libpq.so")) << r.command;
+  EXPECT_THAT(r.err, HasSubstr("Connection refused")) << r;
 }
 
 }  // namespace
