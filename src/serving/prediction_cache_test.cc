@@ -150,7 +150,10 @@ TEST(PredictionCacheTest, ConcurrentUseKeepsTheInvariants) {
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 2000; ++i) {
-        const int image = (i * 7 + t) % 120;
+        // Every other lookup is one of 10 hot images (hits even when a
+        // thread runs alone, as on a loaded machine), the rest walk 200
+        // cold ones (more than the cache holds: evictions).
+        const int image = i % 2 == 0 ? (i / 2) % 10 : 10 + (i * 7 + t) % 200;
         const CacheModel& m = image % 3 ? kV1 : kV2;
         if (auto hit = cache.Lookup(Sha(image), m)) {
           // Each (image, model) always maps to the same result.
