@@ -72,12 +72,15 @@ absl::StatusOr<std::unique_ptr<Classifier>> Classifier::Open(
 PreparedInput PrepareInput(const Manifest& m, const cv::Mat& bgr) {
   PreparedInput p;
   const int vs = m.visual_size;
+  // Both encoders usually take the same size: the image is resized once.
+  const cv::Mat visual_in = vision::ResizeSquare(bgr, vs);
   p.visual.resize(3ull * vs * vs);
-  vision::VisualTensor(bgr, vs, m.normalization, p.visual.data());
+  vision::VisualTensor(visual_in, vs, m.normalization, p.visual.data());
   if (m.has_spatial()) {
     const int ss = m.spatial_size;
     p.spatial.resize(4ull * ss * ss);
-    p.maps = vision::SpatialTensor(bgr, ss, p.spatial.data());
+    p.maps = vision::SpatialTensor(ss == vs ? visual_in : bgr, ss,
+                                   p.spatial.data());
     p.features = vision::ComputeSpatialFeatures(p.maps);
   }
   return p;
