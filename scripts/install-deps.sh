@@ -14,7 +14,7 @@ BUILD_PACKAGES=(
   libboost-dev
   libsqlite3-dev
   libpqxx-dev
-  nlohmann-json3-dev libcli11-dev libabsl-dev libsodium-dev libspdlog-dev libfmt-dev
+  nlohmann-json3-dev libcli11-dev libabsl-dev libsodium-dev
   libgtest-dev libgmock-dev
 )
 # The tests, benchmarks and checks on top: PostgreSQL for the team-registry
