@@ -35,6 +35,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "bench/pizza_files.h"
 #include "bench/serve_child.h"
 #include "opencv2/core/utility.hpp"
 #include "src/inference/classifier.h"
@@ -196,26 +197,12 @@ int main(int argc, char** argv) {
       spatial::bench::LoadAverage().c_str());
   std::fflush(stdout);
 
-  std::string tmpl =
-      (fs::temp_directory_path() / "latency_alone.XXXXXX").string();
-  if (::mkdtemp(tmpl.data()) == nullptr) Die("mkdtemp failed");
-  const std::string dir = tmpl;
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } cleanup{dir};
+  const spatial::bench::TempDir temp("latency_alone");
+  const std::string& dir = temp.path();
 
   // 12 real rendered pizzas (two of each class), as JPEG files.
-  std::vector<std::string> jpegs, files;
-  for (int i = 0; i < 12; ++i) {
-    jpegs.push_back(
-        spatial::vision::RenderPizza(i % 6, 2026, i / 6, args.image_size).jpeg);
-    files.push_back(absl::StrCat(dir, "/pizza", i, ".jpg"));
-    std::ofstream(files.back(), std::ios::binary) << jpegs.back();
-  }
+  const auto [jpegs, files] =
+      spatial::bench::WritePizzas(dir, 12, 2026, args.image_size);
 
   cv::setNumThreads(1);  // as `spatial serve`: one inference per worker
   auto classifier = spatial::inference::Classifier::Open(args.model_dir);

@@ -8,7 +8,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -97,6 +100,22 @@ HistogramTotals Histogram(const std::string& metrics, const std::string& name,
     if (absl::StartsWith(line, name + "_count")) t.count += value();
   }
   return t;
+}
+
+TempDir::TempDir(const std::string& prefix) {
+  std::string tmpl =
+      (std::filesystem::temp_directory_path() / (prefix + ".XXXXXX")).string();
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    std::fprintf(stderr, "%s: cannot make a directory %s: %s\n", prefix.c_str(),
+                 tmpl.c_str(), std::strerror(errno));
+    std::exit(2);
+  }
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
 }
 
 double HistogramMean(const std::string& metrics, const std::string& name) {

@@ -46,6 +46,21 @@ struct HistogramTotals {
 HistogramTotals Histogram(const std::string& metrics, const std::string& name,
                           const std::string& labels = "");
 
+// A fresh directory $TMPDIR/PREFIX.XXXXXX, removed with all it holds when
+// this object goes. Exits 2 (the benchmarks' "could not run") when it cannot
+// be made.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 // "2.31 2.10 1.95" from /proc/loadavg.
 std::string LoadAverage();
 

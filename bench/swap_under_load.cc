@@ -146,17 +146,8 @@ int main(int argc, char** argv) {
       sysconf(_SC_NPROCESSORS_ONLN), spatial::bench::LoadAverage().c_str());
   std::fflush(stdout);
 
-  std::string tmpl =
-      (fs::temp_directory_path() / "swap_under_load.XXXXXX").string();
-  if (::mkdtemp(tmpl.data()) == nullptr) Die("mkdtemp failed");
-  const std::string dir = tmpl;
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } cleanup{dir};
+  const spatial::bench::TempDir temp("swap_under_load");
+  const std::string& dir = temp.path();
   const std::string reg = dir + "/reg.db", log = dir + "/cli.log";
   const std::string config = kSource + "/config/environments.json";
   auto model = [&](std::vector<std::string> a) {
