@@ -58,26 +58,10 @@ IMAGE=${GIVEN_IMAGE:-${KEEP_IMAGE:-localhost/pizza-api-spatial:container-test-$$
 CONTAINER=spatial-container-test-$$
 
 # ---- timing and cleanup -----------------------------------------------------
-TIMES=()
-STEP=""
-STEP_T0=0
-step() {  # step NAME: closes the previous step's timer, starts this one
-  end_step
-  STEP=$1
-  STEP_T0=$(date +%s%N)
-  echo "== $STEP"
-}
-end_step() {
-  if [ -n "$STEP" ]; then
-    local ds=$((($(date +%s%N) - STEP_T0) / 100000000))
-    TIMES+=("$(printf '%-36s %5d.%d s' "$STEP" $((ds / 10)) $((ds % 10)))")
-    STEP=""
-  fi
-}
-fail() {
-  echo "container-test: FAILED at '$STEP': $*" >&2
-  exit 1
-}
+# shellcheck disable=SC2034  # read by scripts/lib/steps.sh
+STEPS_PROGRAM=container-test STEPS_WIDTH=36
+# shellcheck source-path=SCRIPTDIR source=lib/steps.sh
+source "$ROOT/scripts/lib/steps.sh"
 
 WORK=""
 CREATED_CONTAINER=0
@@ -103,10 +87,7 @@ cleanup() {
     [ "$CREATED_IMAGE" = 1 ] && [ -z "$KEEP_IMAGE" ] && podman rmi "$IMAGE" >/dev/null 2>&1
     rm -rf "$WORK/conf"
   fi
-  if [ ${#TIMES[@]} -gt 0 ]; then
-    echo "---- container-test step times"
-    printf '%s\n' "${TIMES[@]}"
-  fi
+  print_step_times
   exit "$rc"
 }
 trap cleanup EXIT

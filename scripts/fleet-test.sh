@@ -55,26 +55,10 @@ PODS=(pizza-api-spatial-pod-0 pizza-api-spatial-pod-1)
 ENVIRONMENT=production
 
 # ---- timing and cleanup -----------------------------------------------------
-TIMES=()
-STEP=""
-STEP_T0=0
-step() {
-  end_step
-  STEP=$1
-  STEP_T0=$(date +%s%N)
-  echo "== $STEP"
-}
-end_step() {
-  if [ -n "$STEP" ]; then
-    local ds=$((($(date +%s%N) - STEP_T0) / 100000000))
-    TIMES+=("$(printf '%-44s %5d.%d s' "$STEP" $((ds / 10)) $((ds % 10)))")
-    STEP=""
-  fi
-}
-fail() {
-  echo "fleet-test: FAILED at '$STEP': $*" >&2
-  exit 1
-}
+# shellcheck disable=SC2034  # read by scripts/lib/steps.sh
+STEPS_PROGRAM=fleet-test STEPS_WIDTH=44
+# shellcheck source-path=SCRIPTDIR source=lib/steps.sh
+source "$ROOT/scripts/lib/steps.sh"
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 WORK=""       # podman's private config and storage
@@ -105,10 +89,7 @@ cleanup() {
     findmnt -rn -o TARGET | grep -F "$WORK/" | sort -r | while read -r m; do umount -l "$m"; done
     rm -rf "$WORK"
   fi
-  if [ ${#TIMES[@]} -gt 0 ]; then
-    echo "---- fleet-test step times"
-    printf '%s\n' "${TIMES[@]}"
-  fi
+  print_step_times
   exit "$rc"
 }
 trap cleanup EXIT
