@@ -105,16 +105,36 @@ void AppendAudit(Tx& tx, const AuditNote& note,
   for (const auto& row : rows) Link(tx, row, r.seq);
 }
 
+namespace {
+
+AuditRecord AuditRecordOf(const pqxx::row& row) {
+  return {row[0].as<int64_t>(), Text(row[1]), Text(row[2]),
+          Text(row[3]),         Text(row[4]), sql::ParseStored(Text(row[5])),
+          Text(row[6]),         Text(row[7])};
+}
+
+}  // namespace
+
 std::vector<AuditRecord> ReadAudit(Tx& tx) {
   std::vector<AuditRecord> out;
   for (const auto& row :
        tx.exec("SELECT seq, time, actor, action, subject, details, "
                "prev_hash, hash FROM audit_log ORDER BY seq")) {
-    out.push_back({row[0].as<int64_t>(), Text(row[1]), Text(row[2]),
-                   Text(row[3]), Text(row[4]), sql::ParseStored(Text(row[5])),
-                   Text(row[6]), Text(row[7])});
+    out.push_back(AuditRecordOf(row));
   }
   return out;
+}
+
+Registry::AuditPage ReadAuditPage(Tx& tx, size_t offset, size_t limit) {
+  Registry::AuditPage page;
+  page.total = tx.exec("SELECT COUNT(*) FROM audit_log")[0][0].as<int64_t>();
+  for (const auto& row : tx.exec_params(
+           "SELECT seq, time, actor, action, subject, details, prev_hash, "
+           "hash FROM audit_log ORDER BY seq DESC LIMIT $1 OFFSET $2",
+           static_cast<int64_t>(limit), static_cast<int64_t>(offset))) {
+    page.records.push_back(AuditRecordOf(row));
+  }
+  return page;
 }
 
 std::vector<AuditedRow> ReadAuditedRows(Tx& tx) {

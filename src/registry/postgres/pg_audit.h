@@ -10,6 +10,7 @@
 
 #include "src/registry/audit.h"
 #include "src/registry/audit_links.h"
+#include "src/registry/registry.h"
 
 namespace spatial::registry::pg {
 
@@ -23,6 +24,11 @@ void AppendAudit(pqxx::transaction_base& tx, const AuditNote& note,
 
 // The whole log in seq order, as stored.
 std::vector<AuditRecord> ReadAudit(pqxx::transaction_base& tx);
+
+// One page of it, newest first, and how many records the log holds
+// (Registry::ListAuditPage).
+Registry::AuditPage ReadAuditPage(pqxx::transaction_base& tx, size_t offset,
+                                  size_t limit);
 
 // Every audited row with its audit_seq.
 std::vector<AuditedRow> ReadAuditedRows(pqxx::transaction_base& tx);

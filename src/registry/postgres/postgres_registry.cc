@@ -339,6 +339,15 @@ absl::StatusOr<std::vector<AuditRecord>> PostgresRegistry::ListAudit() {
       [&](Tx& tx) -> absl::StatusOr<Out> { return pg::ReadAudit(tx); });
 }
 
+absl::StatusOr<Registry::AuditPage> PostgresRegistry::ListAuditPage(
+    size_t offset, size_t limit) {
+  absl::MutexLock lock(&mu_);
+  return session_->Run("cannot read the audit log", TxKind::kRead,
+                       [&](Tx& tx) -> absl::StatusOr<AuditPage> {
+                         return pg::ReadAuditPage(tx, offset, limit);
+                       });
+}
+
 absl::StatusOr<AuditSnapshot> PostgresRegistry::ReadAuditSnapshot() {
   absl::MutexLock lock(&mu_);
   return session_->Run(

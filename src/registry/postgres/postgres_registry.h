@@ -65,6 +65,7 @@ class PostgresRegistry final : public Registry {
   absl::StatusOr<std::vector<StoredSignature>> ListSignatures(
       absl::string_view version_id) override;
   absl::StatusOr<std::vector<AuditRecord>> ListAudit() override;
+  absl::StatusOr<AuditPage> ListAuditPage(size_t offset, size_t limit) override;
   absl::StatusOr<AuditSnapshot> ReadAuditSnapshot() override;
   // LISTEN/NOTIFY on a connection of its own (src/registry/postgres/
   // pg_listener.h).
