@@ -1,7 +1,8 @@
 // preprocess_levers: what each decode/preprocessing lever of issue #22 is
 // worth per image, in CPU time of one thread (other load on the machine moves
 // it far less than wall time), on held-out renders, in one run:
-//  - percentiles of the spatial maps by selection (vision::Percentiles, what
+//  - percentiles of the spatial maps by one radix sort (vision::Percentiles,
+//  what
 //    the code does) against the full sorts it replaced (a copy of the old
 //    code kept here as the reference);
 //  - JPEG decode scaled straight to the model's input size
@@ -52,7 +53,7 @@ double TimeUs(int rounds, size_t n, const std::function<void(size_t)>& fn) {
   return per[per.size() / 2];
 }
 
-// The percentile the code used before selection: a full sort per call.
+// The percentile the code used before: a full comparison sort per call.
 float SortedPercentile(std::vector<float>& values, float q) {
   std::sort(values.begin(), values.end());
   double pos = (q / 100.0) * static_cast<double>(values.size() - 1);
@@ -213,18 +214,18 @@ int Run(int argc, char** argv) {
   line("preprocess (resize, visual, spatial, features), full", prep_full);
   line("preprocess of the scaled decode (no resize)", prep_scaled);
   line("percentiles by full sorts (old code, reference)", pct_sort);
-  line("percentiles by selection (now)", pct_select);
+  line("percentiles by one radix sort (now)", pct_select);
   line("inference, batch 1", infer);
   line("old total: full decode, sorts, inference", base);
   std::printf("b) what each lever saves per image\n");
-  line("selection instead of sorts", pct_sort - pct_select);
+  line("radix sort instead of sorts", pct_sort - pct_select);
   line("scaled decode (decode + preprocess)",
        dec_full + prep_full - dec_scaled - prep_scaled);
-  line("new total with selection (default)", base - (pct_sort - pct_select));
-  line("new total with selection + scaled decode (opt-in)",
+  line("new total with radix sort (default)", base - (pct_sort - pct_select));
+  line("new total with radix sort + scaled decode (opt-in)",
        dec_scaled + prep_scaled + infer);
   std::printf("c) same answers?\n");
-  std::printf("  selection == sorts on %zu of %zu images' grey percentiles\n",
+  std::printf("  radix sort == sorts on %zu of %zu images' grey percentiles\n",
               pct_equal, n);
   std::printf(
       "  scaled decode: same class on %zu of %zu (%.2f%%), accuracy %.2f%% "

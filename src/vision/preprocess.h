@@ -64,11 +64,11 @@ struct SpatialFeatures {
 };
 SpatialFeatures ComputeSpatialFeatures(const SpatialMaps& maps);
 
-// Linear-interpolated percentile (q in [0,100]) of `values` (reordered), as
-// numpy's default; by selection, not a full sort.
+// Linear-interpolated percentile (q in [0,100]) of finite `values` (left
+// sorted), as numpy's default; by a linear-time radix sort.
 float Percentile(std::vector<float>& values, float q);
-// Several percentiles of the same values (reordered), cheapest in ascending
-// order of q; each is what Percentile(values, q) gives.
+// Several percentiles of the same values (left sorted), from one sort; each
+// is what Percentile(values, q) gives.
 std::vector<float> Percentiles(std::vector<float>& values,
                                std::initializer_list<float> qs);
 

@@ -74,13 +74,15 @@ TEST(PreprocessTest, PercentileInterpolatesLikeNumpy) {
   EXPECT_FLOAT_EQ(Percentile(v, 25), 1.75f);
 }
 
-// Selection gives exactly what a full sort gives, for quantiles in any
-// order, on values with many ties.
+// The radix sort gives exactly what a comparison sort gives, for quantiles
+// in any order, on values with many ties, negatives and both zeros.
 TEST(PreprocessTest, PercentilesEqualSortedReference) {
   cv::RNG rng(7);
-  for (int n : {1, 2, 5, 64, 4096}) {
+  for (int n : {1, 2, 5, 64, 4096, 16384}) {
     std::vector<float> v(static_cast<size_t>(n));
-    for (float& x : v) x = static_cast<float>(rng.uniform(0, 20)) / 7.0f;
+    for (float& x : v) x = static_cast<float>(rng.uniform(-20, 20)) / 7.0f;
+    if (n > 2) v[1] = -0.0f;
+    if (n > 4096) v[2] = 3e-39f;  // a subnormal
     std::vector<float> sorted = v;
     std::sort(sorted.begin(), sorted.end());
     auto reference = [&](float q) {
