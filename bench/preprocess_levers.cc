@@ -140,8 +140,8 @@ int Run(int argc, char** argv) {
     scaled[i] = *vision::DecodeImage(jpegs[i], scaled_limits);
     pf[i] = (*cls)->Prepare(full[i]);
     ps[i] = (*cls)->Prepare(scaled[i]);
-    pin[i] =
-        InputsOf(vision::ResizeSquare(full[i], m.spatial_size), pf[i].maps);
+    const cv::Mat resized = vision::ResizeSquare(full[i], m.spatial_size);
+    pin[i] = InputsOf(resized, vision::ComputeSpatialMaps(resized));
   }
   std::printf(
       "preprocess_levers: %zu held-out renders (%d per class, seed %llu, %dpx "

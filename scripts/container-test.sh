@@ -60,7 +60,7 @@ CONTAINER=spatial-container-test-$$
 # ---- timing and cleanup -----------------------------------------------------
 # shellcheck disable=SC2034  # read by scripts/lib/steps.sh
 STEPS_PROGRAM=container-test STEPS_WIDTH=36
-# shellcheck source-path=SCRIPTDIR source=lib/steps.sh
+# shellcheck source-path=SCRIPTDIR source=lib/steps.sh disable=SC1091
 source "$ROOT/scripts/lib/steps.sh"
 
 WORK=""

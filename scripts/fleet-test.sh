@@ -57,7 +57,7 @@ ENVIRONMENT=production
 # ---- timing and cleanup -----------------------------------------------------
 # shellcheck disable=SC2034  # read by scripts/lib/steps.sh
 STEPS_PROGRAM=fleet-test STEPS_WIDTH=44
-# shellcheck source-path=SCRIPTDIR source=lib/steps.sh
+# shellcheck source-path=SCRIPTDIR source=lib/steps.sh disable=SC1091
 source "$ROOT/scripts/lib/steps.sh"
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 

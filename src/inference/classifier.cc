@@ -79,9 +79,9 @@ PreparedInput PrepareInput(const Manifest& m, const cv::Mat& bgr) {
   if (m.has_spatial()) {
     const int ss = m.spatial_size;
     p.spatial.resize(4ull * ss * ss);
-    p.maps = vision::SpatialTensor(ss == vs ? visual_in : bgr, ss,
-                                   p.spatial.data());
-    p.features = vision::ComputeSpatialFeatures(p.maps);
+    const vision::SpatialMaps maps =
+        vision::SpatialTensor(ss == vs ? visual_in : bgr, ss, p.spatial.data());
+    p.features = vision::ComputeSpatialFeatures(maps);
   }
   return p;
 }

@@ -17,11 +17,13 @@
 
 namespace spatial::inference {
 
-// One image's model inputs (and, for a spatial model, its maps and features).
+// One image's model inputs (and, for a spatial model, its features). It
+// waits in the batcher's queue, so it holds nothing twice: the depth and
+// normal maps are the spatial tensor's planes (SpatialTensor).
 struct PreparedInput {
-  std::vector<float> visual;   // 3 x S x S
-  std::vector<float> spatial;  // 4 x S x S, empty without a spatial input
-  vision::SpatialMaps maps;    // empty without a spatial input
+  std::vector<float> visual;  // 3 x S x S
+  // depth, nx, ny, nz planes of S x S; empty without a spatial input
+  std::vector<float> spatial;
   vision::SpatialFeatures features;
 };
 

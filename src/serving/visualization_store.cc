@@ -1,10 +1,12 @@
 // VisualizationStore (visualization_store.h). Thread-safe.
 #include "src/serving/visualization_store.h"
 
+#include <cmath>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "opencv2/core.hpp"
 #include "opencv2/imgproc.hpp"
 #include "src/serving/live_accuracy.h"
 #include "src/serving/responses.h"
@@ -14,9 +16,20 @@ namespace spatial::serving {
 
 std::string VisualizationStore::Store(const inference::PreparedInput& input,
                                       const std::string& owner) {
+  // The depth and normal maps are the spatial tensor's four planes.
+  const auto side = static_cast<int>(
+      std::lround(std::sqrt(static_cast<double>(input.spatial.size()) / 4.0)));
+  if (side <= 0 || 4ull * side * side != input.spatial.size()) return "";
+  auto plane = [&](int k) {
+    return cv::Mat(side, side, CV_32F,
+                   const_cast<float*>(input.spatial.data()) +
+                       static_cast<size_t>(k) * side * side);
+  };
+  cv::Mat normals;
+  cv::merge(std::vector<cv::Mat>{plane(1), plane(2), plane(3)}, normals);
   cv::Mat depth8, normals8;
-  input.maps.depth.convertTo(depth8, CV_8U, 255.0);
-  cv::Mat shifted = (input.maps.normals + cv::Scalar(1, 1, 1)) * 127.5;
+  plane(0).convertTo(depth8, CV_8U, 255.0);
+  cv::Mat shifted = (normals + cv::Scalar(1, 1, 1)) * 127.5;
   shifted.convertTo(normals8, CV_8UC3);
   cv::cvtColor(normals8, normals8,
                cv::COLOR_RGB2BGR);  // nx -> red, ny -> green, nz -> blue
