@@ -20,36 +20,44 @@ absl::StatusOr<std::unique_ptr<Batcher>> Batcher::Start(
   if (!(options.fault_rate >= 0 && options.fault_rate <= 1)) {
     return absl::InvalidArgumentError("fault rate must be in [0, 1]");
   }
-  std::vector<std::unique_ptr<inference::Classifier>> classifiers;
-  for (int i = 0; i < options.workers; ++i) {
-    auto c = factory();
-    if (!c.ok()) return c.status();
-    classifiers.push_back(std::move(*c));
-  }
-  if (warmup.input && warmup.rounds > 0) {
-    std::vector<absl::Status> results(classifiers.size());
-    std::vector<std::thread> warmers;
-    for (size_t w = 0; w < classifiers.size(); ++w) {
-      warmers.emplace_back([&, w] {
-        // Best effort: a warm-up at normal priority is still a warm-up.
-        if (warmup.nice > 0)
-          ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()),
-                        warmup.nice);
-        for (int r = 0; r < warmup.rounds && results[w].ok(); ++r) {
-          for (int n = 1; n <= options.max_batch && results[w].ok(); ++n) {
-            std::vector<const inference::PreparedInput*> batch(
-                static_cast<size_t>(n), warmup.input.get());
-            results[w] = classifiers[w]->Classify(batch).status();
-          }
-        }
-      });
-    }
-    for (auto& t : warmers) t.join();
-    for (const auto& s : results) {
-      if (!s.ok()) {
-        return absl::Status(s.code(),
-                            absl::StrCat("warm-up failed: ", s.message()));
+  // One short-lived thread per worker opens its classifier and warms it up,
+  // all at once; for a swap (warmup.nice > 0) at a lower priority, so that
+  // the whole load of the next version, the graph's parsing included,
+  // yields the CPU to the version serving meanwhile. The workers themselves
+  // are started below, by this thread, at its priority.
+  const auto n = static_cast<size_t>(options.workers);
+  std::vector<std::unique_ptr<inference::Classifier>> classifiers(n);
+  std::vector<absl::Status> opened(n), warmed(n);
+  std::vector<std::thread> loaders;
+  for (size_t w = 0; w < n; ++w) {
+    loaders.emplace_back([&, w] {
+      // Best effort: a load at normal priority is still a load.
+      if (warmup.nice > 0)
+        ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), warmup.nice);
+      auto c = factory();
+      if (!c.ok()) {
+        opened[w] = c.status();
+        return;
       }
+      classifiers[w] = std::move(*c);
+      if (!warmup.input) return;
+      for (int r = 0; r < warmup.rounds && warmed[w].ok(); ++r) {
+        for (int k = 1; k <= options.max_batch && warmed[w].ok(); ++k) {
+          std::vector<const inference::PreparedInput*> batch(
+              static_cast<size_t>(k), warmup.input.get());
+          warmed[w] = classifiers[w]->Classify(batch).status();
+        }
+      }
+    });
+  }
+  for (auto& t : loaders) t.join();
+  for (const auto& s : opened) {
+    if (!s.ok()) return s;
+  }
+  for (const auto& s : warmed) {
+    if (!s.ok()) {
+      return absl::Status(s.code(),
+                          absl::StrCat("warm-up failed: ", s.message()));
     }
   }
   std::unique_ptr<Batcher> b(new Batcher(options, std::move(observer),

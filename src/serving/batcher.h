@@ -39,9 +39,10 @@ namespace spatial::serving {
 struct Warmup {
   std::shared_ptr<const inference::PreparedInput> input;
   int rounds = 0;
-  // > 0: the warm-up threads run at this nice value, so that warming a
-  // version to swap in yields the CPU to the version serving meanwhile. Only
-  // those short-lived threads are lowered; the workers run at normal priority.
+  // > 0: the threads that open and warm up the classifiers run at this nice
+  // value, so that loading a version to swap in yields the CPU to the version
+  // serving meanwhile. Only those short-lived threads are lowered; the
+  // workers run at normal priority.
   int nice = 0;
 };
 
@@ -65,8 +66,8 @@ class Batcher {
   // Called after each batch with its size and the seconds it took.
   using BatchObserver = std::function<void(int size, double seconds)>;
 
-  // Creates one classifier per worker (a failure fails Start), warms them up
-  // in parallel (a failure fails Start) and starts the workers.
+  // Creates one classifier per worker and warms each up, in parallel (a
+  // failure of either fails Start), then starts the workers.
   static absl::StatusOr<std::unique_ptr<Batcher>> Start(
       const Options& options, const ClassifierFactory& factory,
       BatchObserver observer = nullptr, const Warmup& warmup = {});

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <future>
@@ -130,6 +131,35 @@ TEST(BatcherTest, NicedWarmUpLeavesWorkersAtNormalPriority) {
                   .ok());
   EXPECT_EQ(worker_nice.get_future().get(), ours);
   EXPECT_EQ(::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())), ours);
+}
+
+// A swap's whole load runs at the lower priority: the graphs are parsed (the
+// factory called) on the niced threads too, one per worker.
+TEST(BatcherTest, NicedLoadOpensTheClassifiersAtTheLowerPriority) {
+  auto reference = inference::Classifier::Open(Bundle());
+  ASSERT_TRUE(reference.ok());
+  errno = 0;
+  const int ours = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+  ASSERT_EQ(errno, 0);
+  std::mutex mu;
+  std::vector<int> factory_nice;
+  Batcher::Options o;
+  o.workers = 2;
+  o.max_batch = 2;
+  auto b = Batcher::Start(
+      o,
+      [&] {
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          factory_nice.push_back(
+              ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())));
+        }
+        return inference::Classifier::Open(Bundle());
+      },
+      nullptr, {.input = Prepared(**reference, 1, 0), .rounds = 1, .nice = 10});
+  ASSERT_TRUE(b.ok()) << b.status();
+  const int lowered = std::min(ours + 10, 19);
+  EXPECT_EQ(factory_nice, (std::vector<int>{lowered, lowered}));
 }
 
 // A worker that is idle takes a lone request at once: it does not wait for a
