@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -258,10 +259,10 @@ int main(int argc, char** argv) {
     if (l.stats.failed() == 0 && r.per_s > best.per_s) best = r, best_c = c;
   }
   auto metrics = spatial::bench::Get(server.port(), "/metrics");
-  std::printf(
-      "  saturation: %.1f req/s at c=%d; mean batch size %.2f\n", best.per_s,
-      best_c,
-      spatial::bench::HistogramMean(metrics.body, "pizza_api_batch_size"));
+  const double mean_batch =
+      spatial::bench::HistogramMean(metrics.body, "pizza_api_batch_size");
+  std::printf("  saturation: %.1f req/s at c=%d; mean batch size %.2f\n",
+              best.per_s, best_c, mean_batch);
 
   // Engine again, so that the reference spans the served measurement (the
   // machine is shared: its load moves during the run).
@@ -283,6 +284,21 @@ int main(int argc, char** argv) {
       ratio, kRatioGoal, Verdict(ratio >= kRatioGoal),
       pure.per_s > 0 ? best.per_s / pure.per_s : 0, best.per_cpu_s,
       reference_cpu, cpu_ratio, kRatioGoal, Verdict(cpu_ratio >= kRatioGoal));
+  // How much of the gap is batching: the engine at the batch size the
+  // server ran (information).
+  const int served_batch =
+      std::clamp(static_cast<int>(std::lround(mean_batch)), 1, args.max_batch);
+  if (served_batch < args.max_batch) {
+    auto at = spatial::bench::EngineRate(args.model_dir, workers, served_batch,
+                                         args.engine_s / 2, jpegs, true);
+    if (!at.ok()) Die(std::string(at.status().message()));
+    std::printf(
+        "   engine at the server's mean batch size (%d): %.1f images per "
+        "CPU-s; "
+        "served / that %5.2f  (information: what batching does not explain)\n",
+        served_batch, at->per_cpu_s,
+        at->per_cpu_s > 0 ? best.per_cpu_s / at->per_cpu_s : 0);
+  }
   double engine_cores = (full.cpu_cores + full2.cpu_cores) / 2;
   if (engine_cores < 0.9 * workers) {
     std::printf(
