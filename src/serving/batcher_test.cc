@@ -106,14 +106,20 @@ TEST(BatcherTest, FullQueueRefusesAndStopDrains) {
             absl::StatusCode::kUnavailable);
 }
 
+// The calling thread's nice value.
+int ThreadNice() {
+  errno = 0;
+  const int nice = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+  EXPECT_EQ(errno, 0);
+  return nice;
+}
+
 // A swap's warm-up runs at a lower priority (Warmup::nice); the workers that
 // then serve do not inherit it.
 TEST(BatcherTest, NicedWarmUpLeavesWorkersAtNormalPriority) {
   auto reference = inference::Classifier::Open(Bundle());
   ASSERT_TRUE(reference.ok());
-  errno = 0;
-  const int ours = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
-  ASSERT_EQ(errno, 0);
+  const int ours = ThreadNice();
   Batcher::Options o;
   o.workers = 2;
   o.max_batch = 2;
@@ -125,12 +131,11 @@ TEST(BatcherTest, NicedWarmUpLeavesWorkersAtNormalPriority) {
   ASSERT_TRUE((*b)->Submit(input,
                            [&](auto r) {
                              EXPECT_TRUE(r.ok());
-                             worker_nice.set_value(::getpriority(
-                                 PRIO_PROCESS, static_cast<id_t>(::gettid())));
+                             worker_nice.set_value(ThreadNice());
                            })
                   .ok());
   EXPECT_EQ(worker_nice.get_future().get(), ours);
-  EXPECT_EQ(::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())), ours);
+  EXPECT_EQ(ThreadNice(), ours);
 }
 
 // A swap's whole load runs at the lower priority: the graphs are parsed (the
@@ -138,9 +143,7 @@ TEST(BatcherTest, NicedWarmUpLeavesWorkersAtNormalPriority) {
 TEST(BatcherTest, NicedLoadOpensTheClassifiersAtTheLowerPriority) {
   auto reference = inference::Classifier::Open(Bundle());
   ASSERT_TRUE(reference.ok());
-  errno = 0;
-  const int ours = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
-  ASSERT_EQ(errno, 0);
+  const int ours = ThreadNice();
   std::mutex mu;
   std::vector<int> factory_nice;
   Batcher::Options o;
@@ -151,8 +154,7 @@ TEST(BatcherTest, NicedLoadOpensTheClassifiersAtTheLowerPriority) {
       [&] {
         {
           std::lock_guard<std::mutex> lock(mu);
-          factory_nice.push_back(
-              ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())));
+          factory_nice.push_back(ThreadNice());
         }
         return inference::Classifier::Open(Bundle());
       },
