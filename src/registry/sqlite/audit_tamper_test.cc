@@ -285,5 +285,33 @@ TEST_F(AuditTamperTest, RelinkedRowIsFound) {
                                   "audit_seq is empty)"));
 }
 
+// A result edited in to spell "imported" with a JSON escape is an import to
+// every reader, `spatial model list`'s SQL included (SQLite's JSON path
+// lookup does not decode escaped keys; the parsed judgement does).
+TEST_F(AuditTamperTest, AnEscapedImportedKeyIsStillAnImport) {
+  {
+    auto reg = SqliteRegistry::Open({.path = path()});
+    ASSERT_TRUE(reg.ok()) << reg.status();
+    ASSERT_TRUE((*reg)
+                    ->RecordValidation(TestValidation("v1", "production", true))
+                    .ok());
+    ASSERT_TRUE((*reg)
+                    ->RecordValidation(TestValidation("v2", "production", true))
+                    .ok());
+  }
+  Tamper(
+      "UPDATE validations SET result = '{\"valid\": true, "
+      "\"\\u0069mported\": true}' WHERE version_id = 'v1'; "
+      "UPDATE validations SET result = '{\"imp\\u006frted\": 1}' "
+      "WHERE version_id = 'v2';");
+  auto reg = SqliteRegistry::Open({.path = path()});
+  ASSERT_TRUE(reg.ok()) << reg.status();
+  auto imported = (*reg)->ListImportedValidations();
+  ASSERT_TRUE(imported.ok()) << imported.status();
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(*imported, (Pairs{{"v1", "production"}}));
+  EXPECT_EQ(*imported, *(*reg)->Registry::ListImportedValidations());
+}
+
 }  // namespace
 }  // namespace spatial::registry

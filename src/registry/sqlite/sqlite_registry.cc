@@ -339,16 +339,18 @@ absl::StatusOr<std::vector<ValidationRecord>> SqliteRegistry::ListValidations(
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
 SqliteRegistry::ListImportedValidations() {
   absl::MutexLock lock(&mu_);
-  // SQLite's JSON functions judge the stored text as IsImportedValidation
-  // judges it parsed: "imported" must be JSON true (not 1 or "true"); text
-  // that is not JSON is no import.
+  // Only a result whose text holds "imported", or a \u escape (the one way
+  // JSON can spell a key's letters otherwise), can be an import: those few
+  // are parsed and judged by IsImportedValidation, as every other reader
+  // judges them; the rest are not parsed at all.
   Stmt s(db_,
-         "SELECT version_id, environment FROM validations WHERE CASE WHEN "
-         "json_valid(result) THEN json_type(result, '$.imported') END = 'true' "
+         "SELECT version_id, environment, result FROM validations WHERE "
+         "instr(result, 'imported') > 0 OR instr(result, '\\u') > 0 "
          "ORDER BY version_id, environment");
   std::vector<std::pair<std::string, std::string>> out;
   RETURN_IF_ERROR(s.ForEachRow([&]() -> absl::Status {
-    out.emplace_back(s.Text(0), s.Text(1));
+    if (IsImportedValidation(ParseStored(s.Text(2))))
+      out.emplace_back(s.Text(0), s.Text(1));
     return absl::OkStatus();
   }));
   return out;
