@@ -17,7 +17,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -229,9 +228,8 @@ int main(int argc, char** argv) {
       spatial::bench::LoadAverage().c_str());
   std::fflush(stdout);
 
-  char tmpl[] = "/tmp/cache_on_vs_off.XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) Die("mkdtemp failed");
-  const std::string dir = tmpl;
+  const spatial::bench::TempDir temp("cache_on_vs_off");
+  const std::string& dir = temp.path();
   auto start = [&](const std::string& name, const std::string& mb) {
     auto s = std::make_unique<spatial::bench::ServeChild>(
         args.spatial,
@@ -352,7 +350,5 @@ int main(int argc, char** argv) {
       rc = 1;
     }
   }
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
   return rc;
 }
