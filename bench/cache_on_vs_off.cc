@@ -26,6 +26,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "bench/flags.h"
 #include "bench/serve_child.h"
 #include "opencv2/core.hpp"
 #include "src/loadtest/http/bench_runner.h"
@@ -59,41 +60,21 @@ struct Args {
 
 Args ParseArgs(int argc, char** argv) {
   Args a;
-  const char* usage =
+  spatial::bench::Flags(
+      "cache_on_vs_off",
       "usage: cache_on_vs_off [--quick] [--model-dir DIR] [--spatial BIN] "
       "[--workers N] [--image-size PX] [--concurrency N] [--rounds N] "
-      "[--level-s S] [--warmup-s S]";
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    if (k == "--quick") {
-      a.rounds = 1;
-      a.level_s = 2;
-      continue;
-    }
-    if (i + 1 >= argc) Die(usage);
-    std::string v = argv[++i];
-    double d = 0;
-    const bool num = absl::SimpleAtod(v, &d) && d > 0;
-    if (k == "--model-dir") {
-      a.model_dir = v;
-    } else if (k == "--spatial") {
-      a.spatial = v;
-    } else if (k == "--workers" && num) {
-      a.workers = static_cast<int>(d);
-    } else if (k == "--image-size" && num) {
-      a.image_size = static_cast<int>(d);
-    } else if (k == "--concurrency" && num) {
-      a.concurrency = static_cast<int>(d);
-    } else if (k == "--rounds" && num) {
-      a.rounds = static_cast<int>(d);
-    } else if (k == "--level-s" && num) {
-      a.level_s = d;
-    } else if (k == "--warmup-s" && num) {
-      a.warmup_s = d;
-    } else {
-      Die(usage);
-    }
-  }
+      "[--level-s S] [--warmup-s S]")
+      .Switch("--quick", [&] { a.rounds = 1, a.level_s = 2; })
+      .Text("--model-dir", &a.model_dir)
+      .Text("--spatial", &a.spatial)
+      .Int("--workers", &a.workers)
+      .Int("--image-size", &a.image_size)
+      .Int("--concurrency", &a.concurrency)
+      .Int("--rounds", &a.rounds)
+      .Number("--level-s", &a.level_s)
+      .Number("--warmup-s", &a.warmup_s)
+      .Parse(argc, argv);
   return a;
 }
 

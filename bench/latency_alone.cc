@@ -35,6 +35,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "bench/flags.h"
 #include "bench/pizza_files.h"
 #include "bench/serve_child.h"
 #include "opencv2/core/utility.hpp"
@@ -71,60 +72,31 @@ struct Args {
 
 Args ParseArgs(int argc, char** argv) {
   Args a;
-  const char* usage =
+  spatial::bench::Flags(
+      "latency_alone",
       "usage: latency_alone [--quick] [--model-dir DIR] [--spatial BIN] "
       "[--workers N] [--max-batch N] [--max-queue-delay-us US] "
       "[--image-size PX] [--engine-n N] [--rounds N] [--concurrency 8,16,32] "
-      "[--alone-s S] [--sat-s S] [--open-s S]";
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    if (k == "--quick") {
-      a.engine_n = 500, a.rounds = 3, a.alone_s = 2, a.sat_s = 1.5;
-      a.open_s = 4;
-      a.concurrency = {16};
-      continue;
-    }
-    if (i + 1 >= argc)
-      Die(absl::StrCat("missing value after ", k, "\n", usage));
-    std::string v = argv[++i];
-    double d = 0;
-    int n = 0;
-    bool is_int = absl::SimpleAtoi(v, &n) && n > 0;
-    bool is_num = absl::SimpleAtod(v, &d) && d > 0;
-    if (k == "--model-dir") {
-      a.model_dir = v;
-    } else if (k == "--spatial") {
-      a.spatial = v;
-    } else if (k == "--workers" && is_int) {
-      a.workers = n;
-    } else if (k == "--max-batch" && is_int) {
-      a.max_batch = n;
-    } else if (k == "--max-queue-delay-us" && absl::SimpleAtoi(v, &n) &&
-               n >= 0) {
-      a.max_queue_delay_us = n;
-    } else if (k == "--image-size" && is_int) {
-      a.image_size = n;
-    } else if (k == "--engine-n" && is_int) {
-      a.engine_n = n;
-    } else if (k == "--rounds" && is_int) {
-      a.rounds = n;
-    } else if (k == "--concurrency") {
-      a.concurrency.clear();
-      for (absl::string_view p : absl::StrSplit(v, ',')) {
-        int c = 0;
-        if (!absl::SimpleAtoi(p, &c) || c < 1) Die("bad --concurrency " + v);
-        a.concurrency.push_back(c);
-      }
-    } else if (k == "--alone-s" && is_num) {
-      a.alone_s = d;
-    } else if (k == "--sat-s" && is_num) {
-      a.sat_s = d;
-    } else if (k == "--open-s" && is_num) {
-      a.open_s = d;
-    } else {
-      Die(absl::StrCat("bad flag or value: ", k, " ", v, "\n", usage));
-    }
-  }
+      "[--alone-s S] [--sat-s S] [--open-s S]")
+      .Switch("--quick",
+              [&] {
+                a.engine_n = 500, a.rounds = 3, a.alone_s = 2, a.sat_s = 1.5;
+                a.open_s = 4;
+                a.concurrency = {16};
+              })
+      .Text("--model-dir", &a.model_dir)
+      .Text("--spatial", &a.spatial)
+      .Int("--workers", &a.workers)
+      .Int("--max-batch", &a.max_batch)
+      .Int("--max-queue-delay-us", &a.max_queue_delay_us, 0)
+      .Int("--image-size", &a.image_size)
+      .Int("--engine-n", &a.engine_n)
+      .Int("--rounds", &a.rounds)
+      .Ints("--concurrency", &a.concurrency)
+      .Number("--alone-s", &a.alone_s)
+      .Number("--sat-s", &a.sat_s)
+      .Number("--open-s", &a.open_s)
+      .Parse(argc, argv);
   return a;
 }
 

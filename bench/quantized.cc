@@ -26,6 +26,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "bench/flags.h"
 #include "opencv2/core/utility.hpp"
 #include "opencv2/dnn.hpp"
 #include "src/inference/classifier.h"
@@ -57,42 +58,21 @@ struct Args {
 
 Args ParseArgs(int argc, char** argv) {
   Args a;
-  const char* usage =
+  spatial::bench::Flags(
+      "quantized",
       "usage: quantized [--quick] [--parent DIR] [--int8|--variant DIR] "
-      "[--label NAME] [--per-class N] "
-      "[--seed N] [--rounds N] [--round-s S]";
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    if (k == "--quick") {
-      a.per_class = 30, a.rounds = 3, a.round_s = 0.5;
-      continue;
-    }
-    if (i + 1 >= argc)
-      Die(absl::StrCat("missing value after ", k, "\n", usage));
-    std::string v = argv[++i];
-    auto integer = [&](int* out) {
-      if (!absl::SimpleAtoi(v, out) || *out < 1)
-        Die(absl::StrCat(k, " needs a positive integer, got '", v, "'"));
-    };
-    if (k == "--parent") {
-      a.parent = v;
-    } else if (k == "--int8" || k == "--variant") {
-      a.int8 = v;
-    } else if (k == "--label") {
-      a.label = v;
-    } else if (k == "--per-class") {
-      integer(&a.per_class);
-    } else if (k == "--seed") {
-      integer(&a.seed);
-    } else if (k == "--rounds") {
-      integer(&a.rounds);
-    } else if (k == "--round-s") {
-      if (!absl::SimpleAtod(v, &a.round_s) || a.round_s <= 0)
-        Die(absl::StrCat(k, " needs a positive number, got '", v, "'"));
-    } else {
-      Die(absl::StrCat("unknown flag ", k, "\n", usage));
-    }
-  }
+      "[--label NAME] [--per-class N] [--seed N] [--rounds N] [--round-s S]")
+      .Switch("--quick",
+              [&] { a.per_class = 30, a.rounds = 3, a.round_s = 0.5; })
+      .Text("--parent", &a.parent)
+      .Text("--int8", &a.int8)
+      .Text("--variant", &a.int8)
+      .Text("--label", &a.label)
+      .Int("--per-class", &a.per_class)
+      .Int("--seed", &a.seed)
+      .Int("--rounds", &a.rounds)
+      .Number("--round-s", &a.round_s)
+      .Parse(argc, argv);
   return a;
 }
 

@@ -35,6 +35,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/flags.h"
 #include "bench/serve_child.h"
 #include "src/base/files.h"
 #include "src/base/sha256.h"
@@ -172,28 +173,18 @@ struct Args {
 
 Args ParseArgs(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    if (i + 1 >= argc) Die(absl::StrCat("missing value after ", k));
-    std::string val = argv[++i];
-    if (k == "--versions") {
-      a.versions = std::atoi(val.c_str());
-    } else if (k == "--individual") {
-      a.individual = std::atoi(val.c_str());
-    } else if (k == "--spatial") {
-      a.spatial = val;
-    } else if (k == "--keep") {
-      a.keep = val != "0";
-    } else if (k == "--registry-only") {
-      a.registry_only = val;
-    } else {
-      Die(absl::StrCat(
-          "unknown flag ", k,
-          " (usage: registry_list_bench [--versions N] [--individual M] "
-          "[--spatial PATH] [--keep 1] [--registry-only DIR])"));
-    }
-  }
-  if (a.versions < 1) Die("--versions must be >= 1");
+  std::string keep = "0";
+  spatial::bench::Flags("registry_list_bench",
+                        "usage: registry_list_bench [--versions N] "
+                        "[--individual M] [--spatial PATH] [--keep 1] "
+                        "[--registry-only DIR]")
+      .Int("--versions", &a.versions)
+      .Int("--individual", &a.individual, 0)
+      .Text("--spatial", &a.spatial)
+      .Text("--keep", &keep)
+      .Text("--registry-only", &a.registry_only)
+      .Parse(argc, argv);
+  a.keep = keep != "0";
   a.individual =
       a.individual < 0 ? a.versions : std::min(a.individual, a.versions);
   return a;

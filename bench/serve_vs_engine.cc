@@ -32,6 +32,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "bench/engine_rate.h"
+#include "bench/flags.h"
 #include "bench/pizza_files.h"
 #include "bench/serve_child.h"
 #include "opencv2/core/utility.hpp"
@@ -66,59 +67,28 @@ struct Args {
 
 Args ParseArgs(int argc, char** argv) {
   Args a;
-  const char* usage =
+  spatial::bench::Flags(
+      "serve_vs_engine",
       "usage: serve_vs_engine [--quick] [--model-dir DIR] [--spatial BIN] "
       "[--workers N] [--max-batch N] [--image-size PX] [--client-threads N] "
       "[--concurrency 4,8,16,32] [--engine-s S] [--level-s S] [--open-s S] "
-      "[--warmup-s S]";
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    if (k == "--quick") {
-      a.engine_s = 2, a.level_s = 1.5, a.open_s = 3, a.warmup_s = 0.3;
-      continue;
-    }
-    if (i + 1 >= argc)
-      Die(absl::StrCat("missing value after ", k, "\n", usage));
-    std::string v = argv[++i];
-    auto num = [&](double* out) {
-      if (!absl::SimpleAtod(v, out) || *out <= 0)
-        Die(absl::StrCat(k, " needs a positive number, got '", v, "'"));
-    };
-    auto integer = [&](int* out) {
-      if (!absl::SimpleAtoi(v, out) || *out < 1)
-        Die(absl::StrCat(k, " needs a positive integer, got '", v, "'"));
-    };
-    if (k == "--model-dir") {
-      a.model_dir = v;
-    } else if (k == "--spatial") {
-      a.spatial = v;
-    } else if (k == "--workers") {
-      integer(&a.workers);
-    } else if (k == "--max-batch") {
-      integer(&a.max_batch);
-    } else if (k == "--image-size") {
-      integer(&a.image_size);
-    } else if (k == "--client-threads") {
-      integer(&a.client_threads);
-    } else if (k == "--concurrency") {
-      a.concurrency.clear();
-      for (absl::string_view p : absl::StrSplit(v, ',')) {
-        int c = 0;
-        if (!absl::SimpleAtoi(p, &c) || c < 1) Die("bad --concurrency " + v);
-        a.concurrency.push_back(c);
-      }
-    } else if (k == "--engine-s") {
-      num(&a.engine_s);
-    } else if (k == "--level-s") {
-      num(&a.level_s);
-    } else if (k == "--open-s") {
-      num(&a.open_s);
-    } else if (k == "--warmup-s") {
-      num(&a.warmup_s);
-    } else {
-      Die(absl::StrCat("unknown flag ", k, "\n", usage));
-    }
-  }
+      "[--warmup-s S]")
+      .Switch("--quick",
+              [&] {
+                a.engine_s = 2, a.level_s = 1.5, a.open_s = 3, a.warmup_s = 0.3;
+              })
+      .Text("--model-dir", &a.model_dir)
+      .Text("--spatial", &a.spatial)
+      .Int("--workers", &a.workers)
+      .Int("--max-batch", &a.max_batch)
+      .Int("--image-size", &a.image_size)
+      .Int("--client-threads", &a.client_threads)
+      .Ints("--concurrency", &a.concurrency)
+      .Number("--engine-s", &a.engine_s)
+      .Number("--level-s", &a.level_s)
+      .Number("--open-s", &a.open_s)
+      .Number("--warmup-s", &a.warmup_s)
+      .Parse(argc, argv);
   return a;
 }
 

@@ -30,6 +30,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "bench/flags.h"
 #include "bench/serve_child.h"
 #include "nlohmann/json.hpp"
 #include "src/loadtest/http/bench_runner.h"
@@ -60,45 +61,23 @@ struct Args {
 
 Args ParseArgs(int argc, char** argv) {
   Args a;
-  const char* usage =
+  spatial::bench::Flags(
+      "swap_under_load",
       "usage: swap_under_load [--quick] [--spatial BIN] [--swaps N] "
       "[--period-s S] [--lead-s S] [--load 0.5] [--rate R] [--sat-s S] "
-      "[--workers N] [--image-size PX]";
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    if (k == "--quick") {
-      a.swaps = 2, a.period_s = 4, a.lead_s = 2, a.sat_s = 1.5;
-      continue;
-    }
-    if (i + 1 >= argc)
-      Die(absl::StrCat("missing value after ", k, "\n", usage));
-    std::string v = argv[++i];
-    double d = 0;
-    int n = 0;
-    bool is_int = absl::SimpleAtoi(v, &n) && n > 0;
-    bool is_num = absl::SimpleAtod(v, &d) && d > 0;
-    if (k == "--spatial") {
-      a.spatial = v;
-    } else if (k == "--swaps" && is_int) {
-      a.swaps = n;
-    } else if (k == "--workers" && is_int) {
-      a.workers = n;
-    } else if (k == "--image-size" && is_int) {
-      a.image_size = n;
-    } else if (k == "--period-s" && is_num) {
-      a.period_s = d;
-    } else if (k == "--lead-s" && is_num) {
-      a.lead_s = d;
-    } else if (k == "--load" && is_num && d <= 1) {
-      a.load = d;
-    } else if (k == "--rate" && is_num) {
-      a.rate = d;
-    } else if (k == "--sat-s" && is_num) {
-      a.sat_s = d;
-    } else {
-      Die(absl::StrCat("bad flag or value: ", k, " ", v, "\n", usage));
-    }
-  }
+      "[--workers N] [--image-size PX]")
+      .Switch("--quick",
+              [&] { a.swaps = 2, a.period_s = 4, a.lead_s = 2, a.sat_s = 1.5; })
+      .Text("--spatial", &a.spatial)
+      .Int("--swaps", &a.swaps)
+      .Int("--workers", &a.workers)
+      .Int("--image-size", &a.image_size)
+      .Number("--period-s", &a.period_s)
+      .Number("--lead-s", &a.lead_s)
+      .Number("--load", &a.load, 1)
+      .Number("--rate", &a.rate)
+      .Number("--sat-s", &a.sat_s)
+      .Parse(argc, argv);
   return a;
 }
 
