@@ -69,6 +69,8 @@ absl::Status ParseLimit(absl::string_view value, absl::string_view expression,
     if (absl::SimpleAtod(value, &ms)) {  // a bare number: milliseconds, as k6
       if (!std::isfinite(ms) || ms < 0)
         return Bad(expression, "the limit must be >= 0");
+      // ParseDuration's bound: a limit in nanoseconds stays finite.
+      if (ms > 1e12) return Bad(expression, "the limit is too long");
       t->limit = ms * 1e6;
       return absl::OkStatus();
     }
