@@ -94,13 +94,15 @@ void AddServeCommand(CLI::App& app, CommandAction* action) {
       "default $SPATIAL_MODEL_PATH, else both bundles under models/)");
   serve->add_option(
       "--trusted-key", f->trusted_keys,
-      "Public key (signing.pub) trusted to sign the --model-dir bundles "
-      "(repeatable; default $SPATIAL_TRUSTED_KEYS, files separated by ':'; "
-      "adds to the environment's trusted_keys in the environments file; not "
-      "with --registry, whose environment says which "
-      "keys it trusts). Where the environment requires a signature "
-      "(staging, production), every bundle's DIR/model.sig must verify with "
-      "one of these keys or the server does not start");
+      "Public key (signing.pub) trusted to sign what is served (repeatable; "
+      "default $SPATIAL_TRUSTED_KEYS, files separated by ':'). Without "
+      "--registry it adds to the environment's trusted_keys in the "
+      "environments file. With --registry it is the trust anchor: a key "
+      "counts only if the registry's environment trusts it too, so a key "
+      "slipped into the registry is not enough; required there where the "
+      "environment requires a signature (staging, production). Every "
+      "version and bundle served there must verify with such a key or it is "
+      "not loaded");
   serve->add_option("--io-threads", f->io_threads, "HTTP threads")
       ->capture_default_str();
   serve->add_option("--workers", f->workers,

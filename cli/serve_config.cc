@@ -65,18 +65,11 @@ absl::StatusOr<ServeConfig> MakeServeConfig(const ServeFlags& f,
     return absl::InvalidArgumentError(
         "--rollback-on-drift needs --registry (it rolls back the registry's "
         "environment)");
-  // With a registry, its environment says which keys it trusts; neither the
-  // flag nor $SPATIAL_TRUSTED_KEYS (meant for images and manifests) can widen
-  // that.
+  // The keys given at deploy time. With a registry they are its trust
+  // anchor: a key counts only if the registry's environment trusts it too
+  // (cli/serve_trust.h).
   c.trusted_keys.files = f.trusted_keys;
-  if (c.has_registry() && !f.trusted_keys.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--trusted-key does not go with --registry: the registry says which "
-        "keys ",
-        c.environment, " trusts (spatial keys trust signing.pub --environment ",
-        c.environment, ")"));
-  }
-  if (!c.has_registry() && f.trusted_keys.empty()) {
+  if (f.trusted_keys.empty()) {
     c.trusted_keys.given_by = "$SPATIAL_TRUSTED_KEYS";
     for (absl::string_view p :
          absl::StrSplit(env("SPATIAL_TRUSTED_KEYS"), ':', absl::SkipEmpty()))

@@ -63,7 +63,7 @@ struct ServeConfig : ServeSettings {
   // The bundles given as directories: --model-dir, else (without a registry)
   // DefaultModelDirs(). Empty with a registry and no --model-dir.
   std::vector<std::string> model_dirs;
-  // --trusted-key, else (without a registry) $SPATIAL_TRUSTED_KEYS.
+  // --trusted-key, else $SPATIAL_TRUSTED_KEYS (with a registry: its anchor).
   TrustedKeyFiles trusted_keys;
   // --registry, else $SPATIAL_REGISTRY (not with --no-registry);
   // registry.registry "" = no registry. must_exist is set: serving never

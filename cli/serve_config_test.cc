@@ -94,9 +94,9 @@ TEST(ServeConfigTest, FlagsWinOverEnvironmentVariables) {
 }
 
 // With a registry (flag or $SPATIAL_REGISTRY) no bundle is served by default,
-// the registry must exist, and $SPATIAL_TRUSTED_KEYS is not read: the
-// registry says which keys the environment trusts.
-TEST(ServeConfigTest, RegistryServesNoDefaultBundlesAndIgnoresKeyVariable) {
+// the registry must exist, and $SPATIAL_TRUSTED_KEYS is read: the keys given
+// at deploy time anchor the registry's (cli/serve_trust.h).
+TEST(ServeConfigTest, RegistryServesNoDefaultBundlesAndReadsKeyVariable) {
   auto c = MakeServeConfig(ServeFlags{},
                            Env({{"SPATIAL_REGISTRY", "/var/reg.db"},
                                 {"SPATIAL_MODEL_PATH", "/srv/model-a"},
@@ -106,7 +106,8 @@ TEST(ServeConfigTest, RegistryServesNoDefaultBundlesAndIgnoresKeyVariable) {
   EXPECT_EQ(c->registry.registry, "/var/reg.db");
   EXPECT_TRUE(c->registry.must_exist);
   EXPECT_TRUE(c->model_dirs.empty());
-  EXPECT_TRUE(c->trusted_keys.files.empty());
+  EXPECT_EQ(c->trusted_keys.files, V{"/k/a.pub"});
+  EXPECT_EQ(c->trusted_keys.given_by, "$SPATIAL_TRUSTED_KEYS");
 }
 
 // --no-registry: $SPATIAL_REGISTRY is not followed, the bundles are served;
@@ -190,15 +191,6 @@ TEST(ServeConfigTest, RefusesBadValuesAndCombinationsNamingTheFlag) {
        {},
        "--rollback-on-drift needs --registry (it rolls back the registry's "
        "environment)"},
-      {[](ServeFlags& f) {
-         f.registry.registry = "reg.db";
-         f.environment = "staging";
-         f.trusted_keys = {"a.pub"};
-       },
-       {},
-       "--trusted-key does not go with --registry: the registry says which "
-       "keys staging trusts (spatial keys trust signing.pub --environment "
-       "staging)"},
       {[](ServeFlags& f) { f.require_token = true; },
        {},
        "--require-token needs --tokens-file (or $SPATIAL_TOKENS_FILE)"},

@@ -50,6 +50,31 @@ std::vector<std::string> DefaultModelDirs(const EnvLookup& env) {
   return dirs;
 }
 
+absl::StatusOr<std::vector<security::PublicKey>> LoadTrustedKeyFiles(
+    const TrustedKeyFiles& key_files) {
+  std::vector<security::PublicKey> keys;
+  for (const auto& file : key_files.files) {
+    auto k = security::LoadPublicKey(file);
+    if (!k.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          key_files.given_by, " ", file, ": ", k.status().message(),
+          " (give the signing.pub that `spatial keys generate` wrote)"));
+    }
+    AddKey(keys, std::move(*k));
+  }
+  return keys;
+}
+
+bool EnvironmentsFileRequiresSignature(const std::string& environment,
+                                       const std::string& config_flag) {
+  auto envs = LoadEnvironments(config_flag);
+  if (!envs.ok()) return false;
+  for (const auto& e : *envs) {
+    if (e.name == environment) return e.requires_signature();
+  }
+  return false;
+}
+
 absl::StatusOr<security::BundleTrust> ResolveBundleTrust(
     const std::string& environment, const registry::Environment* registry_env,
     const std::string& config_flag, const TrustedKeyFiles& key_files) {
@@ -58,7 +83,9 @@ absl::StatusOr<security::BundleTrust> ResolveBundleTrust(
   if (registry_env != nullptr) {
     trust.require_signature = registry_env->requires_signature();
     ASSIGN_OR_RETURN(trust.trusted, security::TrustedKeys(*registry_env));
-    trust.source = absl::StrCat("the registry");
+    trust.source = key_files.files.empty()
+                       ? std::string("the registry")
+                       : absl::StrCat("the registry and ", key_files.given_by);
     return trust;
   }
   const std::string& flag = key_files.given_by;
@@ -78,15 +105,8 @@ absl::StatusOr<security::BundleTrust> ResolveBundleTrust(
   trust.require_signature = env->requires_signature();
   ASSIGN_OR_RETURN(auto listed, security::TrustedKeys(*env));
   for (auto& k : listed) AddKey(trust.trusted, std::move(k));
-  for (const auto& file : key_files.files) {
-    auto k = security::LoadPublicKey(file);
-    if (!k.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          flag, " ", file, ": ", k.status().message(),
-          " (give the signing.pub that `spatial keys generate` wrote)"));
-    }
-    AddKey(trust.trusted, std::move(*k));
-  }
+  ASSIGN_OR_RETURN(auto given, LoadTrustedKeyFiles(key_files));
+  for (auto& k : given) AddKey(trust.trusted, std::move(k));
   trust.source = absl::StrCat(
       where, key_files.files.empty() ? "" : absl::StrCat(" and ", flag));
   return trust;

@@ -7,12 +7,13 @@
 // all the same (one that fails is refused: a signature that does not match is
 // a sign of tampering, wherever it is found).
 //
-// The trusted keys: with --registry, the registry's environment (`spatial keys
-// trust`; --trusted-key is then refused by cli/serve_config.h); else the
-// environment's trusted_keys in the environments file (--config,
-// $SPATIAL_CONFIG, config/environments.json, built in) together with every
-// --trusted-key FILE (default: the files in $SPATIAL_TRUSTED_KEYS, separated
-// by ':').
+// The trusted keys: with --registry, the keys the registry's environment
+// trusts (`spatial keys trust`) that are also among the --trusted-key files
+// (default: the files in $SPATIAL_TRUSTED_KEYS, separated by ':'), the trust
+// anchor a server following a registry must be given where the environment
+// requires a signature (security::PinTrust); else the environment's
+// trusted_keys in the environments file (--config, $SPATIAL_CONFIG,
+// config/environments.json, built in) together with every --trusted-key FILE.
 // Not thread-safe (used by ModelManager::Start only).
 #ifndef SPATIAL_CLI_SERVE_TRUST_H_
 #define SPATIAL_CLI_SERVE_TRUST_H_
@@ -40,10 +41,23 @@ struct TrustedKeyFiles {
   std::string given_by = "--trusted-key";  // or "$SPATIAL_TRUSTED_KEYS"
 };
 
+// The public keys of `key_files`; InvalidArgument naming a file that is not
+// a signing.pub.
+absl::StatusOr<std::vector<security::PublicKey>> LoadTrustedKeyFiles(
+    const TrustedKeyFiles& key_files);
+
+// Whether the environments file (`config_flag`, as LoadEnvironments) says
+// `environment` requires a signature; false for one it does not list. A
+// server following a registry asks it as well as the registry, whose
+// require_signature whoever writes the registry could turn off.
+bool EnvironmentsFileRequiresSignature(const std::string& environment,
+                                       const std::string& config_flag);
+
 // The trust for `environment`: from `registry_env` when serving a registry
-// (non-null; `key_files` are not used then), else from the environments file
-// `config_flag` and the `key_files`. InvalidArgument for an environment the
-// file does not know or a bad key file.
+// (non-null, already pinned to `key_files` by security::PinTrust when they
+// are given), else from the environments file `config_flag` and the
+// `key_files`. InvalidArgument for an environment the file does not know or
+// a bad key file.
 absl::StatusOr<security::BundleTrust> ResolveBundleTrust(
     const std::string& environment, const registry::Environment* registry_env,
     const std::string& config_flag, const TrustedKeyFiles& key_files);

@@ -75,25 +75,56 @@ absl::StatusOr<std::unique_ptr<ServeStack>> ServeStack::Build(
       return absl::FailedPreconditionError(
           absl::StrCat("not serving ", c.environment, ": ", rows.message()));
     }
+    // The keys given at deploy time anchor the registry's: whoever can
+    // write the registry can append a chain-valid `keys.trust` of a key of
+    // their own (or turn its require_signature off), not change the files
+    // this server was given. Where signatures are required they must be
+    // given; then only a key in both counts (security::PinTrust).
+    ASSIGN_OR_RETURN(auto anchor, LoadTrustedKeyFiles(c.trusted_keys));
+    if (anchor.empty() &&
+        (served_env->requires_signature() ||
+         EnvironmentsFileRequiresSignature(c.environment, c.registry.config))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "not serving ", c.environment,
+          " from a registry without keys of "
+          "its own: ",
+          c.environment,
+          " requires signatures, and the keys the "
+          "registry trusts can be changed by whoever can write it; give the "
+          "public keys ",
+          c.environment,
+          " trusts with --trusted-key "
+          "signing.pub (or $SPATIAL_TRUSTED_KEYS), as a file deployed with "
+          "the server (docs/SECURITY.md, \"Keys given to the server\")"));
+    }
+    if (!anchor.empty()) {
+      ASSIGN_OR_RETURN(
+          *served_env,
+          security::PinTrust(*served_env, anchor, c.trusted_keys.given_by));
+    }
     if (!floor && served_env->min_accuracy) {
       floor = served_env->min_accuracy;
       floor_source =
           absl::StrCat("the accuracy requirement of ", served_env->name);
     }
-    // Staging and production serve only versions signed by a trusted key
-    // (the environment's policy, read anew for every load), checked on the
-    // digests of the private copy that is then loaded.
-    // And, in every environment, never on rows edited behind the audit
-    // log's back: a deployment row or a trusted key inserted with sqlite3 or
-    // psql is not what a promotion wrote (the same check promote runs).
-    mo.admit = [reg, service = s->registry_->service.get(),
-                env_name = c.environment](
-                   const registry::ModelVersion& v,
-                   const std::vector<security::FileDigest>& files) {
-      auto env = reg->GetEnvironment(env_name);
-      if (!env.ok()) return env.status();
-      RETURN_IF_ERROR(security::CheckServableFiles(*reg, v, *env, files));
-      return service->CheckServedRows(v.version_id, env_name);
+    // Never on rows edited behind the audit log's back: a deployment row or
+    // a trusted key inserted with sqlite3 or psql is not what a promotion
+    // wrote (the same check promote runs). Then, where the environment
+    // requires it (or keys were given), only versions signed by a key it
+    // trusts, pinned to the given keys: the policy read anew for every load,
+    // checked on the digests of the private copy that is then loaded.
+    mo.admit =
+        [reg, service = s->registry_->service.get(), env_name = c.environment,
+         anchor, anchor_source = c.trusted_keys.given_by](
+            const registry::ModelVersion& v,
+            const std::vector<security::FileDigest>& files) -> absl::Status {
+      RETURN_IF_ERROR(service->CheckServedRows(v.version_id, env_name));
+      ASSIGN_OR_RETURN(registry::Environment env,
+                       reg->GetEnvironment(env_name));
+      if (!anchor.empty()) {
+        ASSIGN_OR_RETURN(env, security::PinTrust(env, anchor, anchor_source));
+      }
+      return security::CheckServableFiles(*reg, v, env, files);
     };
     mo.registry = reg;
     mo.store = &s->registry_->service->store();

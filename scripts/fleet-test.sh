@@ -76,7 +76,7 @@ cleanup() {
     podman kube play --down "$TMP/fleet.yaml" >/dev/null 2>&1
     podman pod rm -f "${PODS[@]}" >/dev/null 2>&1
     podman volume rm -f spatial-artifact-store pizza-api-spatial-environments \
-      pizza-api-spatial-config tmp >/dev/null 2>&1
+      pizza-api-spatial-config pizza-api-spatial-trusted-keys tmp >/dev/null 2>&1
     podman network rm -f "$KUBE_NET" >/dev/null 2>&1
   fi
   [ -n "$WORK" ] && podman secret rm pizza-api-spatial-secrets >/dev/null 2>&1
@@ -193,6 +193,14 @@ EOF
 podman secret create pizza-api-spatial-secrets "$TMP/secret.json" >/dev/null
 rm -f "$TMP/secret.json"
 python3 scripts/kustomize-build.py deploy/k8s/podman >"$TMP/fleet.yaml" || fail "kustomize-build"
+# The ConfigMap a user makes from deploy/k8s/examples/trusted-keys.yaml: the
+# replicas serve only versions signed by a key both it and the registry trust.
+"$SPATIAL" keys generate --out "$TMP/keys" >/dev/null || fail "keys generate"
+{
+  echo "---"
+  sed "s|ed25519:REPLACE-WITH-THE-BASE64-OF-YOUR-signing.pub|$(cat "$TMP/keys/signing.pub")|" \
+    deploy/k8s/examples/trusted-keys.yaml
+} >>"$TMP/fleet.yaml"
 PLAYED=1
 podman kube play --start=false "$TMP/fleet.yaml" >"$TMP/play.log" 2>&1 ||
   { cat "$TMP/play.log" >&2; fail "podman kube play"; }
@@ -207,15 +215,14 @@ echo "pods: ${PODS[*]}; artifact store volume at $STORE (group 10001, setgid)"
 
 # ---- 4. a version in the registry, from the host -----------------------------
 cli() { "$SPATIAL" "$@" --registry "$REGISTRY" --store "$STORE" --actor fleet-test; }
-release() {  # release VERSION: register, sign, validate, (no promote)
+release() {  # release VERSION [KEYDIR]: register, sign, validate, (no promote)
   cli model register models/spatial-pizza-v1 --version-id "$1" >/dev/null || fail "register $1"
-  cli model sign "$1" --key "$TMP/keys/signing.key" >/dev/null || fail "sign $1"
+  cli model sign "$1" --key "${2:-$TMP/keys}/signing.key" >/dev/null || fail "sign $1"
   cli model validate "$1" --environment "$ENVIRONMENT" \
     --allow-cpu-override "fleet-test: no GPU on this host" >"$TMP/validate-$1.json" ||
     { cat "$TMP/validate-$1.json" >&2; fail "validate $1"; }
 }
 step "register, sign, validate, promote fleet-v1"
-"$SPATIAL" keys generate --out "$TMP/keys" >/dev/null
 cli keys trust "$TMP/keys/signing.pub" --environment "$ENVIRONMENT" >/dev/null || fail "keys trust"
 release fleet-v1
 cli model promote fleet-v1 --environment "$ENVIRONMENT" >/dev/null || fail "promote fleet-v1"
@@ -373,5 +380,26 @@ step "rollback: both back on fleet-v1 within 2 s"
 cli model rollback --environment "$ENVIRONMENT" --reason "fleet-test rollback" >/dev/null || fail "rollback"
 wait_both fleet-v1 "$(now_ms)"
 
+# ---- 9. a key only the registry trusts ----------------------------------------
+# Whoever can write the registry can trust a key of their own there, with
+# records the audit chain accepts. The replicas were given theirs in the
+# ConfigMap: a version signed by another key is not loaded.
+step "a key only the registry trusts: both keep fleet-v1"
+"$SPATIAL" keys generate --out "$TMP/mallory" >/dev/null || fail "keys generate (mallory)"
+cli keys trust "$TMP/mallory/signing.pub" --environment "$ENVIRONMENT" >/dev/null || fail "keys trust (mallory)"
+release fleet-v3 "$TMP/mallory"
+cli model promote fleet-v3 --environment "$ENVIRONMENT" >/dev/null || fail "promote fleet-v3"
+for p in "${PODS[@]}"; do
+  said=0
+  for _ in $(seq 1 40); do
+    if podman logs "$p-pizza-api-spatial" 2>&1 | grep -q "not loading fleet-v3"; then said=1; break; fi
+    sleep 0.5
+  done
+  [ "$said" = 1 ] || { podman logs "$p-pizza-api-spatial" >&2; fail "$p did not refuse fleet-v3"; }
+  v=$(served "$p")
+  [ "$v" = fleet-v1 ] || fail "$p serves '$v' after fleet-v3 signed by an unknown key, not fleet-v1"
+  echo "$p: $(podman logs "$p-pizza-api-spatial" 2>&1 | grep -m1 -o 'not loading fleet-v3.\{0,90\}')..."
+done
+
 end_step
-echo "fleet-test: OK (2 replicas of $IMAGE followed $REGISTRY: promotion, metrics, Prometheus, a replica stopped under load, rollback)"
+echo "fleet-test: OK (2 replicas of $IMAGE followed $REGISTRY: promotion, metrics, Prometheus, a replica stopped under load, rollback, a key only the registry trusts refused)"

@@ -17,6 +17,10 @@
 #   SPATIAL_SIGNING_KEY  a private key file's contents (a CI secret): written
 #                        to a 0600 file for SPATIAL_SIGNING_KEY_FILE, the key
 #                        the pipeline signs the version with
+#   SPATIAL_TRUSTED_KEY  a public key file's contents (signing.pub, a CI
+#                        variable): the key the deployment server trusts,
+#                        as $SPATIAL_TRUSTED_KEYS; staging and production need
+#                        it (or $SPATIAL_TRUSTED_KEYS naming the files)
 #   SPATIAL_SERVERS      servers of the fleet to verify (comma separated URLs)
 #   GITHUB_STEP_SUMMARY  when set, the deployment's result is appended to it
 set -uo pipefail
@@ -66,6 +70,13 @@ if [ -n "${SPATIAL_SIGNING_KEY:-}" ]; then
   export SPATIAL_SIGNING_KEY_FILE=$WORK/signing.key
 fi
 unset SPATIAL_SIGNING_KEY
+# The server following the registry is given the keys it trusts from outside
+# the registry (docs/SECURITY.md, "Keys given to the server").
+if [ -n "${SPATIAL_TRUSTED_KEY:-}" ]; then
+  printf '%s\n' "$SPATIAL_TRUSTED_KEY" >"$WORK/trusted.pub"
+  export SPATIAL_TRUSTED_KEYS=$WORK/trusted.pub
+fi
+unset SPATIAL_TRUSTED_KEY
 SERVERS=()
 IFS=', ' read -r -a listed <<<"${SPATIAL_SERVERS:-}"
 for url in "${listed[@]}"; do

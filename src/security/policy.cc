@@ -82,6 +82,33 @@ absl::Status RemoveTrustedKey(registry::Environment& env,
   return absl::OkStatus();
 }
 
+absl::StatusOr<registry::Environment> PinTrust(
+    const registry::Environment& env, const std::vector<PublicKey>& anchor,
+    const std::string& anchor_source) {
+  ASSIGN_OR_RETURN(auto listed, TrustedKeys(env));
+  registry::Environment pinned = env;
+  pinned.extra["require_signature"] = true;
+  Json& list = KeyList(pinned);
+  list = Json::array();
+  std::vector<std::string> listed_ids, anchor_ids;
+  for (const auto& a : anchor) anchor_ids.push_back(a.key_id);
+  for (const auto& k : listed) {
+    listed_ids.push_back(k.key_id);
+    if (std::find(anchor_ids.begin(), anchor_ids.end(), k.key_id) !=
+        anchor_ids.end()) {
+      list.push_back({{"id", k.key_id}, {"public_key", k.Base64()}});
+    }
+  }
+  if (list.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        env.name, " trusts none of the keys given with ", anchor_source, " (",
+        absl::StrJoin(anchor_ids, ", "), "); the registry trusts ",
+        listed_ids.empty() ? "none" : absl::StrJoin(listed_ids, ", "),
+        " (spatial keys trust signing.pub --environment ", env.name, ")"));
+  }
+  return pinned;
+}
+
 namespace {
 
 // CheckSigned against `files` when given, else against the blobs in `store`.

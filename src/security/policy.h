@@ -29,6 +29,16 @@ absl::Status AddTrustedKey(registry::Environment& env, const PublicKey& key);
 absl::Status RemoveTrustedKey(registry::Environment& env,
                               const std::string& key_id);
 
+// `env` as a server given the deploy-time keys `anchor` (from outside the
+// registry: --trusted-key, $SPATIAL_TRUSTED_KEYS) judges it: a signature is
+// required, and of the keys `env` trusts only those also in `anchor` count.
+// Whoever can write the registry can make it trust a key of their own; not a
+// key the server was given. `anchor_source` names where the anchor came from
+// in messages. FailedPrecondition naming both lists when no key is in both.
+absl::StatusOr<registry::Environment> PinTrust(
+    const registry::Environment& env, const std::vector<PublicKey>& anchor,
+    const std::string& anchor_source);
+
 // OK when one of the version's stored signatures is by a key `env` trusts and
 // every file of the version, hashed from its blob in `store`, matches it.
 // FailedPrecondition otherwise, with a message that says which of: unsigned,

@@ -214,5 +214,35 @@ TEST_F(PolicyTest, TrustedKeysAreAddedOnceAndRemovedById) {
   EXPECT_EQ(TrustedKeys(e).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// The keys given to a server anchor the registry's list: only a key in both
+// counts, a signature is required even where the row says otherwise, and no
+// key in both is an error naming both lists.
+TEST_F(PolicyTest, PinTrustKeepsOnlyTheKeysInBoth) {
+  const PrivateKey theirs = PrivateKey::Generate();
+  const PrivateKey spare = PrivateKey::Generate();
+  Environment e = Env("production", false);
+  ASSERT_TRUE(AddTrustedKey(e, key_.public_key()).ok());
+  ASSERT_TRUE(AddTrustedKey(e, theirs.public_key()).ok());
+
+  auto pinned =
+      PinTrust(e, {spare.public_key(), key_.public_key()}, "--trusted-key");
+  ASSERT_TRUE(pinned.ok()) << pinned.status();
+  EXPECT_TRUE(pinned->requires_signature());
+  auto kept = TrustedKeys(*pinned);
+  ASSERT_TRUE(kept.ok());
+  ASSERT_EQ(kept->size(), 1u);
+  EXPECT_EQ((*kept)[0].key_id, key_.public_key().key_id);
+  EXPECT_EQ(TrustedKeys(e)->size(), 2u);  // the original is untouched
+
+  absl::StatusOr<Environment> none =
+      PinTrust(e, {spare.public_key()}, "$SPATIAL_TRUSTED_KEYS");
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(none.status().message(),
+              HasSubstr("production trusts none of the keys given with "
+                        "$SPATIAL_TRUSTED_KEYS (" +
+                        spare.public_key().key_id + ")"));
+  EXPECT_THAT(none.status().message(), HasSubstr(theirs.public_key().key_id));
+}
+
 }  // namespace
 }  // namespace spatial::security

@@ -96,10 +96,10 @@ class FleetDeployTest : public ::testing::Test {
   std::unique_ptr<ServerProcess> StartServer(const std::string& name,
                                              const std::string& store) {
     auto s = std::make_unique<ServerProcess>(
-        std::vector<std::string>{"--registry", url_, "--store", store,
-                                 "--config", config_, "--environment",
-                                 "staging", "--workers", "1",
-                                 "--poll-registry-s", "600"},
+        std::vector<std::string>{
+            "--registry", url_, "--store", store, "--config", config_,
+            "--environment", "staging", "--workers", "1", "--poll-registry-s",
+            "600", "--trusted-key", box_.Path("keys/signing.pub")},
         box_.dir(), box_.Path(name + ".log"));
     EXPECT_TRUE(s->WaitReady(seconds(60))) << s->Log();
     auto deadline = std::chrono::steady_clock::now() + seconds(10);

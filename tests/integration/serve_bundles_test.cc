@@ -169,10 +169,13 @@ TEST_F(ServeBundlesTest, EnvironmentsFileSaysWhichKeysAreTrusted) {
   EXPECT_THAT(r.err, HasSubstr("trusts no key"));
 }
 
-// With --registry the registry's environment is the trust: a key untrusted
-// there (revoked) is refused, and --trusted-key cannot add one back.
-TEST_F(ServeBundlesTest, RegistryTrustAndRevocation) {
+// With --registry the keys given to the server (--trusted-key) anchor the
+// registry's: production needs them, a key counts only if both trust it, so a
+// key the registry was made to trust is not enough and one untrusted there
+// (revoked) is refused.
+TEST_F(ServeBundlesTest, RegistryTrustIsAnchoredByTheGivenKeys) {
   const std::string dir = Bundle("b", "keys");
+  const std::string theirs = Bundle("theirs", "other");
   auto keys = [&](std::vector<std::string> args) {
     args.insert(args.end(), {"--registry", box_.registry(), "--config",
                              SourceDir() + "/config/environments.json"});
@@ -181,26 +184,48 @@ TEST_F(ServeBundlesTest, RegistryTrustAndRevocation) {
     EXPECT_EQ(r.exit_code, 0) << r;
   };
   keys({"trust", Pub("keys"), "--environment", "production"});
-  std::vector<std::string> args = {
-      "--environment",     "production", "--registry",  box_.registry(),
-      "--poll-registry-s", "0",          "--model-dir", dir};
-  {
-    ServerProcess server(args, box_.dir(), box_.Path("serve.log"));
-    ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
-    EXPECT_THAT(server.Log(),
-                HasSubstr("trusted in production (the registry)"));
-  }
-  keys({"untrust", key_id_["keys"], "--environment", "production"});
-  ProcessResult r = Refused(args);
-  EXPECT_THAT(r.err, HasSubstr("signed by key " + key_id_["keys"]));
+  std::vector<std::string> args = {"--environment",     "production",
+                                   "--registry",        box_.registry(),
+                                   "--poll-registry-s", "0"};
+  auto with = [&](std::vector<std::string> more) {
+    std::vector<std::string> all = args;
+    all.insert(all.end(), more.begin(), more.end());
+    return all;
+  };
 
-  std::vector<std::string> with_key = args;
-  with_key.insert(with_key.end(), {"--trusted-key", Pub("keys")});
-  with_key.insert(with_key.begin(), {SpatialBinary(), "serve", "--port", "0"});
-  ProcessResult usage = RunProcess(with_key, {.cwd = box_.dir()});
+  // No keys of its own: a usage error that says why, never ready.
+  std::vector<std::string> bare = with({"--model-dir", dir});
+  bare.insert(bare.begin(), {SpatialBinary(), "serve", "--port", "0"});
+  ProcessResult usage = RunProcess(bare, {.cwd = box_.dir()});
   EXPECT_EQ(usage.exit_code, 2) << usage;
-  EXPECT_THAT(usage.err,
-              HasSubstr("--trusted-key does not go with --registry"));
+  EXPECT_THAT(usage.err, HasSubstr("not serving production from a registry "
+                                   "without keys of its own"));
+  EXPECT_THAT(usage.err, HasSubstr("--trusted-key signing.pub"));
+  {
+    ServerProcess server(
+        with({"--model-dir", dir, "--trusted-key", Pub("keys")}), box_.dir(),
+        box_.Path("serve.log"));
+    ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
+    EXPECT_THAT(server.Log(), HasSubstr("trusted in production (the registry "
+                                        "and --trusted-key)"));
+  }
+  // Whoever can write the registry trusts their key there (an audited,
+  // chain-valid record): the server was not given it, so it is refused.
+  keys({"trust", Pub("other"), "--environment", "production"});
+  ProcessResult forged =
+      Refused(with({"--model-dir", theirs, "--trusted-key", Pub("keys")}));
+  EXPECT_THAT(forged.err, HasSubstr("signed by key " + key_id_["other"]));
+  EXPECT_THAT(forged.err, HasSubstr("refusing to serve " + theirs));
+
+  // Revoked in the registry: the given key alone does not bring it back.
+  keys({"untrust", key_id_["keys"], "--environment", "production"});
+  ProcessResult revoked =
+      Refused(with({"--model-dir", dir, "--trusted-key", Pub("keys")}));
+  EXPECT_THAT(revoked.err,
+              HasSubstr("production trusts none of the keys given with "
+                        "--trusted-key (" +
+                        key_id_["keys"] + "); the registry trusts " +
+                        key_id_["other"]));
 }
 
 // $SPATIAL_MODEL_PATH and the built-in default bundles are checked too.

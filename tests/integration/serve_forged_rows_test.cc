@@ -1,9 +1,11 @@
 // Black-box tests of `spatial serve --registry` against rows written behind
 // the audit log's back, as anyone with write access to the registry file can:
 // a deployment row inserted to make a version active, a key slipped into an
-// environment's trusted keys. The server runs the check `model promote` runs
-// (the rows must be what their audit records vouch for) before it loads a
-// version, refuses the forged one, and keeps serving the version it had.
+// environment's trusted keys; and against records appended as the CLI writes
+// them, which the keys given to the server (--trusted-key) answer. The server
+// runs the check `model promote` runs (the rows must be what their audit
+// records vouch for) before it loads a version, refuses the forged one, and
+// keeps serving the version it had.
 #include <signal.h>
 
 #include <chrono>
@@ -119,7 +121,8 @@ TEST(ServeForgedRowsTest, KeySlippedIntoStagingDoesNotServeAnUnvettedVersion) {
   run({"model", "promote", "s1", "--environment", "staging"});
   ServerProcess server(
       {"--registry", box.registry(), "--config", config, "--environment",
-       "staging", "--workers", "1", "--poll-registry-s", "0"},
+       "staging", "--workers", "1", "--poll-registry-s", "0", "--trusted-key",
+       box.Path("keys/signing.pub")},
       box.dir(), box.Path("serve.log"));
   ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
   ASSERT_EQ(ServedSpatial(server.port()), "s1");
@@ -150,6 +153,54 @@ TEST(ServeForgedRowsTest, KeySlippedIntoStagingDoesNotServeAnUnvettedVersion) {
   std::string log = WaitForLog(server, "not loading s2");
   EXPECT_THAT(log, HasSubstr("not loading s2 (active in staging)"));
   EXPECT_THAT(log, HasSubstr("disagree with the audit log"));
+  EXPECT_EQ(ServedSpatial(server.port()), "s1");
+}
+
+// Mallory's records need not be forged rows: whoever can write the registry
+// can append records the audit chain accepts. Here she does so through the
+// CLI itself: `keys trust` of her key for staging, a validation, a promotion
+// of the version she signed. The server was given its keys at deploy time
+// (--trusted-key), her key is not among them: s2 is not loaded, s1 stays.
+TEST(ServeForgedRowsTest, KeyTrustedInTheRegistryAloneDoesNotServeAVersion) {
+  Sandbox box;
+  const std::string config = SourceDir() + "/config/environments.json";
+  auto run = [&](std::vector<std::string> args) {
+    return box.SpatialOk(std::move(args), config);
+  };
+  for (const char* k : {"keys", "mallory"}) {
+    ASSERT_EQ(box.Spatial({"keys", "generate", "--out", box.Path(k)}).exit_code,
+              0);
+  }
+  run({"model", "register", ShippedBundle("spatial-pizza-v1"), "--version-id",
+       "s1"});
+  run({"keys", "trust", box.Path("keys/signing.pub"), "--environment",
+       "staging"});
+  run({"model", "sign", "s1", "--key", box.Path("keys/signing.key")});
+  run({"model", "validate", "s1", "--environment", "staging",
+       "--allow-cpu-override", "test host has no GPU"});
+  run({"model", "promote", "s1", "--environment", "staging"});
+  ServerProcess server(
+      {"--registry", box.registry(), "--config", config, "--environment",
+       "staging", "--workers", "1", "--poll-registry-s", "0", "--trusted-key",
+       box.Path("keys/signing.pub")},
+      box.dir(), box.Path("serve.log"));
+  ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
+  ASSERT_EQ(ServedSpatial(server.port()), "s1");
+
+  run({"model", "register", box.VariantBundle("variant2"), "--version-id",
+       "s2"});
+  run({"keys", "trust", box.Path("mallory/signing.pub"), "--environment",
+       "staging"});
+  run({"model", "sign", "s2", "--key", box.Path("mallory/signing.key")});
+  run({"model", "validate", "s2", "--environment", "staging",
+       "--allow-cpu-override", "test host has no GPU"});
+  run({"model", "promote", "s2", "--environment", "staging"});
+  // The chain is intact: nothing here is a forged row.
+  run({"audit", "verify"});
+  ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
+  std::string log = WaitForLog(server, "not loading s2");
+  EXPECT_THAT(log, HasSubstr("not loading s2 (active in staging)"));
+  EXPECT_THAT(log, HasSubstr("no valid signature by a key staging trusts"));
   EXPECT_EQ(ServedSpatial(server.port()), "s1");
 }
 

@@ -268,7 +268,8 @@ TEST(ServeRegistryTest, StagingRefusesATamperedSignedVersionAndKeepsTheOld) {
   run({"model", "promote", "s1", "--environment", "staging"});
   ServerProcess server(
       {"--registry", box.registry(), "--config", config, "--environment",
-       "staging", "--workers", "1", "--poll-registry-s", "0"},
+       "staging", "--workers", "1", "--poll-registry-s", "0", "--trusted-key",
+       box.Path("keys/signing.pub")},
       box.dir(), box.Path("serve.log"));
   ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
   EXPECT_EQ(ServedVersion(server.port(), "spatial"), "s1");

@@ -172,7 +172,8 @@ DEPLOY_SCRIPT = "scripts/ci/run_spatial_pipeline.sh"
 # repository variable or anything but a secret).
 DEPLOY_ENV = {"SPATIAL_REGISTRY": "secrets.SPATIAL_REGISTRY",
               "SPATIAL_SIGNING_KEY": "secrets.SPATIAL_SIGNING_KEY",
-              "SPATIAL_STORE": None, "SPATIAL_SERVERS": None}
+              "SPATIAL_TRUSTED_KEY": None, "SPATIAL_STORE": None,
+              "SPATIAL_SERVERS": None}
 PR_GUARD = "github.event_name != 'pull_request'"
 
 
