@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "cli/audited_tokens.h"
 #include "cli/serve_workdir.h"
 #include "src/base/files.h"
@@ -81,26 +82,30 @@ absl::StatusOr<std::unique_ptr<ServeStack>> ServeStack::Build(
     // this server was given. Where signatures are required they must be
     // given; then only a key in both counts (security::PinTrust).
     ASSIGN_OR_RETURN(auto anchor, LoadTrustedKeyFiles(c.trusted_keys));
+    const std::string& environment = c.environment;
     if (anchor.empty() &&
         (served_env->requires_signature() ||
-         EnvironmentsFileRequiresSignature(c.environment, c.registry.config))) {
+         EnvironmentsFileRequiresSignature(environment, c.registry.config))) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "not serving ", c.environment,
-          " from a registry without keys of "
-          "its own: ",
-          c.environment,
-          " requires signatures, and the keys the "
-          "registry trusts can be changed by whoever can write it; give the "
-          "public keys ",
-          c.environment,
-          " trusts with --trusted-key "
-          "signing.pub (or $SPATIAL_TRUSTED_KEYS), as a file deployed with "
-          "the server (docs/SECURITY.md, \"Keys given to the server\")"));
+          "not serving ", environment, " from a registry without keys of its ",
+          "own: ", environment,
+          " requires signatures, and the keys the registry ",
+          "trusts can be changed by whoever can write it; give the public ",
+          "keys ", environment, " trusts with --trusted-key signing.pub (or ",
+          "$SPATIAL_TRUSTED_KEYS), as a file deployed with the server ",
+          "(docs/SECURITY.md, \"Keys given to the server\")"));
     }
     if (!anchor.empty()) {
       ASSIGN_OR_RETURN(
           *served_env,
           security::PinTrust(*served_env, anchor, c.trusted_keys.given_by));
+      ASSIGN_OR_RETURN(auto pinned, security::TrustedKeys(*served_env));
+      std::vector<std::string> ids;
+      for (const auto& k : pinned) ids.push_back(k.key_id);
+      std::cout << environment << " serves only what key"
+                << (ids.size() > 1 ? "s " : " ") << absl::StrJoin(ids, ", ")
+                << " signed (given with " << c.trusted_keys.given_by
+                << ", trusted in the registry)" << std::endl;
     }
     if (!floor && served_env->min_accuracy) {
       floor = served_env->min_accuracy;

@@ -208,6 +208,9 @@ TEST_F(ServeBundlesTest, RegistryTrustIsAnchoredByTheGivenKeys) {
     ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
     EXPECT_THAT(server.Log(), HasSubstr("trusted in production (the registry "
                                         "and --trusted-key)"));
+    EXPECT_THAT(server.Log(),
+                HasSubstr("production serves only what key " + key_id_["keys"] +
+                          " signed (given with --trusted-key"));
   }
   // Whoever can write the registry trusts their key there (an audited,
   // chain-valid record): the server was not given it, so it is refused.
