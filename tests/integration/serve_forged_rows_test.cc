@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <utility>
@@ -99,44 +100,57 @@ TEST(ServeForgedRowsTest, DeploymentInsertedWithSqliteIsNotServed) {
   EXPECT_THAT(verify.err, HasSubstr("deployment #"));
 }
 
-TEST(ServeForgedRowsTest, KeySlippedIntoStagingDoesNotServeAnUnvettedVersion) {
+// Staging trusts `keys` (in the registry and given to the server), s1 signed
+// by it, validated and promoted, and a server following the registry serving
+// it; `mallory` holds a key pair of her own.
+struct StagingOnS1 {
   Sandbox box;
   const std::string config = SourceDir() + "/config/environments.json";
-  auto run = [&](std::vector<std::string> args) {
+  std::unique_ptr<ServerProcess> server;
+
+  ProcessResult Run(std::vector<std::string> args) {
     return box.SpatialOk(std::move(args), config);
-  };
-  ASSERT_EQ(
-      box.Spatial({"keys", "generate", "--out", box.Path("keys")}).exit_code,
-      0);
-  ASSERT_EQ(
-      box.Spatial({"keys", "generate", "--out", box.Path("mallory")}).exit_code,
-      0);
-  run({"model", "register", ShippedBundle("spatial-pizza-v1"), "--version-id",
-       "s1"});
-  run({"keys", "trust", box.Path("keys/signing.pub"), "--environment",
-       "staging"});
-  run({"model", "sign", "s1", "--key", box.Path("keys/signing.key")});
-  run({"model", "validate", "s1", "--environment", "staging",
-       "--allow-cpu-override", "test host has no GPU"});
-  run({"model", "promote", "s1", "--environment", "staging"});
-  ServerProcess server(
-      {"--registry", box.registry(), "--config", config, "--environment",
-       "staging", "--workers", "1", "--poll-registry-s", "0", "--trusted-key",
-       box.Path("keys/signing.pub")},
-      box.dir(), box.Path("serve.log"));
-  ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
+  }
+
+  StagingOnS1() {
+    for (const char* k : {"keys", "mallory"}) {
+      EXPECT_EQ(
+          box.Spatial({"keys", "generate", "--out", box.Path(k)}).exit_code, 0);
+    }
+    Run({"model", "register", ShippedBundle("spatial-pizza-v1"), "--version-id",
+         "s1"});
+    Run({"keys", "trust", box.Path("keys/signing.pub"), "--environment",
+         "staging"});
+    Run({"model", "sign", "s1", "--key", box.Path("keys/signing.key")});
+    Run({"model", "validate", "s1", "--environment", "staging",
+         "--allow-cpu-override", "test host has no GPU"});
+    Run({"model", "promote", "s1", "--environment", "staging"});
+    server = std::make_unique<ServerProcess>(
+        std::vector<std::string>{"--registry", box.registry(), "--config",
+                                 config, "--environment", "staging",
+                                 "--workers", "1", "--poll-registry-s", "0",
+                                 "--trusted-key", box.Path("keys/signing.pub")},
+        box.dir(), box.Path("serve.log"));
+    EXPECT_TRUE(server->WaitReady(seconds(30))) << server->Log();
+  }
+};
+
+TEST(ServeForgedRowsTest, KeySlippedIntoStagingDoesNotServeAnUnvettedVersion) {
+  StagingOnS1 fx;
+  Sandbox& box = fx.box;
+  ServerProcess& server = *fx.server;
   ASSERT_EQ(ServedSpatial(server.port()), "s1");
 
   // Mallory registers and signs s2 with her own key (both audited, both
   // allowed), then with sqlite3 makes staging trust her key and s2 active:
   // s2 was never validated for staging, and no one with the deployer role
   // promoted it.
-  run({"model", "register", box.VariantBundle("variant2"), "--version-id",
-       "s2"});
-  run({"model", "sign", "s2", "--key", box.Path("mallory/signing.key")});
+  fx.Run({"model", "register", box.VariantBundle("variant2"), "--version-id",
+          "s2"});
+  fx.Run({"model", "sign", "s2", "--key", box.Path("mallory/signing.key")});
   // Her key's entry as `keys trust` writes it, copied into staging's.
-  run({"keys", "trust", box.Path("mallory/signing.pub"), "--environment",
-       "development"});
+  fx.Run({"keys", "trust", box.Path("mallory/signing.pub"), "--environment",
+          "development"});
   TamperSqlite(
       box.registry(),
       "UPDATE environments SET spec = json_set(spec, "
@@ -145,7 +159,7 @@ TEST(ServeForgedRowsTest, KeySlippedIntoStagingDoesNotServeAnUnvettedVersion) {
       "WHERE name = 'staging'; " +
           ForgedDeployment("staging", "s2", "s1"));
   // The forgery took: staging now lists her key.
-  ProcessResult keys = run({"keys", "list"});
+  ProcessResult keys = fx.Run({"keys", "list"});
   const std::string staging = keys.out.substr(keys.out.find("staging"));
   ASSERT_EQ(staging.find("production"), std::string::npos) << keys;
   ASSERT_THAT(staging, HasSubstr(MalloryKeyId(keys.out))) << keys;
@@ -162,41 +176,21 @@ TEST(ServeForgedRowsTest, KeySlippedIntoStagingDoesNotServeAnUnvettedVersion) {
 // of the version she signed. The server was given its keys at deploy time
 // (--trusted-key), her key is not among them: s2 is not loaded, s1 stays.
 TEST(ServeForgedRowsTest, KeyTrustedInTheRegistryAloneDoesNotServeAVersion) {
-  Sandbox box;
-  const std::string config = SourceDir() + "/config/environments.json";
-  auto run = [&](std::vector<std::string> args) {
-    return box.SpatialOk(std::move(args), config);
-  };
-  for (const char* k : {"keys", "mallory"}) {
-    ASSERT_EQ(box.Spatial({"keys", "generate", "--out", box.Path(k)}).exit_code,
-              0);
-  }
-  run({"model", "register", ShippedBundle("spatial-pizza-v1"), "--version-id",
-       "s1"});
-  run({"keys", "trust", box.Path("keys/signing.pub"), "--environment",
-       "staging"});
-  run({"model", "sign", "s1", "--key", box.Path("keys/signing.key")});
-  run({"model", "validate", "s1", "--environment", "staging",
-       "--allow-cpu-override", "test host has no GPU"});
-  run({"model", "promote", "s1", "--environment", "staging"});
-  ServerProcess server(
-      {"--registry", box.registry(), "--config", config, "--environment",
-       "staging", "--workers", "1", "--poll-registry-s", "0", "--trusted-key",
-       box.Path("keys/signing.pub")},
-      box.dir(), box.Path("serve.log"));
-  ASSERT_TRUE(server.WaitReady(seconds(30))) << server.Log();
+  StagingOnS1 fx;
+  Sandbox& box = fx.box;
+  ServerProcess& server = *fx.server;
   ASSERT_EQ(ServedSpatial(server.port()), "s1");
 
-  run({"model", "register", box.VariantBundle("variant2"), "--version-id",
-       "s2"});
-  run({"keys", "trust", box.Path("mallory/signing.pub"), "--environment",
-       "staging"});
-  run({"model", "sign", "s2", "--key", box.Path("mallory/signing.key")});
-  run({"model", "validate", "s2", "--environment", "staging",
-       "--allow-cpu-override", "test host has no GPU"});
-  run({"model", "promote", "s2", "--environment", "staging"});
+  fx.Run({"model", "register", box.VariantBundle("variant2"), "--version-id",
+          "s2"});
+  fx.Run({"keys", "trust", box.Path("mallory/signing.pub"), "--environment",
+          "staging"});
+  fx.Run({"model", "sign", "s2", "--key", box.Path("mallory/signing.key")});
+  fx.Run({"model", "validate", "s2", "--environment", "staging",
+          "--allow-cpu-override", "test host has no GPU"});
+  fx.Run({"model", "promote", "s2", "--environment", "staging"});
   // The chain is intact: nothing here is a forged row.
-  run({"audit", "verify"});
+  fx.Run({"audit", "verify"});
   ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
   std::string log = WaitForLog(server, "not loading s2");
   EXPECT_THAT(log, HasSubstr("not loading s2 (active in staging)"));
