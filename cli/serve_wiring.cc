@@ -22,6 +22,39 @@
 
 namespace spatial::cli {
 
+namespace {
+
+// The server's environment as the registry has it, pinned to the keys given
+// (`anchor`) when there are any.
+absl::StatusOr<registry::Environment> PinnedEnvironment(
+    registry::Registry& reg, const std::string& environment,
+    const std::vector<security::PublicKey>& anchor,
+    const std::string& anchor_source) {
+  ASSIGN_OR_RETURN(registry::Environment env, reg.GetEnvironment(environment));
+  if (anchor.empty()) return env;
+  return security::PinTrust(env, anchor, anchor_source);
+}
+
+// For the management API: would this server load `version_id` (its stored
+// signature, on the store's blobs, against the pinned keys)? Null without a
+// registry or given keys.
+std::function<absl::Status(const std::string&)> ServableCheck(
+    RegistryContext* registry, const ServeConfig& c,
+    const std::vector<security::PublicKey>& anchor) {
+  if (registry == nullptr || anchor.empty()) return nullptr;
+  return [reg = registry->registry.get(), store = &registry->service->store(),
+          env_name = c.environment, anchor, source = c.trusted_keys.given_by](
+             const std::string& version_id) -> absl::Status {
+    auto v = reg->GetVersion(version_id);
+    if (!v.ok()) return absl::OkStatus();  // the promotion says what is wrong
+    ASSIGN_OR_RETURN(registry::Environment env,
+                     PinnedEnvironment(*reg, env_name, anchor, source));
+    return security::CheckServable(*reg, *store, *v, env);
+  };
+}
+
+}  // namespace
+
 ServeStack::RemovedDir::~RemovedDir() {
   if (path.empty()) return;
   std::error_code ec;
@@ -62,6 +95,7 @@ absl::StatusOr<std::unique_ptr<ServeStack>> ServeStack::Build(
   std::optional<double> floor = c.accuracy_floor;
   std::string floor_source = "--accuracy-floor";
   std::optional<registry::Environment> served_env;
+  std::vector<security::PublicKey> anchor;  // the keys given, with a registry
   if (c.has_registry()) {
     ASSIGN_OR_RETURN(s->registry_, OpenRegistryContext(c.registry));
     AnnounceRegistry(s->registry_->location, c.registry_source);
@@ -81,7 +115,7 @@ absl::StatusOr<std::unique_ptr<ServeStack>> ServeStack::Build(
     // their own (or turn its require_signature off), not change the files
     // this server was given. Where signatures are required they must be
     // given; then only a key in both counts (security::PinTrust).
-    ASSIGN_OR_RETURN(auto anchor, LoadTrustedKeyFiles(c.trusted_keys));
+    ASSIGN_OR_RETURN(anchor, LoadTrustedKeyFiles(c.trusted_keys));
     const std::string& environment = c.environment;
     if (anchor.empty() &&
         (served_env->requires_signature() ||
@@ -124,11 +158,9 @@ absl::StatusOr<std::unique_ptr<ServeStack>> ServeStack::Build(
             const registry::ModelVersion& v,
             const std::vector<security::FileDigest>& files) -> absl::Status {
       RETURN_IF_ERROR(service->CheckServedRows(v.version_id, env_name));
-      ASSIGN_OR_RETURN(registry::Environment env,
-                       reg->GetEnvironment(env_name));
-      if (!anchor.empty()) {
-        ASSIGN_OR_RETURN(env, security::PinTrust(env, anchor, anchor_source));
-      }
+      ASSIGN_OR_RETURN(
+          registry::Environment env,
+          PinnedEnvironment(*reg, env_name, anchor, anchor_source));
       return security::CheckServableFiles(*reg, v, env, files);
     };
     mo.registry = reg;
@@ -200,7 +232,9 @@ absl::StatusOr<std::unique_ptr<ServeStack>> ServeStack::Build(
           .tokens = tokens,
           .service = s->registry_ ? s->registry_->service.get() : nullptr,
           .manager = s->manager_.get(),
-          .environment = c.environment});
+          .environment = c.environment,
+          .servable = ServableCheck(s->registry_ ? &*s->registry_ : nullptr, c,
+                                    anchor)});
   s->console_ =
       std::make_unique<serving::ConsoleApi>(serving::ConsoleApi::Options{
           .service = s->registry_ ? s->registry_->service.get() : nullptr,

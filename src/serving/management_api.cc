@@ -193,6 +193,13 @@ HttpResponse ManagementApi::Deploy(const RouteCall& call, bool promote) {
       return Error(absl::InvalidArgumentError(
           "promote needs {\"version_id\": \"...\"}"));
     }
+    if (env == options_.environment && options_.servable) {
+      if (absl::Status s = options_.servable(*target); !s.ok()) {
+        return Error(absl::FailedPreconditionError(
+            absl::StrCat("not promoting ", *target, " in ", env,
+                         ": this server would not load it: ", s.message())));
+      }
+    }
     event = options_.service->Promote(*target, env, caller, *reason);
   } else {
     event = options_.service->Rollback(env, *target, caller, *reason);

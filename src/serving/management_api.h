@@ -10,14 +10,16 @@
 // Roles are ordered (tokens.h): a higher role may do what a lower one may.
 // 401 without a token or with an unknown one, 403 when the token's role is
 // too low; 400 naming the field for a body field that is unknown or not a
-// string (null counts as not given). The token's name is the actor recorded
-// in the registry's history and audit log. The routes, their roles and their
-// 404 for anything else under /api/v1 are rows of the one route table
+// string (null counts as not given); 409 for a promotion of this server's
+// environment to a version it would not load. The token's name is the actor
+// recorded in the registry's history and audit log. The routes, their roles and
+// their 404 for anything else under /api/v1 are rows of the one route table
 // (route_table.cc), which checks the token before a handler runs. Thread-safe
 // (the registry serialises its own use).
 #ifndef SPATIAL_SERVING_MANAGEMENT_API_H_
 #define SPATIAL_SERVING_MANAGEMENT_API_H_
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -45,6 +47,10 @@ class ManagementApi {
     registry::RegistryService* service = nullptr;  // not owned; null: 503
     ModelManager* manager = nullptr;               // not owned
     std::string environment;                       // the server's
+    // OK when this server would load the version in its environment (the
+    // keys it was given, cli/serve_trust.h): a promotion there that it would
+    // refuse is answered 409 before the registry changes. Null: no check.
+    std::function<absl::Status(const std::string& version_id)> servable;
   };
   explicit ManagementApi(Options options) : options_(std::move(options)) {}
 

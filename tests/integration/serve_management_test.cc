@@ -140,6 +140,49 @@ TEST_F(ManagementTest, PromoteAndRollbackThroughTheApiSwapAndRecordTheActor) {
   EXPECT_EQ(verify.exit_code, 0) << verify;
 }
 
+// A server given its keys (--trusted-key) refuses, 409 and before the
+// registry changes, to promote in its environment a version it would not
+// load: s2 signed by a key only the registry trusts. Signed by a given key
+// as well, the same promotion goes through.
+TEST_F(ManagementTest, PromotionOfAVersionTheServerWouldNotLoadIs409) {
+  for (const char* k : {"keys", "mallory"}) {
+    ASSERT_EQ(
+        box_.Spatial({"keys", "generate", "--out", box_.Path(k)}).exit_code, 0);
+    box_.SpatialOk({"keys", "trust", box_.Path(std::string(k) + "/signing.pub"),
+                    "--environment", "development"});
+  }
+  box_.SpatialOk(
+      {"model", "sign", "s1", "--key", box_.Path("keys/signing.key")});
+  box_.SpatialOk(
+      {"model", "sign", "s2", "--key", box_.Path("mallory/signing.key")});
+  auto server = Start({"--trusted-key", box_.Path("keys/signing.pub")});
+  const int port = server->port();
+  const std::string path = "/api/v1/environments/development/promote";
+  const std::string body = R"({"version_id": "s2"})";
+  auto audit_size = [&] {
+    Reply a = RequestAs(port, "GET", "/api/v1/audit", tokens_["viewer"]);
+    return ParseJsonOrFail(a.body, "audit")["records"].size();
+  };
+  const size_t before = audit_size();
+
+  Reply refused = RequestAs(port, "POST", path, tokens_["deployer"], body);
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_NE(refused.body.find("not promoting s2 in development: this server "
+                              "would not load it"),
+            std::string::npos)
+      << refused.body;
+  EXPECT_EQ(audit_size(), before);  // nothing recorded, nothing changed
+  Reply h = Request(port, "GET", "/health");
+  EXPECT_NE(h.body.find("\"spatial\":\"s1\""), std::string::npos) << h.body;
+
+  box_.SpatialOk(
+      {"model", "sign", "s2", "--key", box_.Path("keys/signing.key")});
+  Reply promoted = RequestAs(port, "POST", path, tokens_["deployer"], body);
+  ASSERT_EQ(promoted.status, 200) << promoted.body;
+  EXPECT_EQ(ParseJsonOrFail(promoted.body, "promote")["serving"]["spatial"],
+            "s2");
+}
+
 TEST_F(ManagementTest, RequireTokenGuardsInferenceButNotHealth) {
   auto server = Start({"--require-token"});
   const int port = server->port();
