@@ -94,9 +94,11 @@ absl::StatusOr<registry::Environment> PinTrust(
   for (const auto& a : anchor) anchor_ids.push_back(a.key_id);
   for (const auto& k : listed) {
     listed_ids.push_back(k.key_id);
-    if (std::find(anchor_ids.begin(), anchor_ids.end(), k.key_id) !=
-        anchor_ids.end()) {
-      list.push_back({{"id", k.key_id}, {"public_key", k.Base64()}});
+    // The key itself, not its 64-bit id, must be one of the given ones.
+    const std::string bytes = k.Base64();
+    if (std::any_of(anchor.begin(), anchor.end(),
+                    [&](const PublicKey& a) { return a.Base64() == bytes; })) {
+      list.push_back({{"id", k.key_id}, {"public_key", bytes}});
     }
   }
   if (list.empty()) {

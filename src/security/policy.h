@@ -34,7 +34,8 @@ absl::Status RemoveTrustedKey(registry::Environment& env,
 // required, and of the keys `env` trusts only those also in `anchor` count.
 // Whoever can write the registry can make it trust a key of their own; not a
 // key the server was given. `anchor_source` names where the anchor came from
-// in messages. FailedPrecondition naming both lists when no key is in both.
+// in messages. Keys are compared whole, not by their 64-bit ids.
+// FailedPrecondition naming both lists when no key is in both.
 absl::StatusOr<registry::Environment> PinTrust(
     const registry::Environment& env, const std::vector<PublicKey>& anchor,
     const std::string& anchor_source);

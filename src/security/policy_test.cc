@@ -242,6 +242,13 @@ TEST_F(PolicyTest, PinTrustKeepsOnlyTheKeysInBoth) {
                         "$SPATIAL_TRUSTED_KEYS (" +
                         spare.public_key().key_id + ")"));
   EXPECT_THAT(none.status().message(), HasSubstr(theirs.public_key().key_id));
+
+  // A given key that merely carries the id of one the registry trusts (the
+  // id is 64 bits of the key's hash) does not count: keys compare whole.
+  PublicKey same_id = spare.public_key();
+  same_id.key_id = theirs.public_key().key_id;
+  EXPECT_EQ(PinTrust(e, {same_id}, "--trusted-key").status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace
