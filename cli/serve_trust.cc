@@ -2,10 +2,13 @@
 // checks each bundle's signature before it is loaded.
 #include "cli/serve_trust.h"
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/registry_context.h"
 #include "src/base/status_macros.h"
@@ -54,6 +57,15 @@ absl::StatusOr<std::vector<security::PublicKey>> LoadTrustedKeyFiles(
     const TrustedKeyFiles& key_files) {
   std::vector<security::PublicKey> keys;
   for (const auto& file : key_files.files) {
+    // Whoever can write the file chooses what the server trusts: as the
+    // tokens file, it must not be writable by group or others.
+    struct stat st {};
+    if (::stat(file.c_str(), &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH))) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s %s is writable by group or others (mode %04o): whoever can "
+          "write it chooses the keys this server trusts (chmod go-w %s)",
+          key_files.given_by, file, st.st_mode & 07777, file));
+    }
     auto k = security::LoadPublicKey(file);
     if (!k.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(

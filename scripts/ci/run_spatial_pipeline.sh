@@ -73,7 +73,8 @@ unset SPATIAL_SIGNING_KEY
 # The server following the registry is given the keys it trusts from outside
 # the registry (docs/SECURITY.md, "Keys given to the server").
 if [ -n "${SPATIAL_TRUSTED_KEY:-}" ]; then
-  printf '%s\n' "$SPATIAL_TRUSTED_KEY" >"$WORK/trusted.pub"
+  # Not writable by group or others, or the server refuses it.
+  (umask 022 && printf '%s\n' "$SPATIAL_TRUSTED_KEY" >"$WORK/trusted.pub")
   export SPATIAL_TRUSTED_KEYS=$WORK/trusted.pub
 fi
 unset SPATIAL_TRUSTED_KEY

@@ -201,6 +201,17 @@ TEST_F(ServeBundlesTest, RegistryTrustIsAnchoredByTheGivenKeys) {
   EXPECT_THAT(usage.err, HasSubstr("not serving production from a registry "
                                    "without keys of its own"));
   EXPECT_THAT(usage.err, HasSubstr("--trusted-key signing.pub"));
+  // A key file others can write is no anchor: refused, as a tokens file is.
+  const std::string loose =
+      box_.WriteFile("loose/signing.pub", ReadBytes(Pub("keys")));
+  ASSERT_EQ(::chmod(loose.c_str(), 0664), 0);
+  std::vector<std::string> writable = bare;
+  writable.insert(writable.end(), {"--trusted-key", loose});
+  ProcessResult group = RunProcess(writable, {.cwd = box_.dir()});
+  EXPECT_EQ(group.exit_code, 2) << group;
+  EXPECT_THAT(group.err, HasSubstr("--trusted-key " + loose +
+                                   " is writable by group or others "
+                                   "(mode 0664)"));
   {
     ServerProcess server(
         with({"--model-dir", dir, "--trusted-key", Pub("keys")}), box_.dir(),
